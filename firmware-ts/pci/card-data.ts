@@ -1,0 +1,95 @@
+// PCI DSS helpers (DESIGN rule 6): recognise a full PAN, track data, a PIN block or a CVV before they can
+// reach disk, and mask a PAN to first 6 / last 4 for receipts, logs and the journal.
+
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return false;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return digits.length > 0 && sum % 10 === 0;
+}
+
+/** First 6 and last 4 digits, the middle replaced by '*'. */
+export function maskPan(pan: string): string {
+  if (!/^\d{12,19}$/.test(pan)) throw new RangeError('maskPan: a PAN is 12 to 19 digits');
+  return pan.slice(0, 6) + '*'.repeat(pan.length - 10) + pan.slice(-4);
+}
+
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/**
+ * Offset of the first Luhn-valid run of 13–19 digits in `bytes` (ASCII digits), or -1. A longer digit run
+ * is checked window by window, because a PAN glued to other digits is still a PAN on disk.
+ */
+export function findPanLikeRun(bytes: Uint8Array | string): number {
+  const at = typeof bytes === 'string' ? (i: number) => bytes.charCodeAt(i) : (i: number) => bytes[i]!;
+  const n = bytes.length;
+  let i = 0;
+  while (i < n) {
+    if (!isDigit(at(i))) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < n && isDigit(at(j))) j++;
+    const runLen = j - i;
+    if (runLen >= 13) {
+      let run = '';
+      for (let k = i; k < j; k++) run += String.fromCharCode(at(k));
+      for (let len = 13; len <= Math.min(19, runLen); len++) {
+        for (let s = 0; s + len <= runLen; s++) if (luhnValid(run.slice(s, s + len))) return i + s;
+      }
+    }
+    i = j;
+  }
+  return -1;
+}
+
+// Field names that only ever hold sensitive authentication data.
+const FORBIDDEN_KEYS = /^(track[123]?(data|equivalent)?|track2equivalent|pinblock|pin|encryptedpinblock|pindata|cvv2?|cvc2?|cid|cav2?|icvv|cardverificationvalue|tag57|tag99|tag5a|pan|fullpan)$/i;
+// Track 2 (PAN '=' or 'D' YYMM service code ...) and track 1 (%B PAN ^ NAME ^) shapes.
+const TRACK2 = /(?:^|[^0-9])\d{12,19}[=D]\d{4}/;
+const TRACK1 = /%?B\d{12,19}\^[^^]{0,26}\^/;
+
+export interface SensitiveFinding {
+  what: 'full PAN' | 'track data' | 'PIN block or CVV field';
+  where: string;
+}
+
+/** Walks a JSON-like value and reports the first sensitive item with its path, or null. */
+export function findSensitive(value: unknown, where = '$'): SensitiveFinding | null {
+  if (typeof value === 'string') {
+    if (TRACK1.test(value) || TRACK2.test(value)) return { what: 'track data', where };
+    if (findPanLikeRun(value) >= 0) return { what: 'full PAN', where };
+    return null;
+  }
+  if (typeof value === 'number' || typeof value === 'bigint') {
+    const s = String(value);
+    return findPanLikeRun(s) >= 0 ? { what: 'full PAN', where } : null;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const f = findSensitive(value[i], `${where}[${i}]`);
+      if (f) return f;
+    }
+    return null;
+  }
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (FORBIDDEN_KEYS.test(k) && v !== null && v !== undefined && v !== '') {
+        return { what: 'PIN block or CVV field', where: `${where}.${k}` };
+      }
+      const f = findSensitive(v, `${where}.${k}`);
+      if (f) return f;
+    }
+  }
+  return null;
+}
