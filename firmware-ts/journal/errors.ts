@@ -33,7 +33,7 @@ export class JournalLockedError extends JournalError {
 
 /** Raised after an fsync/fdatasync failure; the journal refuses writes until reopened from disk. */
 export class JournalClosedError extends JournalError {
-  constructor(readonly cause?: unknown) {
+  constructor(override readonly cause?: unknown) {
     super('JOURNAL_CLOSED', `journal is closed for writing${cause ? ` after: ${(cause as Error).message ?? cause}` : ''}; reopen it`);
   }
 }

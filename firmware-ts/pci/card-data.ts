@@ -26,7 +26,7 @@ export function maskPan(pan: string): string {
 const isDigit = (c: number) => c >= 48 && c <= 57;
 
 /**
- * Offset of the first Luhn-valid run of 13–19 digits in `bytes` (ASCII digits), or -1. A longer digit run
+ * Offset of the first Luhn-valid run of 13–19 digits not starting with 0 in `bytes` (ASCII digits), or -1. A longer digit run
  * is checked window by window, because a PAN glued to other digits is still a PAN on disk.
  */
 export function findPanLikeRun(bytes: Uint8Array | string): number {
@@ -44,8 +44,10 @@ export function findPanLikeRun(bytes: Uint8Array | string): number {
     if (runLen >= 13) {
       let run = '';
       for (let k = i; k < j; k++) run += String.fromCharCode(at(k));
+      // Card numbers never start with 0 (ISO/IEC 7812 major industry identifier), which also keeps
+      // zero padding from looking like a PAN.
       for (let len = 13; len <= Math.min(19, runLen); len++) {
-        for (let s = 0; s + len <= runLen; s++) if (luhnValid(run.slice(s, s + len))) return i + s;
+        for (let s = 0; s + len <= runLen; s++) if (run[s] !== '0' && luhnValid(run.slice(s, s + len))) return i + s;
       }
     }
     i = j;

@@ -1,0 +1,152 @@
+// Reads one segment image and tells a torn tail (unacknowledged bytes at the end of the newest segment,
+// safe to cut) from corruption (damage to bytes that were acknowledged durable: refuse to open).
+//
+// Every record carries `durableThrough`, the highest seq known synced when it was written. A valid record
+// found beyond a bad one proves corruption only if it says the bad one had already been synced; otherwise
+// both sit in the unsynced window a power cut may scramble sector by sector.
+import {
+  FLAG_LAST_IN_BATCH,
+  MAX_PAYLOAD_BYTES,
+  RECORD_ALIGN,
+  RECORD_HEADER_BYTES,
+  SEGMENT_HEADER_BYTES,
+  decodeRecordAt,
+  decodeSegmentHeader,
+  type RecordProblem,
+  type SegmentHeader,
+} from '../../protocol/journal/format.js';
+import { JournalCorruptionError } from './errors.js';
+
+export interface ScannedRecord {
+  seq: number;
+  typeCode: number;
+  version: number;
+  flags: number;
+  durableThrough: number;
+  mac: Buffer;
+  payload: Buffer;
+  offset: number;
+}
+
+export type TailState =
+  | { kind: 'clean' }
+  | { kind: 'torn'; offset: number; bytes: number; reason: string }
+  | { kind: 'corrupt'; offset: number; reason: string };
+
+export interface SegmentScan {
+  name: string;
+  header: SegmentHeader;
+  /** Records of complete batches only, in order. */
+  records: ScannedRecord[];
+  /** Offset just past the last complete batch: where the next append goes. */
+  endOffset: number;
+  nextSeq: number;
+  tail: TailState;
+}
+
+const ZERO_CHUNK = Buffer.alloc(64 * 1024);
+
+/** Offset one past the last non-zero byte in buf[from, to), or `from` if all zero. */
+export function endOfNonZero(buf: Buffer, from: number, to: number): number {
+  let end = to;
+  while (end > from) {
+    const start = Math.max(from, end - ZERO_CHUNK.length);
+    if (buf.compare(ZERO_CHUNK, 0, end - start, start, end) === 0) {
+      end = start;
+      continue;
+    }
+    for (let i = end - 1; i >= start; i--) if (buf[i] !== 0) return i + 1;
+  }
+  return from;
+}
+
+function problemText(p: RecordProblem | 'sequence', expectedSeq: number, gotSeq?: number): string {
+  switch (p) {
+    case 'zero':
+      return 'zeroed record header';
+    case 'short':
+      return 'record runs past the end of the segment';
+    case 'length':
+      return `record length over the ${MAX_PAYLOAD_BYTES}-byte limit`;
+    case 'checksum':
+      return 'record checksum mismatch';
+    case 'sequence':
+      return `expected seq ${expectedSeq}, found ${gotSeq}`;
+  }
+}
+
+/** Is there a valid record after `from` that was written when seq `seq` was already durable? */
+function laterRecordVouchesFor(buf: Buffer, from: number, end: number, seq: number): number | null {
+  for (let at = from; at + RECORD_HEADER_BYTES <= end; at += RECORD_ALIGN) {
+    const length = buf.readUInt32LE(at + 4);
+    if (length > MAX_PAYLOAD_BYTES || (length === 0 && buf.readUInt32LE(at) === 0)) continue;
+    const recSeq = buf.readUInt32LE(at + 16) + buf.readUInt32LE(at + 20) * 0x1_0000_0000;
+    if (recSeq <= seq || recSeq > seq + 0x7fff_ffff) continue;
+    const r = decodeRecordAt(buf, at, end);
+    if (typeof r !== 'string' && r.header.durableThrough >= seq) return at;
+  }
+  return null;
+}
+
+/**
+ * Scans a whole segment image. For an older segment (`isLast` false) any damage is corruption; for the
+ * newest it may be a torn tail. Throws JournalCorruptionError for a bad header.
+ */
+export function scanSegment(name: string, image: Buffer, isLast: boolean): SegmentScan {
+  const header = decodeSegmentHeader(image);
+  if (typeof header === 'string') throw new JournalCorruptionError(name, 0, `segment header: ${header}`);
+  const end = image.length;
+  const records: ScannedRecord[] = [];
+  let pending: ScannedRecord[] = [];
+  let at = SEGMENT_HEADER_BYTES;
+  let endOffset = at;
+  let expectedSeq = header.firstSeq;
+  let batchStartSeq = expectedSeq;
+  let problem: { offset: number; reason: string } | null = null;
+
+  while (at < end) {
+    const r = decodeRecordAt(image, at, end);
+    if (typeof r === 'string') {
+      problem = { offset: at, reason: problemText(r, expectedSeq) };
+      break;
+    }
+    if (r.header.seq !== expectedSeq) {
+      problem = { offset: at, reason: problemText('sequence', expectedSeq, r.header.seq) };
+      break;
+    }
+    pending.push({
+      seq: r.header.seq,
+      typeCode: r.header.typeCode,
+      version: r.header.version,
+      flags: r.header.flags,
+      durableThrough: r.header.durableThrough,
+      mac: r.header.mac,
+      payload: r.payload,
+      offset: at,
+    });
+    at += r.span;
+    expectedSeq++;
+    if (r.header.flags & FLAG_LAST_IN_BATCH) {
+      for (const p of pending) records.push(p);
+      pending = [];
+      endOffset = at;
+      batchStartSeq = expectedSeq;
+    }
+  }
+
+  const dirtyEnd = endOfNonZero(image, endOffset, end);
+  let tail: TailState = { kind: 'clean' };
+  if (dirtyEnd > endOffset) {
+    const where = problem ?? { offset: endOffset, reason: 'incomplete batch at end of segment' };
+    if (!isLast) {
+      tail = { kind: 'corrupt', offset: where.offset, reason: `${where.reason} (in an older segment)` };
+    } else {
+      const voucher = laterRecordVouchesFor(image, where.offset + RECORD_ALIGN, end, batchStartSeq);
+      tail =
+        voucher === null
+          ? { kind: 'torn', offset: endOffset, bytes: dirtyEnd - endOffset, reason: where.reason }
+          : { kind: 'corrupt', offset: where.offset, reason: `${where.reason}, yet a later record at offset ${voucher} was written after it was durable` };
+    }
+  }
+  return { name, header, records, endOffset, nextSeq: batchStartSeq, tail };
+}

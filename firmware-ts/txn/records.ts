@@ -1,0 +1,102 @@
+// The terminal's journal records: what each financial step writes, in the field's own terms. Payloads hold
+// only masked PANs and never track data, PIN blocks or CVVs (the journal refuses them, DESIGN rule 6).
+import type { RecordSchema } from '../journal/record-types.js';
+import { RecordTypes } from '../journal/record-types.js';
+
+export type AuthKind = 'sale' | 'preauth' | 'preauth-completion' | 'preauth-void' | 'void' | 'refund' | 'balance';
+export type ReversalReason = '98' | 'A0' | '06';
+
+/** Written with the STAN allocation, durably, before the request's first byte leaves (write-ahead). */
+export interface AuthIntent {
+  stan: number;
+  batch: number;
+  kind: AuthKind;
+  /** Minor units (fen). */
+  amount: number;
+  currency: string;
+  maskedPan: string;
+  entryMode: string;
+  at: string;
+  /** For void/refund/completion: the original transaction. */
+  original?: { stan?: number; rrn?: string; date?: string; authCode?: string };
+  /** Everything needed to build the 0400 if no outcome is ever learned; no sensitive data. */
+  reversalImage: Record<string, string>;
+}
+
+export interface AuthOutcome {
+  stan: number;
+  result: 'approved' | 'declined';
+  responseCode: string;
+  rrn?: string;
+  authCode?: string;
+  at: string;
+}
+
+export interface ReceiptPrinted {
+  stan: number;
+  copies: 'merchant' | 'customer' | 'both';
+  duplicate?: boolean;
+}
+
+export interface ReversalRequired {
+  stan: number;
+  reason: ReversalReason;
+  at: string;
+}
+
+export interface ReversalAttempt {
+  stan: number;
+  attempt: number;
+  mti: '0400' | '0401';
+  at: string;
+}
+
+export interface ReversalCleared {
+  stan: number;
+  responseCode: string;
+  at: string;
+}
+
+export interface ReversalStuck {
+  stan: number;
+  attempts: number;
+  at: string;
+}
+
+/** Only a supervisor, with the password and a reason, takes a reversal out of the open set without the acquirer. */
+export interface ReversalClosed {
+  stan: number;
+  reason: string;
+  at: string;
+}
+
+export interface SettlementStep {
+  batch: number;
+  step: 'started' | 'totals-sent' | 'upload' | 'batch-end';
+  detail?: string;
+  at: string;
+}
+
+export interface SettlementDone {
+  batch: number;
+  balanced: boolean;
+  nextBatch: number;
+  at: string;
+}
+
+export const TerminalRecord = {
+  authIntent: { name: 'auth.intent', code: 16, version: 1 },
+  authOutcome: { name: 'auth.outcome', code: 17, version: 1 },
+  receiptPrinted: { name: 'receipt.printed', code: 18, version: 1 },
+  reversalRequired: { name: 'reversal.required', code: 19, version: 1 },
+  reversalAttempt: { name: 'reversal.attempt', code: 20, version: 1 },
+  reversalCleared: { name: 'reversal.cleared', code: 21, version: 1 },
+  reversalStuck: { name: 'reversal.stuck', code: 22, version: 1 },
+  reversalClosed: { name: 'reversal.closed', code: 23, version: 1 },
+  settlementStep: { name: 'settlement.step', code: 24, version: 1 },
+  settlementDone: { name: 'settlement.done', code: 25, version: 1 },
+} as const satisfies Record<string, RecordSchema>;
+
+export function terminalRecordTypes(): RecordTypes {
+  return new RecordTypes(Object.values(TerminalRecord));
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { openTerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
+import { syntheticSteps } from '../../firmware-ts/journal/synthetic-sales.js';
+import { TerminalRecord } from '../../firmware-ts/txn/records.js';
+import { JournalLockedError, SensitiveDataError } from '../../firmware-ts/journal/errors.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const key = randomBytes(32);
+
+describe('journal basics', () => {
+  it('appends, reopens and folds the same state, across segment rotations', async () => {
+    const dir = path.join(tmpDir('jbasic'), 'journal');
+    const j = await openTerminalJournal({ dir, deviceKey: key, segmentBytes: 64 * 1024 });
+    for (const step of syntheticSteps(1, 1200, 100)) await j.append(step.records, { durable: step.durable });
+    const before = structuredClone(j.state);
+    const next = j.nextSeq;
+    expect(j.segmentNames().length).toBeGreaterThan(3);
+    await j.close();
+
+    const again = await openTerminalJournal({ dir, deviceKey: key, segmentBytes: 64 * 1024 });
+    expect(again.nextSeq).toBe(next);
+    expect(again.state).toEqual(before);
+    expect(again.openReport.tornTailBytes).toBe(0);
+    // Boot replays only the newest segment's tail, not the whole history.
+    expect(again.openReport.recordsReplayed).toBeLessThan(next / 3);
+    await again.close();
+  });
+
+  it('refuses a second writer with the holder pid', async () => {
+    const dir = path.join(tmpDir('jlock'), 'journal');
+    const j = await openTerminalJournal({ dir, deviceKey: key });
+    await expect(openTerminalJournal({ dir, deviceKey: key })).rejects.toBeInstanceOf(JournalLockedError);
+    await j.close();
+    const k = await openTerminalJournal({ dir, deviceKey: key });
+    await k.close();
+  });
+
+  it('refuses a full PAN, track data and a PIN block', async () => {
+    const dir = path.join(tmpDir('jpci'), 'journal');
+    const j = await openTerminalJournal({ dir, deviceKey: key });
+    const next = j.nextSeq;
+    const bad = [
+      { note: 'card 6222021234567894' },
+      { t2: '6222021234567894=27122011234' },
+      { pinBlock: '0412AC89ABCDEF67' },
+      { cvv: '123' },
+    ];
+    for (const payload of bad) {
+      await expect(j.append([{ type: TerminalRecord.receiptPrinted.name, payload }], { durable: true })).rejects.toBeInstanceOf(SensitiveDataError);
+    }
+    expect(j.nextSeq).toBe(next);
+    await j.close();
+    expect(fs.readdirSync(dir).some((n) => n.endsWith('.wal'))).toBe(true);
+  });
+});
