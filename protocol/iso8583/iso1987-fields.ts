@@ -1,0 +1,42 @@
+// The plain ISO 8583:1987 layout, all in ASCII: MTI as 4 digits, bitmaps as hex digits, LL/LLL prefixes as
+// ASCII digits, binary elements as hex. It carries a secondary bitmap (70, 90, 128).
+import { fieldTable, type Dialect } from './dialect.js';
+
+export const iso1987AsciiDialect: Dialect = {
+  name: 'iso8583-1987-ascii',
+  mtiEncoding: 'ascii',
+  bitmapEncoding: 'hex',
+  fields: fieldTable('ascii', [
+    [2, 'Primary account number', 'n', 'LLVAR', 19, 'ascii'],
+    [3, 'Processing code', 'n', 'fixed', 6, 'ascii'],
+    [4, 'Amount, transaction', 'n', 'fixed', 12, 'ascii'],
+    [5, 'Amount, settlement', 'n', 'fixed', 12, 'ascii'],
+    [7, 'Transmission date and time (MMDDhhmmss)', 'n', 'fixed', 10, 'ascii'],
+    [11, 'System trace audit number (STAN)', 'n', 'fixed', 6, 'ascii'],
+    [12, 'Time, local transaction (hhmmss)', 'n', 'fixed', 6, 'ascii'],
+    [13, 'Date, local transaction (MMDD)', 'n', 'fixed', 4, 'ascii'],
+    [14, 'Date, expiration (YYMM)', 'n', 'fixed', 4, 'ascii'],
+    [15, 'Date, settlement (MMDD)', 'n', 'fixed', 4, 'ascii'],
+    [18, 'Merchant type', 'n', 'fixed', 4, 'ascii'],
+    [22, 'Point of service entry mode', 'n', 'fixed', 3, 'ascii'],
+    [23, 'Card sequence number', 'n', 'fixed', 3, 'ascii'],
+    [25, 'Point of service condition code', 'n', 'fixed', 2, 'ascii'],
+    [32, 'Acquiring institution identification code', 'n', 'LLVAR', 11, 'ascii'],
+    [35, 'Track 2 data', 'z', 'LLVAR', 37, 'ascii'],
+    [37, 'Retrieval reference number (RRN)', 'an', 'fixed', 12, 'ascii'],
+    [38, 'Authorization identification response', 'an', 'fixed', 6, 'ascii'],
+    [39, 'Response code', 'an', 'fixed', 2, 'ascii'],
+    [41, 'Card acceptor terminal identification', 'ans', 'fixed', 8, 'ascii'],
+    [42, 'Card acceptor identification code', 'ans', 'fixed', 15, 'ascii'],
+    [43, 'Card acceptor name/location', 'ans', 'fixed', 40, 'ascii'],
+    [44, 'Additional response data', 'ans', 'LLVAR', 25, 'ascii'],
+    [48, 'Additional data, private', 'ans', 'LLLVAR', 999, 'ascii'],
+    [49, 'Currency code, transaction', 'n', 'fixed', 3, 'ascii'],
+    [52, 'PIN data', 'b', 'fixed', 8, 'hex'],
+    [54, 'Additional amounts', 'ans', 'LLLVAR', 120, 'ascii'],
+    [64, 'Message authentication code (primary)', 'b', 'fixed', 8, 'hex'],
+    [70, 'Network management information code', 'n', 'fixed', 3, 'ascii'],
+    [90, 'Original data elements', 'n', 'fixed', 42, 'ascii'],
+    [128, 'Message authentication code (secondary)', 'b', 'fixed', 8, 'hex'],
+  ]),
+};
