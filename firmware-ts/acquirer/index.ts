@@ -1,0 +1,5 @@
+// The acquirer link's public surface.
+export * from './transport.js';
+export * from './tcp-connector.js';
+export * from './exchange-result.js';
+export * from './link.js';
