@@ -1,0 +1,48 @@
+// `posj bench journal`: the sale workload for journal, floor and SQLite, then the journal's boot figures.
+// The bench modules are imported when the command runs, not when posj starts: SQLite is a dev
+// dependency, and a terminal running `posj run` must not need it.
+import * as path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { action } from './exit-codes.js';
+import type { BenchLine } from '../bench/runner.js';
+
+const positiveInt = (what: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${what} must be a positive integer`);
+  return n;
+};
+
+interface BenchOptions {
+  json?: boolean;
+  sales: number;
+  rounds: number;
+  dir: string;
+  boot: boolean;
+}
+
+export function registerBenchCommands(program: Command): void {
+  const bench = program.command('bench').description('measure this terminal against the physical floor and SQLite');
+  bench
+    .command('journal')
+    .description('sale workload (intent durable, outcome durable, printed lazy) per subject, then journal boot time')
+    .option('--json', 'one JSON object per line')
+    .option('--sales <n>', 'sales per subject per round', positiveInt('--sales'), 5000)
+    .option('--rounds <n>', 'rounds; subjects are interleaved and the median round is reported', positiveInt('--rounds'), 5)
+    .option('--dir <dir>', 'directory to run in; its filesystem and block device are what is measured', 'var/bench')
+    .option('--no-boot', 'skip the boot measurement')
+    .action(
+      action(async (opts: BenchOptions) => {
+        const { runSaleBench, saleRatios, bootLines } = await import('../bench/runner.js');
+        const { benchSubjects } = await import('../bench/subjects.js');
+        const { formatBenchTable } = await import('../bench/format.js');
+        const dir = path.resolve(opts.dir);
+        const { subjects, boot } = await benchSubjects();
+        const progress = (m: string) => process.stderr.write(`bench: ${m}\n`);
+        const sale = await runSaleBench({ dir, sales: opts.sales, rounds: opts.rounds, subjects, progress: opts.json ? undefined : progress });
+        const lines: BenchLine[] = [...sale, ...saleRatios(sale)];
+        if (opts.boot && boot) lines.push(...bootLines(await boot(dir)));
+        else if (opts.boot) progress('no journal subject yet (firmware-ts/bench/journal-subject.ts): boot not measured');
+        process.stdout.write(opts.json ? lines.map((l) => JSON.stringify(l)).join('\n') + '\n' : formatBenchTable(lines));
+      }),
+    );
+}
