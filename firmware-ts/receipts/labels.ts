@@ -29,7 +29,7 @@ export interface Labels {
   customerNote: string;
   reversalTitle: string;
   reversalWarning: string[];
-  reversalAction: string;
+  reversalAction: string[];
   reversalContact: string;
   reversalReason: string;
   reason: Record<ReversalPendingReason, string>;
@@ -80,7 +80,7 @@ const zh: Labels = {
   customerNote: '请妥善保管此凭证',
   reversalTitle: '冲正未完成',
   reversalWarning: ['此交易未成功，但持卡人账户', '可能已被扣款。'],
-  reversalAction: '终端将继续自动冲正。请勿重复交易；如持卡人已被扣款，请联系收单机构。',
+  reversalAction: ['终端将继续自动冲正。', '请勿重复交易；', '如持卡人已被扣款，', '请联系收单机构。'],
   reversalContact: '收单机构',
   reversalReason: '原因',
   reason: {
@@ -136,7 +136,7 @@ const en: Labels = {
   customerNote: 'PLEASE KEEP THIS RECEIPT',
   reversalTitle: 'REVERSAL PENDING',
   reversalWarning: ['THIS TRANSACTION FAILED, BUT', 'THE CUSTOMER MAY HAVE BEEN', 'DEBITED.'],
-  reversalAction: 'THE TERMINAL KEEPS RETRYING THE REVERSAL. DO NOT REPEAT THE SALE; IF THE CUSTOMER WAS DEBITED, CONTACT THE ACQUIRER.',
+  reversalAction: ['THE TERMINAL KEEPS RETRYING THE REVERSAL.', 'DO NOT REPEAT THE SALE.', 'IF THE CUSTOMER WAS DEBITED, CONTACT THE ACQUIRER.'],
   reversalContact: 'ACQUIRER',
   reversalReason: 'REASON',
   reason: {

@@ -8,6 +8,9 @@ import type { DocumentLine, ReceiptDocument, TextStyle } from './receipt-documen
 /** Lines fed after the last line so the tear bar / cutter does not cut through text. */
 const FEED_BEFORE_CUT = 4;
 
+/** Punctuation a Chinese line may not start with. */
+const NO_LINE_START = new Set([...'，。、；：！？）》」』,.;:!?)']);
+
 /** Splits text into pieces of at most `cols` columns, breaking at a space when one is near. */
 export function wrapColumns(text: string, cols: number): string[] {
   const out: string[] = [];
@@ -20,6 +23,12 @@ export function wrapColumns(text: string, cols: number): string[] {
       if (space > 0 && ch !== ' ') {
         out.push(line.slice(0, space));
         line = line.slice(space + 1);
+      } else if (NO_LINE_START.has(ch) && line.length > 1) {
+        // Chinese line breaking: punctuation never starts a line; the character before it moves down too.
+        const chars = [...line];
+        const moved = chars.pop()!;
+        out.push(chars.join('').trimEnd());
+        line = moved;
       } else {
         out.push(line.trimEnd());
         line = '';

@@ -29,7 +29,7 @@ export function reversalPendingDocument(slip: ReversalPendingSlip, language: Rec
     pair(L.reversalAttempts, String(slip.attempts)),
     ...(slip.lastAttemptTime ? [pair(L.lastAttempt, slip.lastAttemptTime)] : []),
     rule,
-    text(L.reversalAction),
+    ...L.reversalAction.map((a) => text(a)),
     ...(m.acquirerContact ? [pair(L.reversalContact, m.acquirerContact, { bold: true })] : []),
   ];
 }

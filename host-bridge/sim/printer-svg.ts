@@ -1,8 +1,8 @@
 // A printed receipt as an SVG a person can read: 384 dots of 58 mm paper, 12×24-dot cells for ASCII and
-// 24×24 for CJK, bold and magnification honoured. Each run is split into ASCII and wide segments with
-// textLength fixed to their paper width, so any monospace font lines up the way the thermal head does.
+// 24×24 for CJK, bold and magnification honoured. Each word is placed at its paper column with textLength
+// fixed to its paper width, so any monospace font lines up the way the thermal head does.
 import { charColumns, COLUMNS_58MM, DOTS_PER_COLUMN } from '../../protocol/escpos/text-width.js';
-import type { PrintedReceipt, PrintedRun } from '../../protocol/escpos/page.js';
+import { runColumns, type PrintedReceipt, type PrintedRun } from '../../protocol/escpos/page.js';
 import { lineIndent } from './printer-text.js';
 
 const MARGIN = 16;
@@ -13,34 +13,40 @@ const FONT = "'Noto Sans Mono CJK SC','WenQuanYi Zen Hei Mono','Source Han Mono 
 
 const escapeXml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
-/** Splits text into runs of equal character width so each gets an exact textLength. */
-function segments(text: string): { text: string; columns: number }[] {
-  const out: { text: string; columns: number; wide: boolean }[] = [];
+/**
+ * Splits text into pieces of equal character width, dropping spaces (their columns still count), so each
+ * piece gets an exact position and textLength and no renderer can collapse or stretch the gaps.
+ */
+function segments(text: string): { text: string; column: number; columns: number }[] {
+  const out: { text: string; column: number; columns: number; wide: boolean }[] = [];
+  let col = 0;
+  let prevSpace = true;
   for (const ch of text) {
     const w = charColumns(ch);
     const last = out[out.length - 1];
-    if (last && last.wide === (w === 2)) {
+    if (ch === ' ') prevSpace = true;
+    else if (last && !prevSpace && last.wide === (w === 2)) {
       last.text += ch;
       last.columns += w;
-    } else out.push({ text: ch, columns: w, wide: w === 2 });
+    } else {
+      out.push({ text: ch, column: col, columns: w, wide: w === 2 });
+      prevSpace = false;
+    }
+    col += w;
   }
   return out;
 }
 
-function runSvg(run: PrintedRun, x: number, baseline: number): { svg: string; columns: number } {
+function runSvg(run: PrintedRun, x: number, baseline: number): string {
   let svg = '';
-  let col = 0;
   for (const seg of segments(run.text)) {
-    if (seg.text.trim().length > 0) {
-      const px = x + col * DOTS_PER_COLUMN * run.width;
-      svg +=
-        `<text transform="translate(${px} ${baseline}) scale(${run.width} ${run.height})" ` +
-        `textLength="${seg.columns * DOTS_PER_COLUMN}" lengthAdjust="spacingAndGlyphs"` +
-        `${run.bold ? ' font-weight="bold"' : ''}>${escapeXml(seg.text)}</text>`;
-    }
-    col += seg.columns;
+    const px = x + seg.column * DOTS_PER_COLUMN * run.width;
+    svg +=
+      `<text transform="translate(${px} ${baseline}) scale(${run.width} ${run.height})" ` +
+      `textLength="${seg.columns * DOTS_PER_COLUMN}" lengthAdjust="spacingAndGlyphs"` +
+      `${run.bold ? ' font-weight="bold"' : ''}>${escapeXml(seg.text)}</text>`;
   }
-  return { svg, columns: col * run.width };
+  return svg;
 }
 
 export function receiptSvg(receipt: PrintedReceipt, columns = COLUMNS_58MM): string {
@@ -54,9 +60,8 @@ export function receiptSvg(receipt: PrintedReceipt, columns = COLUMNS_58MM): str
     const baseline = y + (LINE_DOTS - 8) * height;
     let x = MARGIN + lineIndent(line, columns) * DOTS_PER_COLUMN;
     for (const run of line.runs) {
-      const r = runSvg(run, x, baseline);
-      body.push(r.svg);
-      x += r.columns * DOTS_PER_COLUMN;
+      body.push(runSvg(run, x, baseline));
+      x += runColumns(run) * DOTS_PER_COLUMN;
     }
     y += lineDots;
   }
