@@ -41,7 +41,11 @@ export const NetworkCode = {
 /** Field 39 codes this project uses. */
 export const ResponseCode = {
   approved: '00',
+  doNotHonour: '05',
+  invalidTransaction: '12',
+  invalidAmount: '13',
   invalidCard: '14',
+  formatError: '30',
   originalNotFound: '25',
   insufficientFunds: '51',
   duplicate: '94',

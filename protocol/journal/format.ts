@@ -4,6 +4,12 @@ import * as zlib from 'node:zlib';
 export const SEGMENT_MAGIC = Buffer.from('POSJWAL1', 'latin1');
 export const FORMAT_VERSION = 1;
 export const SEGMENT_HEADER_BYTES = 64;
+/**
+ * The unit a power cut may garble whole. Nothing is ever written into a sector that already holds synced
+ * data: records start after the header's sector, and every sync moves the write position to a new sector.
+ */
+export const SECTOR_BYTES = 512;
+export const SEGMENT_DATA_START = SECTOR_BYTES;
 export const RECORD_HEADER_BYTES = 48;
 export const RECORD_ALIGN = 8;
 export const MAC_BYTES = 16;
@@ -12,6 +18,8 @@ export const MAX_PAYLOAD_BYTES = 1 << 20;
 export const FLAG_LAST_IN_BATCH = 0x01;
 
 export const crc32 = (buf: Uint8Array): number => zlib.crc32(buf) >>> 0;
+
+export const alignToSector = (offset: number): number => Math.ceil(offset / SECTOR_BYTES) * SECTOR_BYTES;
 
 export function recordSpan(payloadBytes: number): number {
   const raw = RECORD_HEADER_BYTES + payloadBytes;

@@ -1,0 +1,111 @@
+// The ledger folded into what the host needs to answer: which authorizations exist (by terminal, batch and
+// STAN, and by RRN), which are reversed, voided, completed or refunded, and each batch's totals.
+import type { BatchTotals } from '../../protocol/iso8583/index.js';
+import type { AuthorizationEntry, LedgerEntry } from './ledger.js';
+
+export const authKey = (terminalId: string, batch: string, stan: string) => `${terminalId}|${batch}|${stan}`;
+
+export class LedgerState {
+  /** Authorizations by terminal|batch|STAN (the reversal and void lookup). */
+  readonly byKey = new Map<string, AuthorizationEntry & { seq: number }>();
+  readonly byRrn = new Map<string, AuthorizationEntry & { seq: number }>();
+  /** seq of each reversed authorization. */
+  readonly reversed = new Set<number>();
+  /** Keys a reversal arrived for before (or without) its original. */
+  readonly orphanReversals = new Set<string>();
+  /** seq of a sale or preauth → seq of the void / preauth void / completion that consumed it. */
+  readonly consumedBy = new Map<number, number>();
+  /** seq of a sale → amount refunded so far (refunds not reversed). */
+  readonly refunded = new Map<number, bigint>();
+  readonly entries: LedgerEntry[] = [];
+
+  constructor(entries: readonly LedgerEntry[]) {
+    for (const e of entries) this.apply(e);
+  }
+
+  apply(e: LedgerEntry): void {
+    this.entries.push(e);
+    if (e.kind === 'authorization') {
+      const a = e as AuthorizationEntry & { seq: number };
+      this.byKey.set(authKey(a.terminalId, a.batch, a.stan), a);
+      this.byRrn.set(a.rrn, a);
+      if (a.target !== undefined) {
+        if (a.txn === 'refund') this.refunded.set(a.target, (this.refunded.get(a.target) ?? 0n) + BigInt(a.amount));
+        else this.consumedBy.set(a.target, a.seq);
+      }
+    } else if (e.kind === 'reversal') {
+      if (e.target === null) {
+        this.orphanReversals.add(authKey(e.terminalId, e.batch, e.stan));
+        return;
+      }
+      this.reversed.add(e.target);
+      const undone = this.entries[e.target - 1];
+      if (undone?.kind === 'authorization' && undone.target !== undefined) {
+        // Reversing a void, completion, preauth void or refund gives back what it had consumed.
+        if (undone.txn === 'refund') this.refunded.set(undone.target, (this.refunded.get(undone.target) ?? 0n) - BigInt(undone.amount));
+        else if (this.consumedBy.get(undone.target) === undone.seq) this.consumedBy.delete(undone.target);
+      }
+    }
+  }
+
+  isLive(seq: number): boolean {
+    return !this.reversed.has(seq);
+  }
+
+  /** Debits (sales and completions, not voided or reversed) and credits (refunds not reversed) of one batch. */
+  batchTotals(terminalId: string, batch: string): BatchTotals {
+    const t: BatchTotals = { debitAmount: 0n, debitCount: 0, creditAmount: 0n, creditCount: 0 };
+    for (const a of this.byKey.values()) {
+      if (a.terminalId !== terminalId || a.batch !== batch || !this.isLive(a.seq)) continue;
+      if ((a.txn === 'sale' && !this.consumedBy.has(a.seq)) || a.txn === 'preauth-completion') {
+        t.debitAmount += BigInt(a.amount);
+        t.debitCount++;
+      } else if (a.txn === 'refund') {
+        t.creditAmount += BigInt(a.amount);
+        t.creditCount++;
+      }
+    }
+    return t;
+  }
+}
+
+/** Money position of one card or terminal. All amounts in fen. */
+export interface Position {
+  debited: bigint;
+  reversed: bigint;
+  voided: bigint;
+  refunded: bigint;
+  net: bigint;
+}
+
+const zero = (): Position => ({ debited: 0n, reversed: 0n, voided: 0n, refunded: 0n, net: 0n });
+
+/** Net position per masked card and per terminal: debits minus reversed debits, voids and refunds. */
+export function positions(state: LedgerState): { cards: Map<string, Position>; terminals: Map<string, Position> } {
+  const cards = new Map<string, Position>();
+  const terminals = new Map<string, Position>();
+  const add = (a: AuthorizationEntry, field: 'debited' | 'reversed' | 'voided' | 'refunded', sign: 1n | -1n) => {
+    const amount = BigInt(a.amount);
+    for (const [map, key] of [[cards, a.card], [terminals, a.terminalId]] as const) {
+      const p = map.get(key) ?? zero();
+      p[field] += amount;
+      p.net += sign * amount;
+      map.set(key, p);
+    }
+  };
+  for (const e of state.entries) {
+    if (e.kind !== 'authorization') continue;
+    const live = state.isLive(e.seq);
+    if (e.txn === 'sale' || e.txn === 'preauth-completion') {
+      add(e, 'debited', 1n);
+      if (!live) add(e, 'reversed', -1n);
+    } else if (e.txn === 'void' && live) add(e, 'voided', -1n);
+    else if (e.txn === 'refund' && live) add(e, 'refunded', -1n);
+  }
+  return { cards, terminals };
+}
+
+/** A card's net debit, for balance inquiries. */
+export function cardNet(state: LedgerState, maskedPan: string): bigint {
+  return positions(state).cards.get(maskedPan)?.net ?? 0n;
+}

@@ -1,0 +1,200 @@
+// The acquirer simulator's durable ledger: one JSON object per line, appended and fdatasync'ed before the
+// host replies, so what the terminal is told always matches what survives a restart. Only masked PANs are
+// written; sign-on keys only wrapped under the terminal master key.
+import * as path from 'node:path';
+import type { Storage, StorageFile } from '../../firmware-ts/io/storage.js';
+import type { BatchTotals, TransactionKind } from '../../protocol/iso8583/index.js';
+
+/** An approved authorization-side effect: a debit (sale, completion), a hold (preauth), or a credit. */
+export interface AuthorizationEntry {
+  kind: 'authorization';
+  txn: Exclude<TransactionKind, 'balance'>;
+  terminalId: string;
+  merchantId: string;
+  batch: string;
+  stan: string;
+  /** Masked PAN (first 6, last 4). */
+  card: string;
+  /** Minor units (fen), 12 digits as sent. */
+  amount: string;
+  processingCode: string;
+  rrn: string;
+  authCode: string;
+  /** The earlier entry (seq) a void, refund, preauth void or completion applies to. */
+  target?: number;
+}
+
+export interface ReversalEntry {
+  kind: 'reversal';
+  terminalId: string;
+  batch: string;
+  stan: string;
+  mti: string;
+  reason: string;
+  /** The authorization it undid; null when none was found (it then blocks a late original with this key). */
+  target: number | null;
+}
+
+export interface SignOnEntry {
+  kind: 'sign-on';
+  terminalId: string;
+  /** Field 62 of the 0810 (keys under the TMK), base64. */
+  wrappedKeys: string;
+}
+
+export interface SettlementEntry {
+  kind: 'settlement';
+  terminalId: string;
+  batch: string;
+  terminalTotals: TotalsJson;
+  hostTotals: TotalsJson;
+  balanced: boolean;
+}
+
+export interface BatchUploadEntry {
+  kind: 'batch-upload';
+  terminalId: string;
+  batch: string;
+  stan: string;
+  original: { batch: string; stan: string };
+  card: string;
+  amount: string;
+}
+
+export interface BatchEndEntry {
+  kind: 'batch-end';
+  terminalId: string;
+  batch: string;
+  records: number;
+}
+
+export interface TotalsJson {
+  debitAmount: string;
+  debitCount: number;
+  creditAmount: string;
+  creditCount: number;
+}
+
+export const totalsJson = (t: BatchTotals): TotalsJson => ({
+  debitAmount: t.debitAmount.toString(),
+  debitCount: t.debitCount,
+  creditAmount: t.creditAmount.toString(),
+  creditCount: t.creditCount,
+});
+
+export type LedgerBody =
+  | AuthorizationEntry
+  | ReversalEntry
+  | SignOnEntry
+  | SettlementEntry
+  | BatchUploadEntry
+  | BatchEndEntry;
+
+/** Every entry: a sequence number (1, 2, ...) and the host's time as ISO text, then the body. */
+export type LedgerEntry = LedgerBody & { seq: number; at: string };
+
+export class LedgerCorruptError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly offset: number,
+    reason: string,
+  ) {
+    super(`ledger ${file} corrupt at line ${line} (byte ${offset}): ${reason}`);
+    this.name = 'LedgerCorruptError';
+  }
+}
+
+/** Parses ledger text. A final line without its newline is a torn append and is dropped; any other bad line is corruption. */
+export function parseLedger(file: string, text: string): { entries: LedgerEntry[]; validLength: number } {
+  const entries: LedgerEntry[] = [];
+  let offset = 0;
+  let line = 0;
+  while (offset < text.length) {
+    line++;
+    const nl = text.indexOf('\n', offset);
+    if (nl < 0) break; // torn tail
+    const raw = text.slice(offset, nl);
+    let entry: LedgerEntry;
+    try {
+      entry = JSON.parse(raw) as LedgerEntry;
+    } catch {
+      throw new LedgerCorruptError(file, line, offset, 'not JSON');
+    }
+    if (typeof entry !== 'object' || entry === null || entry.seq !== entries.length + 1) {
+      throw new LedgerCorruptError(file, line, offset, `expected seq ${entries.length + 1}`);
+    }
+    entries.push(entry);
+    offset = nl + 1;
+  }
+  return { entries, validLength: Buffer.byteLength(text.slice(0, offset)) };
+}
+
+export function readLedgerFile(storage: Storage, file: string): LedgerEntry[] {
+  const f = storage.open(file, 'r');
+  try {
+    return parseLedger(file, readAll(f)).entries;
+  } finally {
+    f.close();
+  }
+}
+
+function readAll(f: StorageFile): string {
+  const buf = Buffer.alloc(f.size());
+  let done = 0;
+  while (done < buf.length) {
+    const n = f.read(buf, done, buf.length - done, done);
+    if (n === 0) break;
+    done += n;
+  }
+  return buf.subarray(0, done).toString('utf8');
+}
+
+export class Ledger {
+  private failed: Error | undefined;
+
+  private constructor(
+    private readonly file: StorageFile,
+    private size: number,
+    readonly entries: LedgerEntry[],
+  ) {}
+
+  /** Opens or creates the ledger, cutting a torn last line. */
+  static open(storage: Storage, file: string): Ledger {
+    if (!storage.exists(file)) {
+      storage.mkdirp(path.dirname(file));
+      const created = storage.open(file, 'create');
+      created.sync();
+      storage.syncDir(path.dirname(file));
+      return new Ledger(created, 0, []);
+    }
+    const f = storage.open(file, 'rw');
+    const { entries, validLength } = parseLedger(file, readAll(f));
+    if (validLength !== f.size()) {
+      f.truncate(validLength);
+      f.sync();
+    }
+    return new Ledger(f, validLength, entries);
+  }
+
+  /** Appends and makes durable. A failed write or fsync is fatal: the ledger refuses every later append. */
+  append(body: LedgerBody, now: Date): LedgerEntry {
+    if (this.failed) throw this.failed;
+    const entry = { seq: this.entries.length + 1, at: now.toISOString(), ...body } as LedgerEntry;
+    const bytes = Buffer.from(JSON.stringify(entry) + '\n');
+    try {
+      this.file.write(bytes, this.size);
+      this.file.datasync();
+    } catch (e) {
+      this.failed = e as Error;
+      throw e;
+    }
+    this.size += bytes.length;
+    this.entries.push(entry);
+    return entry;
+  }
+
+  close(): void {
+    this.file.close();
+  }
+}

@@ -1,0 +1,56 @@
+// Settlement (结算, 0500): the terminal's batch totals against the host's; field 48 of the 0510 says
+// balanced (1) or unbalanced (2). After an unbalanced answer the terminal uploads every record (0320,
+// 60.3 = 201) and ends with the batch-end 0320 (60.3 = 202); each is recorded.
+import {
+  CupContentError,
+  field48Totals,
+  NetworkCode,
+  parseField48Totals,
+  parseField60,
+  parseField61,
+  ResponseCode,
+  textField,
+  type IsoMessage,
+} from '../../protocol/iso8583/index.js';
+import { luhnValid, maskPan } from '../../firmware-ts/pci/card-data.js';
+import { totalsJson } from './ledger.js';
+import type { Answer, HostContext } from './host-context.js';
+
+export function settle(ctx: HostContext, req: IsoMessage): Answer {
+  const terminalId = textField(req, 41) ?? '';
+  const batch = parseField60(req).batch;
+  const { totals } = parseField48Totals(req);
+  const host = ctx.state.batchTotals(terminalId, batch);
+  const balanced =
+    host.debitAmount === totals.debitAmount &&
+    host.debitCount === totals.debitCount &&
+    host.creditAmount === totals.creditAmount &&
+    host.creditCount === totals.creditCount;
+  ctx.record({ kind: 'settlement', terminalId, batch, terminalTotals: totalsJson(totals), hostTotals: totalsJson(host), balanced });
+  return { code: ResponseCode.approved, fields: { 48: field48Totals(totals, balanced ? '1' : '2') } };
+}
+
+export function batchUpload(ctx: HostContext, req: IsoMessage): Answer {
+  const terminalId = textField(req, 41) ?? '';
+  const f60 = parseField60(req);
+  if (f60.networkCode === NetworkCode.batchEnd) {
+    const records = textField(req, 48);
+    if (records === undefined || !/^\d{4}$/.test(records)) throw new CupContentError(48, 'batch end carries a 4-digit record count');
+    ctx.record({ kind: 'batch-end', terminalId, batch: f60.batch, records: Number(records) });
+    return { code: ResponseCode.approved };
+  }
+  if (f60.networkCode !== NetworkCode.batchUpload) return { code: ResponseCode.invalidTransaction };
+  const original = parseField61(req);
+  const pan = textField(req, 2) ?? '';
+  if (!original || !/^\d{12,19}$/.test(pan) || !luhnValid(pan)) return { code: ResponseCode.invalidTransaction };
+  ctx.record({
+    kind: 'batch-upload',
+    terminalId,
+    batch: f60.batch,
+    stan: textField(req, 11) ?? '',
+    original: { batch: original.batch, stan: original.stan },
+    card: maskPan(pan),
+    amount: textField(req, 4) ?? '',
+  });
+  return { code: ResponseCode.approved };
+}
