@@ -57,7 +57,8 @@ describe('acquirer link over loopback TCP', () => {
   });
 
   it('ignores a late reply, reporting it, and the next exchange still matches its own', async () => {
-    const r = await withScript({ action: 'approve', delayMs: 700 });
+    // The late 0210 for STAN 2 (at ~600 ms) arrives while STAN 3 (answered at ~700 ms) is in flight.
+    const r = await withScript({ action: 'approve', delayMs: 600 }, { action: 'approve', delayMs: 300 });
     expect((await r.link.exchange(request('sale', '000002', '000000000100'))).kind).toBe('timeout');
     const res = await r.link.exchange(request('sale', '000003', '000000000200'));
     expect(res.kind === 'response' && textField(res.message, 11)).toBe('000003');
