@@ -39,8 +39,11 @@ export interface SimReceipt extends PrintedReceipt {
 export interface PrinterDeviceOptions {
   onReceipt: (receipt: SimReceipt) => void;
   log?: (line: string) => void;
-  /** Called after the first print op of each job (since the last cut): where a test arms a mid-job fault. */
-  onJobStarted?: () => void;
+  /**
+   * Called after the first print op of each job (since the last cut): where a test arms a mid-job fault.
+   * Returning 'line-cut' drops the rest of the bytes received so far, as if the cable went at that moment.
+   */
+  onJobStarted?: () => 'line-cut' | void;
 }
 
 /** Bytes a noisy line or a confused printer sends: the first breaks the fixed status bits. */
@@ -52,6 +55,8 @@ export class PrinterDevice {
   private page = new PageAssembler();
   private incomplete = false;
   private inJob = false;
+  /** The line went mid-job: ignore input until resetLine(). */
+  private lineCut = false;
   receiptsPrinted = 0;
   decodeErrors = 0;
   /** Print ops dropped because the printer could not print. */
@@ -84,11 +89,12 @@ export class PrinterDevice {
 
   /** Feeds received bytes; returns the bytes to send back (status replies). */
   receive(bytes: Buffer): Buffer {
-    if (this.conditions.noReply) return Buffer.alloc(0);
+    if (this.conditions.noReply || this.lineCut) return Buffer.alloc(0);
     const { ops, errors } = this.decoder.push(bytes);
     errors.forEach((e) => this.decodeError(e));
     const replies: number[] = [];
     for (const op of ops) {
+      if (this.lineCut) break;
       if (op.op === 'status-request') {
         if (this.conditions.garbageReplies) replies.push(...GARBAGE_REPLY);
         else replies.push(encodeStatusByte(op.kind, this.status()));
@@ -116,7 +122,7 @@ export class PrinterDevice {
     const receipt = this.page.apply(op);
     if (op.op === 'text' && !this.inJob) {
       this.inJob = true;
-      this.opts.onJobStarted?.();
+      if (this.opts.onJobStarted?.() === 'line-cut') this.lineCut = true;
     }
     if (receipt) this.tearOff(receipt);
   }
@@ -146,5 +152,6 @@ export class PrinterDevice {
     this.page = new PageAssembler();
     this.incomplete = false;
     this.inJob = false;
+    this.lineCut = false;
   }
 }

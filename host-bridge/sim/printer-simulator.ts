@@ -42,7 +42,14 @@ export class PrinterSimulator {
   }
 
   private tornOff(receipt: SimReceipt): void {
-    const w = this.writer.write(receipt);
+    let w: WrittenReceipt;
+    try {
+      w = this.writer.write(receipt);
+    } catch (err) {
+      // A full disk or a removed DIR must not stop the printer answering status on the line.
+      this.log.warn(`sim printer: could not write receipt to ${this.writer.dir}: ${(err as Error).message}`);
+      return;
+    }
     this.written.push(w);
     this.log.info(`sim printer: receipt ${w.txt}${receipt.incomplete ? ' (INCOMPLETE)' : ''}`);
     this.opts.onReceipt?.(w, receipt);
@@ -98,10 +105,12 @@ export class PrinterSimulator {
     this.armed.push(cmd);
   }
 
-  private fireArmed(): void {
+  private fireArmed(): 'line-cut' | void {
     const cmds = this.armed;
     this.armed = [];
     for (const c of cmds) void this.apply(c);
+    // Bytes after an unplug never reached the printer, even if they sat in the same read.
+    if (cmds.some((c) => c.kind === 'unplug')) return 'line-cut';
   }
 
   private async unplug(): Promise<void> {

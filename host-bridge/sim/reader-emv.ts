@@ -1,0 +1,54 @@
+// EMV data the simulated chip hands out: the first GENERATE AC (ARQC) with the read, and the second
+// GENERATE AC (TC, or AAC when the card declines) after the host's answer.
+import { randomBytes } from 'node:crypto';
+import { encodeTlv, type TlvNode } from '../../protocol/emv/tlv.js';
+import type { TestCard } from './reader-cards.js';
+
+const node = (tag: string, value: Buffer | string): TlvNode => ({ tag, value: typeof value === 'string' ? Buffer.from(value, 'hex') : value });
+
+function bcdAmount(amount: number): Buffer {
+  return Buffer.from(String(amount).padStart(12, '0'), 'hex');
+}
+
+function yymmdd(now: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(now.getUTCFullYear() % 100)}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}`;
+}
+
+/** Track 2 equivalent: PAN 'D' YYMM service code + discretionary, F-padded to whole bytes. */
+export function track2Of(card: TestCard): string {
+  const t = `${card.pan}D${card.expiry}201${'0'.repeat(5)}`;
+  return t.length % 2 ? `${t}F` : t;
+}
+
+export function firstAcData(card: TestCard, amount: number, currency: string, atc: number, now: Date): string {
+  const panBcd = card.pan.length % 2 ? `${card.pan}F` : card.pan;
+  const nodes: TlvNode[] = [
+    node('5A', panBcd),
+    node('57', track2Of(card)),
+    node('5F34', card.panSeq ?? '00'),
+    node('82', '1980'),
+    node('84', card.aid ?? ''),
+    node('95', '0000008000'),
+    node('9A', yymmdd(now)),
+    node('9C', '00'),
+    node('5F2A', `0${currency}`),
+    node('9F02', bcdAmount(amount)),
+    node('9F10', '07010103A00000010A0100000000000000000000'),
+    node('9F26', randomBytes(8)),
+    node('9F27', '80'),
+    node('9F36', Buffer.of(atc >> 8, atc & 0xff)),
+    node('9F37', randomBytes(4)),
+  ];
+  return encodeTlv(nodes).toString('hex').toUpperCase();
+}
+
+export function secondAcData(approve: boolean, atc: number): string {
+  return encodeTlv([
+    node('9F27', approve ? '40' : '00'),
+    node('9F26', randomBytes(8)),
+    node('9F36', Buffer.of(atc >> 8, atc & 0xff)),
+    node('95', approve ? '0000008000' : '0000048000'),
+    node('9F10', '07010103600000010A0100000000000000000000'),
+  ]).toString('hex').toUpperCase();
+}
