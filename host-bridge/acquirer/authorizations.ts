@@ -32,7 +32,6 @@ const deny = (code: string): Answer => ({ code });
 
 export function authorize(ctx: HostContext, req: IsoMessage, kind: TransactionKind): Answer {
   const terminalId = textField(req, 41) ?? '';
-  const merchantId = textField(req, 42) ?? '';
   const stan = textField(req, 11) ?? '';
   const batch = parseField60(req).batch;
   const amount = textField(req, 4);
@@ -88,7 +87,6 @@ export function authorize(ctx: HostContext, req: IsoMessage, kind: TransactionKi
     kind: 'authorization',
     txn: kind,
     terminalId,
-    merchantId,
     batch,
     stan,
     card,

@@ -4,3 +4,4 @@ export * from './ledger-state.js';
 export * from './rules.js';
 export * from './host.js';
 export * from './tcp-server.js';
+export * from './ledger-report.js';

@@ -10,7 +10,6 @@ export interface AuthorizationEntry {
   kind: 'authorization';
   txn: Exclude<TransactionKind, 'balance'>;
   terminalId: string;
-  merchantId: string;
   batch: string;
   stan: string;
   /** Masked PAN (first 6, last 4). */

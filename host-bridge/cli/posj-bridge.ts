@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { withUsageExitCode } from '../../firmware-ts/cli/exit-codes.js';
+import { registerAcquirerCommand } from './acquirer-command.js';
+import { registerLedgerCommand } from './ledger-command.js';
 
 const program = withUsageExitCode(
   new Command('posj-bridge')
     .description('pos-journal bench bridge: simulators, journal pull and hardware-in-the-loop runs')
     .version('0.1.0'),
 );
+registerAcquirerCommand(program);
+registerLedgerCommand(program);
 
 await program.parseAsync(process.argv);

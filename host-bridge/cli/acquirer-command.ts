@@ -1,0 +1,85 @@
+// `posj-bridge acquirer --port P --ledger FILE [--rules FILE] [--json]`: the simulated CUP acquirer host.
+// Runs until SIGINT/SIGTERM; exits non-zero if the ledger cannot be made durable.
+import type { Command } from 'commander';
+import { action, ExitCode } from '../../firmware-ts/cli/exit-codes.js';
+import { systemClock } from '../../firmware-ts/io/clock.js';
+import { nodeStorage } from '../../firmware-ts/io/node-storage.js';
+import { SecretKey } from '../../protocol/iso8583/index.js';
+import { AcquirerHost, defaultRules, loadRules, startAcquirerServer, type HostEvent } from '../acquirer/index.js';
+
+/** The test terminal master key the simulator and bench terminals share unless told otherwise. */
+export const TEST_TMK_HEX = '0123456789ABCDEFFEDCBA9876543210';
+
+interface AcquirerOptions {
+  port: string;
+  ledger: string;
+  rules?: string;
+  address: string;
+  tmk: string;
+  json?: boolean;
+}
+
+export function registerAcquirerCommand(program: Command): void {
+  program
+    .command('acquirer')
+    .description('run a simulated CUP acquirer host over TCP with a durable ledger and fault rules')
+    .requiredOption('--port <port>', 'TCP port (0 picks a free one and prints it)')
+    .requiredOption('--ledger <file>', 'JSON-lines ledger, created if missing, reopened on restart')
+    .option('--rules <file>', 'rules JSON: rules, script, openingBalance (see host-bridge/acquirer/README.md)')
+    .option('--address <address>', 'address to listen on', '127.0.0.1')
+    .option('--tmk <hex>', 'terminal master key, 32 hex digits (test key by default)', TEST_TMK_HEX)
+    .option('--json', 'log JSON lines')
+    .action(
+      action(async (opts: AcquirerOptions) => {
+        const port = Number(opts.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${opts.port} is not a port`);
+        const out = (human: string, data: object) =>
+          process.stdout.write(opts.json ? JSON.stringify(data) + '\n' : human + '\n');
+        const onEvent = (e: HostEvent) =>
+          out(
+            `${e.mti || '----'} stan=${e.stan ?? '-'} tid=${e.terminalId ?? '-'} ${e.action}${e.responseCode ? ' → ' + e.responseCode : ''}${e.detail ? ' (' + e.detail + ')' : ''}`,
+            { event: 'request', ...e },
+          );
+        const host = AcquirerHost.open({
+          storage: nodeStorage,
+          ledgerPath: opts.ledger,
+          tmk: SecretKey.fromHex(opts.tmk),
+          clock: systemClock,
+          rules: opts.rules ? loadRules(opts.rules) : defaultRules(),
+          onEvent,
+        });
+        let fatal: Error | undefined;
+        let serverFatal: (e: Error) => void = () => undefined;
+        const stopped = new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+          process.once('SIGTERM', () => resolve());
+          serverFatal = (e) => {
+            fatal = e;
+            resolve();
+          };
+        });
+        const server = await startAcquirerServer({
+          host,
+          clock: systemClock,
+          port,
+          address: opts.address,
+          onConnectionEvent: (detail) => out(`connection closed: ${detail}`, { event: 'connection-error', detail }),
+          onFatal: (e) => serverFatal(e),
+        });
+        out(`acquirer listening on ${opts.address}:${server.port}, ledger ${opts.ledger} (${host.state.entries.length} entries)`, {
+          event: 'listening',
+          address: opts.address,
+          port: server.port,
+          ledgerEntries: host.state.entries.length,
+        });
+        await stopped;
+        await server.close();
+        host.close();
+        if (fatal) {
+          out(`stopped: ledger write failed: ${fatal.message}`, { event: 'fatal', message: fatal.message });
+          return ExitCode.failed;
+        }
+        return ExitCode.ok;
+      }),
+    );
+}
