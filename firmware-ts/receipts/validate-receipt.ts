@@ -2,12 +2,13 @@
 // refusal, not a best-effort print. Above all, nothing that looks like a full PAN reaches paper (rule 6).
 import { findPanLikeRun } from '../pci/card-data.js';
 import { ReceiptError } from './receipt-errors.js';
-import type { MerchantInfo, Receipt, ReversalPendingSlip, SalesSlip, SettlementReport } from './receipt-model.js';
+import type { MerchantInfo, Receipt, ReversalPendingSlip, SalesSlip, SettledType, SettlementReport } from './receipt-model.js';
 
 const MASKED_PAN = /^\d{6}\*+\d{4}$/;
 const LOCAL_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 /** Batch, voucher and STAN are six-digit counters on the slip. */
 const MAX_COUNTER = 999_999;
+const SETTLED_TYPES: ReadonlySet<string> = new Set<SettledType>(['sale', 'void', 'refund', 'preauth-completion', 'preauth-completion-void']);
 
 function bad(field: string, message: string): never {
   throw new ReceiptError('RECEIPT_BAD_FIELD', field, message);
@@ -76,6 +77,7 @@ function checkSettlement(r: SettlementReport): void {
   checkCounter('batch', r.batch);
   checkTime('localTime', r.localTime);
   r.rows.forEach((row, i) => {
+    if (!SETTLED_TYPES.has(row.type)) bad(`rows[${i}].type`, `${String(row.type)} does not settle (authorizations are not in batch totals)`);
     if (!Number.isInteger(row.count) || row.count < 0) bad(`rows[${i}].count`, `must be an integer ≥ 0, got ${row.count}`);
     checkAmount(`rows[${i}].amountMinor`, row.amountMinor);
   });

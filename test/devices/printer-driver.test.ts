@@ -144,12 +144,24 @@ describe('printer driver', () => {
     expect(r.receipts[0]!.incomplete).toBe(true);
   });
 
+  it('checkStatus reads DLE EOT for posj status and logs only changes', async () => {
+    const r = rig();
+    r.device.conditions.paperNearEnd = true;
+    expect(await r.driver.checkStatus()).toMatchObject({ ok: true, status: { paperNearEnd: true, paperEnd: false } });
+    await r.driver.checkStatus();
+    expect(r.driver.health()).toMatchObject({ state: 'ready', paperNearEnd: true, lastStatusAt: r.clock.now() });
+    expect(r.log.lines.filter((l) => l.includes('status: paper near end'))).toHaveLength(1);
+  });
+
   it('line down: link-down at once; when the line reopens the driver checks status and reports ready', async () => {
     const r = rig();
     let ready = 0;
     r.driver.onReady(() => ready++);
     r.link.setState('disconnected');
+    r.link.setState('connecting');
+    r.link.setState('disconnected');
     expect(r.driver.health()).toMatchObject({ state: 'link-down', waitingForRecovery: true });
+    expect(r.log.lines.filter((l) => l.includes('serial line'))).toHaveLength(1);
     expect(await r.driver.print(job, 'J5')).toMatchObject({ printed: false, reason: 'link-down', stage: 'before' });
     r.clock.advance(BACKOFF.initialMs);
     await settle();

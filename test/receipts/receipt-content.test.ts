@@ -130,6 +130,11 @@ describe('settlement report (结算单)', () => {
     expect(t).toMatch(/ACQUIRER NET\s+4\s+279\.50/);
     expect(t).toContain('RECONCILE');
   });
+
+  it('refuses an authorization row: pre-auths do not settle', () => {
+    const bad = { ...sampleSettlement(true), rows: [{ type: 'preauth', count: 1, amountMinor: 100 }] } as unknown as Receipt;
+    expect(() => renderReceipt(bad, 'zh')).toThrow(/RECEIPT_BAD_FIELD: rows\[0\]\.type/);
+  });
 });
 
 describe('layout helpers', () => {

@@ -73,10 +73,13 @@ export class PrinterDriver {
       this.poller.kick();
       return;
     }
+    const wasDown = this.state === 'link-down';
     this.state = 'link-down';
     this.problem = 'link-down';
-    this.log.warn(`${this.prefix()} serial line ${h.state}${h.lastError ? ` (${h.lastError})` : ''}; receipts wait until it is back`);
     this.poller.start();
+    // The port cycles connecting/disconnected while it retries; say it once, when the line goes.
+    if (wasDown) return;
+    this.log.warn(`${this.prefix()} serial line ${h.state}${h.lastError ? ` (${h.lastError})` : ''}; receipts wait until it is back`);
   }
 
   /** Reads DLE EOT 1..4 now (for `posj status` or before a burst of jobs). */
