@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { withUsageExitCode } from '../../firmware-ts/cli/exit-codes.js';
 import { registerAcquirerCommand } from './acquirer-command.js';
 import { registerLedgerCommand } from './ledger-command.js';
+import { registerSimReaderCommand } from './sim-reader-command.js';
+import { registerSimPrinterCommand } from './sim-printer-command.js';
 
 const program = withUsageExitCode(
   new Command('posj-bridge')
@@ -11,5 +13,7 @@ const program = withUsageExitCode(
 );
 registerAcquirerCommand(program);
 registerLedgerCommand(program);
+registerSimReaderCommand(program);
+registerSimPrinterCommand(program);
 
 await program.parseAsync(process.argv);
