@@ -34,7 +34,7 @@ const MAX_GARBAGE = 4096;
 
 export const COMMAND_HELP = [
   ...Object.keys(CONDITION_COMMANDS),
-  'garbage [N]   (send N noise bytes now, default 16)',
+  'garbage [N] (send N noise bytes now, default 16)',
   'unplug',
   'replug',
   'status',
