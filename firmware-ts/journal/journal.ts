@@ -4,7 +4,9 @@ import * as path from 'node:path';
 import {
   FLAG_LAST_IN_BATCH,
   MAX_PAYLOAD_BYTES,
+  SEGMENT_DATA_START,
   SEGMENT_HEADER_BYTES,
+  alignToSector,
   encodeRecord,
   encodeSegmentHeader,
   encodeSegmentHeaderBody,
@@ -68,7 +70,7 @@ interface SegmentRef {
 export class Journal<S> {
   private file!: StorageFile;
   private segments: SegmentRef[] = [];
-  private writePos = SEGMENT_HEADER_BYTES;
+  private writePos = SEGMENT_DATA_START;
   private nextSeqValue = 1;
   private durableThrough = 0;
   private lastMac: Buffer = ZERO_MAC;
@@ -137,7 +139,13 @@ export class Journal<S> {
   async sync(): Promise<void> {
     this.assertWritable();
     this.guarded(() => this.file.datasync());
+    this.markSynced();
+  }
+
+  /** After a sync, later writes go to a fresh sector so a torn write can never garble synced records. */
+  private markSynced(): void {
     this.durableThrough = this.nextSeqValue - 1;
+    this.writePos = alignToSector(this.writePos);
   }
 
   /**
@@ -198,7 +206,7 @@ export class Journal<S> {
 
   private appendEncoded(encoded: { code: number; version: number; json: Buffer; type: string }[], durable: boolean): AppendResult {
     const total = encoded.reduce((n, e) => n + recordSpan(e.json.length), 0);
-    if (SEGMENT_HEADER_BYTES + total > this.segmentBytes / 2) {
+    if (SEGMENT_DATA_START + total > this.segmentBytes / 2) {
       throw new JournalError('BATCH_TOO_LARGE', `batch of ${total} bytes exceeds half a segment (${this.segmentBytes / 2} bytes)`);
     }
     if (this.writePos + total > this.segmentBytes) this.rotate();
@@ -222,7 +230,7 @@ export class Journal<S> {
     this.writePos += total;
     this.nextSeqValue = seq;
     this.lastMac = mac;
-    if (durable) this.durableThrough = seq - 1;
+    if (durable) this.markSynced();
     // Fold what a reboot would read back, not the caller's objects.
     encoded.forEach((e, i) => this.applyRecord({ seq: firstSeq + i, type: e.type, payload: JSON.parse(e.json.toString('utf8')) }));
     return { firstSeq, lastSeq: seq - 1 };
@@ -239,7 +247,7 @@ export class Journal<S> {
 
   private rotate(): void {
     this.guarded(() => this.file.datasync());
-    this.durableThrough = this.nextSeqValue - 1;
+    this.markSynced();
     this.file.close();
     this.file = this.createSegment(this.nextSeqValue, this.lastMac);
     this.writeCheckpoint();
@@ -274,7 +282,7 @@ export class Journal<S> {
       this.storage.syncDir(dir);
     });
     this.segments.push({ name, firstSeq });
-    this.writePos = SEGMENT_HEADER_BYTES;
+    this.writePos = SEGMENT_DATA_START;
     return this.storage.open(path.join(dir, name), 'rw');
   }
 
@@ -369,7 +377,7 @@ export class Journal<S> {
     this.file.datasync();
     this.writePos = scan.endOffset;
     this.nextSeqValue = scan.nextSeq;
-    this.durableThrough = scan.nextSeq - 1;
+    this.markSynced();
     const lastRecord = scan.records[scan.records.length - 1];
     this.lastMac = lastRecord ? lastRecord.mac : scan.header.prevMac;
     if (needCheckpoint) this.writeCheckpoint();

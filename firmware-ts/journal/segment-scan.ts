@@ -9,7 +9,9 @@ import {
   MAX_PAYLOAD_BYTES,
   RECORD_ALIGN,
   RECORD_HEADER_BYTES,
-  SEGMENT_HEADER_BYTES,
+  SECTOR_BYTES,
+  SEGMENT_DATA_START,
+  alignToSector,
   decodeRecordAt,
   decodeSegmentHeader,
   type RecordProblem,
@@ -98,7 +100,7 @@ export function scanSegment(name: string, image: Buffer, isLast: boolean): Segme
   const end = image.length;
   const records: ScannedRecord[] = [];
   let pending: ScannedRecord[] = [];
-  let at = SEGMENT_HEADER_BYTES;
+  let at = SEGMENT_DATA_START;
   let endOffset = at;
   let expectedSeq = header.firstSeq;
   let batchStartSeq = expectedSeq;
@@ -106,6 +108,11 @@ export function scanSegment(name: string, image: Buffer, isLast: boolean): Segme
 
   while (at < end) {
     const r = decodeRecordAt(image, at, end);
+    if (r === 'zero' && pending.length === 0 && at % SECTOR_BYTES !== 0) {
+      // The writer moved to a fresh sector after a sync; the rest of this one is padding.
+      at = alignToSector(at);
+      continue;
+    }
     if (typeof r === 'string') {
       problem = { offset: at, reason: problemText(r, expectedSeq) };
       break;
