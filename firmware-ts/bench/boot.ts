@@ -52,7 +52,8 @@ export function measureBoot(spec: BootSpec): Promise<BootMeasure> {
       ['--expose-gc', '--input-type=module', '-e', CHILD],
       { env, timeout: spec.timeoutMs ?? 300_000, maxBuffer: 1 << 20 },
       (err, stdout, stderr) => {
-        if (err) return reject(new Error(`boot bench child failed: ${err.message}${stderr ? `\n${stderr.trim()}` : ''}`));
+        // err.message repeats the whole child script; the child's stderr says what went wrong.
+        if (err) return reject(new Error(`boot bench child failed (${err.killed ? 'timed out' : `exit ${err.code}`}): ${stderr.trim() || err.message}`));
         try {
           resolve(JSON.parse(stdout.trim().split('\n').pop()!) as BootMeasure);
         } catch {
