@@ -5,3 +5,4 @@ export * from './rules.js';
 export * from './host.js';
 export * from './tcp-server.js';
 export * from './ledger-report.js';
+export * from './memory-connector.js';
