@@ -1,6 +1,7 @@
-// The simulated host on a real TCP port: frames in, the host's reply plan carried out with Clock timers.
+// The simulated host on a real TCP port (optionally TLS): frames in, the host's reply plan carried out with Clock timers.
 // An oversized or empty frame closes that connection (the stream is out of step) and nothing else.
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import type { Clock, TimerHandle } from '../../firmware-ts/io/clock.js';
 import { DEFAULT_MAX_FRAME_LENGTH, frame, FrameError, FrameReader } from '../../protocol/iso8583/index.js';
 import type { AcquirerHost } from './host.js';
@@ -11,6 +12,8 @@ export interface AcquirerServerOptions {
   port: number;
   address?: string;
   maxFrameLength?: number;
+  /** Serve TLS with this certificate and key instead of plain TCP. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** Connection-level happenings (frame errors) for the log. */
   onConnectionEvent?: (detail: string) => void;
   /** The host could not make a ledger entry durable: the server has stopped; the process should exit. */
@@ -25,7 +28,7 @@ export interface AcquirerServer {
 export async function startAcquirerServer(opts: AcquirerServerOptions): Promise<AcquirerServer> {
   const max = opts.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH;
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
+  const onConnection = (socket: net.Socket) => {
     sockets.add(socket);
     const timers = new Set<TimerHandle>();
     const reader = new FrameReader(max);
@@ -69,7 +72,8 @@ export async function startAcquirerServer(opts: AcquirerServerOptions): Promise<
         }
       }
     });
-  });
+  };
+  const server = opts.tls ? tls.createServer(opts.tls, onConnection) : net.createServer(onConnection);
   const stop = () =>
     new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();

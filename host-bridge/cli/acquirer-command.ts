@@ -1,5 +1,6 @@
 // `posj-bridge acquirer --port P --ledger FILE [--rules FILE] [--json]`: the simulated CUP acquirer host.
 // Runs until SIGINT/SIGTERM; exits non-zero if the ledger cannot be made durable.
+import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { action, ExitCode } from '../../firmware-ts/cli/exit-codes.js';
 import { systemClock } from '../../firmware-ts/io/clock.js';
@@ -16,6 +17,8 @@ interface AcquirerOptions {
   rules?: string;
   address: string;
   tmk: string;
+  tlsCert?: string;
+  tlsKey?: string;
   json?: boolean;
 }
 
@@ -28,11 +31,15 @@ export function registerAcquirerCommand(program: Command): void {
     .option('--rules <file>', 'rules JSON: rules, script, openingBalance (see host-bridge/acquirer/README.md)')
     .option('--address <address>', 'address to listen on', '127.0.0.1')
     .option('--tmk <hex>', 'terminal master key, 32 hex digits (test key by default)', TEST_TMK_HEX)
+    .option('--tls-cert <file>', 'serve TLS with this PEM certificate (needs --tls-key)')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--json', 'log JSON lines')
     .action(
       action(async (opts: AcquirerOptions) => {
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${opts.port} is not a port`);
+        if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
+        const tls = opts.tlsCert && opts.tlsKey ? { cert: fs.readFileSync(opts.tlsCert), key: fs.readFileSync(opts.tlsKey) } : undefined;
         const out = (human: string, data: object) =>
           process.stdout.write(opts.json ? JSON.stringify(data) + '\n' : human + '\n');
         const onEvent = (e: HostEvent) =>
@@ -63,6 +70,7 @@ export function registerAcquirerCommand(program: Command): void {
           clock: systemClock,
           port,
           address: opts.address,
+          ...(tls ? { tls } : {}),
           onConnectionEvent: (detail) => out(`connection closed: ${detail}`, { event: 'connection-error', detail }),
           onFatal: (e) => serverFatal(e),
         });
