@@ -2,7 +2,7 @@
 // with the field it broke in and the byte offset, never as a RangeError from deep inside Buffer.
 
 /** Where in a message a problem sits: a data element number, or one of the framing parts. */
-export type FieldRef = number | 'length' | 'tpdu' | 'header' | 'mti' | 'bitmap' | 'message';
+export type FieldRef = number | 'tpdu' | 'header' | 'mti' | 'bitmap' | 'message';
 
 export type DecodeReason =
   | 'truncated'

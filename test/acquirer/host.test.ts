@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findSensitive } from '../../firmware-ts/pci/card-data.js';
 import { nodeStorage } from '../../firmware-ts/io/node-storage.js';
+import type { Storage } from '../../firmware-ts/io/storage.js';
 import {
   batchEndRequest,
   batchUploadRequest,
@@ -213,3 +214,36 @@ function sessionMak(r: Rig): SecretKey {
   if (signOn?.kind !== 'sign-on') throw new Error('no sign-on in ledger');
   return unwrapWorkingKeys(TMK, Buffer.from(signOn.wrappedKeys, 'base64')).mac;
 }
+
+describe('fsync failure', () => {
+  it('is fatal: the host answers nothing and the ledger refuses every later append', async () => {
+    const dir = tmpDir('fsync');
+    let failSync = false;
+    const storage: Storage = {
+      ...nodeStorage,
+      open(p, mode) {
+        const f = nodeStorage.open(p, mode);
+        return {
+          path: f.path,
+          size: () => f.size(),
+          read: (buf, offset, length, position) => f.read(buf, offset, length, position),
+          write: (buf, position) => f.write(buf, position),
+          datasync() {
+            if (failSync) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+            f.datasync();
+          },
+          sync: () => f.sync(),
+          truncate: (n) => f.truncate(n),
+          close: () => f.close(),
+        };
+      },
+    };
+    const ledger = Ledger.open(storage, path.join(dir, 'l.jsonl'));
+    ledger.append({ kind: 'batch-end', terminalId: 'T', batch: '000001', records: 0 }, new Date(0));
+    failSync = true;
+    expect(() => ledger.append({ kind: 'batch-end', terminalId: 'T', batch: '000002', records: 0 }, new Date(0))).toThrow(/EIO/);
+    failSync = false;
+    expect(() => ledger.append({ kind: 'batch-end', terminalId: 'T', batch: '000003', records: 0 }, new Date(0))).toThrow(/EIO/);
+    ledger.close();
+  });
+});
