@@ -2,16 +2,11 @@
 // reports each batch on stdout before it is written ("begin") and once the append resolved ("ack"), so the
 // parent can check, after SIGKILL at any moment, that every acknowledged durable batch survived intact
 // and no batch is partly visible.
-import { createHash } from 'node:crypto';
 import { openTerminalJournal } from '../txn/terminal-journal.js';
 import { syntheticSteps } from './synthetic-sales.js';
 import { readDeviceKey } from './device-key.js';
+import { batchDigest } from './batch-digest.js';
 
-export function batchDigest(payloads: unknown[]): string {
-  const h = createHash('sha256');
-  for (const p of payloads) h.update(JSON.stringify(p ?? null));
-  return h.digest('hex').slice(0, 16);
-}
 
 async function main(): Promise<void> {
   const [dir, keyPath, segmentBytes, seedArg] = process.argv.slice(2);

@@ -206,10 +206,18 @@ export class Journal<S> {
 
   private appendEncoded(encoded: { code: number; version: number; json: Buffer; type: string }[], durable: boolean): AppendResult {
     const total = encoded.reduce((n, e) => n + recordSpan(e.json.length), 0);
-    if (SEGMENT_DATA_START + total > this.segmentBytes / 2) {
-      throw new JournalError('BATCH_TOO_LARGE', `batch of ${total} bytes exceeds half a segment (${this.segmentBytes / 2} bytes)`);
+    const isCheckpoint = encoded.length === 1 && encoded[0]!.code === CHECKPOINT.code;
+    // Half a segment, so any batch fits in a fresh segment behind its checkpoint.
+    const limit = isCheckpoint ? this.segmentBytes - SEGMENT_DATA_START : this.segmentBytes / 2;
+    if (total > limit) {
+      throw new JournalError(isCheckpoint ? 'STATE_TOO_LARGE' : 'BATCH_TOO_LARGE', `${isCheckpoint ? 'checkpoint' : 'batch'} of ${total} bytes exceeds ${limit} bytes; use larger segments`);
     }
-    if (this.writePos + total > this.segmentBytes) this.rotate();
+    if (this.writePos + total > this.segmentBytes) {
+      this.rotate();
+      if (this.writePos + total > this.segmentBytes) {
+        throw new JournalError('STATE_TOO_LARGE', `the checkpoint leaves no room for a ${total}-byte batch in a ${this.segmentBytes}-byte segment; use larger segments`);
+      }
+    }
 
     const buf = Buffer.allocUnsafe(total);
     const firstSeq = this.nextSeqValue;

@@ -1,9 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** A fresh directory under .test-tmp/, kept after the run so the final PCI scan can read what was written. */
+/**
+ * A fresh directory in this run's scratch area, kept after the run so the final PCI scan (global-setup)
+ * reads everything the suite wrote.
+ */
 export function tmpDir(prefix: string): string {
-  const root = path.resolve('.test-tmp');
+  const root = process.env.POSJ_TEST_TMP ?? path.resolve('.test-tmp', 'adhoc');
   fs.mkdirSync(root, { recursive: true });
   return fs.mkdtempSync(path.join(root, `${prefix}-`));
 }
