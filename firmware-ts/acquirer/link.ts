@@ -92,13 +92,18 @@ export class AcquirerLink {
     const transport = this.transport!;
     const key = keyOf(responseMti(request.mti), textField(request, 11), textField(request, 41));
     return new Promise<ExchangeResult>((resolve) => {
-      const timer = this.opts.clock.setTimer(this.opts.responseTimeoutMs, () => {
-        if (this.pending?.key !== key) return;
-        this.pending = undefined;
-        remember(this.timedOut, key);
-        resolve({ kind: 'timeout' });
-      });
-      this.pending = { key, macked, resolve, timer };
+      const pending: Pending = {
+        key,
+        macked,
+        resolve,
+        timer: this.opts.clock.setTimer(this.opts.responseTimeoutMs, () => {
+          if (this.pending !== pending) return;
+          this.pending = undefined;
+          remember(this.timedOut, key);
+          resolve({ kind: 'timeout' });
+        }),
+      };
+      this.pending = pending;
       transport.write(bytes);
     });
   }
@@ -121,6 +126,10 @@ export class AcquirerLink {
       // A transport that opens after we gave up must not linger.
       void attempt.then((t) => typeof t !== 'string' && t.close());
       return winner;
+    }
+    if (this.closed) {
+      winner.close();
+      return 'the acquirer link was closed while connecting';
     }
     this.attach(winner);
     return undefined;
