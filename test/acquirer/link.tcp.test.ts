@@ -23,8 +23,12 @@ afterEach(async () => {
 });
 
 async function withScript(...script: (RuleAction | null)[]): Promise<Rig> {
+  return withTimeout(400, ...script);
+}
+
+async function withTimeout(responseTimeoutMs: number, ...script: (RuleAction | null)[]): Promise<Rig> {
   // Step 0 is the sign-on.
-  current = await rig(tmpDir('link'), { rules: { ...defaultRules(), script: [null, ...script] } });
+  current = await rig(tmpDir('link'), { rules: { ...defaultRules(), script: [null, ...script] }, responseTimeoutMs });
   return current;
 }
 
@@ -57,8 +61,9 @@ describe('acquirer link over loopback TCP', () => {
   });
 
   it('ignores a late reply, reporting it, and the next exchange still matches its own', async () => {
-    // The late 0210 for STAN 2 (at ~600 ms) arrives while STAN 3 (answered at ~700 ms) is in flight.
-    const r = await withScript({ action: 'approve', delayMs: 600 }, { action: 'approve', delayMs: 300 });
+    // Timeout 800 ms. The 0210 for STAN 2 comes 900 ms after the host got it, so always after the timeout,
+    // and STAN 3 cannot be sent before the timeout, so its answer (300 ms later) comes after the late one.
+    const r = await withTimeout(800, { action: 'approve', delayMs: 900 }, { action: 'approve', delayMs: 300 });
     expect((await r.link.exchange(request('sale', '000002', '000000000100'))).kind).toBe('timeout');
     const res = await r.link.exchange(request('sale', '000003', '000000000200'));
     expect(res.kind === 'response' && textField(res.message, 11)).toBe('000003');
