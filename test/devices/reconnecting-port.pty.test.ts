@@ -108,3 +108,16 @@ describe('ReconnectingPort over a pty pair', () => {
     expect(port.health().state).toBe('closed');
   });
 });
+
+describe('createPtyPair', () => {
+  it('fails loudly, naming the fix, when socat is missing (pty tests must not pass silently)', async () => {
+    const saved = process.env.SOCAT;
+    process.env.SOCAT = '/nonexistent/socat';
+    try {
+      await expect(createPtyPair()).rejects.toThrow(/socat not found at \/nonexistent\/socat.*apt-get install socat/);
+    } finally {
+      if (saved === undefined) delete process.env.SOCAT;
+      else process.env.SOCAT = saved;
+    }
+  });
+});

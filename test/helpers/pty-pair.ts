@@ -6,7 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tmpDir } from './tmp.js';
 
-export const SOCAT = process.env.SOCAT ?? '/usr/bin/socat';
+/** The socat binary: $SOCAT, else /usr/bin/socat (where `.ci/run` installs it with apt). */
+export function socatPath(): string {
+  return process.env.SOCAT ?? '/usr/bin/socat';
+}
 
 export interface PtyPair {
   /** Link path of one end (a symlink to /dev/pts/N). */
@@ -25,9 +28,9 @@ export interface PtyPairOptions {
   readyTimeoutMs?: number;
 }
 
-function socatPresent(): boolean {
+function socatPresent(socat: string): boolean {
   try {
-    fs.accessSync(SOCAT, fs.constants.X_OK);
+    fs.accessSync(socat, fs.constants.X_OK);
     return true;
   } catch {
     return false;
@@ -38,8 +41,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function createPtyPair(opts: PtyPairOptions = {}): Promise<PtyPair> {
   // Pty tests must fail loudly, never skip, when the tool that makes the ptys is absent.
-  if (!socatPresent()) {
-    throw new Error(`socat not found at ${SOCAT}: the serial pty tests need it (apt-get install socat, or set SOCAT=/path/to/socat)`);
+  const socat = socatPath();
+  if (!socatPresent(socat)) {
+    throw new Error(`socat not found at ${socat}: the serial pty tests need it (apt-get install socat, or set SOCAT=/path/to/socat)`);
   }
   const dir = opts.a && opts.b ? undefined : tmpDir('pty');
   const a = opts.a ?? path.join(dir!, 'a');
@@ -47,7 +51,7 @@ export async function createPtyPair(opts: PtyPairOptions = {}): Promise<PtyPair>
   // A stale link from a killed socat would make the readiness check pass too early.
   for (const p of [a, b]) fs.rmSync(p, { force: true });
   const child: ChildProcess = spawn(
-    SOCAT,
+    socat,
     ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
