@@ -26,7 +26,9 @@ import { scanSegment, type ScannedRecord, type SegmentScan } from './segment-sca
 import { readWhole, SPARE_NAME, writeZeros } from './segment-io.js';
 import type { JournalRecord, StateMachine } from './state-machine.js';
 
-export const DEFAULT_SEGMENT_BYTES = 4 * 1024 * 1024;
+// Small enough that boot (which replays the newest segment behind its checkpoint) stays fast; large enough
+// that a checkpoint per segment costs little.
+export const DEFAULT_SEGMENT_BYTES = 1024 * 1024;
 
 export interface RecordInput {
   type: string;
@@ -71,6 +73,8 @@ export class Journal<S> {
   private file!: StorageFile;
   private segments: SegmentRef[] = [];
   private writePos = SEGMENT_DATA_START;
+  /** Size of the segment being written; larger than segmentBytes only when a checkpoint needed room. */
+  private currentSegmentBytes = 0;
   private nextSeqValue = 1;
   private durableThrough = 0;
   private lastMac: Buffer = ZERO_MAC;
@@ -208,17 +212,10 @@ export class Journal<S> {
     const total = encoded.reduce((n, e) => n + recordSpan(e.json.length), 0);
     const isCheckpoint = encoded.length === 1 && encoded[0]!.code === CHECKPOINT.code;
     // Half a segment, so any batch fits in a fresh segment behind its checkpoint.
-    const limit = isCheckpoint ? this.segmentBytes - SEGMENT_DATA_START : this.segmentBytes / 2;
-    if (total > limit) {
-      throw new JournalError(isCheckpoint ? 'STATE_TOO_LARGE' : 'BATCH_TOO_LARGE', `${isCheckpoint ? 'checkpoint' : 'batch'} of ${total} bytes exceeds ${limit} bytes; use larger segments`);
+    if (!isCheckpoint && total > this.segmentBytes / 2) {
+      throw new JournalError('BATCH_TOO_LARGE', `batch of ${total} bytes exceeds half a segment (${this.segmentBytes / 2} bytes)`);
     }
-    if (this.writePos + total > this.segmentBytes) {
-      this.rotate();
-      if (this.writePos + total > this.segmentBytes) {
-        throw new JournalError('STATE_TOO_LARGE', `the checkpoint leaves no room for a ${total}-byte batch in a ${this.segmentBytes}-byte segment; use larger segments`);
-      }
-    }
-
+    if (!isCheckpoint && this.writePos + total > this.currentSegmentBytes) this.rotate();
     const buf = Buffer.allocUnsafe(total);
     const firstSeq = this.nextSeqValue;
     let seq = firstSeq;
@@ -257,21 +254,29 @@ export class Journal<S> {
     this.guarded(() => this.file.datasync());
     this.markSynced();
     this.file.close();
-    this.file = this.createSegment(this.nextSeqValue, this.lastMac);
-    this.writeCheckpoint();
+    const checkpoint = this.checkpointJson();
+    // A large open state (a batch left unsettled for long) gets a bigger segment rather than an error.
+    const needed = SEGMENT_DATA_START + recordSpan(checkpoint.length) + this.segmentBytes / 2;
+    const size = Math.max(this.segmentBytes, Math.ceil(needed / 65536) * 65536);
+    this.file = this.createSegment(this.nextSeqValue, this.lastMac, size);
+    this.appendCheckpoint(checkpoint);
   }
 
-  private writeCheckpoint(): void {
+  private checkpointJson(): Buffer {
     const payload: CheckpointPayload = {
       throughSeq: this.nextSeqValue - 1,
       retainedThroughSeq: this.retainedThroughSeq,
       state: this.opts.fold.toCheckpoint(this.stateValue),
     };
-    this.appendEncoded([{ code: CHECKPOINT.code, version: CHECKPOINT.version, json: Buffer.from(JSON.stringify(payload)), type: CHECKPOINT.name }], true);
+    return Buffer.from(JSON.stringify(payload));
+  }
+
+  private appendCheckpoint(json: Buffer = this.checkpointJson()): void {
+    this.appendEncoded([{ code: CHECKPOINT.code, version: CHECKPOINT.version, json, type: CHECKPOINT.name }], true);
   }
 
   /** A new segment is a zero-filled temp file, fsynced, given its header, renamed, and the directory fsynced. */
-  private createSegment(firstSeq: number, prevMac: Buffer): StorageFile {
+  private createSegment(firstSeq: number, prevMac: Buffer, size = this.segmentBytes): StorageFile {
     const dir = this.opts.dir;
     const sparePath = path.join(dir, SPARE_NAME);
     const name = segmentFileName(firstSeq);
@@ -279,8 +284,8 @@ export class Journal<S> {
       if (this.storage.exists(sparePath)) this.storage.remove(sparePath);
       const spare = this.storage.open(sparePath, 'create');
       try {
-        writeZeros(spare, 0, this.segmentBytes);
-        const body = encodeSegmentHeaderBody({ formatVersion: 1, segmentBytes: this.segmentBytes, firstSeq, prevMac });
+        writeZeros(spare, 0, size);
+        const body = encodeSegmentHeaderBody({ formatVersion: 1, segmentBytes: size, firstSeq, prevMac });
         spare.write(encodeSegmentHeader(body, this.chain.headerMac(body)), 0);
         spare.sync();
       } finally {
@@ -291,6 +296,7 @@ export class Journal<S> {
     });
     this.segments.push({ name, firstSeq });
     this.writePos = SEGMENT_DATA_START;
+    this.currentSegmentBytes = size;
     return this.storage.open(path.join(dir, name), 'rw');
   }
 
@@ -327,7 +333,7 @@ export class Journal<S> {
     if (this.segments.length === 0) {
       this.segments = [];
       this.file = this.createSegment(1, ZERO_MAC);
-      this.writeCheckpoint();
+      this.appendCheckpoint();
       this.openReport = { segments: 1, recordsReplayed: 0, checkpointSeq: 1, tornTailBytes: 0 };
       return;
     }
@@ -379,6 +385,7 @@ export class Journal<S> {
       tornTail = { segment: last.name, offset: scan.tail.offset, reason: scan.tail.reason };
       writeZeros(this.file, scan.endOffset, scan.tail.bytes);
     }
+    this.currentSegmentBytes = scan.header.segmentBytes;
     if (lastImage.length < scan.header.segmentBytes) writeZeros(this.file, lastImage.length, scan.header.segmentBytes - lastImage.length);
     // What survived the crash may include writes that were never synced; make them durable before any new
     // record claims they are.
@@ -387,8 +394,8 @@ export class Journal<S> {
     this.nextSeqValue = scan.nextSeq;
     this.markSynced();
     const lastRecord = scan.records[scan.records.length - 1];
-    this.lastMac = lastRecord ? lastRecord.mac : scan.header.prevMac;
-    if (needCheckpoint) this.writeCheckpoint();
+    this.lastMac = Buffer.from(lastRecord ? lastRecord.mac : scan.header.prevMac);
+    if (needCheckpoint) this.appendCheckpoint();
     this.openReport = { segments: this.segments.length, recordsReplayed: replayed, checkpointSeq, tornTailBytes, tornTail };
   }
 
@@ -434,7 +441,7 @@ function scanHeaderOnly(name: string, head: Buffer): SegmentScan['header'] {
 
 export function parsePayload(rec: ScannedRecord, segment: string): unknown {
   try {
-    return JSON.parse(rec.payload.toString('utf8'));
+    return JSON.parse(rec.payloadText());
   } catch {
     throw new JournalCorruptionError(segment, rec.offset, `record seq ${rec.seq} payload is not valid JSON`);
   }

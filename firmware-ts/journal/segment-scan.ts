@@ -6,6 +6,7 @@
 // both sit in the unsynced window a power cut may scramble sector by sector.
 import {
   FLAG_LAST_IN_BATCH,
+  MAC_BYTES,
   MAX_PAYLOAD_BYTES,
   RECORD_ALIGN,
   RECORD_HEADER_BYTES,
@@ -19,15 +20,30 @@ import {
 } from '../../protocol/journal/format.js';
 import { JournalCorruptionError } from './errors.js';
 
-export interface ScannedRecord {
-  seq: number;
-  typeCode: number;
-  version: number;
-  flags: number;
-  durableThrough: number;
-  mac: Buffer;
-  payload: Buffer;
-  offset: number;
+/** A record found in a segment image; payload and MAC are views into the image, made only on demand. */
+export class ScannedRecord {
+  constructor(
+    private readonly image: Buffer,
+    readonly offset: number,
+    readonly length: number,
+    readonly seq: number,
+    readonly typeCode: number,
+    readonly version: number,
+    readonly flags: number,
+    readonly durableThrough: number,
+  ) {}
+
+  get payload(): Buffer {
+    return this.image.subarray(this.offset + RECORD_HEADER_BYTES, this.offset + RECORD_HEADER_BYTES + this.length);
+  }
+
+  payloadText(): string {
+    return this.image.toString('utf8', this.offset + RECORD_HEADER_BYTES, this.offset + RECORD_HEADER_BYTES + this.length);
+  }
+
+  get mac(): Buffer {
+    return this.image.subarray(this.offset + 32, this.offset + 32 + MAC_BYTES);
+  }
 }
 
 export type TailState =
@@ -121,16 +137,8 @@ export function scanSegment(name: string, image: Buffer, isLast: boolean): Segme
       problem = { offset: at, reason: problemText('sequence', expectedSeq, r.header.seq) };
       break;
     }
-    pending.push({
-      seq: r.header.seq,
-      typeCode: r.header.typeCode,
-      version: r.header.version,
-      flags: r.header.flags,
-      durableThrough: r.header.durableThrough,
-      mac: r.header.mac,
-      payload: r.payload,
-      offset: at,
-    });
+    const h = r.header;
+    pending.push(new ScannedRecord(image, at, h.length, h.seq, h.typeCode, h.version, h.flags, h.durableThrough));
     at += r.span;
     expectedSeq++;
     if (r.header.flags & FLAG_LAST_IN_BATCH) {

@@ -132,8 +132,14 @@ export function macHeaderBytes(length: number, typeCode: number, version: number
 
 export type RecordProblem = 'zero' | 'short' | 'length' | 'checksum';
 
-/** Decodes the record at `at` of `buf` (which ends at `end`), checking length bounds and CRC. */
-export function decodeRecordAt(buf: Buffer, at: number, end: number): { header: RecordHeader; payload: Buffer; span: number } | RecordProblem {
+/** Header fields as decoded; the MAC stays in the image (bytes at+32..at+48) until someone needs it. */
+export type DecodedRecordHeader = Omit<RecordHeader, 'mac'>;
+
+/**
+ * Decodes the record at `at` of `buf` (which ends at `end`), checking length bounds and CRC. Allocates no
+ * Buffers: boot decodes every record of the newest segment, and per-record Buffers dominated its time.
+ */
+export function decodeRecordAt(buf: Buffer, at: number, end: number): { header: DecodedRecordHeader; payloadOffset: number; span: number } | RecordProblem {
   if (at + RECORD_HEADER_BYTES > end) return 'short';
   const crc = buf.readUInt32LE(at);
   const length = buf.readUInt32LE(at + 4);
@@ -150,9 +156,8 @@ export function decodeRecordAt(buf: Buffer, at: number, end: number): { header: 
       flags: buf.readUInt8(at + 11),
       seq: readU64(buf, at + 16),
       durableThrough: readU64(buf, at + 24),
-      mac: Buffer.from(buf.subarray(at + 32, at + 48)),
     },
-    payload: buf.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + length),
+    payloadOffset: at + RECORD_HEADER_BYTES,
     span: recordSpan(length),
   };
 }

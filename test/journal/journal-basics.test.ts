@@ -29,6 +29,21 @@ describe('journal basics', () => {
     await again.close();
   });
 
+  it('grows a segment when the open state outgrows it, instead of refusing to write', async () => {
+    const dir = path.join(tmpDir('jbig'), 'journal');
+    const j = await openTerminalJournal({ dir, deviceKey: key, segmentBytes: 64 * 1024 });
+    // One batch never settled: thousands of approved sales stay open for settlement upload.
+    for (const step of syntheticSteps(1, 3000, 1_000_000)) await j.append(step.records, { durable: step.durable });
+    const state = structuredClone(j.state);
+    await j.close();
+    const sizes = fs.readdirSync(dir).filter((n) => n.endsWith('.wal')).map((n) => fs.statSync(path.join(dir, n)).size);
+    expect(Math.max(...sizes)).toBeGreaterThan(64 * 1024);
+    const again = await openTerminalJournal({ dir, deviceKey: key, segmentBytes: 64 * 1024 });
+    expect(again.state).toEqual(state);
+    expect(Object.keys(again.state.batchEntries).length).toBeGreaterThan(2000);
+    await again.close();
+  });
+
   it('refuses a second writer with the holder pid', async () => {
     const dir = path.join(tmpDir('jlock'), 'journal');
     const j = await openTerminalJournal({ dir, deviceKey: key });

@@ -1,0 +1,92 @@
+// This project's journal as a bench subject: the real terminal journal (record types, PCI guard, MAC
+// chain, state fold) doing what a sale does — intent durable, outcome durable, printed lazy — plus boot
+// figures for journals with 10k, 100k and 1M records of history.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { BenchSubject, BootResult } from './subject.js';
+import type { SaleRecordSizes } from './record-sizes.js';
+import { measureBoot } from './boot.js';
+import { recordSpan } from '../../protocol/journal/format.js';
+import { openTerminalJournal, type TerminalJournal } from '../txn/terminal-journal.js';
+import { saleIntent, saleOutcome, syntheticSteps } from '../journal/synthetic-sales.js';
+import { TerminalRecord } from '../txn/records.js';
+import { loadOrCreateDeviceKey } from '../journal/device-key.js';
+
+const BATCH_SIZE = 500;
+const batchOf = (i: number) => Math.floor(i / BATCH_SIZE) + 1;
+const printed = (i: number) => ({ stan: saleIntent(i + 1, batchOf(i)).stan, copies: 'both' as const });
+const jsonBytes = (x: unknown) => Buffer.byteLength(JSON.stringify(x));
+
+/** The floor writes exactly the bytes this journal frames per record. */
+export const saleRecordSizes: SaleRecordSizes = (i) => [
+  recordSpan(jsonBytes(saleIntent(i + 1, batchOf(i)))),
+  recordSpan(jsonBytes(saleOutcome(i + 1, true))),
+  recordSpan(jsonBytes(printed(i))),
+];
+
+export function journalSubject(): BenchSubject {
+  let j: TerminalJournal | null = null;
+  let base = 0;
+  return {
+    name: 'journal',
+    detail: 'pos-journal: terminal record types, PCI guard, HMAC chain, state fold; intent + outcome durable appends, printed lazy',
+    async open(dir) {
+      j = await openTerminalJournal({ dir: path.join(dir, 'journal'), deviceKey: randomBytes(32) });
+      base = j.state.stan;
+    },
+    async sale(i) {
+      const n = base + i + 1;
+      await j!.append([{ type: TerminalRecord.authIntent.name, payload: saleIntent(n, batchOf(i)) }], { durable: true });
+      await j!.append([{ type: TerminalRecord.authOutcome.name, payload: saleOutcome(n, true) }], { durable: true });
+      await j!.append([{ type: TerminalRecord.receiptPrinted.name, payload: { stan: saleIntent(n, batchOf(i)).stan, copies: 'both' } }], { durable: false });
+    },
+    async close() {
+      await j?.close();
+      j = null;
+    },
+  };
+}
+
+/** Fills a journal with `records` records of realistic history (lazy appends, one sync at the end). */
+export async function fillHistory(dir: string, keyPath: string, records: number): Promise<void> {
+  const j = await openTerminalJournal({ dir, deviceKey: loadOrCreateDeviceKey(keyPath) });
+  try {
+    for (const step of syntheticSteps(j.state.stan + 1, Number.MAX_SAFE_INTEGER, BATCH_SIZE)) {
+      if (j.nextSeq > records) break;
+      await j.append(step.records, { durable: false });
+    }
+    await j.sync();
+  } finally {
+    await j.close();
+  }
+}
+
+/** What the boot child calls: open (recover) the journal and hand it back alive, for the heap figure. */
+export async function openForBoot(dir: string, keyPath: string): Promise<TerminalJournal> {
+  return openTerminalJournal({ dir, deviceKey: loadOrCreateDeviceKey(keyPath) });
+}
+
+export async function measureJournalBoot(dir: string, sizes = [10_000, 100_000, 1_000_000]): Promise<BootResult[]> {
+  const results: BootResult[] = [];
+  const self = fileURLToPath(import.meta.url);
+  for (const size of sizes) {
+    const jdir = path.join(dir, `boot-${size}`);
+    const keyPath = `${jdir}.key`;
+    fs.rmSync(jdir, { recursive: true, force: true });
+    await fillHistory(jdir, keyPath, size);
+    const runs = [];
+    for (let r = 0; r < 3; r++) runs.push(await measureBoot({ module: self, export: 'openForBoot', args: [jdir, keyPath] }));
+    runs.sort((a, b) => a.boot_ms - b.boot_ms);
+    const mid = runs[1]!;
+    const probe = await openForBoot(jdir, keyPath);
+    const s = probe.state;
+    const open = Object.keys(s.inFlight).length + Object.keys(s.reversals).length + Object.keys(s.pendingReceipts).length + Object.keys(s.batchEntries).length;
+    await probe.close();
+    results.push({ subject: 'journal', history_records: size, open_records: open, boot_ms: mid.boot_ms, heap_mb: mid.heap_mb });
+    fs.rmSync(jdir, { recursive: true, force: true });
+    fs.rmSync(keyPath, { force: true });
+  }
+  return results;
+}
