@@ -159,6 +159,8 @@ export class CardReader {
     }
     const track2Tag = sensitive.get('57');
     const track2 = r.track2 ?? (track2Tag ? track2Tag.toString('hex').toUpperCase().replace(/F$/, '') : undefined);
+    // The PAN/track copies parsed out of the EMV data are not needed past this point.
+    for (const v of sensitive.values()) v.fill(0);
     sensitive.clear();
     const read: CardRead = {
       entryMode: r.entryMode,
