@@ -383,7 +383,7 @@ export class Journal<S> {
     if (scan.tail.kind === 'torn') {
       tornTailBytes = scan.tail.bytes;
       tornTail = { segment: last.name, offset: scan.tail.offset, reason: scan.tail.reason };
-      writeZeros(this.file, scan.endOffset, scan.tail.bytes);
+      writeZeros(this.file, scan.tail.offset, scan.tail.bytes); // the tail starts at its first non-zero byte
     }
     this.currentSegmentBytes = scan.header.segmentBytes;
     if (lastImage.length < scan.header.segmentBytes) writeZeros(this.file, lastImage.length, scan.header.segmentBytes - lastImage.length);

@@ -78,6 +78,12 @@ export function endOfNonZero(buf: Buffer, from: number, to: number): number {
   return from;
 }
 
+/** Offset of the first non-zero byte in buf[from, to), or `to` if all zero. */
+function firstNonZero(buf: Buffer, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (buf[i] !== 0) return i;
+  return to;
+}
+
 function problemText(p: RecordProblem | 'sequence', expectedSeq: number, gotSeq?: number): string {
   switch (p) {
     case 'zero':
@@ -157,9 +163,12 @@ export function scanSegment(name: string, image: Buffer, isLast: boolean): Segme
       tail = { kind: 'corrupt', offset: where.offset, reason: `${where.reason} (in an older segment)` };
     } else {
       const voucher = laterRecordVouchesFor(image, where.offset + RECORD_ALIGN, end, batchStartSeq);
+      // The tail starts at its first non-zero byte: zero sector padding after the last synced batch is not
+      // torn data, and counting it made a record cut in half report more bytes than the record had.
+      const tornFrom = firstNonZero(image, endOffset, dirtyEnd);
       tail =
         voucher === null
-          ? { kind: 'torn', offset: endOffset, bytes: dirtyEnd - endOffset, reason: where.reason }
+          ? { kind: 'torn', offset: tornFrom, bytes: dirtyEnd - tornFrom, reason: where.reason }
           : { kind: 'corrupt', offset: where.offset, reason: `${where.reason}, yet a later record at offset ${voucher} was written after it was durable` };
     }
   }
