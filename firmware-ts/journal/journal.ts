@@ -168,14 +168,18 @@ export class Journal<S> {
     // Journal the decision first: verify then knows the missing history was retired, not removed.
     await this.append([{ type: RETENTION.name, payload }], { durable: true });
     const archiveDir = path.join(this.opts.dir, 'archive');
-    if (options.mode === 'archive') this.storage.mkdirp(archiveDir);
-    for (const v of victims) {
-      const from = path.join(this.opts.dir, v.name);
-      if (options.mode === 'archive') this.storage.rename(from, path.join(archiveDir, v.name));
-      else this.storage.remove(from);
-    }
-    if (options.mode === 'archive') this.storage.syncDir(archiveDir);
-    this.storage.syncDir(this.opts.dir);
+    // Guarded like every other write: a failed directory fsync is as fatal as a failed fdatasync (DESIGN
+    // rule 8), and the in-memory segment list no longer matches the disk; only a reopen re-reads it.
+    this.guarded(() => {
+      if (options.mode === 'archive') this.storage.mkdirp(archiveDir);
+      for (const v of victims) {
+        const from = path.join(this.opts.dir, v.name);
+        if (options.mode === 'archive') this.storage.rename(from, path.join(archiveDir, v.name));
+        else this.storage.remove(from);
+      }
+      if (options.mode === 'archive') this.storage.syncDir(archiveDir);
+      this.storage.syncDir(this.opts.dir);
+    });
     this.segments = this.segments.slice(keepFrom);
     return payload;
   }
