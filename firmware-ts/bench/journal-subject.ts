@@ -10,6 +10,7 @@ import type { SaleRecordSizes } from './record-sizes.js';
 import { measureBoot } from './boot.js';
 import { recordSpan } from '../../protocol/journal/format.js';
 import { openTerminalJournal, type TerminalJournal } from '../txn/terminal-journal.js';
+import type { RecordInput } from '../journal/journal.js';
 import { saleIntent, saleOutcome, syntheticSteps } from '../journal/synthetic-sales.js';
 import { TerminalRecord } from '../txn/records.js';
 import { loadOrCreateDeviceKey } from '../journal/device-key.js';
@@ -28,19 +29,29 @@ export const saleRecordSizes: SaleRecordSizes = (i) => [
 
 export function journalSubject(): BenchSubject {
   let j: TerminalJournal | null = null;
-  let base = 0;
+  // The caller's records are built before the clock starts, as the floor's sizes are: only journal work is timed.
+  let sales: RecordInput[][] = [];
   return {
     name: 'journal',
     detail: 'pos-journal: terminal record types, PCI guard, HMAC chain, state fold; intent + outcome durable appends, printed lazy',
-    async open(dir) {
+    async open(dir, plan) {
       j = await openTerminalJournal({ dir: path.join(dir, 'journal'), deviceKey: randomBytes(32) });
-      base = j.state.stan;
+      const base = j.state.stan;
+      sales = Array.from({ length: plan.sales }, (_, i) => {
+        const n = base + i + 1;
+        const intent = saleIntent(n, batchOf(i));
+        return [
+          { type: TerminalRecord.authIntent.name, payload: intent },
+          { type: TerminalRecord.authOutcome.name, payload: saleOutcome(n, true) },
+          { type: TerminalRecord.receiptPrinted.name, payload: { stan: intent.stan, copies: 'both' } },
+        ];
+      });
     },
     async sale(i) {
-      const n = base + i + 1;
-      await j!.append([{ type: TerminalRecord.authIntent.name, payload: saleIntent(n, batchOf(i)) }], { durable: true });
-      await j!.append([{ type: TerminalRecord.authOutcome.name, payload: saleOutcome(n, true) }], { durable: true });
-      await j!.append([{ type: TerminalRecord.receiptPrinted.name, payload: { stan: saleIntent(n, batchOf(i)).stan, copies: 'both' } }], { durable: false });
+      const [intent, outcome, printedRecord] = sales[i]!;
+      await j!.append([intent!], { durable: true });
+      await j!.append([outcome!], { durable: true });
+      await j!.append([printedRecord!], { durable: false });
     },
     async close() {
       await j?.close();

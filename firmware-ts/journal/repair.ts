@@ -33,6 +33,11 @@ export function repairJournal(dir: string, opts: { storage?: Storage; deviceKey?
     if (!bad) return { verify, plan: null, applied: false };
 
     const segments = listSegments(storage, dir);
+    // A wrong device key makes the first header look tampered; "repairing" would move the whole journal
+    // aside and reboot the terminal with no STAN and no owed reversals. Refuse instead.
+    if (verify.tampered && verify.tampered.offset === 40 && verify.tampered.segment === segments[0]?.name) {
+      throw new JournalError('REPAIR_REFUSED', `the first segment's header MAC does not match: wrong device key, or the header was altered; not repairing ${dir}`);
+    }
     const at = segments.findIndex((s) => s.name === bad.segment);
     const wholeSegment = bad.offset < SEGMENT_HEADER_BYTES;
     const later = segments.slice(wholeSegment ? at : at + 1).map((s) => s.name);

@@ -6,6 +6,7 @@ import { openTerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
 import { syntheticSteps } from '../../firmware-ts/journal/synthetic-sales.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { JournalLockedError, SensitiveDataError } from '../../firmware-ts/journal/errors.js';
+import { repairJournal } from '../../firmware-ts/journal/repair.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const key = randomBytes(32);
@@ -42,6 +43,16 @@ describe('journal basics', () => {
     expect(again.state).toEqual(state);
     expect(Object.keys(again.state.batchEntries).length).toBeGreaterThan(2000);
     await again.close();
+  });
+
+  it('refuses to "repair" a journal opened with the wrong device key', async () => {
+    const dir = path.join(tmpDir('jwrongkey'), 'journal');
+    const j = await openTerminalJournal({ dir, deviceKey: key });
+    for (const step of syntheticSteps(1, 20)) await j.append(step.records, { durable: step.durable });
+    await j.close();
+    const before = fs.readdirSync(dir).sort();
+    expect(() => repairJournal(dir, { deviceKey: randomBytes(32), confirm: true })).toThrow(/wrong device key/);
+    expect(fs.readdirSync(dir).sort()).toEqual(before);
   });
 
   it('refuses a second writer with the holder pid', async () => {
