@@ -60,6 +60,16 @@ export const nodeStorage: Storage = {
       fs.closeSync(fd);
     }
   },
+  async preallocate(p, size) {
+    const fh = await fs.promises.open(p, 'wx', 0o600);
+    try {
+      const zeros = Buffer.alloc(256 * 1024);
+      for (let at = 0; at < size; at += zeros.length) await fh.write(zeros, 0, Math.min(zeros.length, size - at), at);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  },
   lock(dir) {
     // A pid file created with O_EXCL; a lock left by a dead process (power cut, SIGKILL) is taken over.
     const lockPath = path.join(dir, 'LOCK');

@@ -30,6 +30,12 @@ export interface Storage {
   /** fsync of a directory, making creates, renames and removes in it durable. */
   syncDir(dir: string): void;
   /**
+   * Optional: creates `path` (which must not exist) zero-filled to `size` bytes and fsyncs it, without
+   * blocking the caller's thread, so the next segment is ready before it is needed. Adapters without a
+   * background thread leave it out and the journal preallocates inline.
+   */
+  preallocate?(path: string, size: number): Promise<void>;
+  /**
    * Takes the single-writer lock on `dir`. Throws JournalLockedError naming the holder's pid when another
    * live process holds it.
    */

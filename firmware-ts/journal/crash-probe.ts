@@ -16,8 +16,12 @@ async function main(): Promise<void> {
   const j = await openTerminalJournal({ dir, deviceKey: key, segmentBytes: segmentBytes ? Number(segmentBytes) : undefined });
   process.stdout.write(`open ${j.nextSeq} ${j.openReport.tornTailBytes}\n`);
   let seed = Number(seedArg ?? 1) >>> 0;
+  // Never outlive the drill that is meant to kill us: a parent that died leaves nobody to read the pipe.
+  const parent = process.ppid;
+  process.stdout.on('error', () => process.exit(0));
   const steps = syntheticSteps(j.state.stan + 1, Number.MAX_SAFE_INTEGER, 50);
-  for (;;) {
+  for (let batch = 0; ; batch++) {
+    if (batch % 64 === 0 && process.ppid !== parent) process.exit(0);
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     const size = 1 + (seed % 4);
     const records = [];

@@ -80,6 +80,8 @@ export class Journal<S> {
   private lastMac: Buffer = ZERO_MAC;
   private retainedThroughSeq = 0;
   private failure: unknown = null;
+  /** The next segment being zero-filled in the background; dropped (never waited on) if not ready in time. */
+  private spare: { size: number; ready: boolean; done: Promise<void> } | null = null;
   private closed = false;
   private stateValue!: S;
   private lock!: { release(): void };
@@ -184,9 +186,16 @@ export class Journal<S> {
     return payload;
   }
 
+  /** Resolves when the background spare segment is ready (or its preparation ended); for tests. */
+  async whenSpareReady(): Promise<boolean> {
+    await this.spare?.done;
+    return this.spare?.ready ?? false;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.spare?.done;
     try {
       if (!this.failure && this.durableThrough < this.nextSeqValue - 1) this.file.datasync();
     } finally {
@@ -284,11 +293,13 @@ export class Journal<S> {
     const dir = this.opts.dir;
     const sparePath = path.join(dir, SPARE_NAME);
     const name = segmentFileName(firstSeq);
+    const ready = this.spare?.ready === true && this.spare.size === size;
+    this.spare = null;
     this.guarded(() => {
-      if (this.storage.exists(sparePath)) this.storage.remove(sparePath);
-      const spare = this.storage.open(sparePath, 'create');
+      if (!ready && this.storage.exists(sparePath)) this.storage.remove(sparePath);
+      const spare = this.storage.open(sparePath, ready ? 'rw' : 'create');
       try {
-        writeZeros(spare, 0, size);
+        if (!ready) writeZeros(spare, 0, size);
         const body = encodeSegmentHeaderBody({ formatVersion: 1, segmentBytes: size, firstSeq, prevMac });
         spare.write(encodeSegmentHeader(body, this.chain.headerMac(body)), 0);
         spare.sync();
@@ -301,7 +312,24 @@ export class Journal<S> {
     this.segments.push({ name, firstSeq });
     this.writePos = SEGMENT_DATA_START;
     this.currentSegmentBytes = size;
-    return this.storage.open(path.join(dir, name), 'rw');
+    const file = this.storage.open(path.join(dir, name), 'rw');
+    this.startSpare();
+    return file;
+  }
+
+  /**
+   * Zero-fills the next segment off the append path (etcd's file pipeline does the same). A spare that
+   * is not ready when needed is abandoned and the segment is made inline; a half-made one is never
+   * referenced and is removed at the next open.
+   */
+  private startSpare(): void {
+    if (!this.storage.preallocate || this.closed || this.failure) return;
+    const spare = { size: this.segmentBytes, ready: false, done: Promise.resolve() };
+    spare.done = this.storage.preallocate(path.join(this.opts.dir, SPARE_NAME), spare.size).then(
+      () => void (spare.ready = true),
+      () => undefined,
+    );
+    this.spare = spare;
   }
 
   /** Runs file I/O; any failure closes the journal for writing for good (DESIGN rule 8: never retry fsync). */
@@ -400,6 +428,7 @@ export class Journal<S> {
     const lastRecord = scan.records[scan.records.length - 1];
     this.lastMac = Buffer.from(lastRecord ? lastRecord.mac : scan.header.prevMac);
     if (needCheckpoint) this.appendCheckpoint();
+    this.startSpare();
     this.openReport = { segments: this.segments.length, recordsReplayed: replayed, checkpointSeq, tornTailBytes, tornTail };
   }
 

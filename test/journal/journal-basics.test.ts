@@ -6,6 +6,7 @@ import { openTerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
 import { syntheticSteps } from '../../firmware-ts/journal/synthetic-sales.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { JournalLockedError, SensitiveDataError } from '../../firmware-ts/journal/errors.js';
+import { verifyJournal } from '../../firmware-ts/journal/verify.js';
 import { repairJournal } from '../../firmware-ts/journal/repair.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -27,6 +28,29 @@ describe('journal basics', () => {
     expect(again.openReport.tornTailBytes).toBe(0);
     // Boot replays only the newest segment's tail, not the whole history.
     expect(again.openReport.recordsReplayed).toBeLessThan(next / 3);
+    await again.close();
+  });
+
+  it('uses the spare segment zero-filled in the background once it is ready', async () => {
+    const dir = path.join(tmpDir('jspare'), 'journal');
+    const j = await openTerminalJournal({ dir, deviceKey: key, segmentBytes: 64 * 1024 });
+    expect(await j.whenSpareReady()).toBe(true);
+    expect(fs.statSync(path.join(dir, 'spare.tmp')).size).toBe(64 * 1024);
+    let rotations = 0;
+    for (const step of syntheticSteps(1, 400, 100)) {
+      const before = j.segmentNames().length;
+      await j.append(step.records, { durable: step.durable });
+      if (j.segmentNames().length > before) {
+        rotations++;
+        await j.whenSpareReady();
+      }
+    }
+    expect(rotations).toBeGreaterThan(1);
+    const state = structuredClone(j.state);
+    await j.close();
+    const again = await openTerminalJournal({ dir, deviceKey: key, segmentBytes: 64 * 1024 });
+    expect(again.state).toEqual(state);
+    expect(verifyJournal(dir, { deviceKey: key }).corrupt).toBeNull();
     await again.close();
   });
 
