@@ -35,7 +35,7 @@ export function registerDemoCommand(program: Command): void {
           lost += r.lostUnacked;
           violations.push(...r.violations);
           log(
-            `kill ${String(k).padStart(2)}: ${r.begun} batches begun, ${r.survivedAcked} acknowledged and intact, ${r.lostUnacked} unacknowledged lost whole` +
+            `kill ${String(k).padStart(2)}: ${r.begun} batches begun, ${r.survivedAcked} acknowledged and intact, unacknowledged: ${r.keptUnacked} kept whole, ${r.lostUnacked} lost whole` +
               (r.tornTailBytesAtOpen ? `, ${r.tornTailBytesAtOpen} torn bytes cut at open` : '') +
               (r.violations.length ? `  VIOLATION: ${r.violations.join('; ')}` : ''),
           );

@@ -25,6 +25,8 @@ export interface DrillResult {
   survivedAcked: number;
   /** Unacknowledged batches that were lost whole (allowed). */
   lostUnacked: number;
+  /** Unacknowledged batches that made it to disk whole anyway (allowed). */
+  keptUnacked: number;
   /** Torn bytes the child's own open cut, reported by it at start. */
   tornTailBytesAtOpen: number;
   /** Statements that failed; empty when the journal kept every promise. */
@@ -81,6 +83,7 @@ export async function killDrill(opts: { dir: string; keyPath: string; afterBatch
   const lastAcked = Math.max(-1, ...begun.filter((b) => b.acked).map((b) => b.first));
   let survivedAcked = 0;
   let lostUnacked = 0;
+  let keptUnacked = 0;
   for (const b of begun) {
     // A batch that started a new segment sits one seq later, behind that segment's checkpoint.
     const first = payloads.get(b.first)?.type === CHECKPOINT.name ? b.first + 1 : b.first;
@@ -90,10 +93,13 @@ export async function killDrill(opts: { dir: string; keyPath: string; afterBatch
     if (b.acked || b.first < lastAcked) {
       if (whole) survivedAcked++;
       else violations.push(`acknowledged batch at seq ${b.first} (${b.count} records) is missing or altered`);
-    } else if (!whole) {
-      if (got.some((p) => p !== undefined)) violations.push(`unacknowledged batch at seq ${b.first} is partly visible`);
-      else lostUnacked++;
+    } else if (whole) {
+      keptUnacked++;
+    } else if (got.some((p) => p !== undefined)) {
+      violations.push(`unacknowledged batch at seq ${b.first} is partly visible`);
+    } else {
+      lostUnacked++;
     }
   }
-  return { begun: begun.length, survivedAcked, lostUnacked, tornTailBytesAtOpen: torn, violations, verify };
+  return { begun: begun.length, survivedAcked, lostUnacked, keptUnacked, tornTailBytesAtOpen: torn, violations, verify };
 }
