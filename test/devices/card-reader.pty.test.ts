@@ -1,6 +1,6 @@
 // The card reader driver and the reader simulator over real `serialport` on a socat pty pair: a card read
 // end to end, every injected fault, and the cable pulled on either side in the middle of a transaction.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPtyPair, type PtyPair } from '../helpers/pty-pair.js';
 import { ReconnectingPort } from '../../firmware-ts/devices/reconnecting-port.js';
 import { MemoryLog } from '../../firmware-ts/devices/device-log.js';
@@ -10,11 +10,9 @@ import { findSensitive } from '../../firmware-ts/pci/card-data.js';
 import { CardReader } from '../../firmware-ts/devices/card-reader/card-reader.js';
 import { findTag } from '../../protocol/emv/tlv.js';
 import { ReaderSimulator } from '../../host-bridge/sim/reader-simulator.js';
+import { cleanupsAfterEach } from '../helpers/wait.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = cleanupsAfterEach();
 
 interface Bench {
   pair: PtyPair;

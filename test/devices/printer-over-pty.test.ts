@@ -1,7 +1,7 @@
 // Driver ↔ simulator over real `serialport` on real socat pty pairs: what a bench sees, faults included.
 // socat missing makes every test here fail with the helper's message; nothing is skipped.
 import * as fs from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryLog } from '../../firmware-ts/devices/device-log.js';
 import { PrinterDriver } from '../../firmware-ts/devices/printer/printer-driver.js';
 import { ReconnectingPort } from '../../firmware-ts/devices/reconnecting-port.js';
@@ -13,18 +13,9 @@ import { parseSimCommand } from '../../host-bridge/sim/printer-commands.js';
 import { PrinterSimulator } from '../../host-bridge/sim/printer-simulator.js';
 import { createPtyPair, type PtyPair } from '../helpers/pty-pair.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { cleanupsAfterEach, until } from '../helpers/wait.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  for (let t = 0; !cond(); t += 10) {
-    if (t > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const cleanups = cleanupsAfterEach();
 
 async function bench() {
   const pair: PtyPair = await createPtyPair();

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryLog } from '../../firmware-ts/devices/device-log.js';
 import { PrinterDriver } from '../../firmware-ts/devices/printer/printer-driver.js';
 import { ReconnectingPort } from '../../firmware-ts/devices/reconnecting-port.js';
@@ -14,18 +14,9 @@ import { sampleSale } from '../../host-bridge/examples/sample-receipts.js';
 import { SimCommandError } from '../../host-bridge/sim/printer-commands.js';
 import { createPtyPair } from '../helpers/pty-pair.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { cleanupsAfterEach, until } from '../helpers/wait.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  for (let t = 0; !cond(); t += 10) {
-    if (t > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const cleanups = cleanupsAfterEach();
 
 describe('posj-bridge sim printer', () => {
   it('starts with a --faults file, takes control lines, announces receipts and stops on signal', async () => {

@@ -1,16 +1,14 @@
 // The reconnecting port over a real pty pair: bytes pass both ways binary-safe, pulling the "cable"
 // (killing socat) is seen as a lost line, and a new pty at the same path is picked up again.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SerialPort } from 'serialport';
 import { createPtyPair, type PtyPair } from '../helpers/pty-pair.js';
 import { ReconnectingPort } from '../../firmware-ts/devices/reconnecting-port.js';
 import { MemoryLog } from '../../firmware-ts/devices/device-log.js';
 import type { LinkState } from '../../firmware-ts/devices/byte-link.js';
+import { cleanupsAfterEach, until } from '../helpers/wait.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = cleanupsAfterEach();
 
 function openPeer(path: string): Promise<SerialPort> {
   return new Promise((resolve, reject) => {
@@ -36,13 +34,6 @@ function collect(port: ReconnectingPort): Buffer[] {
   const got: Buffer[] = [];
   port.onData((b) => got.push(b));
   return got;
-}
-
-async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  for (let t = 0; !cond(); t += 10) {
-    if (t > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('ReconnectingPort over a pty pair', () => {

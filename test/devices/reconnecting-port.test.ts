@@ -5,13 +5,7 @@ import { ReconnectingPort } from '../../firmware-ts/devices/reconnecting-port.js
 import { MemoryLog } from '../../firmware-ts/devices/device-log.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { tmpDir } from '../helpers/tmp.js';
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let t = 0; !cond(); t += 5) {
-    if (t > 3000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { until } from '../helpers/wait.js';
 
 describe('ReconnectingPort backoff', () => {
   it('retries a failed open only when the clock reaches the backoff, doubling to the cap', async () => {

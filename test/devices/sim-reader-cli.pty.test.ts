@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Command } from 'commander';
 import { createPtyPair } from '../helpers/pty-pair.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -14,11 +14,9 @@ import { CardReader } from '../../firmware-ts/devices/card-reader/card-reader.js
 import { registerSimReaderCommand, runSimReader } from '../../host-bridge/cli/sim-reader-command.js';
 import { simCommand } from '../../host-bridge/cli/sim-command.js';
 import { DEFAULT_TEST_CARDS } from '../../host-bridge/sim/reader-cards.js';
+import { cleanupsAfterEach } from '../helpers/wait.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = cleanupsAfterEach();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
