@@ -1,0 +1,187 @@
+// The transaction engine's public surface: what the daemon (`posj run`), its control API and the tests call.
+// The engine itself is `TerminalEngine` in terminal-engine.ts (`TerminalEngine.create(deps)`); this file
+// holds only types, so callers can depend on it while the engine grows. Amounts are integer fen.
+import type { AcquirerLink } from '../acquirer/link.js';
+import type { Clock } from '../io/clock.js';
+import type { ReceiptLanguage } from '../receipts/receipt-model.js';
+import type { SecretKey, TerminalIdentity } from '../../protocol/iso8583/index.js';
+import type { CardSource, ReceiptPrinter } from './engine-devices.js';
+import type { AuthKind, ReversalReason } from './records.js';
+import type { BatchTotals } from './terminal-state.js';
+import type { TerminalJournal } from './terminal-journal.js';
+
+/** How hard the engine tries to get a reversal answered, and what it does while one is stuck. */
+export interface ReversalPolicy {
+  /** Sends (0400, then 0401 repeats) per round before the reversal is marked stuck. Default 3. */
+  attemptsPerRound: number;
+  /** Wait after a failed round before the next one; doubles each round up to maxBackoffMs. Default 30 s. */
+  backoffMs: number;
+  /** Default 10 min. */
+  maxBackoffMs: number;
+  /** Refuse new debits (sale, pre-authorization, completion) while any reversal is stuck. Default true. */
+  refuseSalesWhileStuck: boolean;
+}
+
+export interface EngineConfig {
+  /** Fields 41 and 42. Kept in config, never in journal records (a merchant ID can look like a PAN). */
+  identity: TerminalIdentity;
+  /** Terminal master key: unwraps the working keys at sign-on. Never journaled. */
+  tmk: SecretKey;
+  /** Printed on receipts and slips. */
+  merchantName: string;
+  acquirerContact?: string;
+  language?: ReceiptLanguage;
+  reversal?: Partial<ReversalPolicy>;
+}
+
+/** Checks the supervisor password (scrypt hash, rate limit and journaling live behind it). */
+export interface SupervisorVerifier {
+  verify(password: string, purpose: 'void' | 'refund' | 'close-reversal'): Promise<SupervisorCheck>;
+}
+
+export type SupervisorCheck = { ok: true } | { ok: false; reason: 'wrong-password' | 'locked-out' | 'not-set'; detail: string };
+
+/** Things the engine did that an operator or log should see. Never carries card data or keys. */
+export type EngineEvent =
+  | { type: 'signed-on' }
+  | { type: 'sign-on-failed'; detail: string }
+  | { type: 'reversal-sent'; stan: number; mti: '0400' | '0401'; attempt: number }
+  | { type: 'reversal-cleared'; stan: number; responseCode: string }
+  | { type: 'reversal-stuck'; stan: number; attempts: number }
+  | { type: 'receipt-printed'; stan: number; duplicate: boolean }
+  | { type: 'receipt-pending'; stan: number; reason: string }
+  | { type: 'slip-not-printed'; stan: number; reason: string }
+  | { type: 'late-reply-ignored'; stan: string };
+
+export interface EngineDeps {
+  journal: TerminalJournal;
+  link: AcquirerLink;
+  clock: Clock;
+  reader: CardSource;
+  printer: ReceiptPrinter;
+  supervisor: SupervisorVerifier;
+  config: EngineConfig;
+  onEvent?: (e: EngineEvent) => void;
+}
+
+/** Why the engine would not start a transaction; nothing was sent and no STAN was used. */
+export type RefusalReason =
+  | 'reversal-stuck'
+  | 'not-signed-on'
+  | 'supervisor-refused'
+  | 'original-not-found'
+  | 'original-not-voidable'
+  | 'card-read-failed'
+  | 'invalid-amount';
+
+/**
+ * How one financial transaction ended. `approved` is returned only after the outcome is durable; `reversed`
+ * means the terminal could not trust the result and owes (or has made) a reversal — the sale failed and the
+ * cardholder is (or will be) made whole; `not-sent` means no byte left the terminal.
+ */
+export type TxnResult =
+  | {
+      kind: 'approved';
+      txn: AuthKind;
+      stan: number;
+      batch: number;
+      amount: number;
+      maskedPan: string;
+      rrn: string;
+      authCode?: string;
+      /** Balance inquiry only: available balance in fen. */
+      balance?: number;
+      /** `pending` when the printer failed: printed when it recovers; the sale stands. */
+      receipt: 'printed' | 'pending' | 'none';
+    }
+  | { kind: 'declined'; txn: AuthKind; stan: number; responseCode: string }
+  | { kind: 'reversed'; txn: AuthKind; stan: number; reason: ReversalReason; reversal: 'cleared' | 'pending' | 'stuck' }
+  | { kind: 'not-sent'; txn: AuthKind; stan: number; detail: string }
+  | { kind: 'refused'; txn: AuthKind; reason: RefusalReason; detail: string };
+
+export interface BootReport {
+  /** Intents found with no outcome: each now owes a reversal with reason 98. */
+  reversalsRaised: number[];
+  signedOn: boolean;
+  reversalsCleared: number[];
+  reversalsStuck: number[];
+  receiptsPrinted: number[];
+}
+
+export interface ReversalView {
+  stan: number;
+  txn: AuthKind;
+  amount: number;
+  maskedPan: string;
+  reason: ReversalReason;
+  attempts: number;
+  stuck: boolean;
+}
+
+export type TxnState = 'in-flight' | 'approved' | 'declined' | 'reversal-pending' | 'reversal-stuck' | 'reversed' | 'voided' | 'not-sent';
+
+/** "Did this transaction go through?" — answered from the journal alone. */
+export type StatusResult =
+  | { found: false }
+  | {
+      found: true;
+      stan: number;
+      batch: number;
+      txn: AuthKind;
+      amount: number;
+      maskedPan: string;
+      state: TxnState;
+      responseCode?: string;
+      rrn?: string;
+      authCode?: string;
+      at: string;
+      receipt: 'printed' | 'pending' | 'none';
+    };
+
+export type ReprintResult = { kind: 'printed'; stan: number } | { kind: 'not-printed'; stan: number; reason: string } | { kind: 'not-found' };
+
+/** What `posj status --json` shows. */
+export interface EngineHealth {
+  stan: number;
+  batch: number;
+  signedOn: boolean;
+  inFlight: number[];
+  pendingReversals: number[];
+  stuckReversals: number[];
+  pendingReceipts: number[];
+  totals: BatchTotals;
+  /** Why the journal refuses writes (a failed fsync), or null. */
+  journalFailure: string | null;
+}
+
+export interface SaleOptions {
+  /** How long to wait for a card. Default 60 s. */
+  cardTimeoutMs?: number;
+}
+
+/** The operations; `TerminalEngine` in terminal-engine.ts implements them. Calls are serialized. */
+export interface TerminalEngineApi {
+  /** Turns every intent without an outcome into an owed reversal, signs on, sends reversals, prints pending receipts. */
+  boot(): Promise<BootReport>;
+  signOn(): Promise<boolean>;
+  sale(amount: number, opts?: SaleOptions): Promise<TxnResult>;
+  preauth(amount: number, opts?: SaleOptions): Promise<TxnResult>;
+  /** Completion of a pre-authorization (by its STAN and batch) for up to its amount. */
+  completion(req: { stan: number; batch?: number; amount: number }): Promise<TxnResult>;
+  preauthVoid(req: { stan: number; batch?: number; password: string }): Promise<TxnResult>;
+  /** 撤销: a sale of the open batch, by STAN, full amount. */
+  void(req: { stan: number; password: string }): Promise<TxnResult>;
+  /** 退货: any batch, by RRN and original date (MMDD); the card is read again. */
+  refund(req: { rrn: string; date: string; amount: number; password: string }): Promise<TxnResult>;
+  balance(opts?: SaleOptions): Promise<TxnResult>;
+  status(q: { stan: number } | { rrn: string }): StatusResult;
+  reversals(): ReversalView[];
+  /** A supervisor takes a stuck reversal out of the open set, with a recorded reason (DESIGN rule 3). */
+  closeReversal(req: { stan: number; password: string; reason: string }): Promise<{ closed: boolean; detail: string }>;
+  /** Sends owed reversals now (the background round runs on its own backoff as well). */
+  sendReversals(): Promise<{ cleared: number[]; stuck: number[] }>;
+  reprint(q: { last: true } | { stan: number }): Promise<ReprintResult>;
+  health(): EngineHealth;
+  /** Stops background retries and printer listeners; the journal and link are the caller's to close. */
+  stop(): void;
+}
