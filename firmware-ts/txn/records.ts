@@ -95,6 +95,8 @@ export const TerminalRecord = {
   reversalClosed: { name: 'reversal.closed', code: 23, version: 1 },
   settlementStep: { name: 'settlement.step', code: 24, version: 1 },
   settlementDone: { name: 'settlement.done', code: 25, version: 1 },
+  supervisorPasswordSet: { name: 'supervisor.password-set', code: 40, version: 1 },
+  supervisorAttempt: { name: 'supervisor.attempt', code: 41, version: 1 },
 } as const satisfies Record<string, RecordSchema>;
 
 export function terminalRecordTypes(): RecordTypes {

@@ -1,11 +1,11 @@
 import { Journal } from '../journal/journal.js';
 import type { Storage } from '../io/storage.js';
 import { terminalRecordTypes } from './records.js';
-import { terminalState, type TerminalState } from './terminal-state.js';
+import { terminalFold, type TerminalJournalState } from './terminal-fold.js';
 
-export type TerminalJournal = Journal<TerminalState>;
+export type TerminalJournal = Journal<TerminalJournalState>;
 
 /** Opens (and recovers) the terminal's one journal with the terminal's record types and state fold. */
 export function openTerminalJournal(opts: { dir: string; deviceKey: Buffer; storage?: Storage; segmentBytes?: number }): Promise<TerminalJournal> {
-  return Journal.open({ ...opts, fold: terminalState, types: terminalRecordTypes() });
+  return Journal.open({ ...opts, fold: terminalFold, types: terminalRecordTypes() });
 }

@@ -1,6 +1,7 @@
 // Settlement (结算, 0500): the terminal's batch totals against the host's; field 48 of the 0510 says
 // balanced (1) or unbalanced (2). After an unbalanced answer the terminal uploads every record (0320,
-// 60.3 = 201) and ends with the batch-end 0320 (60.3 = 202); each is recorded.
+// 60.3 = 201) and ends with the batch-end 0320 (60.3 = 202); each is recorded. An unbalanced 0510 carries
+// the host's own totals in field 48, so the terminal's reconciliation report can show both sides.
 import {
   CupContentError,
   field48Totals,
@@ -14,6 +15,7 @@ import {
 } from '../../protocol/iso8583/index.js';
 import { luhnValid, maskPan } from '../../firmware-ts/pci/card-data.js';
 import { totalsJson } from './ledger.js';
+import { authKey } from './ledger-state.js';
 import type { Answer, HostContext } from './host-context.js';
 
 export function settle(ctx: HostContext, req: IsoMessage): Answer {
@@ -27,7 +29,7 @@ export function settle(ctx: HostContext, req: IsoMessage): Answer {
     host.creditAmount === totals.creditAmount &&
     host.creditCount === totals.creditCount;
   ctx.record({ kind: 'settlement', terminalId, batch, terminalTotals: totalsJson(totals), hostTotals: totalsJson(host), balanced });
-  return { code: ResponseCode.approved, fields: { 48: field48Totals(totals, balanced ? '1' : '2') } };
+  return { code: ResponseCode.approved, fields: { 48: balanced ? field48Totals(totals, '1') : field48Totals(host, '2') } };
 }
 
 export function batchUpload(ctx: HostContext, req: IsoMessage): Answer {
@@ -41,15 +43,18 @@ export function batchUpload(ctx: HostContext, req: IsoMessage): Answer {
   }
   if (f60.networkCode !== NetworkCode.batchUpload) return { code: ResponseCode.invalidTransaction };
   const original = parseField61(req);
-  const pan = textField(req, 2) ?? '';
-  if (!original || !/^\d{12,19}$/.test(pan) || !luhnValid(pan)) return { code: ResponseCode.invalidTransaction };
+  if (!original) return { code: ResponseCode.invalidTransaction };
+  const pan = textField(req, 2);
+  if (pan !== undefined && (!/^\d{12,19}$/.test(pan) || !luhnValid(pan))) return { code: ResponseCode.invalidTransaction };
+  // Without field 2 the record is named by its original key; the card is the one the host authorized.
+  const card = pan !== undefined ? maskPan(pan) : (ctx.state.byKey.get(authKey(terminalId, original.batch, original.stan))?.card ?? 'unknown');
   ctx.record({
     kind: 'batch-upload',
     terminalId,
     batch: f60.batch,
     stan: textField(req, 11) ?? '',
     original: { batch: original.batch, stan: original.stan },
-    card: maskPan(pan),
+    card,
     amount: textField(req, 4) ?? '',
   });
   return { code: ResponseCode.approved };

@@ -232,9 +232,12 @@ export function settlementRequest(id: TerminalIdentity, stan: string, batch: str
   });
 }
 
-/** One record of the batch upload after an unbalanced settlement (PAN in memory only; the host masks it). */
+/**
+ * One record of the batch upload after an unbalanced settlement. The PAN is optional: a terminal that keeps
+ * only masked PANs (DESIGN rule 6) names the record by original batch + STAN (61) and RRN (37) instead.
+ */
 export interface UploadRecord {
-  pan: string;
+  pan?: string;
   processingCode: string;
   amount: string;
   rrn: string;
