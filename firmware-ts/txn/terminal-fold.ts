@@ -35,9 +35,13 @@ export const terminalFold: StateMachine<TerminalJournalState> = {
       case TerminalRecord.supervisorAttempt.name:
         applyAttempt(s.supervisor, r.payload as SupervisorAttempt);
         return;
-      case TerminalRecord.settlementStep.name:
-        s.settlementRun = applySettlementStep(s.settlementRun, r.payload as SettlementStepRecord);
+      case TerminalRecord.settlementStep.name: {
+        const p = r.payload as SettlementStepRecord;
+        // Settlement messages take their STANs from the one counter, allocated by the record written ahead.
+        if ('stan' in p) s.stan = p.stan;
+        s.settlementRun = applySettlementStep(s.settlementRun, p);
         return;
+      }
       case TerminalRecord.settlementDone.name: {
         const p = r.payload as SettlementDone;
         const run = s.settlementRun;
