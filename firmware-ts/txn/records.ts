@@ -70,6 +70,13 @@ export interface ReversalClosed {
   at: string;
 }
 
+/** A STAN used by a network message that is not an authorization (sign-on), so it is never handed out twice. */
+export interface StanAllocated {
+  stan: number;
+  purpose: 'sign-on';
+  at: string;
+}
+
 export interface SettlementStep {
   batch: number;
   step: 'started' | 'totals-sent' | 'upload' | 'batch-end';
@@ -97,6 +104,7 @@ export const TerminalRecord = {
   settlementDone: { name: 'settlement.done', code: 25, version: 1 },
   supervisorPasswordSet: { name: 'supervisor.password-set', code: 40, version: 1 },
   supervisorAttempt: { name: 'supervisor.attempt', code: 41, version: 1 },
+  stanAllocated: { name: 'stan.allocated', code: 32, version: 1 },
 } as const satisfies Record<string, RecordSchema>;
 
 export function terminalRecordTypes(): RecordTypes {

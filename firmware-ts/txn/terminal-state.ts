@@ -15,6 +15,7 @@ import type {
   ReversalStuck,
   SettlementDone,
   SettlementStep,
+  StanAllocated,
 } from './records.js';
 import { TerminalRecord } from './records.js';
 
@@ -154,6 +155,9 @@ export const terminalState: StateMachine<TerminalState> = {
         return;
       case TerminalRecord.reversalClosed.name:
         delete s.reversals[key((r.payload as ReversalClosed).stan)];
+        return;
+      case TerminalRecord.stanAllocated.name:
+        s.stan = (r.payload as StanAllocated).stan;
         return;
       case TerminalRecord.settlementStep.name: {
         const p = r.payload as SettlementStep;

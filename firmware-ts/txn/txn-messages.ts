@@ -1,0 +1,111 @@
+// Builds the engine's ISO 8583 messages through the shared CUP catalogue (protocol/iso8583/cup-messages.ts):
+// the request from a card read held in memory, the reversal image that goes to the journal (no PAN, no
+// expiry, no track or ICC data, no terminal or merchant ID), and the 0400/0401 rebuilt from that image.
+import type { Clock } from '../io/clock.js';
+import {
+  financialRequest,
+  reversalRequest,
+  textField,
+  type FieldValue,
+  type IsoMessage,
+  type TerminalIdentity,
+  type TransactionKind,
+} from '../../protocol/iso8583/index.js';
+import type { CardForTxn } from './engine-devices.js';
+import type { ReversalReason } from './records.js';
+
+/** Fields of a request that the reversal repeats and the journal may hold. */
+const IMAGE_FIELDS = [3, 4, 11, 22, 23, 25, 38, 49, 60, 61] as const;
+
+export const pad6 = (n: number) => String(n).padStart(6, '0');
+export const amount12 = (fen: number) => String(fen).padStart(12, '0');
+
+export interface LocalStamp {
+  /** Field 12, hhmmss. */
+  time: string;
+  /** Field 13, MMDD. */
+  date: string;
+  iso: string;
+}
+
+export function localStamp(clock: Clock): LocalStamp {
+  const d = new Date(clock.now());
+  const two = (n: number) => String(n).padStart(2, '0');
+  return {
+    time: two(d.getHours()) + two(d.getMinutes()) + two(d.getSeconds()),
+    date: two(d.getMonth() + 1) + two(d.getDate()),
+    iso: d.toISOString(),
+  };
+}
+
+/** Field 22: how the card was read (2 digits) + PIN capability "2" (no PIN pad on this path). */
+export const field22 = (posEntryMode: string) => `${posEntryMode}2`;
+
+export interface RequestSpec {
+  kind: TransactionKind;
+  id: TerminalIdentity;
+  stan: number;
+  batch: number;
+  amount?: number;
+  /** The card read for this transaction, or only the entry mode of the original (void, completion). */
+  card: CardForTxn | { posEntryMode: string };
+  stamp: LocalStamp;
+  original?: { batch: number; stan: number; date?: string };
+  originalRrn?: string;
+  originalAuthCode?: string;
+}
+
+/** The request, with PAN and expiry revealed only into the message object (memory); field 2 + 14 stand in for track 2. */
+export function buildRequest(s: RequestSpec): IsoMessage {
+  const read = 'pan' in s.card ? s.card : undefined;
+  return financialRequest({
+    kind: s.kind,
+    id: s.id,
+    stan: pad6(s.stan),
+    batch: pad6(s.batch),
+    ...(s.amount !== undefined ? { amount: amount12(s.amount) } : {}),
+    card: {
+      entryMode: field22(s.card.posEntryMode),
+      ...(read
+        ? {
+            pan: read.pan.reveal(),
+            expiry: read.expiry.reveal(),
+            ...(read.panSeq ? { cardSequence: read.panSeq.padStart(3, '0') } : {}),
+            ...(read.entryMode === 'chip' && read.emvData.length > 0 ? { icc: read.emvData } : {}),
+          }
+        : {}),
+    },
+    time: s.stamp.time,
+    date: s.stamp.date,
+    ...(s.original ? { original: { batch: pad6(s.original.batch), stan: pad6(s.original.stan), ...(s.original.date ? { date: s.original.date } : {}) } } : {}),
+    ...(s.originalRrn !== undefined ? { originalRrn: s.originalRrn } : {}),
+    ...(s.originalAuthCode !== undefined ? { originalAuthCode: s.originalAuthCode } : {}),
+  });
+}
+
+/** What the journal keeps to rebuild the reversal: field number → value, text fields only. */
+export function reversalImage(request: IsoMessage): Record<string, string> {
+  const image: Record<string, string> = { mti: request.mti };
+  for (const n of IMAGE_FIELDS) {
+    const v = textField(request, n);
+    if (v !== undefined) image[String(n)] = v;
+  }
+  return image;
+}
+
+/** The 0400 (first try) or 0401 (repeat) for a journaled image; terminal and merchant ID come from config. */
+export function reversalFromImage(image: Record<string, string>, id: TerminalIdentity, reason: ReversalReason, repeat: boolean): IsoMessage {
+  const fields = new Map<number, FieldValue>();
+  for (const [k, v] of Object.entries(image)) if (k !== 'mti') fields.set(Number(k), v);
+  fields.set(41, id.terminalId);
+  fields.set(42, id.merchantId);
+  return reversalRequest({ mti: image.mti ?? '0200', fields }, reason, repeat);
+}
+
+/** Field 54 of a balance answer: "1002156" + C/D + 12 digits; the available balance in fen. */
+export function parseBalance(msg: IsoMessage): number | undefined {
+  const f = textField(msg, 54);
+  const m = f === undefined ? null : /^\d{4}\d{3}([CD])(\d{12})/.exec(f);
+  if (!m) return undefined;
+  return (m[1] === 'D' ? -1 : 1) * Number(m[2]);
+}

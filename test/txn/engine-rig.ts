@@ -1,0 +1,204 @@
+// A terminal on simulated time: the engine over a journal on a SimDisk (which can lose power), a fake
+// card reader and printer, and the acquirer simulator on an in-memory network with its own durable ledger.
+import { randomBytes } from 'node:crypto';
+import { AcquirerLink, type Connector, type Transport } from '../../firmware-ts/acquirer/index.js';
+import { Secret } from '../../firmware-ts/devices/card-reader/secret.js';
+import type { PrintResult } from '../../firmware-ts/devices/printer/print-result.js';
+import { maskPan } from '../../firmware-ts/pci/card-data.js';
+import { SimDisk } from '../../firmware-ts/sim/sim-disk.js';
+import type { EngineEvent, SupervisorVerifier } from '../../firmware-ts/txn/engine-api.js';
+import type { CardForTxn, CardReadOutcome, CardSource, ReceiptPrinter } from '../../firmware-ts/txn/engine-devices.js';
+import { checkMoneyInvariants, type Violation } from '../../firmware-ts/txn/money-invariants.js';
+import { TerminalEngine } from '../../firmware-ts/txn/terminal-engine.js';
+import { openTerminalJournal, type TerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
+import { readTerminalRecords } from '../../firmware-ts/txn/txn-history.js';
+import { AcquirerHost, defaultRules, memoryConnector, type RuleAction, type RuleSet } from '../../host-bridge/acquirer/index.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { ID, PAN, TMK } from '../acquirer/harness.js';
+
+export const JOURNAL_DIR = '/terminal/journal';
+export const PASSWORD = 'Tr4de-Sup';
+
+export class FakeReader implements CardSource {
+  /** What the next completeChip says; '06' = the card refused the host's approval. */
+  chipReversal: '06' | undefined;
+  entryMode: CardForTxn['entryMode'] = 'magstripe';
+  reads = 0;
+  async readCard(): Promise<CardReadOutcome> {
+    this.reads++;
+    const chip = this.entryMode === 'chip';
+    return {
+      kind: 'card',
+      card: {
+        entryMode: this.entryMode,
+        posEntryMode: chip ? '05' : '90',
+        maskedPan: maskPan(PAN),
+        pan: new Secret(PAN),
+        expiry: new Secret('2812'),
+        emvData: chip ? Buffer.from('9f2701809f360200019f2608a1b2c3d4e5f60718', 'hex') : Buffer.alloc(0),
+      },
+    };
+  }
+  async completeChip() {
+    return this.chipReversal ? { reversalReason: this.chipReversal } : {};
+  }
+}
+
+export class FakePrinter implements ReceiptPrinter {
+  working = true;
+  jobs: string[] = [];
+  private listeners = new Set<() => void>();
+  async print(_job: Buffer, jobId: string): Promise<PrintResult> {
+    if (!this.working) return { printed: false, jobId, reason: 'paper-end', stage: 'before', detail: 'out of paper' } as PrintResult;
+    this.jobs.push(jobId);
+    return { printed: true, jobId, status: { online: true } } as unknown as PrintResult;
+  }
+  onReady(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  recover(): void {
+    this.working = true;
+    for (const l of this.listeners) l();
+  }
+}
+
+export const supervisor: SupervisorVerifier = {
+  async verify(password) {
+    return password === PASSWORD ? { ok: true } : { ok: false, reason: 'wrong-password', detail: 'wrong supervisor password' };
+  },
+};
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+/** Where to cut power around one request on the wire. */
+export type WireCut = 'before-host' | 'after-host';
+
+export class EngineRig {
+  readonly clock = new ManualClock();
+  readonly disk = new SimDisk();
+  readonly hostDisk = new SimDisk();
+  readonly host: AcquirerHost;
+  readonly reader = new FakeReader();
+  readonly printer = new FakePrinter();
+  readonly events: EngineEvent[] = [];
+  journal!: TerminalJournal;
+  link!: AcquirerLink;
+  engine!: TerminalEngine;
+  reachable = true;
+  /** Set to cut the terminal's power when the next financial request (not 0800/04xx) is written. */
+  cutOnWrite: { at: WireCut; cut: () => void } | null = null;
+  readonly deviceKey = randomBytes(32);
+
+  constructor(rules: Partial<RuleSet> = {}) {
+    this.host = AcquirerHost.open({
+      storage: this.hostDisk,
+      ledgerPath: '/acquirer/ledger.jsonl',
+      tmk: TMK,
+      clock: this.clock,
+      rules: { ...defaultRules(), ...rules },
+      random: (n) => Buffer.alloc(n, 0x5a),
+    });
+  }
+
+  set script(script: (RuleAction | null)[]) {
+    this.host.rules = { ...this.host.rules, script };
+  }
+
+  /** Opens the journal on the (possibly crashed) disk and starts a fresh engine with a fresh link. */
+  async start(opts: { attemptsPerRound?: number; refuseSalesWhileStuck?: boolean } = {}): Promise<TerminalEngine> {
+    this.journal = await openTerminalJournal({ dir: JOURNAL_DIR, deviceKey: this.deviceKey, storage: this.disk, segmentBytes: 64 * 1024 });
+    this.link = new AcquirerLink({ connector: this.connector(), clock: this.clock, connectTimeoutMs: 5_000, responseTimeoutMs: 30_000 });
+    this.engine = TerminalEngine.create({
+      journal: this.journal,
+      link: this.link,
+      clock: this.clock,
+      reader: this.reader,
+      printer: this.printer,
+      supervisor,
+      storage: this.disk,
+      config: {
+        identity: ID,
+        tmk: TMK,
+        merchantName: 'Test Shop',
+        reversal: { backoffMs: 60_000, ...(opts.attemptsPerRound ? { attemptsPerRound: opts.attemptsPerRound } : {}), ...(opts.refuseSalesWhileStuck === false ? { refuseSalesWhileStuck: false } : {}) },
+      },
+      onEvent: (e) => this.events.push(e),
+    });
+    return this.engine;
+  }
+
+  /** Runs `p` to completion, moving simulated time in `step` ms increments. */
+  async run<T>(p: Promise<T>, step = 1_000): Promise<T> {
+    let done: { value: T } | undefined;
+    let failed: { error: unknown } | undefined;
+    p.then((value) => (done = { value }), (error: unknown) => (failed = { error }));
+    for (let i = 0; i < 100_000; i++) {
+      await flush();
+      if (failed) throw failed.error;
+      if (done) return done.value;
+      this.clock.advance(step);
+    }
+    throw new Error('operation never finished on simulated time');
+  }
+
+  /** Lets background work (reversal rounds, printing on recovery) run for `ms` of simulated time. */
+  async idle(ms: number, step = 1_000): Promise<void> {
+    for (let t = 0; t < ms; t += step) {
+      await flush();
+      this.clock.advance(step);
+    }
+    await flush();
+  }
+
+  violations(): Violation[] {
+    return checkMoneyInvariants({ records: readTerminalRecords(this.journal, this.disk), ledger: this.host.state.entries, terminalId: ID.terminalId });
+  }
+
+  records(type?: string) {
+    const all = readTerminalRecords(this.journal, this.disk);
+    return type ? all.filter((r) => r.type === type) : all;
+  }
+
+  ledger(kind: string) {
+    return this.host.state.entries.filter((e) => e.kind === kind);
+  }
+
+  /** Takes the network away: the open connection drops and new connects never complete. */
+  unplug(): void {
+    this.reachable = false;
+    this.transport?.close();
+  }
+
+  private transport: Transport | null = null;
+
+  private connector(): Connector {
+    const inner = memoryConnector({ host: this.host, clock: this.clock, reachable: () => this.reachable });
+    return {
+      connect: async (signal) => {
+        const t = await inner.connect(signal);
+        this.transport = t;
+        return this.cutting(t);
+      },
+    };
+  }
+
+  /** Wraps a transport so a test can cut power just before or just after the host sees a request. */
+  private cutting(t: Transport): Transport {
+    return {
+      write: (bytes) => {
+        const cut = this.cutOnWrite;
+        // Byte 13 of the frame (2 length + 5 TPDU + 6 header) starts the BCD MTI; 0x02/0x01 = 02xx/01xx.
+        const financial = bytes[13] === 0x02 || bytes[13] === 0x01;
+        if (!cut || !financial) return t.write(bytes);
+        this.cutOnWrite = null;
+        if (cut.at === 'before-host') return cut.cut();
+        t.write(bytes);
+        cut.cut();
+      },
+      onData: (l) => t.onData(l),
+      onClose: (l) => t.onClose(l),
+      close: () => t.close(),
+    };
+  }
+}
