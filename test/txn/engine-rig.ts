@@ -86,8 +86,8 @@ export class EngineRig {
   link!: AcquirerLink;
   engine!: TerminalEngine;
   reachable = true;
-  /** Set to cut the terminal's power when the next financial request (not 0800/04xx) is written. */
-  cutOnWrite: { at: WireCut; cut: () => void } | null = null;
+  /** Set to cut the terminal's power when the next request of this kind is written (default: financial 01xx/02xx). */
+  cutOnWrite: { at: WireCut; cut: () => void; reversal?: boolean } | null = null;
   readonly deviceKey = randomBytes(32);
 
   constructor(rules: Partial<RuleSet> = {}) {
@@ -188,9 +188,9 @@ export class EngineRig {
     return {
       write: (bytes) => {
         const cut = this.cutOnWrite;
-        // Byte 13 of the frame (2 length + 5 TPDU + 6 header) starts the BCD MTI; 0x02/0x01 = 02xx/01xx.
-        const financial = bytes[13] === 0x02 || bytes[13] === 0x01;
-        if (!cut || !financial) return t.write(bytes);
+        // Byte 13 of the frame (2 length + 5 TPDU + 6 header) starts the BCD MTI: 0x01/0x02 = 01xx/02xx, 0x04 = 04xx.
+        const matches = cut?.reversal ? bytes[13] === 0x04 : bytes[13] === 0x02 || bytes[13] === 0x01;
+        if (!cut || !matches) return t.write(bytes);
         this.cutOnWrite = null;
         if (cut.at === 'before-host') return cut.cut();
         t.write(bytes);
