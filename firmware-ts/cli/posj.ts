@@ -4,6 +4,7 @@ import { withUsageExitCode } from './exit-codes.js';
 import { registerJournalCommands } from './journal-commands.js';
 import { registerBenchCommands } from './bench-commands.js';
 import { registerDemoCommand } from './demo-command.js';
+import { registerTerminalCommands } from './terminal-commands.js';
 
 const program = withUsageExitCode(
   new Command('posj')
@@ -11,6 +12,7 @@ const program = withUsageExitCode(
     .version('0.1.0'),
 );
 registerDemoCommand(program);
+registerTerminalCommands(program);
 registerJournalCommands(program);
 registerBenchCommands(program);
 

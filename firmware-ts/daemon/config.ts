@@ -1,0 +1,146 @@
+// `posj run --config FILE`: the terminal's configuration, checked key by key. A missing or bad key is a
+// ConfigError naming the key (exit 2), so a field engineer fixes the file rather than reading a stack trace.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export type DeviceConfig = 'simulated' | { path: string; baud: number };
+
+export interface TerminalConfig {
+  journalDir: string;
+  deviceKeyFile: string;
+  terminalId: string;
+  merchantId: string;
+  merchantName: string;
+  /** `simulated`: an in-process acquirer simulator on a loopback port with its ledger under the var dir. */
+  acquirer: 'simulated' | { host: string; port: number; tls: boolean; tmk: string };
+  reader: DeviceConfig;
+  printer: DeviceConfig;
+  socketPath: string;
+  timeouts: { connectMs: number; responseMs: number; cardMs: number };
+  reversal: { attemptsPerRound: number; refuseSalesWhileStuck: boolean };
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
+    super(`config key "${key}": ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The test terminal master key the simulator also uses (host-bridge/acquirer/README.md). */
+export const SIMULATOR_TMK = '0123456789ABCDEFFEDCBA9876543210';
+
+/** The embedded default: everything simulated, state under `varDir`. */
+export function embeddedConfig(varDir: string): TerminalConfig {
+  const dir = path.resolve(varDir);
+  return {
+    journalDir: path.join(dir, 'terminal', 'journal'),
+    deviceKeyFile: path.join(dir, 'terminal', 'journal.key'),
+    terminalId: '12345678',
+    merchantId: '898310048990001',
+    merchantName: 'POSJ TEST MERCHANT',
+    acquirer: 'simulated',
+    reader: 'simulated',
+    printer: 'simulated',
+    socketPath: path.join(dir, 'posj.sock'),
+    timeouts: { connectMs: 3000, responseMs: 5000, cardMs: 60_000 },
+    reversal: { attemptsPerRound: 3, refuseSalesWhileStuck: true },
+  };
+}
+
+type Json = Record<string, unknown>;
+
+function obj(v: unknown, key: string): Json {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(key, 'must be an object');
+  return v as Json;
+}
+
+function str(o: Json, key: string, prefix: string, pattern?: RegExp, hint?: string): string {
+  const v = o[key];
+  const name = prefix + key;
+  if (v === undefined) throw new ConfigError(name, 'is missing');
+  if (typeof v !== 'string' || v.length === 0) throw new ConfigError(name, 'must be a non-empty string');
+  if (pattern && !pattern.test(v)) throw new ConfigError(name, hint ?? `must match ${pattern}`);
+  return v;
+}
+
+function int(o: Json, key: string, prefix: string, min: number, max: number, fallback?: number): number {
+  const v = o[key];
+  if (v === undefined && fallback !== undefined) return fallback;
+  if (v === undefined) throw new ConfigError(prefix + key, 'is missing');
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ConfigError(prefix + key, `must be a whole number ${min}..${max}`);
+  return v;
+}
+
+function device(o: Json, key: string): DeviceConfig {
+  const v = o[key];
+  if (v === undefined) throw new ConfigError(key, 'is missing (a serial path and baud, or "simulated")');
+  if (v === 'simulated') return v;
+  const d = obj(v, key);
+  return { path: str(d, 'path', `${key}.`), baud: int(d, 'baud', `${key}.`, 1200, 921_600) };
+}
+
+/** Parses and checks a config file; relative paths are taken from the file's directory. */
+export function loadConfig(file: string): TerminalConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError('(file)', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError('(file)', `${file} is not JSON: ${(e as Error).message}`);
+  }
+  return parseConfig(raw, path.dirname(path.resolve(file)));
+}
+
+export function parseConfig(raw: unknown, baseDir: string): TerminalConfig {
+  const c = obj(raw, '(top level)');
+  const p = (v: string) => path.resolve(baseDir, v);
+  const acq = c.acquirer === 'simulated' ? 'simulated' : obj(c.acquirer ?? missing('acquirer'), 'acquirer');
+  const t = c.timeouts === undefined ? {} : obj(c.timeouts, 'timeouts');
+  const r = c.reversal === undefined ? {} : obj(c.reversal, 'reversal');
+  const stuck = r.refuseSalesWhileStuck ?? true;
+  if (typeof stuck !== 'boolean') throw new ConfigError('reversal.refuseSalesWhileStuck', 'must be true or false');
+  const journalDir = p(str(c, 'journalDir', ''));
+  return {
+    journalDir,
+    deviceKeyFile: c.deviceKeyFile === undefined ? `${journalDir}.key` : p(str(c, 'deviceKeyFile', '')),
+    terminalId: str(c, 'terminalId', '', /^[0-9A-Za-z]{8}$/, 'must be 8 letters or digits (field 41)'),
+    merchantId: str(c, 'merchantId', '', /^[0-9A-Za-z]{15}$/, 'must be 15 letters or digits (field 42)'),
+    merchantName: str(c, 'merchantName', ''),
+    acquirer:
+      acq === 'simulated'
+        ? acq
+        : {
+            host: str(acq, 'host', 'acquirer.'),
+            port: int(acq, 'port', 'acquirer.', 1, 65_535),
+            tls: acq.tls === undefined ? false : acq.tls === true || (acq.tls === false ? false : badTls()),
+            tmk: str(acq, 'tmk', 'acquirer.', /^[0-9A-Fa-f]{32}$/, 'must be 32 hex digits (a double-length key)'),
+          },
+    reader: device(c, 'reader'),
+    printer: device(c, 'printer'),
+    socketPath: c.socketPath === undefined ? path.join(path.dirname(journalDir), 'posj.sock') : p(str(c, 'socketPath', '')),
+    timeouts: {
+      connectMs: int(t, 'connectMs', 'timeouts.', 100, 120_000, 3000),
+      responseMs: int(t, 'responseMs', 'timeouts.', 100, 300_000, 30_000),
+      cardMs: int(t, 'cardMs', 'timeouts.', 1000, 600_000, 60_000),
+    },
+    reversal: { attemptsPerRound: int(r, 'attemptsPerRound', 'reversal.', 1, 20, 3), refuseSalesWhileStuck: stuck },
+  };
+}
+
+function missing(key: string): never {
+  throw new ConfigError(key, 'is missing');
+}
+
+function badTls(): never {
+  throw new ConfigError('acquirer.tls', 'must be true or false');
+}

@@ -1,0 +1,110 @@
+// What each control API request does. Requests and answers are JSON; amounts are integer fen. The same
+// requests are what the CLI clients (`posj sale`, `posj status`, ...) send.
+import type { Clock } from '../io/clock.js';
+import type { TerminalEngineApi } from '../txn/engine-api.js';
+import { Settlement, SettlementError } from '../txn/settlement.js';
+import { settlementReceipt } from '../txn/settlement-reconciliation.js';
+import type { Supervisor } from '../txn/supervisor.js';
+import type { TerminalJournal } from '../txn/terminal-journal.js';
+import type { TerminalConfig } from './config.js';
+import { ControlRequestError, intField, strField, type ControlRequest } from './control-protocol.js';
+import type { DaemonLog } from './daemon-log.js';
+import type { DaemonDevices } from './devices.js';
+
+export interface DaemonParts {
+  journal: TerminalJournal;
+  engine: TerminalEngineApi;
+  supervisor: Supervisor;
+  settlement: Settlement;
+  devices: DaemonDevices;
+  config: TerminalConfig;
+  log: DaemonLog;
+  clock: Clock;
+}
+
+/** Largest amount one request may carry: 9,999,999.99 CNY, under field 4's twelve digits. */
+const MAX_AMOUNT = 999_999_999;
+
+export const CONTROL_OPS = ['ping', 'status', 'sale', 'void', 'refund', 'settle', 'reversals', 'reprint', 'sign-on', 'supervisor-set', 'close-reversal'] as const;
+
+/** A new transaction would land in a batch whose settlement is half done: finish it first. */
+function refuseDuringSettlement(p: DaemonParts): void {
+  const run = p.settlement.pending;
+  if (run) throw new SettlementError('SETTLEMENT_IN_FLIGHT', `settlement of batch ${run.batch} stopped at "${run.step}": run posj settle to finish it first`, run.step);
+}
+
+export async function dispatch(p: DaemonParts, req: ControlRequest): Promise<unknown> {
+  switch (req.op) {
+    case 'ping':
+      return { pong: true };
+    case 'status': {
+      if (req.stan !== undefined) return p.engine.status({ stan: intField(req, 'stan', 1, 999_999) });
+      if (req.rrn !== undefined) return p.engine.status({ rrn: strField(req, 'rrn', /^[0-9A-Za-z]{12}$/) });
+      const s = p.journal.state;
+      return {
+        ...p.engine.health(),
+        supervisor: p.supervisor.status(),
+        settlement: s.settlementRun ? { batch: s.settlementRun.batch, step: s.settlementRun.step } : null,
+        lastSettlement: s.lastSettlement,
+        devices: p.devices.health(),
+        terminalId: p.config.terminalId,
+      };
+    }
+    case 'sale': {
+      const amount = intField(req, 'amount', 1, MAX_AMOUNT);
+      refuseDuringSettlement(p);
+      const r = await p.engine.sale(amount, { cardTimeoutMs: p.config.timeouts.cardMs });
+      p.log.event('sale', { ...r });
+      return r;
+    }
+    case 'void': {
+      const stan = intField(req, 'stan', 1, 999_999);
+      const password = strField(req, 'password');
+      refuseDuringSettlement(p);
+      const r = await p.engine.void({ stan, password });
+      p.log.event('void', { ...r });
+      return r;
+    }
+    case 'refund': {
+      const q = { rrn: strField(req, 'rrn', /^[0-9A-Za-z]{12}$/), date: strField(req, 'date', /^(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$/), amount: intField(req, 'amount', 1, MAX_AMOUNT), password: strField(req, 'password') };
+      refuseDuringSettlement(p);
+      const r = await p.engine.refund(q);
+      p.log.event('refund', { ...r });
+      return r;
+    }
+    case 'settle': {
+      // Owed reversals change the acquirer's totals: send them first.
+      await p.engine.sendReversals();
+      const r = await p.settlement.settle();
+      p.log.event('settled', { batch: r.batch, balanced: r.balanced, uploaded: r.uploaded, nextBatch: r.nextBatch });
+      const merchant = { name: p.config.merchantName, merchantId: p.config.merchantId, terminalId: p.config.terminalId };
+      return { ...r, receipt: settlementReceipt(r.report, merchant, localTime(new Date(p.clock.now()))) };
+    }
+    case 'reversals':
+      return p.engine.reversals();
+    case 'reprint':
+      return p.engine.reprint(req.stan === undefined ? { last: true } : { stan: intField(req, 'stan', 1, 999_999) });
+    case 'sign-on':
+      return { signedOn: await p.engine.signOn() };
+    case 'supervisor-set': {
+      const password = strField(req, 'password');
+      const current = req.current === undefined ? undefined : strField(req, 'current');
+      await p.supervisor.setPassword(password, current);
+      p.log.event('supervisor-password-set');
+      return { set: true };
+    }
+    case 'close-reversal': {
+      const r = await p.engine.closeReversal({ stan: intField(req, 'stan', 1, 999_999), password: strField(req, 'password'), reason: strField(req, 'reason') });
+      p.log.event('reversal-close', { ...r });
+      return r;
+    }
+    default:
+      throw new ControlRequestError('UNKNOWN_OP', `unknown op "${req.op}" (known: ${CONTROL_OPS.join(', ')})`);
+  }
+}
+
+/** "YYYY-MM-DD HH:MM:SS" in the terminal's local time, as receipts print it. */
+function localTime(d: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}

@@ -1,0 +1,187 @@
+// `posj run`: the terminal. Opens the journal, boots the engine (owed reversals go out before anything
+// else), resumes a settlement a power cut interrupted, then serves the local control API: JSON lines on a
+// Unix socket, one request → one response, one operation at a time.
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { AcquirerLink, tcpConnector } from '../acquirer/index.js';
+import { systemClock, type Clock } from '../io/clock.js';
+import { nodeStorage } from '../io/node-storage.js';
+import { loadOrCreateDeviceKey } from '../journal/device-key.js';
+import { SecretKey } from '../../protocol/iso8583/index.js';
+import { AcquirerHost, startAcquirerServer, type AcquirerServer } from '../../host-bridge/acquirer/index.js';
+import { TerminalEngine } from '../txn/terminal-engine.js';
+import { Settlement } from '../txn/settlement.js';
+import { Supervisor } from '../txn/supervisor.js';
+import { openTerminalJournal, type TerminalJournal } from '../txn/terminal-journal.js';
+import { SIMULATOR_TMK, type TerminalConfig } from './config.js';
+import { ControlRequestError, LineSplitter, parseRequest, type ControlResponse } from './control-protocol.js';
+import { dispatch, type DaemonParts } from './control-ops.js';
+import type { DaemonLog } from './daemon-log.js';
+import { openDevices } from './devices.js';
+
+export interface RunningDaemon {
+  readonly socketPath: string;
+  readonly journal: TerminalJournal;
+  /** Loopback port of the embedded acquirer simulator, when the config says `simulated`. */
+  readonly simulatorPort: number | null;
+  /** The embedded acquirer simulator (its rules can be changed live), when the config says `simulated`. */
+  readonly simulator: AcquirerHost | null;
+  stop(): Promise<void>;
+}
+
+export interface DaemonOptions {
+  config: TerminalConfig;
+  log: DaemonLog;
+  clock?: Clock;
+}
+
+/** Starts the simulated acquirer host beside the journal, its ledger in the same var directory. */
+async function embeddedAcquirer(config: TerminalConfig, clock: Clock, log: DaemonLog): Promise<{ host: AcquirerHost; server: AcquirerServer }> {
+  const ledgerPath = path.join(path.dirname(config.journalDir), 'acquirer-ledger.jsonl');
+  fs.mkdirSync(path.dirname(ledgerPath), { recursive: true });
+  const host = AcquirerHost.open({ storage: nodeStorage, ledgerPath, tmk: SecretKey.fromHex(SIMULATOR_TMK), clock });
+  const server = await startAcquirerServer({ host, clock, port: 0, onFatal: (e) => log.event('acquirer-simulator-stopped', { error: e.message }) });
+  log.event('acquirer-simulator', { port: server.port, ledger: ledgerPath });
+  return { host, server };
+}
+
+/** Removes a socket file left by a daemon that died; refuses when a live daemon still answers on it. */
+async function claimSocket(socketPath: string): Promise<void> {
+  if (!fs.existsSync(socketPath)) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const s = net.connect(socketPath);
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+  if (alive) throw Object.assign(new Error(`another posj daemon is serving ${socketPath}`), { code: 'DAEMON_RUNNING' });
+  fs.rmSync(socketPath, { force: true });
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
+  const { config, log } = opts;
+  const clock = opts.clock ?? systemClock;
+  const journal = await openTerminalJournal({ dir: config.journalDir, deviceKey: loadOrCreateDeviceKey(config.deviceKeyFile) });
+  const r = journal.openReport;
+  log.event('journal-open', { dir: config.journalDir, segments: r.segments, replayed: r.recordsReplayed, tornTailBytes: r.tornTailBytes, stan: journal.state.stan, batch: journal.state.batch });
+  const closers: Array<() => Promise<void> | void> = [() => journal.close()];
+  const stop = async () => {
+    while (closers.length) await closers.pop()!();
+  };
+  try {
+    let target = { host: '127.0.0.1', port: 0, tls: false, tmk: SIMULATOR_TMK };
+    let simulatorPort: number | null = null;
+    let simulator: AcquirerHost | null = null;
+    if (config.acquirer === 'simulated') {
+      const sim = await embeddedAcquirer(config, clock, log);
+      closers.push(async () => {
+        await sim.server.close();
+        sim.host.close();
+      });
+      simulatorPort = sim.server.port;
+      simulator = sim.host;
+      target = { ...target, port: sim.server.port };
+    } else target = config.acquirer;
+
+    const link = new AcquirerLink({
+      connector: tcpConnector({ host: target.host, port: target.port, ...(target.tls ? { tls: { servername: target.host } } : {}) }),
+      clock,
+      connectTimeoutMs: config.timeouts.connectMs,
+      responseTimeoutMs: config.timeouts.responseMs,
+      onEvent: (e) => log.event(`link-${e.type}`, { ...e, type: undefined }),
+    });
+    closers.push(() => link.close());
+    const devices = openDevices({ reader: config.reader, printer: config.printer, clock, log: { info: (m) => log.event('device', { detail: m }), warn: (m) => log.event('device-warning', { detail: m }) } });
+    closers.push(() => devices.close());
+    const supervisor = new Supervisor({ journal, clock });
+    const identity = { terminalId: config.terminalId, merchantId: config.merchantId };
+    const engine = TerminalEngine.create({
+      journal,
+      link,
+      clock,
+      reader: devices.reader,
+      printer: devices.printer,
+      supervisor,
+      storage: nodeStorage,
+      config: { identity, tmk: SecretKey.fromHex(target.tmk), merchantName: config.merchantName, reversal: config.reversal },
+      onEvent: (e) => log.event(e.type, { ...e, type: undefined }),
+    });
+    closers.push(() => engine.stop());
+    const boot = await engine.boot();
+    log.event('boot', { signedOn: boot.signedOn, reversalsRaised: boot.reversalsRaised.length, reversalsCleared: boot.reversalsCleared.length, reversalsStuck: boot.reversalsStuck.length, receiptsPrinted: boot.receiptsPrinted.length });
+    if (!supervisor.isSet) log.event('supervisor-password-missing', { detail: 'void, refund and closing a reversal are refused until one is set: posj supervisor set' });
+
+    const settlement = new Settlement({ journal, link, clock, identity, storage: nodeStorage });
+    const parts: DaemonParts = { journal, engine, supervisor, settlement, devices, config, log, clock };
+    if (settlement.pending) {
+      log.event('settlement-resume', { batch: settlement.pending.batch, step: settlement.pending.step });
+      await dispatch(parts, { op: 'settle' }).catch((e: Error) => log.event('settlement-resume-failed', { error: e.message }));
+    }
+
+    fs.mkdirSync(path.dirname(config.socketPath), { recursive: true });
+    await claimSocket(config.socketPath);
+    const server = serveControl(parts);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.socketPath, () => resolve());
+    });
+    fs.chmodSync(config.socketPath, 0o600);
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          for (const s of sockets(server)) s.destroy();
+        }),
+    );
+    log.event('listening', { socket: config.socketPath });
+    return { socketPath: config.socketPath, journal, simulatorPort, simulator, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+const openSockets = new WeakMap<net.Server, Set<net.Socket>>();
+const sockets = (server: net.Server) => openSockets.get(server) ?? new Set<net.Socket>();
+
+/** One operation at a time across all connections: the journal has one writer and the link one request in flight. */
+function serveControl(parts: DaemonParts): net.Server {
+  let turn: Promise<unknown> = Promise.resolve();
+  const live = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    live.add(socket);
+    socket.on('close', () => live.delete(socket));
+    socket.on('error', () => undefined);
+    const reply = (res: ControlResponse) => {
+      if (!socket.destroyed) socket.write(JSON.stringify(res) + '\n');
+    };
+    const splitter = new LineSplitter(
+      (line) => {
+        if (line.trim() === '') return;
+        let req;
+        try {
+          req = parseRequest(line);
+        } catch (e) {
+          const err = e as ControlRequestError;
+          parts.log.event('control-bad-request', { code: err.code, detail: err.message });
+          return reply({ ok: false, error: { code: err.code, message: err.message } });
+        }
+        const id = req.id;
+        const run = turn.then(() => dispatch(parts, req));
+        turn = run.catch(() => undefined);
+        run.then(
+          (result) => reply({ ...(id !== undefined ? { id } : {}), ok: true, result }),
+          (e: Error & { code?: unknown }) => {
+            const code = typeof e.code === 'string' ? e.code : 'FAILED';
+            parts.log.event('control-error', { op: req.op, code, detail: e.message });
+            reply({ ...(id !== undefined ? { id } : {}), ok: false, error: { code, message: e.message } });
+          },
+        );
+      },
+      () => reply({ ok: false, error: { code: 'LINE_TOO_LONG', message: 'request line over the limit; skipped to its end' } }),
+    );
+    socket.on('data', (chunk) => splitter.push(chunk));
+  });
+  openSockets.set(server, live);
+  return server;
+}
