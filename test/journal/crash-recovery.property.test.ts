@@ -13,7 +13,7 @@ import { verifyJournal } from '../../firmware-ts/journal/verify.js';
 import { JournalClosedError } from '../../firmware-ts/journal/errors.js';
 import { openTerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
 import { syntheticSteps } from '../../firmware-ts/journal/synthetic-sales.js';
-import { terminalState } from '../../firmware-ts/txn/terminal-state.js';
+import { terminalFold } from '../../firmware-ts/txn/terminal-fold.js';
 import { INTERNAL_TYPES } from '../../firmware-ts/journal/internal-types.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 
@@ -123,11 +123,11 @@ describe('journal under power loss (fault-injecting storage)', () => {
         const j = await openTerminalJournal({ dir: DIR, deviceKey: key, storage: disk, segmentBytes: 64 * 1024 });
         const booted = structuredClone(j.state);
         await j.close();
-        const full = terminalState.initial();
+        const full = terminalFold.initial();
         verifyJournal(DIR, {
           storage: disk,
           // The fold ignores the journal's own checkpoint and retention records.
-          onRecord: (rec) => terminalState.apply(full, { seq: rec.seq, type: rec.type, payload: JSON.parse(rec.payload.toString('utf8')) }),
+          onRecord: (rec) => terminalFold.apply(full, { seq: rec.seq, type: rec.type, payload: JSON.parse(rec.payload.toString('utf8')) }),
           types: new RecordTypes([...INTERNAL_TYPES, ...Object.values(TerminalRecord)]),
         });
         expect(booted).toEqual(full);
