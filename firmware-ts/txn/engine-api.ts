@@ -50,8 +50,7 @@ export type EngineEvent =
   | { type: 'reversal-stuck'; stan: number; attempts: number }
   | { type: 'receipt-printed'; stan: number; duplicate: boolean }
   | { type: 'receipt-pending'; stan: number; reason: string }
-  | { type: 'slip-not-printed'; stan: number; reason: string }
-  | { type: 'late-reply-ignored'; stan: string };
+  | { type: 'slip-not-printed'; stan: number; reason: string };
 
 export interface EngineDeps {
   journal: TerminalJournal;
