@@ -249,8 +249,10 @@ export class Journal<S> {
     this.nextSeqValue = seq;
     this.lastMac = mac;
     if (durable) this.markSynced();
-    // Fold what a reboot would read back, not the caller's objects.
-    encoded.forEach((e, i) => this.applyRecord({ seq: firstSeq + i, type: e.type, payload: JSON.parse(e.json.toString('utf8')) }));
+    // Fold what a reboot would read back, not the caller's objects. Checkpoints fold nothing.
+    encoded.forEach((e, i) => {
+      if (e.code !== CHECKPOINT.code) this.applyRecord({ seq: firstSeq + i, type: e.type, payload: JSON.parse(e.json.toString('utf8')) });
+    });
     return { firstSeq, lastSeq: seq - 1 };
   }
 
