@@ -16,6 +16,7 @@ import { TerminalRecord } from '../txn/records.js';
 import { loadOrCreateDeviceKey } from '../journal/device-key.js';
 
 const BATCH_SIZE = 500;
+const SETTLED_AT = '2026-11-21T23:59:00.000Z';
 const batchOf = (i: number) => Math.floor(i / BATCH_SIZE) + 1;
 const printed = (i: number) => ({ stan: saleIntent(i + 1, batchOf(i)).stan, copies: 'both' as const });
 const jsonBytes = (x: unknown) => Buffer.byteLength(JSON.stringify(x));
@@ -33,7 +34,7 @@ export function journalSubject(): BenchSubject {
   let sales: RecordInput[][] = [];
   return {
     name: 'journal',
-    detail: 'pos-journal: terminal record types, PCI guard, HMAC chain, state fold; intent + outcome durable appends, printed lazy',
+    detail: 'pos-journal: terminal record types, PCI guard, HMAC chain, state fold; intent + outcome durable appends, printed lazy; a lazy settlement-done record every 500 sales',
     async open(dir, plan) {
       j = await openTerminalJournal({ dir: path.join(dir, 'journal'), deviceKey: randomBytes(32) });
       const base = j.state.stan;
@@ -52,6 +53,12 @@ export function journalSubject(): BenchSubject {
       await j!.append([intent!], { durable: true });
       await j!.append([outcome!], { durable: true });
       await j!.append([printedRecord!], { durable: false });
+      // A terminal settles its batch (daily, or every few hundred sales); an open batch of tens of
+      // thousands of sales would make every checkpoint carry all of them.
+      if ((i + 1) % BATCH_SIZE === 0) {
+        const batch = j!.state.batch;
+        await j!.append([{ type: TerminalRecord.settlementDone.name, payload: { batch, balanced: true, nextBatch: batch + 1, at: SETTLED_AT } }], { durable: false });
+      }
     },
     async close() {
       await j?.close();

@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import {
   FLAG_LAST_IN_BATCH,
+  MAX_APPEND_PAYLOAD_BYTES,
   MAX_PAYLOAD_BYTES,
   SEGMENT_DATA_START,
   SEGMENT_HEADER_BYTES,
@@ -215,8 +216,8 @@ export class Journal<S> {
     const finding = findSensitive(r.payload, `records[${index}](${r.type})`);
     if (finding) throw new SensitiveDataError(finding.what, finding.where);
     const json = Buffer.from(JSON.stringify(r.payload ?? null), 'utf8');
-    if (json.length > MAX_PAYLOAD_BYTES) {
-      throw new JournalError('RECORD_TOO_LARGE', `record ${r.type} payload is ${json.length} bytes; the limit is ${MAX_PAYLOAD_BYTES}`);
+    if (json.length > MAX_APPEND_PAYLOAD_BYTES) {
+      throw new JournalError('RECORD_TOO_LARGE', `record ${r.type} payload is ${json.length} bytes; the limit is ${MAX_APPEND_PAYLOAD_BYTES}`);
     }
     return { code: schema.code, version: schema.version, json, type: r.type };
   }
@@ -249,8 +250,10 @@ export class Journal<S> {
     this.nextSeqValue = seq;
     this.lastMac = mac;
     if (durable) this.markSynced();
-    // Fold what a reboot would read back, not the caller's objects.
-    encoded.forEach((e, i) => this.applyRecord({ seq: firstSeq + i, type: e.type, payload: JSON.parse(e.json.toString('utf8')) }));
+    // Fold what a reboot would read back, not the caller's objects. Checkpoints fold nothing.
+    encoded.forEach((e, i) => {
+      if (e.code !== CHECKPOINT.code) this.applyRecord({ seq: firstSeq + i, type: e.type, payload: JSON.parse(e.json.toString('utf8')) });
+    });
     return { firstSeq, lastSeq: seq - 1 };
   }
 
@@ -281,7 +284,11 @@ export class Journal<S> {
       retainedThroughSeq: this.retainedThroughSeq,
       state: this.opts.fold.toCheckpoint(this.stateValue),
     };
-    return Buffer.from(JSON.stringify(payload));
+    const json = Buffer.from(JSON.stringify(payload));
+    if (json.length > MAX_PAYLOAD_BYTES) {
+      throw new JournalError('STATE_TOO_LARGE', `open state of ${json.length} bytes exceeds the ${MAX_PAYLOAD_BYTES}-byte checkpoint limit; settle the batch`);
+    }
+    return json;
   }
 
   private appendCheckpoint(json: Buffer = this.checkpointJson()): void {

@@ -1,4 +1,7 @@
+import * as path from 'node:path';
+import { MAX_SEGMENT_BYTES } from '../../protocol/journal/format.js';
 import type { Storage, StorageFile } from '../io/storage.js';
+import { JournalCorruptionError } from './errors.js';
 
 /** The preallocated segment-to-be; a leftover one after a crash is never referenced and is removed. */
 export const SPARE_NAME = 'spare.tmp';
@@ -18,6 +21,7 @@ export function readWhole(storage: Storage, filePath: string): Buffer {
   const f = storage.open(filePath, 'r');
   try {
     const size = f.size();
+    if (size > MAX_SEGMENT_BYTES) throw new JournalCorruptionError(path.basename(filePath), 0, `segment file is ${size} bytes, over the ${MAX_SEGMENT_BYTES}-byte limit`);
     const buf = Buffer.allocUnsafe(size);
     let got = 0;
     while (got < size) {

@@ -13,8 +13,15 @@ export const SEGMENT_DATA_START = SECTOR_BYTES;
 export const RECORD_HEADER_BYTES = 48;
 export const RECORD_ALIGN = 8;
 export const MAC_BYTES = 16;
-/** Largest payload one record may carry; bounds every allocation a reader makes from a length field. */
-export const MAX_PAYLOAD_BYTES = 1 << 20;
+/**
+ * Largest payload any record may carry on disk; bounds every allocation a reader makes from a length
+ * field. Only a checkpoint (the whole open state) comes near it.
+ */
+export const MAX_PAYLOAD_BYTES = 16 << 20;
+/** Largest payload a caller may append; a record is a financial step, not a bulk blob. */
+export const MAX_APPEND_PAYLOAD_BYTES = 1 << 20;
+/** Largest segment file a reader accepts; a bigger one is damage, not something to read into memory. */
+export const MAX_SEGMENT_BYTES = 1 << 30;
 export const FLAG_LAST_IN_BATCH = 0x01;
 
 export const crc32 = (buf: Uint8Array): number => zlib.crc32(buf) >>> 0;

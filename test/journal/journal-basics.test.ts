@@ -8,6 +8,9 @@ import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { JournalLockedError, SensitiveDataError } from '../../firmware-ts/journal/errors.js';
 import { verifyJournal } from '../../firmware-ts/journal/verify.js';
 import { repairJournal } from '../../firmware-ts/journal/repair.js';
+import { Journal } from '../../firmware-ts/journal/journal.js';
+import { RecordTypes } from '../../firmware-ts/journal/record-types.js';
+import type { StateMachine } from '../../firmware-ts/journal/state-machine.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const key = randomBytes(32);
@@ -77,6 +80,31 @@ describe('journal basics', () => {
     const before = fs.readdirSync(dir).sort();
     expect(() => repairJournal(dir, { deviceKey: randomBytes(32), confirm: true })).toThrow(/wrong device key/);
     expect(fs.readdirSync(dir).sort()).toEqual(before);
+  });
+
+  it('checkpoints an open state larger than any appended record may be, and reads it back', async () => {
+    const dir = path.join(tmpDir('jbigstate'), 'journal');
+    // A fold whose state is one big list, standing in for a batch left unsettled for weeks.
+    const fold: StateMachine<{ notes: string[] }> = {
+      initial: () => ({ notes: [] }),
+      apply: (st, r) => void st.notes.push((r.payload as { note: string }).note),
+      toCheckpoint: (st) => st,
+      fromCheckpoint: (snap) => snap as { notes: string[] },
+      oldestOpenSeq: () => 1,
+    };
+    const types = new RecordTypes([{ name: 'test.note', code: 100, version: 1 }]);
+    const open = () => Journal.open({ dir, deviceKey: key, fold, types, segmentBytes: 1 << 20 });
+    const j = await open();
+    const note = 'n'.repeat(4000);
+    for (let i = 0; i < 600; i++) await j.append([{ type: 'test.note', payload: { note } }], { durable: false });
+    await j.sync();
+    expect(j.segmentNames().length).toBeGreaterThan(1);
+    await j.close();
+    const again = await open();
+    expect(again.state.notes.length).toBe(600);
+    expect(again.openReport.checkpointSeq).toBeGreaterThan(1);
+    await again.close();
+    expect(verifyJournal(dir, { deviceKey: key }).corrupt).toBeNull();
   });
 
   it('refuses a second writer with the holder pid', async () => {
