@@ -9,7 +9,8 @@ import { AcquirerLinkError } from '../acquirer/exchange-result.js';
 import { ResponseCode, textField } from '../../protocol/iso8583/index.js';
 import type { EngineConfig, EngineEvent, ReversalPolicy } from './engine-api.js';
 import type { ReceiptPrinter } from './engine-devices.js';
-import { TerminalRecord, type ReversalAttempt, type ReversalCleared, type ReversalStuck } from './records.js';
+import { TerminalRecord, type ReversalAttempt, type ReversalCleared, type ReversalClosed, type ReversalStuck } from './records.js';
+import type { PlantedBugs } from './planted-bugs.js';
 import type { TerminalJournal } from './terminal-journal.js';
 import type { TxnView } from './txn-history.js';
 import { reversalFromImage } from './txn-messages.js';
@@ -36,6 +37,8 @@ export interface ReversalSenderDeps {
   /** The transaction a reversal belongs to (its intent holds the reversal image). */
   view(stan: number): TxnView | undefined;
   emit(e: EngineEvent): void;
+  /** Test-only planted bugs (planted-bugs.ts); never set outside tests. */
+  faults?: PlantedBugs;
 }
 
 export type ReversalOutcome = 'cleared' | 'stuck';
@@ -98,6 +101,12 @@ export class ReversalSender {
   private async markStuck(stan: number, view: TxnView | undefined): Promise<void> {
     const rev = this.d.journal.state.reversals[String(stan)];
     if (!rev || rev.stuck) return;
+    if (this.d.faults?.deleteReversalAfterRetries) {
+      // PLANTED BUG (b), test-only: the reversal leaves the open set after its tries, as if deleted.
+      const dropped: ReversalClosed = { stan, reason: 'planted bug: dropped after retries', at: new Date(this.d.clock.now()).toISOString() };
+      await this.d.journal.append([{ type: TerminalRecord.reversalClosed.name, payload: dropped }], { durable: true });
+      return;
+    }
     const payload: ReversalStuck = { stan, attempts: rev.attempts, at: new Date(this.d.clock.now()).toISOString() };
     await this.d.journal.append([{ type: TerminalRecord.reversalStuck.name, payload }], { durable: true });
     this.d.emit({ type: 'reversal-stuck', stan, attempts: rev.attempts });

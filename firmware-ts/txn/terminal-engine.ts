@@ -21,6 +21,7 @@ import type {
   TxnState,
 } from './engine-api.js';
 import type { CardForTxn } from './engine-devices.js';
+import type { PlantedBugs } from './planted-bugs.js';
 import { TerminalRecord, type AuthIntent, type AuthKind, type AuthOutcome, type ReversalReason } from './records.js';
 import { DEFAULT_REVERSAL_POLICY, ReversalSender } from './reversal-sender.js';
 import { readTerminalRecords, txnKey, txnViews, type TxnView } from './txn-history.js';
@@ -36,6 +37,8 @@ export const NOT_SENT = 'not-sent';
 export interface TerminalEngineDeps extends EngineDeps {
   /** Where the journal's files are (SimDisk in tests); the node file system when absent. */
   storage?: Storage;
+  /** Test-only: known bugs the simulator must catch (planted-bugs.ts). Never set outside tests. */
+  faults?: PlantedBugs;
 }
 
 /** What one authorization needs beyond its kind. */
@@ -56,9 +59,12 @@ export class TerminalEngine implements TerminalEngineApi {
   private readonly reversalSender: ReversalSender;
   private readonly unsubscribePrinter: () => void;
   private readonly policy;
+  /** PLANTED BUG (c), test-only: the first STAN after this start repeats the last one allocated. */
+  private reuseNextStan: boolean;
 
   private constructor(private readonly d: TerminalEngineDeps) {
     this.policy = { ...DEFAULT_REVERSAL_POLICY, ...d.config.reversal };
+    this.reuseNextStan = d.faults?.reuseStanAfterCrash === true;
     this.reversalSender = new ReversalSender({
       journal: d.journal,
       link: d.link,
@@ -70,6 +76,7 @@ export class TerminalEngine implements TerminalEngineApi {
       signedOff: () => void (this.signedOn = false),
       view: (stan) => this.viewByStan(stan),
       emit: (e) => d.onEvent?.(e),
+      ...(d.faults ? { faults: d.faults } : {}),
     });
     // A receipt left pending by a printer failure prints as soon as the printer recovers.
     this.unsubscribePrinter = d.printer.onReady(() => {
@@ -260,7 +267,7 @@ export class TerminalEngine implements TerminalEngineApi {
 
   private async authorize(spec: AuthSpec): Promise<TxnResult> {
     const { journal, link, config } = this.d;
-    const stan = nextStan(this.state.stan);
+    const stan = this.allocateStan();
     const batch = this.state.batch;
     const stamp = localStamp(this.d.clock);
     const requestSpec: RequestSpec = {
@@ -291,12 +298,17 @@ export class TerminalEngine implements TerminalEngineApi {
       reversalImage: reversalImage(request),
     };
     // Write-ahead: the STAN and the reversal image are durable before the first byte leaves.
-    await journal.append([{ type: TerminalRecord.authIntent.name, payload: intent }], { durable: true });
+    const writeAhead = () => journal.append([{ type: TerminalRecord.authIntent.name, payload: intent }], { durable: true });
+    // PLANTED BUG (a), test-only: send first, journal the intent only once the exchange is over.
+    const sendFirst = this.d.faults?.sendBeforeWriteAhead === true;
+    if (!sendFirst) await writeAhead();
 
     let result;
     try {
       result = await link.exchange(request);
+      if (sendFirst) await writeAhead();
     } catch (e) {
+      if (sendFirst) await writeAhead();
       if (!(e instanceof AcquirerLinkError)) throw e;
       this.signedOn = false;
       await this.writeOutcome({ stan, result: 'declined', responseCode: NOT_SENT, at: this.nowIso() });
@@ -388,8 +400,18 @@ export class TerminalEngine implements TerminalEngineApi {
     return this.signedOn || this.doSignOn();
   }
 
+  /** The next STAN after the journal's last one (the caller journals it before it is used on the wire). */
+  private allocateStan(): number {
+    if (this.reuseNextStan) {
+      // PLANTED BUG (c), test-only: a counter that lags the journal by one after a restart.
+      this.reuseNextStan = false;
+      if (this.state.stan > 0) return this.state.stan;
+    }
+    return nextStan(this.state.stan);
+  }
+
   private async doSignOn(): Promise<boolean> {
-    const stan = nextStan(this.state.stan);
+    const stan = this.allocateStan();
     // The 0800's STAN is journaled too, so no later authorization can reuse it.
     await this.d.journal.append([{ type: TerminalRecord.stanAllocated.name, payload: { stan, purpose: 'sign-on', at: this.nowIso() } }], { durable: true });
     let r;

@@ -1,0 +1,101 @@
+// The money invariants of DESIGN.md as the simulator checks them, after every reboot and at the end:
+// checkMoneyInvariants (journal vs the acquirer's reference ledger) plus what only the simulator can see —
+// every STAN that went on the wire was journaled first, settled batches' totals equal the acquirer's, and
+// no file on the terminal's disk holds a PAN-like digit run (raw bytes, torn and garbled sectors included).
+import type { JournalRecord } from '../journal/state-machine.js';
+import { findPanLikeRun } from '../pci/card-data.js';
+import type { AcquirerHost } from '../../host-bridge/acquirer/host.js';
+import { checkMoneyInvariants, type InvariantName } from '../txn/money-invariants.js';
+import { TerminalRecord, type AuthIntent, type SettlementDone, type StanAllocated } from '../txn/records.js';
+import type { SettlementStepRecord, TotalsSide } from '../txn/settlement-records.js';
+import type { SimDisk } from './sim-disk.js';
+
+export type SimInvariant = InvariantName | 'settled-totals' | 'journal-reopens' | 'liveness' | 'engine-error';
+
+/** Every invariant the simulator counts, in the order `--json` reports them. */
+export const SIM_INVARIANTS: readonly SimInvariant[] = [
+  'no-phantom-debit',
+  'no-lost-sale',
+  'stan-unique',
+  'batch-forward',
+  'reversal-once',
+  'settled-totals',
+  'journal-reopens',
+  'no-card-data',
+  'liveness',
+  'engine-error',
+];
+
+export interface SimViolation {
+  invariant: SimInvariant;
+  detail: string;
+}
+
+export interface WorldView {
+  records: readonly JournalRecord[];
+  host: AcquirerHost;
+  disk: SimDisk;
+  terminalId: string;
+  /** Requests that left the terminal. */
+  wire: readonly { mti: string; stan: number }[];
+  /** Mid-run: reversals still owed are obligations kept, not violations. */
+  final: boolean;
+}
+
+const six = (n: number) => String(n).padStart(6, '0');
+
+export function checkWorld(w: WorldView): SimViolation[] {
+  const out: SimViolation[] = checkMoneyInvariants({ records: w.records, ledger: w.host.state.entries, terminalId: w.terminalId, allowOwedReversals: !w.final }).map((v) => ({
+    invariant: v.invariant,
+    detail: v.detail,
+  }));
+  checkWireStans(w, out);
+  checkSettledTotals(w, out);
+  for (const f of w.disk.fileInfo()) {
+    const at = findPanLikeRun(w.disk.readFile(f.path));
+    if (at >= 0) out.push({ invariant: 'no-card-data', detail: `${f.path} holds a PAN-like digit run at byte ${at}` });
+  }
+  return out;
+}
+
+/** Write-ahead, seen from the wire: a STAN the journal never allocated would be handed out again. */
+function checkWireStans(w: WorldView, out: SimViolation[]): void {
+  const allocated = new Set<number>();
+  for (const r of w.records) {
+    if (r.type === TerminalRecord.authIntent.name) allocated.add((r.payload as AuthIntent).stan);
+    else if (r.type === TerminalRecord.stanAllocated.name) allocated.add((r.payload as StanAllocated).stan);
+    else if (r.type === TerminalRecord.settlementStep.name) {
+      const p = r.payload as SettlementStepRecord;
+      if ('stan' in p) allocated.add(p.stan);
+    }
+  }
+  const reported = new Set<number>();
+  for (const m of w.wire) {
+    if (allocated.has(m.stan) || reported.has(m.stan)) continue;
+    reported.add(m.stan);
+    out.push({ invariant: 'stan-unique', detail: `STAN ${m.stan} went on the wire (${m.mti}) but the journal never allocated it: it can be handed out again` });
+  }
+}
+
+/** 5. After settlement the terminal's batch totals (sent in the 0500) equal the acquirer's for that batch. */
+function checkSettledTotals(w: WorldView, out: SimViolation[]): void {
+  const sent = new Map<number, TotalsSide>();
+  for (const r of w.records) {
+    if (r.type === TerminalRecord.settlementStep.name) {
+      const p = r.payload as SettlementStepRecord;
+      if (p.step === 'started') sent.set(p.batch, p.terminal);
+    } else if (r.type === TerminalRecord.settlementDone.name) {
+      const { batch } = r.payload as SettlementDone;
+      const t = sent.get(batch);
+      const h = w.host.state.batchTotals(w.terminalId, six(batch));
+      if (!t) {
+        out.push({ invariant: 'settled-totals', detail: `batch ${batch} settled with no totals journaled` });
+        continue;
+      }
+      const host = { debitCount: h.debitCount, debitAmount: Number(h.debitAmount), creditCount: h.creditCount, creditAmount: Number(h.creditAmount) };
+      if (t.debitCount !== host.debitCount || t.debitAmount !== host.debitAmount || t.creditCount !== host.creditCount || t.creditAmount !== host.creditAmount) {
+        out.push({ invariant: 'settled-totals', detail: `batch ${batch}: terminal ${JSON.stringify(t)} vs acquirer ${JSON.stringify(host)}` });
+      }
+    }
+  }
+}

@@ -1,0 +1,404 @@
+// The deterministic simulator (issue 5): the real engine, journal, settlement and acquirer link run on
+// simulated time (SimClock), a simulated disk that loses power (SimDisk), a simulated network with faults
+// in front of the acquirer host logic with its own reference ledger, and simulated reader and printer.
+// A seeded workload drives it; the power is cut at random I/O steps (a sync of the journal, or the moment a
+// request is on the wire) and the terminal reboots on the crashed disk — new journal, new link, new engine,
+// the same acquirer. The money invariants are checked after every reboot and, after a quiesce in which the
+// faults stop and everything owed is sent, at the end. Everything random comes from the one seed.
+import { AcquirerLink } from '../acquirer/link.js';
+import { AcquirerHost } from '../../host-bridge/acquirer/host.js';
+import { SecretKey } from '../../protocol/iso8583/index.js';
+import { JournalError } from '../journal/errors.js';
+import type { SupervisorVerifier, TxnResult } from '../txn/engine-api.js';
+import type { PlantedBugs } from '../txn/planted-bugs.js';
+import { Settlement, SettlementError } from '../txn/settlement.js';
+import { TerminalEngine } from '../txn/terminal-engine.js';
+import { openTerminalJournal, type TerminalJournal } from '../txn/terminal-journal.js';
+import { readTerminalRecords } from '../txn/txn-history.js';
+import { createRng, type Rng } from './rng.js';
+import { checkWorld, type SimViolation } from './sim-checks.js';
+import { SimClock } from './sim-clock.js';
+import { SimReader, SimPrinter } from './sim-devices.js';
+import { PowerCutError, SimDisk, type CrashMode } from './sim-disk.js';
+import { SimNetwork } from './sim-network.js';
+import { SimTrace } from './sim-trace.js';
+import { describeOp, nextOp, type Op } from './sim-workload.js';
+
+const JOURNAL_DIR = '/terminal/journal';
+const IDENTITY = { terminalId: '12345678', merchantId: '898310048990001' };
+const TMK = SecretKey.fromHex('0123456789ABCDEFFEDCBA9876543210');
+const PASSWORD = 'Sim-Sup-1';
+const RESPONSE_TIMEOUT_MS = 30_000;
+const CRASH_MODES: CrashMode[] = ['keep', 'drop', 'tear', 'garbage', 'random'];
+
+export interface SimOptions {
+  /** Workload operations per seed. Default 30. */
+  ops?: number;
+  /** Chance per operation of arming a power cut. Default 0.15. */
+  crashRate?: number;
+  /** Events kept for the failure report. Default 40. */
+  traceSize?: number;
+  /** Test-only: known bugs the simulator must catch. The CLI never sets this. */
+  plantedBugs?: PlantedBugs;
+}
+
+export interface SeedResult {
+  seed: number;
+  steps: number;
+  crashes: number;
+  violations: SimViolation[];
+  /** Where the failing check ran: `after reboot N` or `at the end`. */
+  failedAt?: string;
+  /** The last events before the end (or the failure), oldest first. */
+  trace: string[];
+  /** SHA-256 over every event of the run: equal for equal runs. */
+  traceHash: string;
+  events: number;
+}
+
+const supervisor: SupervisorVerifier = {
+  async verify(password) {
+    return password === PASSWORD ? { ok: true } : { ok: false, reason: 'wrong-password', detail: 'wrong supervisor password' };
+  },
+};
+
+/** Lets every promise continuation that is ready run (nothing here waits on real I/O). */
+const flush = () => new Promise<void>((r) => setImmediate(r));
+
+type Driven<T> = { kind: 'done'; value: T } | { kind: 'error'; error: unknown } | { kind: 'crashed' } | { kind: 'stall' };
+
+class CheckFailed extends Error {
+  constructor(
+    readonly violations: SimViolation[],
+    readonly where: string,
+  ) {
+    super(`${violations.length} violations ${where}`);
+  }
+}
+
+class World {
+  readonly rng: Rng;
+  readonly clock = new SimClock();
+  readonly trace: SimTrace;
+  readonly disk = new SimDisk();
+  readonly host: AcquirerHost;
+  readonly net: SimNetwork;
+  readonly reader: SimReader;
+  readonly printer: SimPrinter;
+  readonly deviceKey: Buffer;
+  journal!: TerminalJournal;
+  link: AcquirerLink | undefined;
+  engine: TerminalEngine | undefined;
+  settlement!: Settlement;
+  crashed = false;
+  crashes = 0;
+  reboots = 0;
+  private armed = false;
+
+  constructor(
+    readonly seed: number,
+    readonly opts: SimOptions,
+  ) {
+    this.rng = createRng(seed);
+    this.trace = new SimTrace(() => this.clock.now(), this.clock.now(), opts.traceSize ?? 40);
+    const log = (line: string) => this.trace.add(line);
+    const hostRng = createRng(seed ^ 0x5eed5eed);
+    this.host = AcquirerHost.open({
+      storage: new SimDisk(),
+      ledgerPath: '/acquirer/ledger.jsonl',
+      tmk: TMK,
+      clock: this.clock,
+      random: (n) => Buffer.from(hostRng.fill(new Uint8Array(n))),
+      onEvent: (e) => log(`host: ${e.mti} stan ${e.stan ?? '-'} ${e.action}${e.responseCode ? ` ${e.responseCode}` : ''}${e.detail ? ` (${e.detail})` : ''}`),
+    });
+    this.net = new SimNetwork({ host: this.host, clock: this.clock, rng: this.rng, responseTimeoutMs: RESPONSE_TIMEOUT_MS, trace: log });
+    this.reader = new SimReader(this.rng, log);
+    this.printer = new SimPrinter(this.rng, log);
+    this.deviceKey = Buffer.from(this.rng.fill(new Uint8Array(32)));
+  }
+
+  log(line: string): void {
+    this.trace.add(line);
+  }
+
+  // --- power ---------------------------------------------------------------------------------------------
+
+  /** Maybe arms a power cut at a coming journal sync or at the next request on the wire. */
+  maybeArmCrash(): void {
+    const roll = this.rng.float();
+    if (this.armed || roll >= (this.opts.crashRate ?? 0.15)) return;
+    this.armed = true;
+    const mode = CRASH_MODES[this.rng.int(CRASH_MODES.length)]!;
+    if (this.rng.chance(0.75)) {
+      const count = this.disk.stats.syncs + 1 + this.rng.int(8);
+      const phase = this.rng.chance(0.5) ? 'before' : 'after';
+      this.disk.onSync((e) => {
+        if (e.count !== count || e.phase !== phase) return;
+        this.disk.onSync(null);
+        this.powerCut(mode, `${phase} sync #${count} (${e.kind} ${e.path.split('/').pop()})`);
+      });
+    } else {
+      this.net.cut = { at: this.rng.chance(0.5) ? 'before-host' : 'after-host', fire: () => this.powerCut(mode, 'a request on the wire') };
+    }
+  }
+
+  disarm(): void {
+    this.armed = false;
+    this.disk.onSync(null);
+    this.net.cut = null;
+  }
+
+  private powerCut(mode: CrashMode, where: string): void {
+    this.log(`POWER CUT at ${where}, unsynced sectors: ${mode}`);
+    this.disk.crash(this.rng, mode);
+    this.crashed = true;
+    this.crashes++;
+    this.armed = false;
+    // The dead process's timers, listeners and socket go with it.
+    this.engine?.stop();
+    this.link?.close();
+  }
+
+  // --- driving the real code on simulated time ------------------------------------------------------------
+
+  /** Runs `p` to its end, firing timers one at a time in (time, sequence) order. */
+  async drive<T>(p: Promise<T>, limitMs = 6 * 3600_000): Promise<Driven<T>> {
+    let settled: Driven<T> | undefined;
+    p.then(
+      (value) => void (settled = { kind: 'done', value }),
+      (error: unknown) => void (settled = { kind: 'error', error }),
+    );
+    const deadline = this.clock.now() + limitMs;
+    for (;;) {
+      await flush();
+      if (this.crashed) return { kind: 'crashed' };
+      if (settled) return settled;
+      const at = this.clock.nextAt();
+      if (at === null || at > deadline) return { kind: 'stall' };
+      this.clock.runNext();
+    }
+  }
+
+  /** Lets simulated time pass: background reversal rounds, late replies, printer retries. */
+  async idle(ms: number): Promise<void> {
+    const end = this.clock.now() + ms;
+    for (;;) {
+      await flush();
+      if (this.crashed) return;
+      const at = this.clock.nextAt();
+      if (at === null || at > end) break;
+      this.clock.runNext();
+    }
+    this.clock.skipTo(end);
+    await flush();
+  }
+
+  // --- boot -------------------------------------------------------------------------------------------------
+
+  /** Starts the terminal on its disk, as after power-on; tries again if the power fails during boot. */
+  async boot(): Promise<void> {
+    for (;;) {
+      this.crashed = false;
+      this.reboots++;
+      try {
+        this.journal = await openTerminalJournal({ dir: JOURNAL_DIR, deviceKey: this.deviceKey, storage: this.disk, segmentBytes: 64 * 1024 });
+      } catch (e) {
+        if (this.crashed || e instanceof PowerCutError) continue;
+        throw new CheckFailed([{ invariant: 'journal-reopens', detail: `open after a power cut threw: ${(e as Error).message}` }], `at reboot ${this.reboots}`);
+      }
+      const rep = this.journal.openReport;
+      this.log(`boot #${this.reboots}: journal open, ${rep.recordsReplayed} records replayed${rep.tornTailBytes ? `, ${rep.tornTailBytes} torn bytes cut` : ''}; stan ${this.journal.state.stan} batch ${this.journal.state.batch}`);
+      this.link = new AcquirerLink({
+        connector: this.net.connector(),
+        clock: this.clock,
+        connectTimeoutMs: 5_000,
+        responseTimeoutMs: RESPONSE_TIMEOUT_MS,
+        onEvent: (e) => e.type !== 'connected' && this.log(`link: ${e.type}${'reason' in e ? ` ${e.reason}` : ''}${'mti' in e ? ` ${e.mti} stan ${e.stan ?? '-'}` : ''}${'detail' in e ? ` ${e.detail}` : ''}`),
+      });
+      this.engine = TerminalEngine.create({
+        journal: this.journal,
+        link: this.link,
+        clock: this.clock,
+        reader: this.reader,
+        printer: this.printer,
+        supervisor,
+        storage: this.disk,
+        config: { identity: IDENTITY, tmk: TMK, merchantName: 'Sim Shop' },
+        onEvent: (e) => this.log(`engine: ${Object.values(e).join(' ')}`),
+        ...(this.opts.plantedBugs ? { faults: this.opts.plantedBugs } : {}),
+      });
+      this.settlement = new Settlement({ journal: this.journal, link: this.link, clock: this.clock, identity: IDENTITY, storage: this.disk });
+      const booted = await this.drive(this.engine.boot());
+      if (booted.kind === 'crashed') continue;
+      this.expectDone(booted, 'boot');
+      if (booted.kind === 'done') {
+        const b = booted.value;
+        this.log(`boot #${this.reboots}: signed on ${b.signedOn}, reversals raised [${b.reversalsRaised}] cleared [${b.reversalsCleared}] stuck [${b.reversalsStuck}], receipts printed [${b.receiptsPrinted}]`);
+      }
+      // As the daemon does: a settlement the power cut interrupted is finished first.
+      if (this.settlement.pending) {
+        const resumed = await this.drive(this.settle());
+        if (resumed.kind === 'crashed') continue;
+        this.expectDone(resumed, 'settlement resume');
+      }
+      return;
+    }
+  }
+
+  /** An operation must end with an answer: an exception the engine did not turn into one, or a hang, is a bug. */
+  expectDone(r: Driven<unknown>, what: string): void {
+    if (r.kind === 'stall') throw new CheckFailed([{ invariant: 'liveness', detail: `${what} never finished` }], `during ${what}`);
+    if (r.kind === 'error' && !(r.error instanceof SettlementError)) {
+      const e = r.error as Error;
+      // A journal that refuses writes after a failed sync is fatal by design (DESIGN rule 8), but the simulator
+      // only fails syncs by cutting the power, which it handles above.
+      const detail = `${what} threw ${e?.name ?? 'error'}: ${e?.message ?? String(e)}`;
+      throw new CheckFailed([{ invariant: e instanceof JournalError ? 'journal-reopens' : 'engine-error', detail }], `during ${what}`);
+    }
+  }
+
+  // --- the workload ---------------------------------------------------------------------------------------
+
+  async settle(): Promise<string> {
+    const engine = this.engine!;
+    await engine.sendReversals();
+    if (!engine.health().signedOn) await engine.signOn();
+    try {
+      const r = await this.settlement.settle();
+      return `settled batch ${r.batch} (${r.balanced ? 'balanced' : `unbalanced, ${r.uploaded} uploaded`})`;
+    } catch (e) {
+      if (e instanceof SettlementError) return `settlement stopped: ${e.code}`;
+      throw e;
+    }
+  }
+
+  async runOp(op: Op): Promise<Driven<string>> {
+    const engine = this.engine!;
+    const txn = (p: Promise<TxnResult>) => this.drive(p.then(describeResult));
+    const busy = () => (this.settlement.pending ? { kind: 'done' as const, value: 'refused: settlement under way' } : undefined);
+    switch (op.kind) {
+      case 'sale':
+        return busy() ?? txn(engine.sale(op.amount, { cardTimeoutMs: 30_000 }));
+      case 'preauth':
+        return busy() ?? txn(engine.preauth(op.amount, { cardTimeoutMs: 30_000 }));
+      case 'balance':
+        return txn(engine.balance({ cardTimeoutMs: 30_000 }));
+      case 'completion':
+        return busy() ?? txn(engine.completion({ stan: op.stan, batch: op.batch, amount: op.amount }));
+      case 'preauth-void':
+        return busy() ?? txn(engine.preauthVoid({ stan: op.stan, batch: op.batch, password: PASSWORD }));
+      case 'void':
+        return busy() ?? txn(engine.void({ stan: op.stan, password: PASSWORD }));
+      case 'refund':
+        return busy() ?? txn(engine.refund({ rrn: op.rrn, date: op.date, amount: op.amount, password: PASSWORD }));
+      case 'settle':
+        return this.drive(this.settle());
+      case 'send-reversals':
+        return this.drive(engine.sendReversals().then((r) => `reversals cleared [${r.cleared}] stuck [${r.stuck}]`));
+      case 'idle':
+        await this.idle(op.ms);
+        return this.crashed ? { kind: 'crashed' } : { kind: 'done', value: 'idle' };
+      case 'outage':
+        this.net.setDown(op.down);
+        return { kind: 'done', value: op.down ? 'network down' : 'network up' };
+      case 'outage-later':
+        this.net.scheduleOutage(op.inMs, op.forMs);
+        return { kind: 'done', value: 'outage scheduled' };
+      case 'printer':
+        if (op.fix) this.printer.fix();
+        else this.printer.breakDown();
+        await flush();
+        return this.crashed ? { kind: 'crashed' } : { kind: 'done', value: 'printer' };
+    }
+  }
+
+  check(final: boolean, where: string): void {
+    const violations = checkWorld({ records: readTerminalRecords(this.journal, this.disk), host: this.host, disk: this.disk, terminalId: IDENTITY.terminalId, wire: this.net.wire, final });
+    if (violations.length) throw new CheckFailed(violations, where);
+  }
+
+  /** Faults stop, the network heals, the printer is fixed; everything owed must now go through. */
+  async quiesce(): Promise<void> {
+    this.disarm();
+    this.net.faultsOn = false;
+    this.reader.faultsOn = false;
+    this.printer.faultsOn = false;
+    this.net.setDown(false);
+    this.printer.fix();
+    // Late replies and requests still on the wire land within this.
+    await this.idle(5 * 60_000);
+    for (let i = 0; i < 3 && Object.keys(this.journal.state.reversals).length > 0; i++) {
+      const r = await this.drive(this.engine!.sendReversals());
+      this.expectDone(r, 'final reversal round');
+    }
+    const owed = Object.keys(this.journal.state.reversals);
+    if (owed.length) throw new CheckFailed([{ invariant: 'liveness', detail: `reversals still owed on a healthy network: STAN ${owed.join(', ')}` }], 'at the end');
+    const settled = await this.drive(this.settle());
+    this.expectDone(settled, 'final settlement');
+    if (settled.kind === 'done') this.log(`final: ${settled.value}`);
+    if (settled.kind === 'done' && !settled.value.startsWith('settled')) {
+      throw new CheckFailed([{ invariant: 'liveness', detail: `final settlement on a healthy network: ${settled.value}` }], 'at the end');
+    }
+    await this.idle(1_000);
+    const receipts = Object.keys(this.journal.state.pendingReceipts);
+    if (receipts.length) throw new CheckFailed([{ invariant: 'liveness', detail: `receipts still pending with a working printer: STAN ${receipts.join(', ')}` }], 'at the end');
+  }
+}
+
+function describeResult(r: TxnResult): string {
+  switch (r.kind) {
+    case 'approved':
+      return `approved ${r.txn} stan ${r.stan} rrn ${r.rrn} receipt ${r.receipt}`;
+    case 'declined':
+      return `declined ${r.txn} stan ${r.stan} (${r.responseCode})`;
+    case 'reversed':
+      return `reversed ${r.txn} stan ${r.stan} (${r.reason}, reversal ${r.reversal})`;
+    case 'not-sent':
+      return `not sent ${r.txn} stan ${r.stan}`;
+    case 'refused':
+      return `refused ${r.txn}: ${r.reason}`;
+  }
+}
+
+/** Runs one seed to its end (or its first failed check). */
+export async function runSeed(seed: number, opts: SimOptions = {}): Promise<SeedResult> {
+  const w = new World(seed >>> 0, opts);
+  const ops = opts.ops ?? 30;
+  let steps = 0;
+  const result = (violations: SimViolation[], failedAt?: string): SeedResult => ({
+    seed: seed >>> 0,
+    steps,
+    crashes: w.crashes,
+    violations,
+    ...(failedAt ? { failedAt } : {}),
+    trace: w.trace.tail(),
+    traceHash: w.trace.digest(),
+    events: w.trace.events,
+  });
+  try {
+    await w.boot();
+    for (; steps < ops; steps++) {
+      // A settlement left half done blocks new transactions (as in the daemon): the cashier retries it.
+      const op: Op = w.settlement.pending && w.rng.chance(0.6) ? { kind: 'settle' } : nextOp(w.rng, readTerminalRecords(w.journal, w.disk), w.journal.state.batch, w.net.down, w.printer.problem !== null);
+      w.maybeArmCrash();
+      w.log(`op ${steps + 1}: ${describeOp(op)}`);
+      const r = await w.runOp(op);
+      if (r.kind === 'done') w.log(`  → ${r.value}`);
+      if (r.kind === 'crashed') {
+        await w.boot();
+        w.check(false, `after reboot ${w.reboots - 1}`);
+        continue;
+      }
+      w.expectDone(r, describeOp(op));
+    }
+    await w.quiesce();
+    w.check(true, 'at the end');
+    return result([]);
+  } catch (e) {
+    if (e instanceof CheckFailed) {
+      w.log(`VIOLATION ${e.where}: ${e.violations.map((v) => v.invariant).join(', ')}`);
+      return result(e.violations, e.where);
+    }
+    throw e;
+  }
+}
