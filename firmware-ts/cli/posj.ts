@@ -5,6 +5,7 @@ import { registerJournalCommands } from './journal-commands.js';
 import { registerBenchCommands } from './bench-commands.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerTerminalCommands } from './terminal-commands.js';
+import { registerSimCommand } from './sim-command.js';
 
 const program = withUsageExitCode(
   new Command('posj')
@@ -15,5 +16,6 @@ registerDemoCommand(program);
 registerTerminalCommands(program);
 registerJournalCommands(program);
 registerBenchCommands(program);
+registerSimCommand(program);
 
 await program.parseAsync(process.argv);

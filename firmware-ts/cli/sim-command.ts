@@ -1,0 +1,76 @@
+// `posj sim` — the deterministic whole-terminal simulator (firmware-ts/sim/): seeds 1..N (or from --first),
+// one seed with --seed S (a replay: same seed, same events, same trace hash), or until stopped (--forever,
+// what `npm run sim:long` runs). Exit 0 with zero violations, 1 otherwise.
+import { Command } from 'commander';
+import { action, ExitCode } from './exit-codes.js';
+import { positiveInt } from './journal-commands.js';
+import { formatFailure, runSeeds, totalViolations, type SimSummary } from '../sim/sim-run.js';
+import { runSeed } from '../sim/simulator.js';
+
+interface SimCliOptions {
+  seeds: number;
+  seed?: number;
+  first: number;
+  ops: number;
+  forever?: boolean;
+  json?: boolean;
+}
+
+function progressLine(s: SimSummary): string {
+  return `sim: ${s.seeds} seeds (${s.firstSeed}..${s.firstSeed + s.seeds - 1}), ${s.steps} steps, ${s.crashes} power cuts, ${totalViolations(s)} violations, ${s.seedsPerMinute} seeds/min`;
+}
+
+export function registerSimCommand(program: Command): void {
+  program
+    .command('sim')
+    .description('deterministic simulation: the real engine and journal on simulated time, disk and network with seeded faults, money invariants checked after every reboot')
+    .option('--seeds <n>', 'how many seeds to run', positiveInt, 100)
+    .option('--seed <s>', 'run (replay) this one seed and print its trace')
+    .option('--first <s>', 'first seed of the range', positiveInt, 1)
+    .option('--ops <n>', 'workload operations per seed', positiveInt, 30)
+    .option('--forever', 'run seeds until stopped (Ctrl-C), printing progress')
+    .option('--json', 'print one JSON object')
+    .action(
+      action(async (o: SimCliOptions) => {
+        if (o.seed !== undefined) {
+          const seed = Number(o.seed);
+          if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffff_ffff) throw Object.assign(new Error('--seed: a whole number 0..4294967295'), { code: 'USAGE' });
+          const r = await runSeed(seed, { ops: o.ops });
+          const failed = r.violations.length > 0;
+          if (o.json) {
+            const violations = Object.fromEntries(r.violations.map((v) => [v.invariant, r.violations.filter((x) => x.invariant === v.invariant).length]));
+            process.stdout.write(JSON.stringify({ seeds: 1, steps: r.steps, crashes: r.crashes, violations, seedsPerMinute: null, seed: r.seed, traceHash: r.traceHash, events: r.events, failures: r.violations }) + '\n');
+          } else if (failed) process.stdout.write(formatFailure(r, 60) + '\n');
+          else process.stdout.write(`seed ${r.seed}: ok, ${r.steps} steps, ${r.crashes} power cuts, ${r.events} events\n${r.trace.map((t) => `    ${t}`).join('\n')}\n  trace hash ${r.traceHash}\n`);
+          return failed ? ExitCode.failed : ExitCode.ok;
+        }
+        let stopping = false;
+        const onSigint = () => {
+          if (stopping) process.exit(ExitCode.failed);
+          stopping = true;
+        };
+        process.on('SIGINT', onSigint);
+        let lastProgress = performance.now();
+        const long = o.forever || o.seeds > 200;
+        const { summary, failures } = await runSeeds({
+          seeds: o.forever ? Infinity : o.seeds,
+          firstSeed: o.first,
+          ops: o.ops,
+          stop: () => stopping,
+          onSeed: (r, s) => {
+            if (r.violations.length && !o.json) process.stdout.write(formatFailure(r) + '\n');
+            if (long && performance.now() - lastProgress > 2_000) {
+              lastProgress = performance.now();
+              process.stderr.write(progressLine(s) + '\n');
+            }
+          },
+        });
+        process.off('SIGINT', onSigint);
+        if (o.json) {
+          const { seeds, steps, crashes, violations, seedsPerMinute, firstSeed, failedSeeds, elapsedMs } = summary;
+          process.stdout.write(JSON.stringify({ seeds, steps, crashes, violations, seedsPerMinute, firstSeed, failedSeeds, elapsedMs, failures: failures.slice(0, 5).map((f) => ({ seed: f.seed, failedAt: f.failedAt, violations: f.violations.slice(0, 5), trace: f.trace.slice(-20), traceHash: f.traceHash })) }) + '\n');
+        } else process.stdout.write(progressLine(summary) + (totalViolations(summary) ? `\nfailed seeds: ${summary.failedSeeds.slice(0, 20).join(', ')}` : '\nok: zero violations') + '\n');
+        return totalViolations(summary) === 0 ? ExitCode.ok : ExitCode.failed;
+      }),
+    );
+}
