@@ -1,0 +1,35 @@
+// `posj sim` as CI and a field engineer run it: the built CLI in a child process, real exit codes.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+const POSJ = path.resolve('dist/firmware-ts/cli/posj.js');
+const posj = (...args: string[]) => spawnSync(process.execPath, [POSJ, 'sim', ...args], { encoding: 'utf8', timeout: 60_000 });
+
+describe('posj sim', () => {
+  it('--json: one object with seeds, steps, crashes, violations per invariant and seedsPerMinute; exit 0', () => {
+    const r = posj('--seeds', '25', '--json');
+    expect(r.status).toBe(0);
+    const o = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(o).toMatchObject({ seeds: 25, steps: 750 });
+    expect(o.crashes).toBeGreaterThan(0);
+    expect(o.seedsPerMinute).toBeGreaterThan(0);
+    expect(Object.values(o.violations as Record<string, number>).every((n) => n === 0)).toBe(true);
+    expect(Object.keys(o.violations as object)).toEqual(expect.arrayContaining(['no-phantom-debit', 'no-lost-sale', 'stan-unique', 'reversal-once', 'settled-totals', 'journal-reopens', 'no-card-data']));
+  });
+
+  it('--seed S replays one seed bit for bit (same trace hash twice)', () => {
+    const a = posj('--seed', '12345', '--json');
+    const b = posj('--seed', '12345', '--json');
+    expect(a.status).toBe(0);
+    const ha = (JSON.parse(a.stdout) as { traceHash: string }).traceHash;
+    expect(ha).toMatch(/^[0-9a-f]{64}$/);
+    expect((JSON.parse(b.stdout) as { traceHash: string }).traceHash).toBe(ha);
+    const text = posj('--seed', '12345');
+    expect(text.stdout).toContain(`trace hash ${ha}`);
+  });
+
+  it('bad usage exits 2', () => {
+    expect(posj('--seeds', 'many').status).toBe(2);
+  });
+});
