@@ -20,6 +20,8 @@ export interface NetFaultRates {
   duplicateReply: number;
   /** The reply arrives after the terminal's response timeout. */
   lateReply: number;
+  /** The host is overloaded: it answers 96 (system malfunction) without acting on the request. */
+  hostBusy: number;
 }
 
 export const DEFAULT_NET_FAULTS: NetFaultRates = {
@@ -29,6 +31,7 @@ export const DEFAULT_NET_FAULTS: NetFaultRates = {
   dropReply: 0.03,
   duplicateReply: 0.04,
   lateReply: 0.04,
+  hostBusy: 0.03,
 };
 
 export type WireCut = 'before-host' | 'after-host';
@@ -184,9 +187,13 @@ class SimTransport implements Transport {
       return;
     }
     const resetAfter = this.net.chance(rates.resetAfterHost);
+    const busy = this.net.chance(rates.hostBusy);
     // In flight: it reaches the host even if the terminal dies or drops the connection meanwhile.
     opts.clock.setTimer(this.net.latency(), () => {
+      const rules = opts.host.rules;
+      if (busy) opts.host.rules = { ...rules, rules: [{ when: {}, then: { action: 'decline', code: '96' } }] };
       const reply = opts.host.handle(body);
+      opts.host.rules = rules;
       if (resetAfter) {
         trace(`net#${this.id}: reset after the host handled ${what}`);
         return this.end('ECONNRESET');

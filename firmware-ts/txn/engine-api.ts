@@ -47,6 +47,8 @@ export type EngineEvent =
   | { type: 'sign-on-failed'; detail: string }
   | { type: 'reversal-sent'; stan: number; mti: '0400' | '0401'; attempt: number }
   | { type: 'reversal-cleared'; stan: number; responseCode: string }
+  /** The acquirer answered the 0400/0401 without acting on it (e.g. 96): the reversal stays owed. */
+  | { type: 'reversal-refused'; stan: number; responseCode: string }
   | { type: 'reversal-stuck'; stan: number; attempts: number }
   | { type: 'receipt-printed'; stan: number; duplicate: boolean }
   | { type: 'receipt-pending'; stan: number; reason: string }

@@ -1,6 +1,7 @@
 // 冲正: sends every owed reversal until the acquirer answers it. Each send is journaled (durably) before its
-// first byte; the first is a 0400, repeats are 0401; a well-formed 0410 clears it durably — except one
-// answered A0 (the host could not check our MAC: sign on again and send again). After the policy's
+// first byte; the first is a 0400, repeats are 0401; a 0410 answered 00 or 25 clears it durably — one
+// answered A0 (the host could not check our MAC) signs on again and sends again, any other code (96 ...)
+// counts as a failed attempt. After the policy's
 // attempts in one round the reversal is marked stuck and a slip is printed; it is never dropped, and the
 // next round comes after a backoff on the Clock.
 import type { AcquirerLink } from '../acquirer/link.js';
@@ -87,6 +88,14 @@ export class ReversalSender {
       const code = textField(result.message, 39) ?? '';
       if (code === ResponseCode.macError) {
         this.d.signedOff();
+        continue;
+      }
+      // Only an answer that settles the reversal clears it: 00 (reversed now, already reversed, or nothing
+      // to reverse) or 25 (the acquirer has no such original). Any other code — 96 system malfunction, a
+      // decline — means the acquirer did not act on it: the attempt failed and the reversal stays owed.
+      // (Found by `posj sim`: a 0410 answered 96 used to clear it and leave the cardholder debited.)
+      if (code !== ResponseCode.approved && code !== ResponseCode.originalNotFound) {
+        this.d.emit({ type: 'reversal-refused', stan, responseCode: code });
         continue;
       }
       const cleared: ReversalCleared = { stan, responseCode: code, at: new Date(this.d.clock.now()).toISOString() };

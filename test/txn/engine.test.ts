@@ -110,6 +110,27 @@ describe('reversal', () => {
     expect(rig.violations()).toEqual([]);
   });
 
+  it('a 0410 answered 96 (the host did not act) is not a clearing: the reversal stays owed until one takes effect', async () => {
+    // Found by the deterministic simulator (posj sim): the engine used to clear on any code but A0.
+    const { rig, engine } = await bootedRig({ rules: [{ when: { amount: 4_200, mti: '0200' }, then: { action: 'drop-reply' } }, { when: { mti: '0400' }, then: { action: 'decline', code: '96' } }] });
+    const r = await rig.run(engine.sale(4_200));
+    // 0400 answered 96 without effect; the 0401 repeats are approved and take effect.
+    expect(r).toMatchObject({ kind: 'reversed', reversal: 'cleared' });
+    const attempts = rig.records(TerminalRecord.reversalAttempt.name).map((x) => (x.payload as ReversalAttempt).mti);
+    expect(attempts).toEqual(['0400', '0401']);
+    expect(rig.events).toContainEqual(expect.objectContaining({ type: 'reversal-refused', responseCode: '96' }));
+    expect(rig.ledger('reversal')).toHaveLength(1);
+    expect(rig.violations()).toEqual([]);
+  });
+
+  it('a reversal answered 96 every time is kept stuck, never cleared', async () => {
+    const { rig, engine } = await bootedRig({ rules: [{ when: { amount: 4_200, mti: '0200' }, then: { action: 'drop-reply' } }, { when: { mti: '0400' }, then: { action: 'decline', code: '96' } }, { when: { mti: '0401' }, then: { action: 'decline', code: '96' } }] });
+    const r = await rig.run(engine.sale(4_200));
+    expect(r).toMatchObject({ kind: 'reversed', reversal: 'stuck' });
+    expect(engine.health().stuckReversals).toHaveLength(1);
+    expect(rig.violations()).toEqual([expect.objectContaining({ invariant: 'no-phantom-debit' })]);
+  });
+
   it('a 0400 the host applied but whose 0410 was lost is repeated as 0401 and still takes effect once', async () => {
     const { rig, engine } = await bootedRig({ rules: [{ when: { amount: 4_200, mti: '0200' }, then: { action: 'drop-reply' } }, { when: { mti: '0400' }, then: { action: 'drop-reply' } }] });
     expect(await rig.run(engine.sale(4_200))).toMatchObject({ kind: 'reversed', reversal: 'cleared' });
