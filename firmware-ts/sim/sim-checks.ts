@@ -8,6 +8,7 @@ import type { AcquirerHost } from '../../host-bridge/acquirer/host.js';
 import { checkMoneyInvariants, type InvariantName } from '../txn/money-invariants.js';
 import { TerminalRecord, type AuthIntent, type SettlementDone, type StanAllocated } from '../txn/records.js';
 import type { SettlementStepRecord, TotalsSide } from '../txn/settlement-records.js';
+import { txnKey, txnViews } from '../txn/txn-history.js';
 import type { SimDisk } from './sim-disk.js';
 
 export type SimInvariant = InvariantName | 'settled-totals' | 'journal-reopens' | 'liveness' | 'engine-error';
@@ -38,6 +39,8 @@ export interface WorldView {
   terminalId: string;
   /** Requests that left the terminal. */
   wire: readonly { mti: string; stan: number }[];
+  /** batch|STAN of what the terminal told the cashier was approved. */
+  reportedApproved: ReadonlySet<string>;
   /** Mid-run: reversals still owed are obligations kept, not violations. */
   final: boolean;
 }
@@ -50,6 +53,7 @@ export function checkWorld(w: WorldView): SimViolation[] {
     detail: v.detail,
   }));
   checkWireStans(w, out);
+  checkReportedApprovals(w, out);
   checkSettledTotals(w, out);
   for (const f of w.disk.fileInfo()) {
     const at = findPanLikeRun(w.disk.readFile(f.path));
@@ -74,6 +78,26 @@ function checkWireStans(w: WorldView, out: SimViolation[]): void {
     if (allocated.has(m.stan) || reported.has(m.stan)) continue;
     reported.add(m.stan);
     out.push({ invariant: 'stan-unique', detail: `STAN ${m.stan} went on the wire (${m.mti}) but the journal never allocated it: it can be handed out again` });
+  }
+}
+
+/** 2. No lost sale, as the cashier saw it: what the terminal said was approved is durable and live at the acquirer. */
+function checkReportedApprovals(w: WorldView, out: SimViolation[]): void {
+  if (w.reportedApproved.size === 0) return;
+  const views = txnViews(w.records);
+  const live = new Set<string>();
+  const reversed = new Set<number>();
+  for (const e of w.host.state.entries) if (e.kind === 'reversal' && e.target !== null) reversed.add(e.target);
+  for (const e of w.host.state.entries) {
+    if (e.kind === 'authorization' && e.terminalId === w.terminalId && !reversed.has(e.seq)) live.add(txnKey(Number(e.batch), Number(e.stan)));
+  }
+  for (const key of w.reportedApproved) {
+    const v = views.get(key);
+    if (v?.outcome?.result !== 'approved' || v.reversal) {
+      out.push({ invariant: 'no-lost-sale', detail: `the cashier was told ${key} was approved; the journal says ${v ? (v.reversal ? `reversal ${v.reversal.state}` : (v.outcome?.result ?? 'no outcome')) : 'nothing'}` });
+    } else if (!live.has(key)) {
+      out.push({ invariant: 'no-lost-sale', detail: `the cashier was told ${key} was approved; the acquirer has no live authorization for it` });
+    }
   }
 }
 

@@ -15,12 +15,13 @@ import { Settlement, SettlementError } from '../txn/settlement.js';
 import { TerminalEngine } from '../txn/terminal-engine.js';
 import { openTerminalJournal, type TerminalJournal } from '../txn/terminal-journal.js';
 import { readTerminalRecords } from '../txn/txn-history.js';
+import { TerminalRecord } from '../txn/records.js';
 import { createRng, type Rng } from './rng.js';
 import { checkWorld, type SimViolation } from './sim-checks.js';
 import { SimClock } from './sim-clock.js';
-import { SimReader, SimPrinter } from './sim-devices.js';
+import { DEFAULT_DEVICE_FAULTS, SimReader, SimPrinter } from './sim-devices.js';
 import { PowerCutError, SimDisk, type CrashMode } from './sim-disk.js';
-import { SimNetwork } from './sim-network.js';
+import { DEFAULT_NET_FAULTS, SimNetwork } from './sim-network.js';
 import { SimTrace } from './sim-trace.js';
 import { describeOp, nextOp, type Op } from './sim-workload.js';
 
@@ -38,6 +39,8 @@ export interface SimOptions {
   crashRate?: number;
   /** Events kept for the failure report. Default 40. */
   traceSize?: number;
+  /** Multiplies every network and device fault rate (1 = the defaults). */
+  faultScale?: number;
   /** Test-only: known bugs the simulator must catch. The CLI never sets this. */
   plantedBugs?: PlantedBugs;
 }
@@ -90,6 +93,8 @@ class World {
   link: AcquirerLink | undefined;
   engine: TerminalEngine | undefined;
   settlement!: Settlement;
+  /** batch|STAN of every transaction the cashier was told was approved (balance inquiries left out). */
+  readonly reportedApproved = new Set<string>();
   crashed = false;
   crashes = 0;
   reboots = 0;
@@ -111,9 +116,11 @@ class World {
       random: (n) => Buffer.from(hostRng.fill(new Uint8Array(n))),
       onEvent: (e) => log(`host: ${e.mti} stan ${e.stan ?? '-'} ${e.action}${e.responseCode ? ` ${e.responseCode}` : ''}${e.detail ? ` (${e.detail})` : ''}`),
     });
-    this.net = new SimNetwork({ host: this.host, clock: this.clock, rng: this.rng, responseTimeoutMs: RESPONSE_TIMEOUT_MS, trace: log });
-    this.reader = new SimReader(this.rng, log);
-    this.printer = new SimPrinter(this.rng, log);
+    const k = opts.faultScale ?? 1;
+    const scaled = <T extends object>(rates: T): T => Object.fromEntries(Object.entries(rates).map(([n, p]) => [n, Math.min(0.5, (p as number) * k)])) as T;
+    this.net = new SimNetwork({ host: this.host, clock: this.clock, rng: this.rng, responseTimeoutMs: RESPONSE_TIMEOUT_MS, trace: log, rates: scaled(DEFAULT_NET_FAULTS) });
+    this.reader = new SimReader(this.rng, log, scaled(DEFAULT_DEVICE_FAULTS));
+    this.printer = new SimPrinter(this.rng, log, scaled(DEFAULT_DEVICE_FAULTS));
     this.deviceKey = Buffer.from(this.rng.fill(new Uint8Array(32)));
   }
 
@@ -195,6 +202,14 @@ class World {
 
   // --- boot -------------------------------------------------------------------------------------------------
 
+  /** Before the first boot: a journal whose last STAN is `stan` (a sign-on long ago). */
+  async nearStanWrap(stan: number): Promise<void> {
+    const j = await openTerminalJournal({ dir: JOURNAL_DIR, deviceKey: this.deviceKey, storage: this.disk, segmentBytes: 64 * 1024 });
+    await j.append([{ type: TerminalRecord.stanAllocated.name, payload: { stan, purpose: 'sign-on', at: new Date(this.clock.now()).toISOString() } }], { durable: true });
+    await j.close();
+    this.log(`journal starts at STAN ${stan}`);
+  }
+
   /** Starts the terminal on its disk, as after power-on; tries again if the power fails during boot. */
   async boot(): Promise<void> {
     for (;;) {
@@ -274,7 +289,13 @@ class World {
 
   async runOp(op: Op): Promise<Driven<string>> {
     const engine = this.engine!;
-    const txn = (p: Promise<TxnResult>) => this.drive(p.then(describeResult));
+    const txn = (p: Promise<TxnResult>) =>
+      this.drive(
+        p.then((r) => {
+          if (r.kind === 'approved' && r.txn !== 'balance') this.reportedApproved.add(`${r.batch}|${r.stan}`);
+          return describeResult(r);
+        }),
+      );
     const busy = () => (this.settlement.pending ? { kind: 'done' as const, value: 'refused: settlement under way' } : undefined);
     switch (op.kind) {
       case 'sale':
@@ -313,7 +334,15 @@ class World {
   }
 
   check(final: boolean, where: string): void {
-    const violations = checkWorld({ records: readTerminalRecords(this.journal, this.disk), host: this.host, disk: this.disk, terminalId: IDENTITY.terminalId, wire: this.net.wire, final });
+    const violations = checkWorld({
+      records: readTerminalRecords(this.journal, this.disk),
+      host: this.host,
+      disk: this.disk,
+      terminalId: IDENTITY.terminalId,
+      wire: this.net.wire,
+      reportedApproved: this.reportedApproved,
+      final,
+    });
     if (violations.length) throw new CheckFailed(violations, where);
   }
 
@@ -376,6 +405,8 @@ export async function runSeed(seed: number, opts: SimOptions = {}): Promise<Seed
     events: w.trace.events,
   });
   try {
+    // One seed in five starts just below the STAN wrap (999999 → 1), as a terminal in service for years does.
+    if (w.rng.chance(0.2)) await w.nearStanWrap(999_980 + w.rng.int(19));
     await w.boot();
     for (; steps < ops; steps++) {
       // A settlement left half done blocks new transactions (as in the daemon): the cashier retries it.
