@@ -8,7 +8,7 @@
 import { AcquirerLink } from '../acquirer/link.js';
 import { AcquirerHost } from '../../host-bridge/acquirer/host.js';
 import { SecretKey } from '../../protocol/iso8583/index.js';
-import { JournalError } from '../journal/errors.js';
+import { JournalClosedError, JournalError } from '../journal/errors.js';
 import type { SupervisorVerifier, TxnResult } from '../txn/engine-api.js';
 import type { PlantedBugs } from '../txn/planted-bugs.js';
 import { Settlement, SettlementError } from '../txn/settlement.js';
@@ -99,6 +99,8 @@ class World {
   crashes = 0;
   reboots = 0;
   private armed = false;
+  /** Armed: the next file sync fails with EIO; the crash mode of the reboot that follows. */
+  private fsyncFails: CrashMode | null = null;
 
   constructor(
     readonly seed: number,
@@ -136,7 +138,15 @@ class World {
     if (this.armed || roll >= (this.opts.crashRate ?? 0.15)) return;
     this.armed = true;
     const mode = CRASH_MODES[this.rng.int(CRASH_MODES.length)]!;
-    if (this.rng.chance(0.75)) {
+    const kind = this.rng.float();
+    if (kind < 0.1) {
+      // fsync EIO: the journal must refuse every later write (DESIGN rule 8); the terminal then reboots and
+      // recovers from what is on the platter (modelled as a power cut: a watchdog reboot drops the page cache).
+      this.fsyncFails = mode;
+      this.disk.failNextSync();
+      return;
+    }
+    if (kind < 0.75) {
       const count = this.disk.stats.syncs + 1 + this.rng.int(8);
       const phase = this.rng.chance(0.5) ? 'before' : 'after';
       this.disk.onSync((e) => {
@@ -151,8 +161,21 @@ class World {
 
   disarm(): void {
     this.armed = false;
+    this.fsyncFails = null;
+    this.disk.clearFaults();
     this.disk.onSync(null);
     this.net.cut = null;
+  }
+
+  /** An operation failed because the journal refused writes after the planned fsync EIO: reboot. */
+  rebootAfterFsyncFailure(r: Driven<unknown>): boolean {
+    if (r.kind !== 'error' || this.fsyncFails === null || !(r.error instanceof JournalClosedError)) return false;
+    const mode = this.fsyncFails;
+    this.fsyncFails = null;
+    this.disk.clearFaults();
+    this.log(`journal refused writes after fsync EIO (${(r.error as Error).message.slice(0, 60)}...)`);
+    this.powerCut(mode, 'the reboot after fsync EIO');
+    return true;
   }
 
   private powerCut(mode: CrashMode, where: string): void {
@@ -219,6 +242,13 @@ class World {
         this.journal = await openTerminalJournal({ dir: JOURNAL_DIR, deviceKey: this.deviceKey, storage: this.disk, segmentBytes: 64 * 1024 });
       } catch (e) {
         if (this.crashed || e instanceof PowerCutError) continue;
+        if (this.fsyncFails !== null && (e as NodeJS.ErrnoException).code === 'EIO') {
+          const mode = this.fsyncFails;
+          this.fsyncFails = null;
+          this.disk.clearFaults();
+          this.powerCut(mode, 'the reboot after fsync EIO during open');
+          continue;
+        }
         throw new CheckFailed([{ invariant: 'journal-reopens', detail: `open after a power cut threw: ${(e as Error).message}` }], `at reboot ${this.reboots}`);
       }
       const rep = this.journal.openReport;
@@ -244,7 +274,7 @@ class World {
       });
       this.settlement = new Settlement({ journal: this.journal, link: this.link, clock: this.clock, identity: IDENTITY, storage: this.disk });
       const booted = await this.drive(this.engine.boot());
-      if (booted.kind === 'crashed') continue;
+      if (booted.kind === 'crashed' || this.rebootAfterFsyncFailure(booted)) continue;
       this.expectDone(booted, 'boot');
       if (booted.kind === 'done') {
         const b = booted.value;
@@ -253,7 +283,7 @@ class World {
       // As the daemon does: a settlement the power cut interrupted is finished first.
       if (this.settlement.pending) {
         const resumed = await this.drive(this.settle());
-        if (resumed.kind === 'crashed') continue;
+        if (resumed.kind === 'crashed' || this.rebootAfterFsyncFailure(resumed)) continue;
         this.expectDone(resumed, 'settlement resume');
       }
       return;
@@ -348,6 +378,13 @@ class World {
 
   /** Faults stop, the network heals, the printer is fixed; everything owed must now go through. */
   async quiesce(): Promise<void> {
+    if (this.journal.failed !== null && this.fsyncFails !== null) {
+      // A background write hit the planned fsync EIO after the last operation: reboot first.
+      this.powerCut(this.fsyncFails, 'the reboot after fsync EIO');
+      this.fsyncFails = null;
+      this.disk.clearFaults();
+      await this.boot();
+    }
     this.disarm();
     this.net.faultsOn = false;
     this.reader.faultsOn = false;
@@ -415,7 +452,7 @@ export async function runSeed(seed: number, opts: SimOptions = {}): Promise<Seed
       w.log(`op ${steps + 1}: ${describeOp(op)}`);
       const r = await w.runOp(op);
       if (r.kind === 'done') w.log(`  → ${r.value}`);
-      if (r.kind === 'crashed') {
+      if (r.kind === 'crashed' || w.rebootAfterFsyncFailure(r)) {
         await w.boot();
         w.check(false, `after reboot ${w.reboots - 1}`);
         continue;
