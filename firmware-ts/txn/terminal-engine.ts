@@ -306,7 +306,6 @@ export class TerminalEngine implements TerminalEngineApi {
     let result;
     try {
       result = await link.exchange(request);
-      if (sendFirst) await writeAhead();
     } catch (e) {
       if (sendFirst) await writeAhead();
       if (!(e instanceof AcquirerLinkError)) throw e;
@@ -314,6 +313,7 @@ export class TerminalEngine implements TerminalEngineApi {
       await this.writeOutcome({ stan, result: 'declined', responseCode: NOT_SENT, at: this.nowIso() });
       return { kind: 'not-sent', txn: spec.kind, stan, detail: e.message };
     }
+    if (sendFirst) await writeAhead();
     switch (result.kind) {
       case 'connect-failed':
         await this.writeOutcome({ stan, result: 'declined', responseCode: NOT_SENT, at: this.nowIso() });
