@@ -9,7 +9,7 @@ import { AcquirerLink } from '../acquirer/link.js';
 import { AcquirerHost } from '../../host-bridge/acquirer/host.js';
 import { SecretKey } from '../../protocol/iso8583/index.js';
 import { JournalClosedError, JournalError } from '../journal/errors.js';
-import type { SupervisorVerifier, TxnResult } from '../txn/engine-api.js';
+import type { ReversalPolicy, SupervisorVerifier, TxnResult } from '../txn/engine-api.js';
 import type { PlantedBugs } from '../txn/planted-bugs.js';
 import { Settlement, SettlementError } from '../txn/settlement.js';
 import { TerminalEngine } from '../txn/terminal-engine.js';
@@ -124,7 +124,16 @@ class World {
     this.reader = new SimReader(this.rng, log, scaled(DEFAULT_DEVICE_FAULTS));
     this.printer = new SimPrinter(this.rng, log, scaled(DEFAULT_DEVICE_FAULTS));
     this.deviceKey = Buffer.from(this.rng.fill(new Uint8Array(32)));
+    // Each seed runs its own reversal policy (the config keys a deployment may set).
+    this.policy = {
+      attemptsPerRound: 1 + this.rng.int(4),
+      backoffMs: 5_000 + this.rng.int(60_000),
+      maxBackoffMs: 5 * 60_000 + this.rng.int(10 * 60_000),
+      refuseSalesWhileStuck: this.rng.chance(0.8),
+    };
   }
+
+  private readonly policy: ReversalPolicy;
 
   log(line: string): void {
     this.trace.add(line);
@@ -268,7 +277,7 @@ class World {
         printer: this.printer,
         supervisor,
         storage: this.disk,
-        config: { identity: IDENTITY, tmk: TMK, merchantName: 'Sim Shop' },
+        config: { identity: IDENTITY, tmk: TMK, merchantName: 'Sim Shop', reversal: this.policy },
         onEvent: (e) => this.log(`engine: ${Object.values(e).join(' ')}`),
         ...(this.opts.plantedBugs ? { faults: this.opts.plantedBugs } : {}),
       });
