@@ -22,6 +22,8 @@ export interface NetFaultRates {
   lateReply: number;
   /** The host is overloaded: it answers 96 (system malfunction) without acting on the request. */
   hostBusy: number;
+  /** The host acts, then its reply's MAC is corrupted on the way (the terminal must not trust it). */
+  badMac: number;
 }
 
 export const DEFAULT_NET_FAULTS: NetFaultRates = {
@@ -32,6 +34,7 @@ export const DEFAULT_NET_FAULTS: NetFaultRates = {
   duplicateReply: 0.04,
   lateReply: 0.04,
   hostBusy: 0.03,
+  badMac: 0.02,
 };
 
 export type WireCut = 'before-host' | 'after-host';
@@ -188,10 +191,12 @@ class SimTransport implements Transport {
     }
     const resetAfter = this.net.chance(rates.resetAfterHost);
     const busy = this.net.chance(rates.hostBusy);
+    const badMac = this.net.chance(rates.badMac);
     // In flight: it reaches the host even if the terminal dies or drops the connection meanwhile.
     opts.clock.setTimer(this.net.latency(), () => {
       const rules = opts.host.rules;
-      if (busy) opts.host.rules = { ...rules, rules: [{ when: {}, then: { action: 'decline', code: '96' } }] };
+      if (busy || badMac) opts.host.rules = { ...rules, rules: [{ when: {}, then: busy ? { action: 'decline', code: '96' } : { action: 'bad-mac' } }] };
+      if (badMac && !busy) trace(`net#${this.id}: the reply to ${what} will fail its MAC`);
       const reply = opts.host.handle(body);
       opts.host.rules = rules;
       if (resetAfter) {
