@@ -1,9 +1,8 @@
 // 冲正: sends every owed reversal until the acquirer answers it. Each send is journaled (durably) before its
 // first byte; the first is a 0400, repeats are 0401; a 0410 answered 00 or 25 clears it durably — one
 // answered A0 (the host could not check our MAC) signs on again and sends again, any other code (96 ...)
-// counts as a failed attempt. After the policy's
-// attempts in one round the reversal is marked stuck and a slip is printed; it is never dropped, and the
-// next round comes after a backoff on the Clock.
+// counts as a failed attempt. After the policy's attempts in one round the reversal is marked stuck and a
+// slip is printed; it is never dropped, and the next round comes after a backoff on the Clock.
 import type { AcquirerLink } from '../acquirer/link.js';
 import type { Clock } from '../io/clock.js';
 import { AcquirerLinkError } from '../acquirer/exchange-result.js';
