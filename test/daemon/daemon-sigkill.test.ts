@@ -18,6 +18,8 @@
 //                      so both sides of the outcome's durability are hit. Evidence: the journal after the
 //                      kill has no outcome (after-reply, before the outcome is durable), or the outcome and
 //                      no receipt.printed (after the outcome, before printing), or both (after printing).
+// And the reboot itself: now and then the boot that sends an owed reversal is killed the instant the 0410 is
+// delivered; the next boot repeats it as a 0401, and the acquirer must not apply it twice.
 import { afterAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -26,7 +28,7 @@ import { checkMoneyInvariants } from '../../firmware-ts/txn/money-invariants.js'
 import { TerminalRecord, type AuthIntent, type AuthOutcome, type ReceiptPrinted } from '../../firmware-ts/txn/records.js';
 import { txnKey, txnViews } from '../../firmware-ts/txn/txn-history.js';
 import type { LedgerEntry } from '../../host-bridge/acquirer/ledger.js';
-import { Gate, journalRecords, killAll, ledgerEntries, posj, requireDist, startAcquirer, startDaemon, writeDaemonConfig, type Child } from '../helpers/kill-rig.js';
+import { Gate, journalRecords, killAll, ledgerEntries, posj, requireDist, spawnDaemon, startAcquirer, startDaemon, writeDaemonConfig, type Child } from '../helpers/kill-rig.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
 
@@ -88,6 +90,7 @@ describe('posj run SIGKILLed at every step of a sale', () => {
 
     const kills: Kill[] = [];
     const boots: Array<Record<string, string>> = [];
+    const bootKills: Array<{ round: number; stan: number; cleared: boolean }> = [];
     // Bounds of the reply-kill search: largest delay that landed before the outcome, smallest after printing.
     let lo = -1;
     let hi = 20_000;
@@ -95,6 +98,17 @@ describe('posj run SIGKILLed at every step of a sale', () => {
 
     for (let round = 0; kills.length < KILLS || !NAMED.every(hit); round++) {
       if (round >= KILLS + 16) break;
+      const prev = kills.at(-1);
+      if (prev && prev.expect !== 'sale' && round % 3 === 0) {
+        // Kill the boot that reverses the last kill's sale: its 0810 is the 1st reply, the 0410 the 2nd.
+        const booting = spawnDaemon(cfg.file);
+        const from = gate.child.events.length;
+        await gate.send(`kill-after-reply ${booting.pid} 0 2`);
+        await gate.child.waitEvent((e) => e.event === 'killed', `round ${round}: the kill after the 0410`, 10_000, from);
+        expect((await booting.exited).signal).toBe('SIGKILL');
+        const cleared = journalRecords(cfg.journalDir).some((r) => r.type === TerminalRecord.reversalCleared.name && (r.payload as { stan: number }).stan === prev.stan);
+        bootKills.push({ round, stan: prev.stan, cleared });
+      }
       const daemon = await startDaemon(cfg.file);
       boots.push(bootFields(daemon));
       // Boot sent every reversal the last kill left owed, before serving anything.
@@ -250,20 +264,25 @@ describe('posj run SIGKILLed at every step of a sale', () => {
     // (before taking any sale), or printed the receipt the cut left owed.
     for (const k of kills) {
       const next = boots[k.round + 1]!;
+      // A killed boot in between had already raised the reversal (and maybe cleared it).
+      const killedBoot = bootKills.find((b) => b.round === k.round + 1);
       const what = `boot after round ${k.round} (${k.step})`;
       expect(next.signedOn, what).toBe('true');
-      expect(Number(next.reversalsRaised), what).toBe(k.expect === 'sale' ? 0 : 1);
-      expect(Number(next.reversalsCleared), what).toBe(k.expect === 'sale' ? 0 : 1);
+      expect(Number(next.reversalsRaised), what).toBe(k.expect === 'sale' || killedBoot ? 0 : 1);
+      expect(Number(next.reversalsCleared), what).toBe(k.expect === 'sale' || killedBoot?.cleared ? 0 : 1);
       expect(Number(next.receiptsPrinted), what).toBe(k.step === 'after-outcome-before-printing' ? 1 : 0);
-      // What the acquirer received for it: the request exactly once unless it never left (or was lost), and a reversal when owed.
+      // What the acquirer received for it: the request exactly once unless it never left (or was lost), and a
+      // reversal when owed — a 0401 repeat only when a boot died between the 0410 and its durable clearing.
       expect(requestsFor(k.stan, '0200').length, what).toBe(k.expect === 'nothing' ? 0 : 1);
       expect(requestsFor(k.stan, '0400').length, what).toBe(k.expect === 'sale' ? 0 : 1);
+      expect(requestsFor(k.stan, '0401').length, what).toBe(killedBoot && !killedBoot.cleared ? 1 : 0);
     }
     for (const b of boots) expect(b.reversalsStuck ?? '0').toBe('0');
 
     const byStep = Object.fromEntries([...NAMED, 'after-printing'].map((s) => [s, kills.filter((k) => k.step === s).length]));
     process.stdout.write(
-      `daemon SIGKILL: ${kills.length} kills in ${((Date.now() - t0) / 1000).toFixed(1)} s; by step ${JSON.stringify(byStep)}; ` +
+      `daemon SIGKILL: ${kills.length} kills mid-sale + ${bootKills.length} mid-reversal at boot (${bootKills.filter((b) => !b.cleared).length} before the clearing was journaled) ` +
+        `in ${((Date.now() - t0) / 1000).toFixed(1)} s; by step ${JSON.stringify(byStep)}; ` +
         `reply-kill delays (µs→step) ${kills.filter((k) => k.us !== undefined).map((k) => `${k.us}→${k.step}`).join(', ')}\n`,
     );
     expect(kills.length).toBeGreaterThanOrEqual(KILLS);

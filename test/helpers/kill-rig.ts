@@ -175,9 +175,14 @@ export function writeDaemonConfig(o: DaemonConfigOpts): { file: string; journalD
 
 /** `posj run --config FILE`, up once it logs `listening`; its log (stderr) is kept in `child.lines`. */
 export async function startDaemon(configFile: string): Promise<Child> {
-  const child = new Child(spawn(process.execPath, [POSJ, 'run', '--config', configFile]), 'stderr');
+  const child = spawnDaemon(configFile);
   await child.waitLine(/ listening /, 'the daemon to listen');
   return child;
+}
+
+/** `posj run --config FILE` without waiting for it (to kill it while it boots). */
+export function spawnDaemon(configFile: string): Child {
+  return new Child(spawn(process.execPath, [POSJ, 'run', '--config', configFile]), 'stderr');
 }
 
 /** Runs the built `posj` CLI without blocking the test's event loop. */

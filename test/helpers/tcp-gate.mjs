@@ -9,8 +9,8 @@
 //   hold                      keep what the terminal sends from now on; each chunk kept → {"event":"held","bytes":N}
 //   pass                      stop holding new bytes (what was kept stays kept)
 //   release | discard         forward what was kept to the acquirer (even after the terminal died) or drop it
-//   kill-after-reply PID US   on the next acquirer → terminal chunk: deliver it, busy-wait US microseconds,
-//                             SIGKILL PID → {"event":"killed","pid":PID,"afterReplyUs":US}
+//   kill-after-reply PID US [N]  on the N-th (default 1st) acquirer → terminal chunk from now: deliver it,
+//                             busy-wait US microseconds, SIGKILL PID → {"event":"killed","pid":PID,"afterReplyUs":US}
 import * as net from 'node:net';
 import * as readline from 'node:readline';
 
@@ -19,7 +19,7 @@ const say = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 /** @type {Set<{client: net.Socket, upstream: net.Socket, held: Buffer[]}>} */
 const pairs = new Set();
 let holding = false;
-/** @type {{pid: number, us: number} | null} */
+/** @type {{pid: number, us: number, replies: number} | null} */
 let killArmed = null;
 
 const server = net.createServer((client) => {
@@ -37,7 +37,7 @@ const server = net.createServer((client) => {
   upstream.on('data', (chunk) => {
     if (client.destroyed) return;
     client.write(chunk);
-    if (killArmed) {
+    if (killArmed && --killArmed.replies === 0) {
       const { pid, us } = killArmed;
       killArmed = null;
       const until = process.hrtime.bigint() + BigInt(us) * 1000n;
@@ -65,7 +65,7 @@ const server = net.createServer((client) => {
 server.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => say({ event: 'listening', port: server.address().port }));
 
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
-  const [cmd, a, b] = line.trim().split(/\s+/);
+  const [cmd, a, b, c] = line.trim().split(/\s+/);
   switch (cmd) {
     case 'drop':
       for (const p of pairs) {
@@ -90,7 +90,7 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
       }
       break;
     case 'kill-after-reply':
-      killArmed = { pid: Number(a), us: Number(b ?? 0) };
+      killArmed = { pid: Number(a), us: Number(b ?? 0), replies: Number(c ?? 1) };
       break;
     default:
       say({ event: 'error', detail: `unknown command ${line}` });
