@@ -22,8 +22,10 @@ export interface SupervisorPasswordSet {
 export interface SupervisorAttempt {
   ok: boolean;
   purpose: string;
-  /** Clock milliseconds: the lockout is measured on the terminal's Clock. */
-  atMs: number;
+  /**
+   * ISO time on the terminal's Clock; the lockout is measured from it. Never epoch milliseconds: a
+   * 13-digit number is Luhn-valid one time in ten and the journal rightly refuses it as a possible PAN.
+   */
   at: string;
 }
 
@@ -31,23 +33,24 @@ export interface SupervisorState {
   password: { salt: string; hash: string; params: ScryptParams; setAt: string } | null;
   /** Wrong attempts since the last right one (or the last password change). */
   failures: number;
-  lastFailureMs: number | null;
+  /** ISO time of the last wrong attempt (an ISO string for the same reason as SupervisorAttempt.at). */
+  lastFailureAt: string | null;
 }
 
-export const emptySupervisorState = (): SupervisorState => ({ password: null, failures: 0, lastFailureMs: null });
+export const emptySupervisorState = (): SupervisorState => ({ password: null, failures: 0, lastFailureAt: null });
 
 export function applyPasswordSet(s: SupervisorState, p: SupervisorPasswordSet): void {
   s.password = { salt: p.salt, hash: p.hash, params: p.params, setAt: p.at };
   s.failures = 0;
-  s.lastFailureMs = null;
+  s.lastFailureAt = null;
 }
 
 export function applyAttempt(s: SupervisorState, p: SupervisorAttempt): void {
   if (p.ok) {
     s.failures = 0;
-    s.lastFailureMs = null;
+    s.lastFailureAt = null;
     return;
   }
   s.failures++;
-  s.lastFailureMs = p.atMs;
+  s.lastFailureAt = p.at;
 }

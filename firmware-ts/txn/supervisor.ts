@@ -73,8 +73,8 @@ export class Supervisor implements SupervisorVerifier {
   /** Milliseconds until another attempt is taken (0 when not locked). */
   lockedForMs(): number {
     const s = this.state;
-    if (s.lastFailureMs === null) return 0;
-    return Math.max(0, s.lastFailureMs + lockoutMs(s.failures) - this.opts.clock.now());
+    if (s.lastFailureAt === null) return 0;
+    return Math.max(0, Date.parse(s.lastFailureAt) + lockoutMs(s.failures) - this.opts.clock.now());
   }
 
   status(): { set: boolean; failures: number; lockedForMs: number } {
@@ -112,7 +112,7 @@ export class Supervisor implements SupervisorVerifier {
     const expected = Buffer.from(pw.hash, 'base64url');
     const got = await scryptAsync(password, Buffer.from(pw.salt, 'base64url'), pw.params);
     const ok = got.length === expected.length && timingSafeEqual(got, expected);
-    const attempt: SupervisorAttempt = { ok, purpose, atMs: this.opts.clock.now(), at: this.iso() };
+    const attempt: SupervisorAttempt = { ok, purpose, at: this.iso() };
     await this.opts.journal.append([{ type: TerminalRecord.supervisorAttempt.name, payload: attempt }], { durable: true });
     if (ok) return { ok: true };
     const next = lockoutMs(this.state.failures);

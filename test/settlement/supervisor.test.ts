@@ -38,6 +38,18 @@ describe('Supervisor', () => {
     for (const f of disk.fileInfo()) expect(disk.readFile(f.path).includes(Buffer.from('20481937'))).toBe(false);
   });
 
+  it('journals an attempt at a moment whose epoch milliseconds are Luhn-valid (the PAN guard must not refuse it)', async () => {
+    const disk = new SimDisk();
+    // 1795262400009 ms passes the Luhn check: stored as a bare number it looked like a card to the journal.
+    const clock = new ManualClock(1_795_262_400_009);
+    const j = await openJournal(disk);
+    const sup = new Supervisor({ journal: j, clock, scrypt: FAST });
+    await sup.setPassword('739164');
+    expect(await sup.verify('000001', 'void')).toMatchObject({ ok: false, reason: 'wrong-password' });
+    expect(await sup.verify('739164', 'void')).toEqual({ ok: true });
+    await j.close();
+  });
+
   it('wrong attempts are journaled and, after three, locked out with a doubling backoff that survives a reboot', async () => {
     const disk = new SimDisk();
     const clock = new ManualClock();
