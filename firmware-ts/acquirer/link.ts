@@ -1,7 +1,7 @@
 // The acquirer link: one request in flight, framed with a 2-byte length, answered by the response whose
 // MTI, STAN (field 11) and terminal ID (field 41) match. Everything else that arrives is reported and
 // ignored. Time comes only from the Clock and the socket only from the Connector (DESIGN rule 5).
-import type { Clock, TimerHandle } from '../io/clock.js';
+import type { Clock, TimerHandle } from '../../protocol/io/clock.js';
 import {
   decodeCup,
   defaultTerminalEnvelope,

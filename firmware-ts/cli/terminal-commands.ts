@@ -9,11 +9,10 @@ import { action, ExitCode } from './exit-codes.js';
 import { positiveInt } from './journal-commands.js';
 import { controlCall } from '../daemon/control-client.js';
 import type { ControlRequest } from '../daemon/control-protocol.js';
-import { embeddedConfig, loadConfig } from '../daemon/config.js';
-import { startDaemon } from '../daemon/daemon.js';
-import { lineLog } from '../daemon/daemon-log.js';
-import { runSession } from '../daemon/session.js';
-import { systemClock } from '../io/clock.js';
+import { loadConfig, type TerminalConfig } from '../daemon/config.js';
+import { startDaemon, type RunningDaemon } from '../daemon/daemon.js';
+import { lineLog, type DaemonLog } from '../daemon/daemon-log.js';
+import { systemClock } from '../../protocol/io/clock.js';
 import { formatMinor } from '../receipts/money.js';
 
 const DEFAULT_SOCKET = path.join('var', 'posj.sock');
@@ -91,42 +90,52 @@ export function describeSettlement(r: Record<string, unknown>): string {
   ].join('\n');
 }
 
+/**
+ * What the bench build (host-bridge/cli/posj-bench.ts) adds to `posj run`: the embedded simulated default
+ * and the scripted session `npm start` shows. The terminal's own build has neither: it runs a config file.
+ */
+export interface BenchRun {
+  embeddedConfig(varDir: string): TerminalConfig;
+  start(config: TerminalConfig, log: DaemonLog): Promise<{ daemon: RunningDaemon; session(print: (line: string) => void): Promise<number> }>;
+}
+
 function client(cmd: Command): Command {
   return cmd.option('--socket <path>', 'the daemon control socket', DEFAULT_SOCKET).option('--json', 'print the JSON answer');
 }
 
-export function registerTerminalCommands(program: Command): void {
-  program
-    .command('run')
-    .description('run the terminal daemon: journal, engine (reversals first), control API on a Unix socket')
-    .option('--config <file>', 'terminal config JSON (without it: the embedded simulated default)')
-    .option('--simulated', 'embedded default: in-process acquirer simulator, simulated reader and printer, state under --var')
-    .option('--var <dir>', 'state directory of the embedded default', './var')
-    .option('--session', 'run a short scripted session against the daemon, print it, and exit (what npm start does)')
-    .action(
-      action(async (o: { config?: string; simulated?: boolean; var: string; session?: boolean }) => {
-        const config = o.config && !o.simulated ? loadConfig(o.config) : embeddedConfig(o.var);
-        // In a session the log goes to a file, so the printed session stays readable.
-        const logFile = o.session ? path.join(path.dirname(config.socketPath), 'posj.log') : null;
-        if (logFile) fs.mkdirSync(path.dirname(logFile), { recursive: true });
-        const log = lineLog((line) => (logFile ? fs.appendFileSync(logFile, line) : process.stderr.write(line)), systemClock);
-        const daemon = await startDaemon({ config, log });
-        if (o.session) {
-          try {
-            process.stdout.write(`terminal daemon up: control socket ${config.socketPath}, log ${logFile}\n`);
-            return await runSession(daemon, (line) => process.stdout.write(line + '\n'));
-          } finally {
-            await daemon.stop();
-          }
+export function registerTerminalCommands(program: Command, bench?: BenchRun): void {
+  const run = program.command('run').description('run the terminal daemon: journal, engine (reversals first), control API on a Unix socket');
+  if (bench) {
+    run
+      .option('--config <file>', 'terminal config JSON (without it: the embedded simulated default)')
+      .option('--simulated', 'embedded default: in-process acquirer simulator, simulated reader and printer, state under --var')
+      .option('--var <dir>', 'state directory of the embedded default', './var')
+      .option('--session', 'run a short scripted session against the daemon, print it, and exit (what npm start does)');
+  } else run.requiredOption('--config <file>', 'terminal config JSON');
+  run.action(
+    action(async (o: { config?: string; simulated?: boolean; var?: string; session?: boolean }) => {
+      const config = o.config && !o.simulated ? loadConfig(o.config) : bench!.embeddedConfig(o.var!);
+      // In a session the log goes to a file, so the printed session stays readable.
+      const logFile = o.session ? path.join(path.dirname(config.socketPath), 'posj.log') : null;
+      if (logFile) fs.mkdirSync(path.dirname(logFile), { recursive: true });
+      const log = lineLog((line) => (logFile ? fs.appendFileSync(logFile, line) : process.stderr.write(line)), systemClock);
+      const started = bench ? await bench.start(config, log) : { daemon: await startDaemon({ config, log }), session: null };
+      if (o.session && started.session) {
+        try {
+          process.stdout.write(`terminal daemon up: control socket ${config.socketPath}, log ${logFile}\n`);
+          return await started.session((line) => process.stdout.write(line + '\n'));
+        } finally {
+          await started.daemon.stop();
         }
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-        });
-        await daemon.stop();
-        return ExitCode.ok;
-      }),
-    );
+      }
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await started.daemon.stop();
+      return ExitCode.ok;
+    }),
+  );
 
   client(program.command('sale').description('消费: a sale of AMOUNT (yuan, e.g. 12.50)').argument('<amount>', 'amount', amountArg)).action(
     action((amount: number, o: ClientOpts) => call(o, { op: 'sale', amount }, describeTxn, approved)),

@@ -5,14 +5,22 @@ import * as path from 'node:path';
 
 export type DeviceConfig = 'simulated' | { path: string; baud: number };
 
+export interface AcquirerTarget {
+  host: string;
+  port: number;
+  tls: boolean;
+  /** The terminal master key, 32 hex digits. */
+  tmk: string;
+}
+
 export interface TerminalConfig {
   journalDir: string;
   deviceKeyFile: string;
   terminalId: string;
   merchantId: string;
   merchantName: string;
-  /** `simulated`: an in-process acquirer simulator on a loopback port with its ledger under the var dir. */
-  acquirer: 'simulated' | { host: string; port: number; tls: boolean; tmk: string };
+  /** `simulated`: an acquirer simulator the bench build starts (host-bridge/terminal/simulated-parts.ts). */
+  acquirer: 'simulated' | AcquirerTarget;
   reader: DeviceConfig;
   printer: DeviceConfig;
   socketPath: string;
@@ -29,27 +37,6 @@ export class ConfigError extends Error {
     super(`config key "${key}": ${reason}`);
     this.name = 'ConfigError';
   }
-}
-
-/** The test terminal master key the simulator also uses (host-bridge/acquirer/README.md). */
-export const SIMULATOR_TMK = '0123456789ABCDEFFEDCBA9876543210';
-
-/** The embedded default: everything simulated, state under `varDir`. */
-export function embeddedConfig(varDir: string): TerminalConfig {
-  const dir = path.resolve(varDir);
-  return {
-    journalDir: path.join(dir, 'terminal', 'journal'),
-    deviceKeyFile: path.join(dir, 'terminal', 'journal.key'),
-    terminalId: '12345678',
-    merchantId: '898310048990001',
-    merchantName: 'POSJ TEST MERCHANT',
-    acquirer: 'simulated',
-    reader: 'simulated',
-    printer: 'simulated',
-    socketPath: path.join(dir, 'posj.sock'),
-    timeouts: { connectMs: 3000, responseMs: 5000, cardMs: 60_000 },
-    reversal: { attemptsPerRound: 3, refuseSalesWhileStuck: true },
-  };
 }
 
 type Json = Record<string, unknown>;

@@ -1,6 +1,6 @@
 // What each control API request does. Requests and answers are JSON; amounts are integer fen. The same
 // requests are what the CLI clients (`posj sale`, `posj status`, ...) send.
-import type { Clock } from '../io/clock.js';
+import type { Clock } from '../../protocol/io/clock.js';
 import type { TerminalEngineApi } from '../txn/engine-api.js';
 import { Settlement, SettlementError } from '../txn/settlement.js';
 import { settlementReceipt } from '../txn/settlement-reconciliation.js';

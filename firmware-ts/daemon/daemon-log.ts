@@ -1,6 +1,6 @@
 // The daemon's log: one line per event, `time event key=value ...`, for a field engineer reading a terminal's
 // console. Events never carry card data: the engine and link emit masked PANs and STANs only.
-import type { Clock } from '../io/clock.js';
+import type { Clock } from '../../protocol/io/clock.js';
 
 export type LogFields = Record<string, string | number | boolean | undefined | null>;
 

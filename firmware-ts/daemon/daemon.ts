@@ -4,46 +4,48 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { AcquirerLink, tcpConnector } from '../acquirer/index.js';
-import { systemClock, type Clock } from '../io/clock.js';
+import { tcpConnector } from '../acquirer/index.js';
+import { systemClock, type Clock } from '../../protocol/io/clock.js';
 import { nodeStorage } from '../io/node-storage.js';
 import { loadOrCreateDeviceKey } from '../journal/device-key.js';
 import { SecretKey } from '../../protocol/iso8583/index.js';
-import { AcquirerHost, startAcquirerServer, type AcquirerServer } from '../../host-bridge/acquirer/index.js';
-import { TerminalEngine } from '../txn/terminal-engine.js';
-import { Settlement } from '../txn/settlement.js';
+import { buildTerminal } from '../terminal/build-terminal.js';
 import { Supervisor } from '../txn/supervisor.js';
 import { openTerminalJournal, type TerminalJournal } from '../txn/terminal-journal.js';
-import { SIMULATOR_TMK, type TerminalConfig } from './config.js';
+import { ConfigError, type AcquirerTarget, type TerminalConfig } from './config.js';
 import { ControlRequestError, LineSplitter, parseRequest, type ControlResponse } from './control-protocol.js';
 import { dispatch, type DaemonParts } from './control-ops.js';
 import type { DaemonLog } from './daemon-log.js';
-import { openDevices } from './devices.js';
+import { openDevices, type SimulatedDevices } from './devices.js';
 
 export interface RunningDaemon {
   readonly socketPath: string;
   readonly journal: TerminalJournal;
-  /** Loopback port of the embedded acquirer simulator, when the config says `simulated`. */
-  readonly simulatorPort: number | null;
-  /** The embedded acquirer simulator (its rules can be changed live), when the config says `simulated`. */
-  readonly simulator: AcquirerHost | null;
   stop(): Promise<void>;
+}
+
+/**
+ * What stands in for the config value `"simulated"`. The terminal carries no simulator: the bench side
+ * (host-bridge/terminal/simulated-parts.ts) supplies these, and without them `"simulated"` is a config error.
+ */
+export interface SimulatedParts extends SimulatedDevices {
+  /** Starts an acquirer host for this terminal and says where to reach it. */
+  acquirer(config: TerminalConfig, clock: Clock, log: DaemonLog): Promise<{ target: AcquirerTarget; close(): Promise<void> }>;
 }
 
 export interface DaemonOptions {
   config: TerminalConfig;
   log: DaemonLog;
   clock?: Clock;
+  /** Bench-side stand-ins for `"simulated"` config values. */
+  simulated?: SimulatedParts;
 }
 
-/** Starts the simulated acquirer host beside the journal, its ledger in the same var directory. */
-async function embeddedAcquirer(config: TerminalConfig, clock: Clock, log: DaemonLog): Promise<{ host: AcquirerHost; server: AcquirerServer }> {
-  const ledgerPath = path.join(path.dirname(config.journalDir), 'acquirer-ledger.jsonl');
-  fs.mkdirSync(path.dirname(ledgerPath), { recursive: true });
-  const host = AcquirerHost.open({ storage: nodeStorage, ledgerPath, tmk: SecretKey.fromHex(SIMULATOR_TMK), clock });
-  const server = await startAcquirerServer({ host, clock, port: 0, onFatal: (e) => log.event('acquirer-simulator-stopped', { error: e.message }) });
-  log.event('acquirer-simulator', { port: server.port, ledger: ledgerPath });
-  return { host, server };
+/** A `"simulated"` value in the config needs the bench's parts: name the first such key. */
+function requireSimulatedParts(config: TerminalConfig, simulated: SimulatedParts | undefined): void {
+  if (simulated) return;
+  const key = (['acquirer', 'reader', 'printer'] as const).find((k) => config[k] === 'simulated');
+  if (key) throw new ConfigError(key, 'is "simulated", but this build is the terminal alone: give a host or serial path, or run the bench build (npx posj run --simulated)');
 }
 
 /** Removes a socket file left by a daemon that died; refuses when a live daemon still answers on it. */
@@ -61,6 +63,7 @@ async function claimSocket(socketPath: string): Promise<void> {
 export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const { config, log } = opts;
   const clock = opts.clock ?? systemClock;
+  requireSimulatedParts(config, opts.simulated);
   const journal = await openTerminalJournal({ dir: config.journalDir, deviceKey: loadOrCreateDeviceKey(config.deviceKeyFile) });
   const r = journal.openReport;
   log.event('journal-open', { dir: config.journalDir, segments: r.segments, replayed: r.recordsReplayed, tornTailBytes: r.tornTailBytes, stan: journal.state.stan, batch: journal.state.batch });
@@ -69,49 +72,39 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     while (closers.length) await closers.pop()!();
   };
   try {
-    let target = { host: '127.0.0.1', port: 0, tls: false, tmk: SIMULATOR_TMK };
-    let simulatorPort: number | null = null;
-    let simulator: AcquirerHost | null = null;
+    let target: AcquirerTarget;
     if (config.acquirer === 'simulated') {
-      const sim = await embeddedAcquirer(config, clock, log);
-      closers.push(async () => {
-        await sim.server.close();
-        sim.host.close();
-      });
-      simulatorPort = sim.server.port;
-      simulator = sim.host;
-      target = { ...target, port: sim.server.port };
+      const sim = await opts.simulated!.acquirer(config, clock, log);
+      closers.push(() => sim.close());
+      target = sim.target;
     } else target = config.acquirer;
 
-    const link = new AcquirerLink({
-      connector: tcpConnector({ host: target.host, port: target.port, ...(target.tls ? { tls: { servername: target.host } } : {}) }),
-      clock,
-      connectTimeoutMs: config.timeouts.connectMs,
-      responseTimeoutMs: config.timeouts.responseMs,
-      onEvent: (e) => log.event(`link-${e.type}`, { ...e, type: undefined }),
-    });
-    closers.push(() => link.close());
-    const devices = openDevices({ reader: config.reader, printer: config.printer, clock, log: { info: (m) => log.event('device', { detail: m }), warn: (m) => log.event('device-warning', { detail: m }) } });
+    const devices = openDevices({ reader: config.reader, printer: config.printer, clock, log: { info: (m) => log.event('device', { detail: m }), warn: (m) => log.event('device-warning', { detail: m }) }, ...(opts.simulated ? { simulated: opts.simulated } : {}) });
     closers.push(() => devices.close());
     const supervisor = new Supervisor({ journal, clock });
     const identity = { terminalId: config.terminalId, merchantId: config.merchantId };
-    const engine = TerminalEngine.create({
+    const { link, engine, settlement } = buildTerminal({
       journal,
-      link,
+      storage: nodeStorage,
+      connector: tcpConnector({ host: target.host, port: target.port, ...(target.tls ? { tls: { servername: target.host } } : {}) }),
       clock,
       reader: devices.reader,
       printer: devices.printer,
       supervisor,
-      storage: nodeStorage,
-      config: { identity, tmk: SecretKey.fromHex(target.tmk), merchantName: config.merchantName, reversal: config.reversal },
-      onEvent: (e) => log.event(e.type, { ...e, type: undefined }),
+      identity,
+      tmk: SecretKey.fromHex(target.tmk),
+      merchantName: config.merchantName,
+      reversal: config.reversal,
+      timeouts: config.timeouts,
+      onEngineEvent: (e) => log.event(e.type, { ...e, type: undefined }),
+      onLinkEvent: (e) => log.event(`link-${e.type}`, { ...e, type: undefined }),
     });
+    closers.push(() => link.close());
     closers.push(() => engine.stop());
     const boot = await engine.boot();
     log.event('boot', { signedOn: boot.signedOn, reversalsRaised: boot.reversalsRaised.length, reversalsCleared: boot.reversalsCleared.length, reversalsStuck: boot.reversalsStuck.length, receiptsPrinted: boot.receiptsPrinted.length });
     if (!supervisor.isSet) log.event('supervisor-password-missing', { detail: 'void, refund and closing a reversal are refused until one is set: posj supervisor set' });
 
-    const settlement = new Settlement({ journal, link, clock, identity, storage: nodeStorage });
     const parts: DaemonParts = { journal, engine, supervisor, settlement, devices, config, log, clock };
     if (settlement.pending) {
       log.event('settlement-resume', { batch: settlement.pending.batch, step: settlement.pending.step });
@@ -134,7 +127,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         }),
     );
     log.event('listening', { socket: config.socketPath });
-    return { socketPath: config.socketPath, journal, simulatorPort, simulator, stop };
+    return { socketPath: config.socketPath, journal, stop };
   } catch (e) {
     await stop();
     throw e;

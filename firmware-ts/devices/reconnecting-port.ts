@@ -2,9 +2,9 @@
 // port object after a disconnect, so every (re)open makes a NEW SerialPort on the same path; opening is
 // retried with doubling backoff on the injected Clock until it works or close() is called.
 import { SerialPort } from 'serialport';
-import { systemClock, type Clock, type TimerHandle } from '../io/clock.js';
-import type { ByteLink, LinkHealth, LinkState } from './byte-link.js';
-import { stderrLog, type DeviceLog } from './device-log.js';
+import { systemClock, type Clock, type TimerHandle } from '../../protocol/io/clock.js';
+import type { ByteLink, LinkHealth, LinkState } from '../../protocol/io/byte-link.js';
+import { stderrLog, type DeviceLog } from '../../protocol/io/device-log.js';
 
 export interface ReconnectingPortOptions {
   path: string;

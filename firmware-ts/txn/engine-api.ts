@@ -2,7 +2,7 @@
 // The engine itself is `TerminalEngine` in terminal-engine.ts (`TerminalEngine.create(deps)`); this file
 // holds only types, so callers can depend on it while the engine grows. Amounts are integer fen.
 import type { AcquirerLink } from '../acquirer/link.js';
-import type { Clock } from '../io/clock.js';
+import type { Clock } from '../../protocol/io/clock.js';
 import type { ReceiptLanguage } from '../receipts/receipt-model.js';
 import type { SecretKey, TerminalIdentity } from '../../protocol/iso8583/index.js';
 import type { CardSource, ReceiptPrinter } from './engine-devices.js';

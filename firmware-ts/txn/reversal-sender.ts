@@ -4,7 +4,7 @@
 // counts as a failed attempt. After the policy's attempts in one round the reversal is marked stuck and a
 // slip is printed; it is never dropped, and the next round comes after a backoff on the Clock.
 import type { AcquirerLink } from '../acquirer/link.js';
-import type { Clock } from '../io/clock.js';
+import type { Clock } from '../../protocol/io/clock.js';
 import { AcquirerLinkError } from '../acquirer/exchange-result.js';
 import { ResponseCode, textField } from '../../protocol/iso8583/index.js';
 import type { EngineConfig, EngineEvent, ReversalPolicy } from './engine-api.js';

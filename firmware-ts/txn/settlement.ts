@@ -5,7 +5,7 @@
 // the batch end.
 import type { AcquirerLink } from '../acquirer/link.js';
 import { AcquirerLinkError } from '../acquirer/exchange-result.js';
-import type { Clock } from '../io/clock.js';
+import type { Clock } from '../../protocol/io/clock.js';
 import type { Storage } from '../io/storage.js';
 import { nodeStorage } from '../io/node-storage.js';
 import { INTERNAL_TYPES } from '../journal/internal-types.js';

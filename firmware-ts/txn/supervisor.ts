@@ -2,7 +2,7 @@
 // closing a stuck reversal. Wrong attempts are journaled; after a few, the terminal locks further attempts
 // out for a while that doubles with every further failure, measured on the Clock (DESIGN rule 5).
 import { randomBytes, scrypt, timingSafeEqual, type BinaryLike, type ScryptOptions } from 'node:crypto';
-import type { Clock } from '../io/clock.js';
+import type { Clock } from '../../protocol/io/clock.js';
 import type { RecordInput } from '../journal/journal.js';
 import type { SupervisorCheck, SupervisorVerifier } from './engine-api.js';
 import { TerminalRecord } from './records.js';

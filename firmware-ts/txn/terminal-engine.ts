@@ -4,7 +4,7 @@
 // the outcome is durable before anyone is told; nothing is kept outside the journal (rule 1).
 import { AcquirerLinkError } from '../acquirer/exchange-result.js';
 import { signOn as linkSignOn } from '../acquirer/sign-on.js';
-import type { TimerHandle } from '../io/clock.js';
+import type { TimerHandle } from '../../protocol/io/clock.js';
 import type { Storage } from '../io/storage.js';
 import { ResponseCode, textField, type TransactionKind } from '../../protocol/iso8583/index.js';
 import type {

@@ -1,7 +1,7 @@
 // Builds the engine's ISO 8583 messages through the shared CUP catalogue (protocol/iso8583/cup-messages.ts):
 // the request from a card read held in memory, the reversal image that goes to the journal (no PAN, no
 // expiry, no track or ICC data, no terminal or merchant ID), and the 0400/0401 rebuilt from that image.
-import type { Clock } from '../io/clock.js';
+import type { Clock } from '../../protocol/io/clock.js';
 import {
   financialRequest,
   reversalRequest,

@@ -1,6 +1,6 @@
 // Turns journaled transactions into printable slips (签购单, and the 冲正未完成 slip for a stuck reversal).
 // Everything on them comes from the journal: the masked PAN, RRN and auth code of the outcome.
-import type { Clock } from '../io/clock.js';
+import type { Clock } from '../../protocol/io/clock.js';
 import { renderReceipt } from '../receipts/render-receipt.js';
 import type { EntryMode, LocalTime, MerchantInfo, ReceiptLanguage, ReversalPendingReason, TransactionType } from '../receipts/receipt-model.js';
 import { bothCopies } from '../receipts/sales-slip.js';

@@ -1,7 +1,7 @@
 // The simulated acquirer host, independent of any socket: a request frame body goes in, a reply plan
 // comes out (frames with delays, a reset, or nothing). The TCP server and an in-memory network both run it.
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '../../firmware-ts/io/clock.js';
+import type { Clock } from '../../protocol/io/clock.js';
 import type { Storage } from '../../firmware-ts/io/storage.js';
 import {
   CupContentError,

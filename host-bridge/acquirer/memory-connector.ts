@@ -1,7 +1,7 @@
 // An in-memory network between an acquirer link and the simulated host, for the deterministic simulator
 // and tests: no sockets, time only from the given Clock, and the host's reply plan (delays, drop, reset,
 // duplicate) carried out on that Clock. The simulator can wrap it to add its own faults.
-import type { Clock, TimerHandle } from '../../firmware-ts/io/clock.js';
+import type { Clock, TimerHandle } from '../../protocol/io/clock.js';
 import type { Connector, Transport } from '../../firmware-ts/acquirer/transport.js';
 import { DEFAULT_MAX_FRAME_LENGTH, frame, FrameError, FrameReader } from '../../protocol/iso8583/index.js';
 import type { AcquirerHost } from './host.js';

@@ -2,7 +2,7 @@
 // An oversized or empty frame closes that connection (the stream is out of step) and nothing else.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { Clock, TimerHandle } from '../../firmware-ts/io/clock.js';
+import type { Clock, TimerHandle } from '../../protocol/io/clock.js';
 import { DEFAULT_MAX_FRAME_LENGTH, frame, FrameError, FrameReader } from '../../protocol/iso8583/index.js';
 import type { AcquirerHost } from './host.js';
 

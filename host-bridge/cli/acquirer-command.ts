@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { action, ExitCode } from '../../firmware-ts/cli/exit-codes.js';
-import { systemClock } from '../../firmware-ts/io/clock.js';
+import { systemClock } from '../../protocol/io/clock.js';
 import { nodeStorage } from '../../firmware-ts/io/node-storage.js';
 import { SecretKey } from '../../protocol/iso8583/index.js';
 import { AcquirerHost, defaultRules, loadRules, startAcquirerServer, type HostEvent } from '../acquirer/index.js';

@@ -3,12 +3,12 @@
 // the journal is read back and every promise it made is checked; then it is verified and summarised.
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { action, ExitCode } from './exit-codes.js';
-import { positiveInt } from './journal-commands.js';
-import { loadOrCreateDeviceKey } from '../journal/device-key.js';
-import { killDrill } from '../journal/kill-drill.js';
-import { verifyJournal } from '../journal/verify.js';
-import { createRng } from '../sim/rng.js';
+import { action, ExitCode } from '../../firmware-ts/cli/exit-codes.js';
+import { positiveInt } from '../../firmware-ts/cli/journal-commands.js';
+import { loadOrCreateDeviceKey } from '../../firmware-ts/journal/device-key.js';
+import { killDrill } from '../../firmware-ts/journal/kill-drill.js';
+import { verifyJournal } from '../../firmware-ts/journal/verify.js';
+import { createRng } from '../terminal-sim/rng.js';
 
 export function registerDemoCommand(program: Command): void {
   program

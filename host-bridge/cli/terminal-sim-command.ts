@@ -1,11 +1,11 @@
-// `posj sim` — the deterministic whole-terminal simulator (firmware-ts/sim/): seeds 1..N (or from --first),
+// `posj sim` — the deterministic whole-terminal simulator (host-bridge/terminal-sim/): seeds 1..N (or from --first),
 // one seed with --seed S (a replay: same seed, same events, same trace hash), or until stopped (--forever,
 // what `npm run sim:long` runs). Exit 0 with zero violations, 1 otherwise.
 import { Command } from 'commander';
-import { action, ExitCode } from './exit-codes.js';
-import { positiveInt } from './journal-commands.js';
-import { formatFailure, runSeeds, totalViolations, type SimSummary } from '../sim/sim-run.js';
-import { runSeed } from '../sim/simulator.js';
+import { action, ExitCode } from '../../firmware-ts/cli/exit-codes.js';
+import { positiveInt } from '../../firmware-ts/cli/journal-commands.js';
+import { formatFailure, runSeeds, totalViolations, type SimSummary } from '../terminal-sim/sim-run.js';
+import { runSeed } from '../terminal-sim/simulator.js';
 
 interface SimCliOptions {
   seeds: number;

@@ -3,8 +3,8 @@
 // opens the line through ReconnectingPort, so when the pty pair is torn down and made again it comes back
 // by itself; `unplug` closes the line for good until `replug`.
 import { ReconnectingPort } from '../../firmware-ts/devices/reconnecting-port.js';
-import { silentLog, type DeviceLog } from '../../firmware-ts/devices/device-log.js';
-import type { Clock } from '../../firmware-ts/io/clock.js';
+import { silentLog, type DeviceLog } from '../../protocol/io/device-log.js';
+import type { Clock } from '../../protocol/io/clock.js';
 import { describeStatus } from '../../protocol/escpos/status.js';
 import { PrinterDevice, type SimReceipt } from './printer-device.js';
 import { ReceiptWriter, type WrittenReceipt } from './printer-output.js';

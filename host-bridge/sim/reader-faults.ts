@@ -1,6 +1,6 @@
 // Fault injection for the reader simulator: the control-line language (used by --faults files and stdin)
 // and a ByteLink wrapper that damages outgoing frames on the wire.
-import type { ByteLink, LinkHealth } from '../../firmware-ts/devices/byte-link.js';
+import type { ByteLink, LinkHealth } from '../../protocol/io/byte-link.js';
 import { ACK, MAX_LINE_BYTES } from '../../protocol/serial/frame.js';
 import { COMMAND_TYPES, type ReaderCommand } from '../../protocol/reader/reader-messages.js';
 

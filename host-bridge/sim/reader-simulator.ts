@@ -3,9 +3,9 @@
 // the same answer, never a second card action), and injects faults on command.
 import { randomBytes } from 'node:crypto';
 import { ReconnectingPort } from '../../firmware-ts/devices/reconnecting-port.js';
-import { systemClock, type Clock, type TimerHandle } from '../../firmware-ts/io/clock.js';
-import { silentLog, type DeviceLog } from '../../firmware-ts/devices/device-log.js';
-import type { ByteLink } from '../../firmware-ts/devices/byte-link.js';
+import { systemClock, type Clock, type TimerHandle } from '../../protocol/io/clock.js';
+import { silentLog, type DeviceLog } from '../../protocol/io/device-log.js';
+import type { ByteLink } from '../../protocol/io/byte-link.js';
 import { maskPan } from '../../firmware-ts/pci/card-data.js';
 import { FrameLink, type FrameLinkCounters } from '../../protocol/serial/frame-link.js';
 import {

@@ -2,13 +2,13 @@
 // checkMoneyInvariants (journal vs the acquirer's reference ledger) plus what only the simulator can see —
 // every STAN that went on the wire was journaled first, settled batches' totals equal the acquirer's, and
 // no file on the terminal's disk holds a PAN-like digit run (raw bytes, torn and garbled sectors included).
-import type { JournalRecord } from '../journal/state-machine.js';
-import { findPanLikeRun } from '../pci/card-data.js';
-import type { AcquirerHost } from '../../host-bridge/acquirer/host.js';
-import { checkMoneyInvariants, type InvariantName } from '../txn/money-invariants.js';
-import { TerminalRecord, type AuthIntent, type SettlementDone, type StanAllocated } from '../txn/records.js';
-import type { SettlementStepRecord, TotalsSide } from '../txn/settlement-records.js';
-import { txnKey, txnViews } from '../txn/txn-history.js';
+import type { JournalRecord } from '../../firmware-ts/journal/state-machine.js';
+import { findPanLikeRun } from '../../firmware-ts/pci/card-data.js';
+import type { AcquirerHost } from '../acquirer/host.js';
+import { checkMoneyInvariants, type InvariantName } from '../../firmware-ts/txn/money-invariants.js';
+import { TerminalRecord, type AuthIntent, type SettlementDone, type StanAllocated } from '../../firmware-ts/txn/records.js';
+import type { SettlementStepRecord, TotalsSide } from '../../firmware-ts/txn/settlement-records.js';
+import { txnKey, txnViews } from '../../firmware-ts/txn/txn-history.js';
 import type { SimDisk } from './sim-disk.js';
 
 export type SimInvariant = InvariantName | 'settled-totals' | 'journal-reopens' | 'liveness' | 'engine-error';

@@ -1,7 +1,7 @@
 // Simulated time for the deterministic simulator (DESIGN rule 5): the engine, the link and the network
 // all take their time and timers from here. Timers fire in (time, sequence) order, one at a time, so a
 // run depends only on its seed; time moves only when the simulator asks for the next timer.
-import type { Clock, TimerHandle } from '../io/clock.js';
+import type { Clock, TimerHandle } from '../../protocol/io/clock.js';
 
 interface Timer {
   at: number;

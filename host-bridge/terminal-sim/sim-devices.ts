@@ -2,10 +2,10 @@
 // device interfaces (txn/engine-devices.ts). Faults are seeded: the card is pulled before it is read, the
 // chip refuses an approval the host gave (second GENERATE AC → reversal reason 06), the printer runs out
 // of paper or its cover is open until the simulator "fixes" it (which fires the onReady listeners).
-import { Secret } from '../devices/card-reader/secret.js';
-import type { PrintResult } from '../devices/printer/print-result.js';
-import { luhnValid, maskPan } from '../pci/card-data.js';
-import type { CardReadOutcome, CardSource, ReceiptPrinter } from '../txn/engine-devices.js';
+import { Secret } from '../../firmware-ts/devices/card-reader/secret.js';
+import type { PrintResult } from '../../firmware-ts/devices/printer/print-result.js';
+import { luhnValid, maskPan } from '../../firmware-ts/pci/card-data.js';
+import type { CardReadOutcome, CardSource, ReceiptPrinter } from '../../firmware-ts/txn/engine-devices.js';
 import type { Rng } from './rng.js';
 
 /** Test cards: Luhn-valid 19-digit PANs on the test BIN 621214 (check digit computed, not hard-coded). */

@@ -15,8 +15,8 @@
 // - A failed sync behaves like Linux after fsync EIO: the dirty data is marked clean without reaching the
 //   platter, so a retried sync "succeeds" and the data is still lost at the next crash.
 import * as path from 'node:path';
-import type { Storage, StorageFile } from '../io/storage.js';
-import { JournalLockedError } from '../journal/errors.js';
+import type { Storage, StorageFile } from '../../firmware-ts/io/storage.js';
+import { JournalLockedError } from '../../firmware-ts/journal/errors.js';
 import type { Rng } from './rng.js';
 import { ByteImage, SECTOR, sectorsOf } from './sector-image.js';
 

@@ -5,9 +5,9 @@
 // which connects never complete — and a power cut of the terminal just before or just after the host sees
 // a request. Bytes already on the wire still reach the host after the terminal dies; replies to a dead
 // connection are lost. A request is never duplicated: TCP does not do that, and the link sends each once.
-import type { Connector, Transport } from '../acquirer/transport.js';
+import type { Connector, Transport } from '../../firmware-ts/acquirer/transport.js';
 import { decodeCup, frame, FrameError, FrameReader, textField } from '../../protocol/iso8583/index.js';
-import type { AcquirerHost } from '../../host-bridge/acquirer/host.js';
+import type { AcquirerHost } from '../acquirer/host.js';
 import type { Rng } from './rng.js';
 import type { SimClock } from './sim-clock.js';
 

@@ -3,8 +3,8 @@
 // sending reversals — mixed with the world's moves: time passing, network outages starting and ending,
 // the printer breaking and being fixed. Originals for voids, refunds and completions are picked from the
 // journal, as a cashier would pick them from a receipt.
-import type { JournalRecord } from '../journal/state-machine.js';
-import { txnViews, type TxnView } from '../txn/txn-history.js';
+import type { JournalRecord } from '../../firmware-ts/journal/state-machine.js';
+import { txnViews, type TxnView } from '../../firmware-ts/txn/txn-history.js';
 import type { Rng } from './rng.js';
 
 export type Op =

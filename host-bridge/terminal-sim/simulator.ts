@@ -5,17 +5,18 @@
 // request is on the wire) and the terminal reboots on the crashed disk — new journal, new link, new engine,
 // the same acquirer. The money invariants are checked after every reboot and, after a quiesce in which the
 // faults stop and everything owed is sent, at the end. Everything random comes from the one seed.
-import { AcquirerLink } from '../acquirer/link.js';
-import { AcquirerHost } from '../../host-bridge/acquirer/host.js';
+import type { AcquirerLink } from '../../firmware-ts/acquirer/link.js';
+import { AcquirerHost } from '../acquirer/host.js';
 import { SecretKey } from '../../protocol/iso8583/index.js';
-import { JournalClosedError, JournalError } from '../journal/errors.js';
-import type { ReversalPolicy, SupervisorVerifier, TxnResult } from '../txn/engine-api.js';
-import type { PlantedBugs } from '../txn/planted-bugs.js';
-import { Settlement, SettlementError } from '../txn/settlement.js';
-import { TerminalEngine } from '../txn/terminal-engine.js';
-import { openTerminalJournal, type TerminalJournal } from '../txn/terminal-journal.js';
-import { readTerminalRecords } from '../txn/txn-history.js';
-import { TerminalRecord } from '../txn/records.js';
+import { JournalClosedError, JournalError } from '../../firmware-ts/journal/errors.js';
+import type { ReversalPolicy, SupervisorVerifier, TxnResult } from '../../firmware-ts/txn/engine-api.js';
+import type { PlantedBugs } from '../../firmware-ts/txn/planted-bugs.js';
+import { SettlementError, type Settlement } from '../../firmware-ts/txn/settlement.js';
+import type { TerminalEngine } from '../../firmware-ts/txn/terminal-engine.js';
+import { buildTerminal } from '../../firmware-ts/terminal/build-terminal.js';
+import { openTerminalJournal, type TerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
+import { readTerminalRecords } from '../../firmware-ts/txn/txn-history.js';
+import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { createRng, type Rng } from './rng.js';
 import { checkWorld, type SimViolation } from './sim-checks.js';
 import { SimClock } from './sim-clock.js';
@@ -262,26 +263,26 @@ class World {
       }
       const rep = this.journal.openReport;
       this.log(`boot #${this.reboots}: journal open, ${rep.recordsReplayed} records replayed${rep.tornTailBytes ? `, ${rep.tornTailBytes} torn bytes cut` : ''}; stan ${this.journal.state.stan} batch ${this.journal.state.batch}`);
-      this.link = new AcquirerLink({
-        connector: this.net.connector(),
-        clock: this.clock,
-        connectTimeoutMs: 5_000,
-        responseTimeoutMs: RESPONSE_TIMEOUT_MS,
-        onEvent: (e) => e.type !== 'connected' && this.log(`link: ${e.type}${'reason' in e ? ` ${e.reason}` : ''}${'mti' in e ? ` ${e.mti} stan ${e.stan ?? '-'}` : ''}${'detail' in e ? ` ${e.detail}` : ''}`),
-      });
-      this.engine = TerminalEngine.create({
+      const t = buildTerminal({
         journal: this.journal,
-        link: this.link,
+        storage: this.disk,
+        connector: this.net.connector(),
         clock: this.clock,
         reader: this.reader,
         printer: this.printer,
         supervisor,
-        storage: this.disk,
-        config: { identity: IDENTITY, tmk: TMK, merchantName: 'Sim Shop', reversal: this.policy },
-        onEvent: (e) => this.log(`engine: ${Object.values(e).join(' ')}`),
-        ...(this.opts.plantedBugs ? { faults: this.opts.plantedBugs } : {}),
+        identity: IDENTITY,
+        tmk: TMK,
+        merchantName: 'Sim Shop',
+        reversal: this.policy,
+        timeouts: { connectMs: 5_000, responseMs: RESPONSE_TIMEOUT_MS },
+        onLinkEvent: (e) => e.type !== 'connected' && this.log(`link: ${e.type}${'reason' in e ? ` ${e.reason}` : ''}${'mti' in e ? ` ${e.mti} stan ${e.stan ?? '-'}` : ''}${'detail' in e ? ` ${e.detail}` : ''}`),
+        onEngineEvent: (e) => this.log(`engine: ${Object.values(e).join(' ')}`),
+        ...(this.opts.plantedBugs ? { plantedBugs: this.opts.plantedBugs } : {}),
       });
-      this.settlement = new Settlement({ journal: this.journal, link: this.link, clock: this.clock, identity: IDENTITY, storage: this.disk });
+      this.link = t.link;
+      this.engine = t.engine;
+      this.settlement = t.settlement;
       const booted = await this.drive(this.engine.boot());
       if (booted.kind === 'crashed' || this.rebootAfterFsyncFailure(booted)) continue;
       this.expectDone(booted, 'boot');

@@ -1,20 +1,21 @@
 // The scripted session `npm start` runs (`posj run --session`): a few sales through the real control
 // socket, one whose reply the embedded acquirer drops after debiting — the terminal reverses it — then
 // status and settlement, each step printed as a cashier and a field engineer would read it.
-import { describeSettlement, describeStatus, describeTxn } from '../cli/terminal-commands.js';
-import { ExitCode } from '../cli/exit-codes.js';
-import { positions } from '../../host-bridge/acquirer/ledger-state.js';
-import { formatMinor } from '../receipts/money.js';
-import { controlCall } from './control-client.js';
-import type { ControlRequest } from './control-protocol.js';
-import type { RunningDaemon } from './daemon.js';
+import { describeSettlement, describeStatus, describeTxn } from '../../firmware-ts/cli/terminal-commands.js';
+import { ExitCode } from '../../firmware-ts/cli/exit-codes.js';
+import { positions } from '../acquirer/ledger-state.js';
+import { formatMinor } from '../../firmware-ts/receipts/money.js';
+import { controlCall } from '../../firmware-ts/daemon/control-client.js';
+import type { ControlRequest } from '../../firmware-ts/daemon/control-protocol.js';
+import type { SimulatedDaemon } from './simulated-parts.js';
 
 /** A demo-only supervisor password, set on the first run of a fresh ./var. */
 export const SESSION_SUPERVISOR_PASSWORD = '739164';
 /** The amount whose reply the simulator drops (66.60 CNY). */
 const LOST_REPLY_AMOUNT = 6660;
 
-export async function runSession(d: RunningDaemon, print: (line: string) => void): Promise<number> {
+export async function runSession(sim: SimulatedDaemon, print: (line: string) => void): Promise<number> {
+  const d = sim.daemon;
   const ask = async (req: ControlRequest): Promise<Record<string, unknown>> => {
     const res = await controlCall(d.socketPath, req);
     if (!res.ok) throw Object.assign(new Error(`${req.op}: ${res.error.message}`), { code: res.error.code });
@@ -39,10 +40,10 @@ export async function runSession(d: RunningDaemon, print: (line: string) => void
   print(describeTxn(await ask({ op: 'sale', amount: 3480 })));
 
   step(`a sale of ${formatMinor(LOST_REPLY_AMOUNT)} whose reply is lost after the acquirer debited the card`);
-  if (d.simulator) d.simulator.rules = { ...d.simulator.rules, rules: [{ when: { amount: LOST_REPLY_AMOUNT, mti: '0200' }, then: { action: 'drop-reply' } }] };
+  if (sim.host) sim.host.rules = { ...sim.host.rules, rules: [{ when: { amount: LOST_REPLY_AMOUNT, mti: '0200' }, then: { action: 'drop-reply' } }] };
   const lost = await ask({ op: 'sale', amount: LOST_REPLY_AMOUNT });
   print(describeTxn(lost));
-  if (d.simulator) d.simulator.rules = { ...d.simulator.rules, rules: [] };
+  if (sim.host) sim.host.rules = { ...sim.host.rules, rules: [] };
 
   step('void (撤销) of the first sale, with the supervisor password');
   if (first.kind === 'approved') print(describeTxn(await ask({ op: 'void', stan: first.stan, password: SESSION_SUPERVISOR_PASSWORD })));
@@ -58,9 +59,9 @@ export async function runSession(d: RunningDaemon, print: (line: string) => void
   const settled = await ask({ op: 'settle' });
   print(describeSettlement(settled));
 
-  if (d.simulator) {
+  if (sim.host) {
     step("the acquirer's ledger, per card (net = debited − reversed − voided − refunded)");
-    for (const [card, p] of positions(d.simulator.state).cards) print(`${card}: debited ${formatMinor(Number(p.debited))}, reversed ${formatMinor(Number(p.reversed))}, voided ${formatMinor(Number(p.voided))}, net ${formatMinor(Number(p.net))}`);
+    for (const [card, p] of positions(sim.host.state).cards) print(`${card}: debited ${formatMinor(Number(p.debited))}, reversed ${formatMinor(Number(p.reversed))}, voided ${formatMinor(Number(p.voided))}, net ${formatMinor(Number(p.net))}`);
   }
   const ok = lost.kind === 'reversed' && settled.balanced === true;
   print(ok ? '\nok: the lost sale was reversed, nobody is left debited for it, and the batch balanced' : '\nUNEXPECTED: see above');

@@ -1,6 +1,6 @@
 // What drivers tell a field engineer: one plain sentence per event, naming the device and the serial path.
 // A small interface so the daemon can route it to its own log and tests can capture it.
-import type { Clock } from '../io/clock.js';
+import type { Clock } from './clock.js';
 
 export interface DeviceLog {
   info(message: string): void;

@@ -2,9 +2,9 @@
 // (stop-and-wait), ACK per frame, retransmission on ACK timeout or NAK with a bounded number of tries,
 // NAK for any line that does not decode, and duplicate suppression by sequence number. It never throws
 // on bad input: every bad line becomes a counter, an event and a NAK.
-import type { ByteLink } from '../../firmware-ts/devices/byte-link.js';
-import type { Clock, TimerHandle } from '../../firmware-ts/io/clock.js';
-import { silentLog, type DeviceLog } from '../../firmware-ts/devices/device-log.js';
+import type { ByteLink } from '../io/byte-link.js';
+import type { Clock, TimerHandle } from '../io/clock.js';
+import { silentLog, type DeviceLog } from '../io/device-log.js';
 import { ACK, NAK, MAX_SEQ, decodeFrame, encodeFrame, type Frame } from './frame.js';
 import { FrameError } from './frame-error.js';
 import { BoundedLineSplitter } from './line-splitter.js';

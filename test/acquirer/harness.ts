@@ -1,6 +1,6 @@
 // A simulated acquirer on a loopback port and a terminal-side link to it, signed on and ready.
 import * as path from 'node:path';
-import { systemClock } from '../../firmware-ts/io/clock.js';
+import { systemClock } from '../../protocol/io/clock.js';
 import { nodeStorage } from '../../firmware-ts/io/node-storage.js';
 import { AcquirerLink, signOn, tcpConnector, type LinkEvent } from '../../firmware-ts/acquirer/index.js';
 import { AcquirerHost, startAcquirerServer, type AcquirerServer, type RuleSet } from '../../host-bridge/acquirer/index.js';

@@ -1,7 +1,7 @@
 // The acquirer link against the simulated host over real loopback TCP, one network fault at a time.
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../firmware-ts/io/clock.js';
+import { systemClock } from '../../protocol/io/clock.js';
 import { AcquirerLink, tcpConnector, type LinkEvent } from '../../firmware-ts/acquirer/index.js';
 import {
   decodeCup,

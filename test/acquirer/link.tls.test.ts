@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AcquirerLink, signOn, tcpConnector } from '../../firmware-ts/acquirer/index.js';
-import { systemClock } from '../../firmware-ts/io/clock.js';
+import { systemClock } from '../../protocol/io/clock.js';
 import { nodeStorage } from '../../firmware-ts/io/node-storage.js';
 import { AcquirerHost, startAcquirerServer } from '../../host-bridge/acquirer/index.js';
 import { textField } from '../../protocol/iso8583/index.js';

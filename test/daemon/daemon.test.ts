@@ -6,17 +6,19 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { embeddedConfig } from '../../firmware-ts/daemon/config.js';
 import { controlCall } from '../../firmware-ts/daemon/control-client.js';
 import { MAX_LINE_BYTES } from '../../firmware-ts/daemon/control-protocol.js';
-import { startDaemon, type RunningDaemon } from '../../firmware-ts/daemon/daemon.js';
+import type { RunningDaemon } from '../../firmware-ts/daemon/daemon.js';
 import { lineLog } from '../../firmware-ts/daemon/daemon-log.js';
-import { systemClock } from '../../firmware-ts/io/clock.js';
+import { systemClock } from '../../protocol/io/clock.js';
+import type { AcquirerHost } from '../../host-bridge/acquirer/index.js';
+import { embeddedConfig, startSimulatedDaemon } from '../../host-bridge/terminal/simulated-parts.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const POSJ = path.resolve('dist/firmware-ts/cli/posj.js');
 const logLines: string[] = [];
 let d: RunningDaemon;
+let simulator: AcquirerHost;
 let varDir: string;
 
 /** Sends raw bytes and collects `lines` reply lines. */
@@ -52,8 +54,10 @@ function posj(args: string[]): Promise<{ status: number | null; stdout: string; 
 beforeAll(async () => {
   varDir = tmpDir('daemon');
   const config = { ...embeddedConfig(varDir), timeouts: { connectMs: 1000, responseMs: 800, cardMs: 5000 } };
-  d = await startDaemon({ config, log: lineLog((l) => logLines.push(l), systemClock) });
-  expect(d.simulatorPort).toBeGreaterThan(0);
+  const sim = await startSimulatedDaemon({ config, log: lineLog((l) => logLines.push(l), systemClock) });
+  expect(sim.port).toBeGreaterThan(0);
+  d = sim.daemon;
+  simulator = sim.host!;
 });
 
 afterAll(async () => {
@@ -87,12 +91,12 @@ describe('posj run: control API', () => {
     expect(await controlCall(d.socketPath, { op: 'void', stan: 2, password: '739164' })).toMatchObject({ ok: true, result: { kind: 'refused' } });
     expect(await controlCall(d.socketPath, { op: 'supervisor-set', password: '123456' })).toMatchObject({ ok: false, error: { code: 'SUPERVISOR_WEAK_PASSWORD' } });
     expect((await controlCall(d.socketPath, { op: 'supervisor-set', password: '739164' })).ok).toBe(true);
-    d.simulator!.rules = { ...d.simulator!.rules, rules: [{ when: { amount: 4321 }, then: { action: 'drop-reply' } }] };
+    simulator.rules = { ...simulator.rules, rules: [{ when: { amount: 4321 }, then: { action: 'drop-reply' } }] };
     expect(await controlCall(d.socketPath, { op: 'sale', amount: 4321 })).toMatchObject({ ok: true, result: { kind: 'reversed', reason: '98' } });
-    d.simulator!.rules = { ...d.simulator!.rules, rules: [] };
+    simulator.rules = { ...simulator.rules, rules: [] };
     const settled = await controlCall(d.socketPath, { op: 'settle' });
     expect(settled).toMatchObject({ ok: true, result: { batch: 1, balanced: true, nextBatch: 2 } });
-    const host = d.simulator!.state.batchTotals('12345678', '000001');
+    const host = simulator.state.batchTotals('12345678', '000001');
     expect(Number(host.debitAmount)).toBe(1500);
   });
 });
@@ -107,11 +111,11 @@ describe('posj CLI against the daemon', () => {
     expect(st.status).toBe(0);
     expect(JSON.parse(st.stdout)).toMatchObject({ batch: 2, pendingReversals: [], stuckReversals: [] });
     expect((await posj(['reversals', ...sock])).stdout).toContain('no reversals owed');
-    d.simulator!.rules = { ...d.simulator!.rules, rules: [{ when: { amount: 777 }, then: { action: 'decline', code: '51' } }] };
+    simulator.rules = { ...simulator.rules, rules: [{ when: { amount: 777 }, then: { action: 'decline', code: '51' } }] };
     const declined = (await posj(['sale', '7.77', ...sock]));
     expect(declined.status).toBe(1);
     expect(declined.stdout).toContain('DECLINED');
-    d.simulator!.rules = { ...d.simulator!.rules, rules: [] };
+    simulator.rules = { ...simulator.rules, rules: [] };
     const none = (await posj(['status', '--socket', path.join(varDir, 'nobody.sock')]));
     expect(none.status).toBe(2);
     expect(none.stderr).toContain('no posj daemon');
@@ -133,5 +137,14 @@ describe('posj CLI against the daemon', () => {
       expect(r.status, key).toBe(2);
       expect(r.stderr, key).toContain(`config key "${key}"`);
     }
+  });
+
+  it('the terminal build refuses a "simulated" part: the acquirer simulator is bench code', async () => {
+    const file = path.join(tmpDir('config'), 'simulated.json');
+    fs.writeFileSync(file, JSON.stringify({ journalDir: 'j', terminalId: '12345678', merchantId: '898310048990001', merchantName: 'M', acquirer: 'simulated', reader: 'simulated', printer: 'simulated' }));
+    const r = await posj(['run', '--config', file]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('config key "acquirer": is "simulated"');
+    expect(fs.existsSync(path.join(path.dirname(file), 'j'))).toBe(false);
   });
 });

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { createPtyPair, type PtyPair } from '../helpers/pty-pair.js';
 import { ReconnectingPort } from '../../firmware-ts/devices/reconnecting-port.js';
-import { MemoryLog } from '../../firmware-ts/devices/device-log.js';
-import { systemClock } from '../../firmware-ts/io/clock.js';
+import { MemoryLog } from '../../protocol/io/device-log.js';
+import { systemClock } from '../../protocol/io/clock.js';
 import { inspect } from 'node:util';
 import { findSensitive } from '../../firmware-ts/pci/card-data.js';
 import { CardReader } from '../../firmware-ts/devices/card-reader/card-reader.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { inspect } from 'node:util';
 import { CardReader } from '../../firmware-ts/devices/card-reader/card-reader.js';
 import { Secret } from '../../firmware-ts/devices/card-reader/secret.js';
-import { MemoryLog } from '../../firmware-ts/devices/device-log.js';
+import { MemoryLog } from '../../protocol/io/device-log.js';
 import { decodeFrame, encodeFrame } from '../../protocol/serial/frame.js';
 import { decodeReaderCommand, encodeReaderMessage, type ReaderCommand, type ReaderResponse } from '../../protocol/reader/reader-messages.js';
 import { encodeTlv } from '../../protocol/emv/tlv.js';

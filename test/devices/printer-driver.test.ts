@@ -1,6 +1,6 @@
 // Driver unit tests: a fake ByteLink whose far end is the simulator's emulated printer, on a manual clock.
 import { describe, expect, it } from 'vitest';
-import { MemoryLog } from '../../firmware-ts/devices/device-log.js';
+import { MemoryLog } from '../../protocol/io/device-log.js';
 import { PrinterDriver } from '../../firmware-ts/devices/printer/printer-driver.js';
 import type { PrintResult } from '../../firmware-ts/devices/printer/print-result.js';
 import { renderReceipt } from '../../firmware-ts/receipts/render-receipt.js';

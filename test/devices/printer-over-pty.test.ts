@@ -2,10 +2,10 @@
 // socat missing makes every test here fail with the helper's message; nothing is skipped.
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MemoryLog } from '../../firmware-ts/devices/device-log.js';
+import { MemoryLog } from '../../protocol/io/device-log.js';
 import { PrinterDriver } from '../../firmware-ts/devices/printer/printer-driver.js';
 import { ReconnectingPort } from '../../firmware-ts/devices/reconnecting-port.js';
-import { systemClock } from '../../firmware-ts/io/clock.js';
+import { systemClock } from '../../protocol/io/clock.js';
 import { renderReceipt } from '../../firmware-ts/receipts/render-receipt.js';
 import { bothCopies } from '../../firmware-ts/receipts/sales-slip.js';
 import { sampleReversalPending, sampleSale } from '../../host-bridge/examples/sample-receipts.js';

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { SerialPort } from 'serialport';
 import { createPtyPair, type PtyPair } from '../helpers/pty-pair.js';
 import { ReconnectingPort } from '../../firmware-ts/devices/reconnecting-port.js';
-import { MemoryLog } from '../../firmware-ts/devices/device-log.js';
-import type { LinkState } from '../../firmware-ts/devices/byte-link.js';
+import { MemoryLog } from '../../protocol/io/device-log.js';
+import type { LinkState } from '../../protocol/io/byte-link.js';
 import { cleanupsAfterEach, until } from '../helpers/wait.js';
 
 const cleanups = cleanupsAfterEach();

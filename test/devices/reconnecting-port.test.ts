@@ -2,7 +2,7 @@
 // says so, and the delay doubles up to its cap.
 import { describe, expect, it } from 'vitest';
 import { ReconnectingPort } from '../../firmware-ts/devices/reconnecting-port.js';
-import { MemoryLog } from '../../firmware-ts/devices/device-log.js';
+import { MemoryLog } from '../../protocol/io/device-log.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';

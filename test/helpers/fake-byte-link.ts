@@ -1,6 +1,6 @@
 // In-memory ByteLinks for link-layer tests: a pair wired back to back (with a tap that can drop, garble or
 // inject bytes), or a single end whose writes the test reads.
-import type { ByteLink, LinkHealth, LinkState } from '../../firmware-ts/devices/byte-link.js';
+import type { ByteLink, LinkHealth, LinkState } from '../../protocol/io/byte-link.js';
 
 export class FakeByteLink implements ByteLink {
   readonly written: Buffer[] = [];

@@ -13,7 +13,7 @@ import { readTerminalRecords } from '../../firmware-ts/txn/txn-history.js';
 import { readLedgerFile, type LedgerEntry } from '../../host-bridge/acquirer/ledger.js';
 import { until } from './wait.js';
 
-export const POSJ = path.resolve('dist/firmware-ts/cli/posj.js');
+export const POSJ = path.resolve('dist/host-bridge/cli/posj-bench.js');
 export const POSJ_BRIDGE = path.resolve('dist/host-bridge/cli/posj-bridge.js');
 const GATE = path.resolve('test/helpers/tcp-gate.mjs');
 

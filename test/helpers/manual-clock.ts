@@ -1,5 +1,5 @@
 // A Clock whose time only moves when the test says so, for timer-driven logic (retransmission, backoff).
-import type { Clock, TimerHandle } from '../../firmware-ts/io/clock.js';
+import type { Clock, TimerHandle } from '../../protocol/io/clock.js';
 
 interface Pending {
   at: number;

@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
-import { SimDisk, type CrashMode } from '../../firmware-ts/sim/sim-disk.js';
-import { createRng } from '../../firmware-ts/sim/rng.js';
+import { SimDisk, type CrashMode } from '../../host-bridge/terminal-sim/sim-disk.js';
+import { createRng } from '../../host-bridge/terminal-sim/rng.js';
 import { Journal } from '../../firmware-ts/journal/journal.js';
 import { RecordTypes } from '../../firmware-ts/journal/record-types.js';
 import { noState } from '../../firmware-ts/journal/state-machine.js';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SimDisk } from '../../firmware-ts/sim/sim-disk.js';
+import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
 import { Journal } from '../../firmware-ts/journal/journal.js';
 import { RecordTypes } from '../../firmware-ts/journal/record-types.js';
 import { noState } from '../../firmware-ts/journal/state-machine.js';

@@ -2,8 +2,8 @@
 // reversal or an unprinted receipt pins its segment and everything after it, through restarts and crashes.
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { SimDisk, type CrashMode } from '../../firmware-ts/sim/sim-disk.js';
-import { createRng } from '../../firmware-ts/sim/rng.js';
+import { SimDisk, type CrashMode } from '../../host-bridge/terminal-sim/sim-disk.js';
+import { createRng } from '../../host-bridge/terminal-sim/rng.js';
 import { openTerminalJournal, type TerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
 import { syntheticSteps } from '../../firmware-ts/journal/synthetic-sales.js';
 import { saleIntent, saleOutcome } from '../../firmware-ts/journal/synthetic-sales.js';

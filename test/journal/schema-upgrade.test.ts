@@ -3,7 +3,7 @@
 // of being skipped.
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { SimDisk } from '../../firmware-ts/sim/sim-disk.js';
+import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
 import { Journal } from '../../firmware-ts/journal/journal.js';
 import { RecordTypes, type RecordSchema } from '../../firmware-ts/journal/record-types.js';
 import type { StateMachine } from '../../firmware-ts/journal/state-machine.js';

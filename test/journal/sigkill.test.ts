@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createRng } from '../../firmware-ts/sim/rng.js';
+import { createRng } from '../../host-bridge/terminal-sim/rng.js';
 import { loadOrCreateDeviceKey } from '../../firmware-ts/journal/device-key.js';
 import { CRASH_PROBE, killDrill } from '../../firmware-ts/journal/kill-drill.js';
 import { tmpDir } from '../helpers/tmp.js';

@@ -3,7 +3,7 @@
 // so settlement reads back exactly what the engine leaves.
 import { randomBytes } from 'node:crypto';
 import type { Storage } from '../../firmware-ts/io/storage.js';
-import { systemClock } from '../../firmware-ts/io/clock.js';
+import { systemClock } from '../../protocol/io/clock.js';
 import { maskPan } from '../../firmware-ts/pci/card-data.js';
 import { TerminalRecord, type AuthIntent, type AuthOutcome } from '../../firmware-ts/txn/records.js';
 import { openTerminalJournal, type TerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';

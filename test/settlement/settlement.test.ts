@@ -3,8 +3,8 @@
 // after which a reboot resumes and the batch totals equal the acquirer's (money invariant 5).
 import { afterEach, describe, expect, it } from 'vitest';
 import * as path from 'node:path';
-import { SimDisk } from '../../firmware-ts/sim/sim-disk.js';
-import { createRng } from '../../firmware-ts/sim/rng.js';
+import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
+import { createRng } from '../../host-bridge/terminal-sim/rng.js';
 import { nodeStorage } from '../../firmware-ts/io/node-storage.js';
 import { SettlementError } from '../../firmware-ts/txn/settlement.js';
 import { settlementDocument } from '../../firmware-ts/receipts/settlement-report.js';

@@ -1,7 +1,7 @@
 // The supervisor password: weak values refused, the salted scrypt hash kept in the journal (and nowhere
 // else), wrong attempts journaled and locked out with a backoff on the Clock that survives a reboot.
 import { describe, expect, it } from 'vitest';
-import { SimDisk } from '../../firmware-ts/sim/sim-disk.js';
+import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
 import { Supervisor, SupervisorError, FIRST_LOCKOUT_MS, lockoutMs } from '../../firmware-ts/txn/supervisor.js';
 import { checkPasswordStrength, WeakPasswordError } from '../../firmware-ts/txn/supervisor-policy.js';
 import { ManualClock } from '../helpers/manual-clock.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
-const POSJ = path.resolve('dist/firmware-ts/cli/posj.js');
+const POSJ = path.resolve('dist/host-bridge/cli/posj-bench.js');
 const posj = (...args: string[]) => spawnSync(process.execPath, [POSJ, 'sim', ...args], { encoding: 'utf8', timeout: 60_000 });
 
 describe('posj sim', () => {

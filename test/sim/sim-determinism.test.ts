@@ -1,9 +1,9 @@
 // A failing seed is only useful if it replays exactly: the same seed gives the same events (hashed over
 // every event, not just the tail), whatever ran before it in the process; another seed gives another run.
 import { describe, expect, it } from 'vitest';
-import { SimClock } from '../../firmware-ts/sim/sim-clock.js';
-import { SimTrace } from '../../firmware-ts/sim/sim-trace.js';
-import { runSeed } from '../../firmware-ts/sim/simulator.js';
+import { SimClock } from '../../host-bridge/terminal-sim/sim-clock.js';
+import { SimTrace } from '../../host-bridge/terminal-sim/sim-trace.js';
+import { runSeed } from '../../host-bridge/terminal-sim/simulator.js';
 
 describe('simulated clock', () => {
   it('fires timers in (time, sequence) order, one at a time, and skips cancelled ones', () => {

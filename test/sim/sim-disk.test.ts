@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PowerCutError, SECTOR, SimDisk, type CrashMode } from '../../firmware-ts/sim/sim-disk.js';
-import { createRng } from '../../firmware-ts/sim/rng.js';
+import { PowerCutError, SECTOR, SimDisk, type CrashMode } from '../../host-bridge/terminal-sim/sim-disk.js';
+import { createRng } from '../../host-bridge/terminal-sim/rng.js';
 import { JournalLockedError } from '../../firmware-ts/journal/errors.js';
 
 const MODES: CrashMode[] = ['keep', 'drop', 'tear', 'garbage', 'random'];

@@ -3,8 +3,8 @@
 // seeds, by the invariant that names what the bug does to the cardholder; the same seeds without the bug
 // pass, so it is the bug being caught and not noise.
 import { describe, expect, it } from 'vitest';
-import type { SimInvariant } from '../../firmware-ts/sim/sim-checks.js';
-import { runSeed } from '../../firmware-ts/sim/simulator.js';
+import type { SimInvariant } from '../../host-bridge/terminal-sim/sim-checks.js';
+import { runSeed } from '../../host-bridge/terminal-sim/simulator.js';
 import type { PlantedBugs } from '../../firmware-ts/txn/planted-bugs.js';
 
 /** Seeds tried before giving up; each bug is found well within it (first hits today: seed 2, 8 and 1). */

@@ -3,8 +3,8 @@
 // new engine, let it boot and send its reversals, and check the money invariants against the acquirer's
 // ledger — then make sure the terminal sells again with a STAN it never used.
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../firmware-ts/sim/rng.js';
-import type { CrashMode, SyncEvent } from '../../firmware-ts/sim/sim-disk.js';
+import { createRng } from '../../host-bridge/terminal-sim/rng.js';
+import type { CrashMode, SyncEvent } from '../../host-bridge/terminal-sim/sim-disk.js';
 import type { AuthIntent, AuthOutcome } from '../../firmware-ts/txn/records.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { EngineRig } from './engine-rig.js';

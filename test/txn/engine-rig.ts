@@ -1,15 +1,16 @@
 // A terminal on simulated time: the engine over a journal on a SimDisk (which can lose power), a fake
 // card reader and printer, and the acquirer simulator on an in-memory network with its own durable ledger.
 import { randomBytes } from 'node:crypto';
-import { AcquirerLink, type Connector, type Transport } from '../../firmware-ts/acquirer/index.js';
+import type { AcquirerLink, Connector, Transport } from '../../firmware-ts/acquirer/index.js';
 import { Secret } from '../../firmware-ts/devices/card-reader/secret.js';
 import type { PrintResult } from '../../firmware-ts/devices/printer/print-result.js';
 import { maskPan } from '../../firmware-ts/pci/card-data.js';
-import { SimDisk } from '../../firmware-ts/sim/sim-disk.js';
+import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
 import type { EngineEvent, SupervisorVerifier } from '../../firmware-ts/txn/engine-api.js';
 import type { CardForTxn, CardReadOutcome, CardSource, ReceiptPrinter } from '../../firmware-ts/txn/engine-devices.js';
 import { checkMoneyInvariants, type Violation } from '../../firmware-ts/txn/money-invariants.js';
-import { TerminalEngine } from '../../firmware-ts/txn/terminal-engine.js';
+import type { TerminalEngine } from '../../firmware-ts/txn/terminal-engine.js';
+import { buildTerminal } from '../../firmware-ts/terminal/build-terminal.js';
 import { openTerminalJournal, type TerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
 import { readTerminalRecords } from '../../firmware-ts/txn/txn-history.js';
 import { AcquirerHost, defaultRules, memoryConnector, type RuleAction, type RuleSet } from '../../host-bridge/acquirer/index.js';
@@ -108,23 +109,21 @@ export class EngineRig {
   /** Opens the journal on the (possibly crashed) disk and starts a fresh engine with a fresh link. */
   async start(opts: { attemptsPerRound?: number; refuseSalesWhileStuck?: boolean } = {}): Promise<TerminalEngine> {
     this.journal = await openTerminalJournal({ dir: JOURNAL_DIR, deviceKey: this.deviceKey, storage: this.disk, segmentBytes: 64 * 1024 });
-    this.link = new AcquirerLink({ connector: this.connector(), clock: this.clock, connectTimeoutMs: 5_000, responseTimeoutMs: 30_000 });
-    this.engine = TerminalEngine.create({
+    ({ link: this.link, engine: this.engine } = buildTerminal({
       journal: this.journal,
-      link: this.link,
+      storage: this.disk,
+      connector: this.connector(),
       clock: this.clock,
       reader: this.reader,
       printer: this.printer,
       supervisor,
-      storage: this.disk,
-      config: {
-        identity: ID,
-        tmk: TMK,
-        merchantName: 'Test Shop',
-        reversal: { backoffMs: 60_000, ...(opts.attemptsPerRound ? { attemptsPerRound: opts.attemptsPerRound } : {}), ...(opts.refuseSalesWhileStuck === false ? { refuseSalesWhileStuck: false } : {}) },
-      },
-      onEvent: (e) => this.events.push(e),
-    });
+      identity: ID,
+      tmk: TMK,
+      merchantName: 'Test Shop',
+      reversal: { backoffMs: 60_000, ...(opts.attemptsPerRound ? { attemptsPerRound: opts.attemptsPerRound } : {}), ...(opts.refuseSalesWhileStuck === false ? { refuseSalesWhileStuck: false } : {}) },
+      timeouts: { connectMs: 5_000, responseMs: 30_000 },
+      onEngineEvent: (e) => this.events.push(e),
+    }));
     return this.engine;
   }
 

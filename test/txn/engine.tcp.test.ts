@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AcquirerLink, tcpConnector } from '../../firmware-ts/acquirer/index.js';
-import { systemClock } from '../../firmware-ts/io/clock.js';
+import { systemClock } from '../../protocol/io/clock.js';
 import { nodeStorage } from '../../firmware-ts/io/node-storage.js';
 import { checkMoneyInvariants } from '../../firmware-ts/txn/money-invariants.js';
 import { TerminalEngine } from '../../firmware-ts/txn/terminal-engine.js';

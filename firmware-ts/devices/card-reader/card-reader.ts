@@ -3,9 +3,9 @@
 // again with the same id after a response timeout or when the serial line comes back, so the reader can
 // answer a repeat from its cache instead of acting twice. The full PAN, expiry, track 2 and PIN block only
 // ever leave this module inside a Secret, and nothing here logs a payload.
-import type { ByteLink, LinkHealth } from '../byte-link.js';
-import type { Clock, TimerHandle } from '../../io/clock.js';
-import { silentLog, type DeviceLog } from '../device-log.js';
+import type { ByteLink, LinkHealth } from '../../../protocol/io/byte-link.js';
+import type { Clock, TimerHandle } from '../../../protocol/io/clock.js';
+import { silentLog, type DeviceLog } from '../../../protocol/io/device-log.js';
 import { luhnValid, maskPan } from '../../pci/card-data.js';
 import { FrameLink, FrameLinkClosedError, type FrameLinkCounters } from '../../../protocol/serial/frame-link.js';
 import {

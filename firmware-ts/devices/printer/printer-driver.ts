@@ -3,9 +3,9 @@
 // "printed"; anything else comes back as a typed not-printed result, so the caller keeps the receipt pending
 // — a paper-out right after an approval never loses the slip — and the driver polls status with backoff
 // and tells `onReady` listeners when the printer can print again.
-import type { ByteLink, LinkHealth } from '../byte-link.js';
-import type { Clock } from '../../io/clock.js';
-import { stderrLog, type DeviceLog } from '../device-log.js';
+import type { ByteLink, LinkHealth } from '../../../protocol/io/byte-link.js';
+import type { Clock } from '../../../protocol/io/clock.js';
+import { stderrLog, type DeviceLog } from '../../../protocol/io/device-log.js';
 import { describeStatus, statusProblem, type PrinterStatus } from '../../../protocol/escpos/status.js';
 import type { PrintFailureReason, PrintResult, PrintStage, StatusQueryResult } from './print-result.js';
 import type { PrinterHealth, PrinterState } from './printer-health.js';

@@ -1,5 +1,5 @@
 // What `posj status` shows about the printer, and what a field engineer reads first when slips stop printing.
-import type { LinkHealth } from '../byte-link.js';
+import type { LinkHealth } from '../../../protocol/io/byte-link.js';
 import type { PrinterStatus } from '../../../protocol/escpos/status.js';
 import type { PrintFailureReason } from './print-result.js';
 

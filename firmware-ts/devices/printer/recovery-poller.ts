@@ -1,6 +1,6 @@
 // Polls until the printer is ready again, backing off so a printer with no paper for an hour is asked a few
 // hundred times, not a few million. Time comes from the Clock, so tests drive it without waiting.
-import type { Clock, TimerHandle } from '../../io/clock.js';
+import type { Clock, TimerHandle } from '../../../protocol/io/clock.js';
 
 export interface Backoff {
   initialMs: number;

@@ -1,8 +1,8 @@
 // Asks the printer DLE EOT 1..4 over the byte link and waits for each one-byte answer with a Clock timeout.
 // Bytes that arrive when no question is open are not status replies: they are counted and dropped, so line
 // noise can never be read as "paper is back".
-import type { ByteLink } from '../byte-link.js';
-import type { Clock, TimerHandle } from '../../io/clock.js';
+import type { ByteLink } from '../../../protocol/io/byte-link.js';
+import type { Clock, TimerHandle } from '../../../protocol/io/clock.js';
 import { STATUS_KINDS, type StatusKind } from '../../../protocol/escpos/commands.js';
 import { decodeStatusByte, isStatusByte, statusRequest, STATUS_OK, type PrinterStatus } from '../../../protocol/escpos/status.js';
 import type { StatusQueryResult } from './print-result.js';

@@ -1,0 +1,63 @@
+// The one place a terminal is put together: the acquirer link over a connector, the engine, settlement.
+// The daemon (`posj run`), the deterministic simulator and the engine test rig all build it here, so each of
+// them runs the same wiring and only the I/O they plug in differs (real TCP and files, or simulated ones).
+import { AcquirerLink, type Connector, type LinkEvent } from '../acquirer/index.js';
+import type { Clock } from '../../protocol/io/clock.js';
+import type { SecretKey, TerminalIdentity } from '../../protocol/iso8583/index.js';
+import type { Storage } from '../io/storage.js';
+import type { EngineEvent, ReversalPolicy, SupervisorVerifier } from '../txn/engine-api.js';
+import type { CardSource, ReceiptPrinter } from '../txn/engine-devices.js';
+import type { PlantedBugs } from '../txn/planted-bugs.js';
+import { Settlement } from '../txn/settlement.js';
+import { TerminalEngine } from '../txn/terminal-engine.js';
+import type { TerminalJournal } from '../txn/terminal-journal.js';
+
+export interface TerminalWiring {
+  journal: TerminalJournal;
+  /** Where the journal's files are: the node file system on a terminal, a SimDisk in simulation. */
+  storage: Storage;
+  connector: Connector;
+  clock: Clock;
+  reader: CardSource;
+  printer: ReceiptPrinter;
+  supervisor: SupervisorVerifier;
+  identity: TerminalIdentity;
+  tmk: SecretKey;
+  merchantName: string;
+  reversal?: Partial<ReversalPolicy>;
+  timeouts: { connectMs: number; responseMs: number };
+  onEngineEvent?: (e: EngineEvent) => void;
+  onLinkEvent?: (e: LinkEvent) => void;
+  /** Test-only: known bugs the simulator must catch. Never set by the daemon. */
+  plantedBugs?: PlantedBugs;
+}
+
+export interface Terminal {
+  link: AcquirerLink;
+  engine: TerminalEngine;
+  settlement: Settlement;
+}
+
+export function buildTerminal(w: TerminalWiring): Terminal {
+  const link = new AcquirerLink({
+    connector: w.connector,
+    clock: w.clock,
+    connectTimeoutMs: w.timeouts.connectMs,
+    responseTimeoutMs: w.timeouts.responseMs,
+    ...(w.onLinkEvent ? { onEvent: w.onLinkEvent } : {}),
+  });
+  const engine = TerminalEngine.create({
+    journal: w.journal,
+    link,
+    clock: w.clock,
+    reader: w.reader,
+    printer: w.printer,
+    supervisor: w.supervisor,
+    storage: w.storage,
+    config: { identity: w.identity, tmk: w.tmk, merchantName: w.merchantName, ...(w.reversal ? { reversal: w.reversal } : {}) },
+    ...(w.onEngineEvent ? { onEvent: w.onEngineEvent } : {}),
+    ...(w.plantedBugs ? { faults: w.plantedBugs } : {}),
+  });
+  const settlement = new Settlement({ journal: w.journal, link, clock: w.clock, identity: w.identity, storage: w.storage });
+  return { link, engine, settlement };
+}
