@@ -73,7 +73,8 @@ export class AcquirerLink {
   /** Closes the connection; an exchange in flight ends as reset. */
   close(): void {
     this.closed = true;
-    this.transport?.close();
+    // Dropped here with our own reason, so the transport's later close is not logged as "closed by peer".
+    if (this.transport) this.drop(this.transport, 'closed by this terminal');
   }
 
   private async exchangeNow(request: IsoMessage): Promise<ExchangeResult> {

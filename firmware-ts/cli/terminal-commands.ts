@@ -128,11 +128,19 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
           await started.daemon.stop();
         }
       }
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
+      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+        process.once('SIGINT', () => resolve('SIGINT'));
+        process.once('SIGTERM', () => resolve('SIGTERM'));
       });
-      await started.daemon.stop();
+      // A second signal while the operation in flight finishes: exit at once (the journal makes it safe).
+      const now = (second: NodeJS.Signals) => {
+        log.event('shutdown-forced', { signal: second, detail: 'second signal: exiting at once' });
+        process.exit(ExitCode.failed);
+      };
+      process.once('SIGINT', () => now('SIGINT'));
+      process.once('SIGTERM', () => now('SIGTERM'));
+      const report = await started.daemon.shutdown(signal);
+      if (!report.graceful) process.exit(ExitCode.failed);
       return ExitCode.ok;
     }),
   );

@@ -10,6 +10,7 @@ import type { TerminalConfig } from './config.js';
 import { ControlRequestError, intField, strField, type ControlRequest } from './control-protocol.js';
 import type { DaemonLog } from './daemon-log.js';
 import type { DaemonDevices } from './devices.js';
+import type { OperationQueue } from './operation-queue.js';
 
 export interface DaemonParts {
   journal: TerminalJournal;
@@ -20,12 +21,14 @@ export interface DaemonParts {
   config: TerminalConfig;
   log: DaemonLog;
   clock: Clock;
+  /** Money operations, one at a time; read-only ops report what it is running. */
+  queue: OperationQueue;
 }
 
 /** Largest amount one request may carry: 9,999,999.99 CNY, under field 4's twelve digits. */
 const MAX_AMOUNT = 999_999_999;
 
-export const CONTROL_OPS = ['ping', 'status', 'sale', 'void', 'refund', 'settle', 'reversals', 'reprint', 'sign-on', 'supervisor-set', 'close-reversal'] as const;
+export const CONTROL_OPS = ['ping', 'status', 'health', 'sale', 'void', 'refund', 'settle', 'reversals', 'reprint', 'sign-on', 'supervisor-set', 'close-reversal'] as const;
 
 /** A new transaction would land in a batch whose settlement is half done: finish it first. */
 function refuseDuringSettlement(p: DaemonParts): void {
@@ -48,7 +51,12 @@ export async function dispatch(p: DaemonParts, req: ControlRequest): Promise<unk
         lastSettlement: s.lastSettlement,
         devices: p.devices.health(),
         terminalId: p.config.terminalId,
+        busy: busy(p),
       };
+    }
+    case 'health': {
+      const h = p.engine.health();
+      return { journal: h.journalFailure === null ? 'ok' : 'failed', journalFailure: h.journalFailure, signedOn: h.signedOn, stuckReversals: h.stuckReversals, devices: p.devices.health(), busy: busy(p) };
     }
     case 'sale': {
       const amount = intField(req, 'amount', 1, MAX_AMOUNT);
@@ -101,6 +109,12 @@ export async function dispatch(p: DaemonParts, req: ControlRequest): Promise<unk
     default:
       throw new ControlRequestError('UNKNOWN_OP', `unknown op "${req.op}" (known: ${CONTROL_OPS.join(', ')})`);
   }
+}
+
+/** The money operation running now (and how many wait behind it), or null. */
+function busy(p: DaemonParts): { op: string; forMs: number; waiting: number } | null {
+  const c = p.queue.current;
+  return c ? { op: c.op, forMs: p.clock.now() - c.since, waiting: p.queue.waitingCount } : null;
 }
 
 /** "YYYY-MM-DD HH:MM:SS" in the terminal's local time, as receipts print it. */

@@ -1,6 +1,7 @@
-// `posj run`: the terminal. Opens the journal, boots the engine (owed reversals go out before anything
-// else), resumes a settlement a power cut interrupted, then serves the local control API: JSON lines on a
-// Unix socket, one request → one response, one operation at a time.
+// `posj run`: the terminal. Checks that no other daemon serves its socket, opens the journal, boots the
+// engine (owed reversals go out before anything else), resumes a settlement a power cut interrupted, then
+// serves the local control API: JSON lines on a Unix socket, read-only requests at once, money operations
+// one at a time. A graceful shutdown lets the operation in flight reach its durable outcome first.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -13,15 +14,39 @@ import { buildTerminal } from '../terminal/build-terminal.js';
 import { Supervisor } from '../txn/supervisor.js';
 import { openTerminalJournal, type TerminalJournal } from '../txn/terminal-journal.js';
 import { ConfigError, type AcquirerTarget, type TerminalConfig } from './config.js';
-import { ControlRequestError, LineSplitter, parseRequest, type ControlResponse } from './control-protocol.js';
 import { dispatch, type DaemonParts } from './control-ops.js';
+import { ControlServer, type ControlLimits } from './control-server.js';
+import { OperationQueue, type RunningOperation } from './operation-queue.js';
 import type { DaemonLog } from './daemon-log.js';
 import { openDevices, type SimulatedDevices } from './devices.js';
 
 export interface RunningDaemon {
   readonly socketPath: string;
   readonly journal: TerminalJournal;
+  /** Closes everything now (the journal makes that safe); an operation in flight is cut. */
   stop(): Promise<void>;
+  /**
+   * SIGTERM/SIGINT: takes no new work, ends a wait for a card, lets the money operation in flight reach its
+   * outcome and answer its client (at most `shutdownBoundMs`), logs a shutdown line, then closes. When the
+   * bound passes nothing is closed and `graceful` is false: the caller exits at once.
+   */
+  shutdown(signal: string): Promise<ShutdownReport>;
+  readonly shutdownBoundMs: number;
+}
+
+export interface ShutdownReport {
+  graceful: boolean;
+  /** The money operation that was running when the signal came. */
+  inFlight: RunningOperation | null;
+  waitedMs: number;
+}
+
+/** Slack for the slip after an approval; a printer that takes longer leaves the receipt pending (printed at boot). */
+const SHUTDOWN_PRINT_MS = 3000;
+
+/** The operation in flight gets its own request's time plus one reversal attempt, as issue 8 bounds it. */
+export function shutdownBound(t: TerminalConfig['timeouts']): number {
+  return 2 * (t.connectMs + t.responseMs) + SHUTDOWN_PRINT_MS;
 }
 
 /**
@@ -39,6 +64,7 @@ export interface DaemonOptions {
   clock?: Clock;
   /** Bench-side stand-ins for `"simulated"` config values. */
   simulated?: SimulatedParts;
+  controlLimits?: Partial<ControlLimits>;
 }
 
 /** A `"simulated"` value in the config needs the bench's parts: name the first such key. */
@@ -64,6 +90,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const { config, log } = opts;
   const clock = opts.clock ?? systemClock;
   requireSimulatedParts(config, opts.simulated);
+  // Before the journal opens or a byte goes to the acquirer: a live daemon on the socket means stop here.
+  fs.mkdirSync(path.dirname(config.socketPath), { recursive: true });
+  await claimSocket(config.socketPath);
   const journal = await openTerminalJournal({ dir: config.journalDir, deviceKey: loadOrCreateDeviceKey(config.deviceKeyFile) });
   const r = journal.openReport;
   log.event('journal-open', { dir: config.journalDir, segments: r.segments, replayed: r.recordsReplayed, tornTailBytes: r.tornTailBytes, stan: journal.state.stan, batch: journal.state.batch });
@@ -105,76 +134,34 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     log.event('boot', { signedOn: boot.signedOn, reversalsRaised: boot.reversalsRaised.length, reversalsCleared: boot.reversalsCleared.length, reversalsStuck: boot.reversalsStuck.length, receiptsPrinted: boot.receiptsPrinted.length });
     if (!supervisor.isSet) log.event('supervisor-password-missing', { detail: 'void, refund and closing a reversal are refused until one is set: posj supervisor set' });
 
-    const parts: DaemonParts = { journal, engine, supervisor, settlement, devices, config, log, clock };
+    const queue = new OperationQueue(clock);
+    const parts: DaemonParts = { journal, engine, supervisor, settlement, devices, config, log, clock, queue };
     if (settlement.pending) {
       log.event('settlement-resume', { batch: settlement.pending.batch, step: settlement.pending.step });
-      await dispatch(parts, { op: 'settle' }).catch((e: Error) => log.event('settlement-resume-failed', { error: e.message }));
+      await queue.run('settle', () => dispatch(parts, { op: 'settle' })).catch((e: Error) => log.event('settlement-resume-failed', { error: e.message }));
     }
 
-    fs.mkdirSync(path.dirname(config.socketPath), { recursive: true });
-    await claimSocket(config.socketPath);
-    const server = serveControl(parts);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.socketPath, () => resolve());
-    });
+    const server = new ControlServer({ dispatch: (req) => dispatch(parts, req), queue, log, ...(opts.controlLimits ? { limits: opts.controlLimits } : {}) });
+    await server.listen(config.socketPath);
     fs.chmodSync(config.socketPath, 0o600);
-    closers.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          for (const s of sockets(server)) s.destroy();
-        }),
-    );
+    closers.push(() => server.close());
     log.event('listening', { socket: config.socketPath });
-    return { socketPath: config.socketPath, journal, stop };
+    const boundMs = shutdownBound(config.timeouts);
+    const shutdown = async (signal: string): Promise<ShutdownReport> => {
+      const inFlight = queue.current;
+      const t0 = clock.now();
+      log.event('shutdown-begin', { signal, inFlight: inFlight?.op, boundMs });
+      server.stopAccepting();
+      devices.endCardWaits('the terminal is shutting down');
+      const graceful = await queue.close(boundMs);
+      const waitedMs = clock.now() - t0;
+      log.event('shutdown', { signal, inFlight: inFlight?.op ?? 'none', waitedMs, result: graceful ? 'finished' : `bound of ${boundMs} ms passed: exiting at once` });
+      if (graceful) await stop();
+      return { graceful, inFlight, waitedMs };
+    };
+    return { socketPath: config.socketPath, journal, stop, shutdown, shutdownBoundMs: boundMs };
   } catch (e) {
     await stop();
     throw e;
   }
-}
-
-const openSockets = new WeakMap<net.Server, Set<net.Socket>>();
-const sockets = (server: net.Server) => openSockets.get(server) ?? new Set<net.Socket>();
-
-/** One operation at a time across all connections: the journal has one writer and the link one request in flight. */
-function serveControl(parts: DaemonParts): net.Server {
-  let turn: Promise<unknown> = Promise.resolve();
-  const live = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    live.add(socket);
-    socket.on('close', () => live.delete(socket));
-    socket.on('error', () => undefined);
-    const reply = (res: ControlResponse) => {
-      if (!socket.destroyed) socket.write(JSON.stringify(res) + '\n');
-    };
-    const splitter = new LineSplitter(
-      (line) => {
-        if (line.trim() === '') return;
-        let req;
-        try {
-          req = parseRequest(line);
-        } catch (e) {
-          const err = e as ControlRequestError;
-          parts.log.event('control-bad-request', { code: err.code, detail: err.message });
-          return reply({ ok: false, error: { code: err.code, message: err.message } });
-        }
-        const id = req.id;
-        const run = turn.then(() => dispatch(parts, req));
-        turn = run.catch(() => undefined);
-        run.then(
-          (result) => reply({ ...(id !== undefined ? { id } : {}), ok: true, result }),
-          (e: Error & { code?: unknown }) => {
-            const code = typeof e.code === 'string' ? e.code : 'FAILED';
-            parts.log.event('control-error', { op: req.op, code, detail: e.message });
-            reply({ ...(id !== undefined ? { id } : {}), ok: false, error: { code, message: e.message } });
-          },
-        );
-      },
-      () => reply({ ok: false, error: { code: 'LINE_TOO_LONG', message: 'request line over the limit; skipped to its end' } }),
-    );
-    socket.on('data', (chunk) => splitter.push(chunk));
-  });
-  openSockets.set(server, live);
-  return server;
 }

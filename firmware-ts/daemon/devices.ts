@@ -21,11 +21,16 @@ export interface DaemonDevices {
   reader: CardSource;
   printer: ReceiptPrinter;
   health(): { reader: unknown; printer: unknown };
+  /** Ends a wait for a card (shutdown): the sale gets "no card" and nothing is sent; a card already being read is read. */
+  endCardWaits(detail: string): void;
   close(): Promise<void>;
 }
 
 export function openDevices(opts: { reader: DeviceConfig; printer: DeviceConfig; clock: Clock; log: DeviceLog; simulated?: SimulatedDevices }): DaemonDevices {
   const ports: ReconnectingPort[] = [];
+  /** Set by endCardWaits: why no new card wait may start. */
+  let ended: string | null = null;
+  const enders = new Set<(detail: string) => void>();
   const port = (d: Exclude<DeviceConfig, 'simulated'>) => {
     const p = new ReconnectingPort({ path: d.path, baudRate: d.baud, clock: opts.clock, log: opts.log });
     p.start();
@@ -38,13 +43,21 @@ export function openDevices(opts: { reader: DeviceConfig; printer: DeviceConfig;
   };
   let reader: HealthReader;
   let closeReader = () => undefined as void;
-  if (opts.reader === 'simulated') reader = simulated().reader();
-  else {
+  if (opts.reader === 'simulated') {
+    const sim = simulated().reader();
+    reader = { ...sim, readCard: async (o) => (ended !== null ? { kind: 'no-card', detail: ended } : sim.readCard(o)), health: () => sim.health() };
+  } else {
     const driver = new CardReader({ link: port(opts.reader), clock: opts.clock, log: opts.log });
     closeReader = () => driver.close();
     reader = {
       async readCard({ amount, currency, timeoutMs }) {
-        const w = await driver.waitForCard({ timeoutMs });
+        // A shutdown aborts the wait: the driver cancels it on the reader, so the reader is idle for the next boot.
+        if (ended !== null) return { kind: 'no-card', detail: ended };
+        const abort = new AbortController();
+        const end = (detail: string) => abort.abort(detail);
+        enders.add(end);
+        const w = await driver.waitForCard({ timeoutMs, signal: abort.signal }).finally(() => enders.delete(end));
+        if (w.kind === 'cancelled' && ended !== null) return { kind: 'no-card', detail: ended };
         if (w.kind !== 'card') return { kind: 'no-card', detail: w.kind };
         return { kind: 'card', card: await driver.readCard({ amount, currency }) };
       },
@@ -64,6 +77,10 @@ export function openDevices(opts: { reader: DeviceConfig; printer: DeviceConfig;
     reader,
     printer,
     health: () => ({ reader: reader.health(), printer: printer.health() }),
+    endCardWaits(detail) {
+      ended = detail;
+      for (const end of enders) end(detail);
+    },
     async close() {
       closeReader();
       closePrinter();

@@ -8,7 +8,7 @@ import type { Clock } from '../../protocol/io/clock.js';
 import { STATUS_OK } from '../../protocol/escpos/status.js';
 import { SecretKey } from '../../protocol/iso8583/index.js';
 import type { TerminalConfig } from '../../firmware-ts/daemon/config.js';
-import { startDaemon, type RunningDaemon, type SimulatedParts } from '../../firmware-ts/daemon/daemon.js';
+import { startDaemon, type DaemonOptions, type RunningDaemon, type SimulatedParts } from '../../firmware-ts/daemon/daemon.js';
 import type { DaemonLog } from '../../firmware-ts/daemon/daemon-log.js';
 import type { HealthPrinter, HealthReader } from '../../firmware-ts/daemon/devices.js';
 import { Secret } from '../../firmware-ts/devices/card-reader/secret.js';
@@ -106,7 +106,7 @@ export interface SimulatedDaemon {
 }
 
 /** `posj run` with the bench's simulated parts plugged in. */
-export async function startSimulatedDaemon(opts: { config: TerminalConfig; log: DaemonLog; clock?: Clock }): Promise<SimulatedDaemon> {
+export async function startSimulatedDaemon(opts: Omit<DaemonOptions, 'simulated'>): Promise<SimulatedDaemon> {
   const parts = new SimulatedTerminalParts();
   const daemon = await startDaemon({ ...opts, simulated: parts });
   return { daemon, host: parts.host, port: parts.port };
