@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Storage, StorageFile } from './storage.js';
-import { JournalLockedError } from '../journal/errors.js';
+import { takeLock } from './lock-file.js';
 
 class NodeFile implements StorageFile {
   constructor(
@@ -32,12 +32,22 @@ class NodeFile implements StorageFile {
   }
 }
 
-function pidAlive(pid: number): boolean {
+function syncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** mkdir -p whose new entries survive a power cut: each created directory's parent is fsynced (ALICE). */
+export function mkdirDurable(dir: string, mode = 0o700): void {
+  const first = fs.mkdirSync(dir, { recursive: true, mode });
+  if (first === undefined) return;
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    syncDir(path.dirname(d));
+    if (d === path.resolve(first)) return;
   }
 }
 
@@ -49,17 +59,10 @@ export const nodeStorage: Storage = {
   },
   exists: (p) => fs.existsSync(p),
   list: (dir) => fs.readdirSync(dir),
-  mkdirp: (dir) => void fs.mkdirSync(dir, { recursive: true, mode: 0o700 }),
+  mkdirp: (dir) => mkdirDurable(dir),
   rename: (a, b) => fs.renameSync(a, b),
   remove: (p) => fs.rmSync(p, { force: true }),
-  syncDir(dir) {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  },
+  syncDir,
   async preallocate(p, size) {
     const fh = await fs.promises.open(p, 'wx', 0o600);
     try {
@@ -70,33 +73,6 @@ export const nodeStorage: Storage = {
       await fh.close();
     }
   },
-  lock(dir) {
-    // A pid file created with O_EXCL; a lock left by a dead process (power cut, SIGKILL) is taken over.
-    const lockPath = path.join(dir, 'LOCK');
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const fd = fs.openSync(lockPath, 'wx', 0o600);
-        fs.writeSync(fd, `${process.pid}\n`);
-        fs.closeSync(fd);
-        return {
-          release() {
-            try {
-              if (fs.readFileSync(lockPath, 'utf8').trim() === String(process.pid)) fs.rmSync(lockPath);
-            } catch {
-              /* already gone */
-            }
-          },
-        };
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const holder = Number.parseInt(fs.readFileSync(lockPath, 'utf8').trim(), 10);
-        if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && pidAlive(holder)) {
-          throw new JournalLockedError(dir, holder);
-        }
-        if (holder === process.pid) throw new JournalLockedError(dir, holder);
-        fs.rmSync(lockPath, { force: true });
-      }
-    }
-    throw new JournalLockedError(dir, -1);
-  },
+  // Boot, PID and start time in LOCK, so a reboot or a reused PID never leaves a lock an operator must clear.
+  lock: (dir) => takeLock(dir),
 };

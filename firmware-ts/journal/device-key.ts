@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { mkdirDurable, nodeStorage } from '../io/node-storage.js';
 
 export const DEVICE_KEY_BYTES = 32;
 
@@ -21,7 +22,7 @@ export function readDeviceKey(keyPath: string): Buffer | null {
 export function loadOrCreateDeviceKey(keyPath: string): Buffer {
   const existing = readDeviceKey(keyPath);
   if (existing) return existing;
-  fs.mkdirSync(path.dirname(keyPath), { recursive: true, mode: 0o700 });
+  mkdirDurable(path.dirname(keyPath));
   const key = randomBytes(DEVICE_KEY_BYTES);
   const tmp = `${keyPath}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, key.toString('hex') + '\n', { mode: 0o600 });
@@ -29,5 +30,7 @@ export function loadOrCreateDeviceKey(keyPath: string): Buffer {
   fs.fsyncSync(fd);
   fs.closeSync(fd);
   fs.renameSync(tmp, keyPath);
+  // A rename is durable only with its directory: without this a power cut can lose the key of a sealed journal.
+  nodeStorage.syncDir(path.dirname(keyPath));
   return key;
 }

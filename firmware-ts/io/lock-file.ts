@@ -1,0 +1,152 @@
+// The journal's single-writer lock: a `LOCK` file naming its holder by boot, PID and the PID's start time,
+// so that no power cut, reboot or reused PID can leave a lock an operator must remove by hand (issue 8
+// item 9). A PID alone is not a holder: after a reboot it may belong to another live process, and in a
+// container every boot's daemon may be PID 1. The holder is live only if the boot is this boot, the PID
+// is running, and it started when the holder did.
+//
+// The file appears whole or not at all: written to a temp file, fsynced, then hard-linked to `LOCK` (link
+// fails if `LOCK` exists, like O_EXCL), then the directory is fsynced. A LOCK from an older version (a bare
+// PID) is judged by its time: written before this boot, or before its PID started, it is stale.
+//
+// Residual race: two processes that find the same stale LOCK at the same instant may both remove it; the
+// control socket check (one daemon per socket) runs before the journal opens and narrows it further.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { JournalLockedError } from '../journal/errors.js';
+
+interface Holder {
+  pid: number;
+  /** `/proc/sys/kernel/random/boot_id`, or null where there is no /proc. */
+  bootId: string | null;
+  /** Field 22 of `/proc/PID/stat` (clock ticks after boot), or null where there is no /proc. */
+  startTime: string | null;
+  nonce: string;
+}
+
+function readOrNull(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+export function bootId(): string | null {
+  return readOrNull('/proc/sys/kernel/random/boot_id')?.trim() || null;
+}
+
+/** When the PID started, in clock ticks after boot; null if it is not running (or no /proc). */
+export function processStartTime(pid: number): string | null {
+  const stat = readOrNull(`/proc/${pid}/stat`);
+  if (stat === null) return null;
+  // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+}
+
+/** This boot's start, epoch ms (btime in /proc/stat), or null. */
+function bootTimeMs(): number | null {
+  const m = /^btime (\d+)$/m.exec(readOrNull('/proc/stat') ?? '');
+  return m ? Number(m[1]) * 1000 : null;
+}
+
+function pidRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function parseHolder(text: string): Holder | { legacyPid: number } | null {
+  if (/^\d+\s*$/.test(text) && Number(text) > 0) return { legacyPid: Number(text) };
+  try {
+    const v = JSON.parse(text) as Partial<Holder>;
+    if (typeof v === 'object' && v !== null && Number.isInteger(v.pid) && typeof v.nonce === 'string') {
+      return { pid: v.pid!, bootId: v.bootId ?? null, startTime: v.startTime ?? null, nonce: v.nonce };
+    }
+  } catch {
+    // neither form: unreadable
+  }
+  return null;
+}
+
+/** Why the LOCK's holder is known gone, or null when it may still be writing. */
+export function staleReason(lockPath: string): string | null {
+  const text = readOrNull(lockPath);
+  if (text === null) return 'LOCK vanished';
+  const h = parseHolder(text);
+  if (h === null) return 'LOCK unreadable';
+  if ('legacyPid' in h) {
+    const written = fs.statSync(lockPath, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+    const boot = bootTimeMs();
+    if (!pidRunning(h.legacyPid)) return `pid ${h.legacyPid} not running`;
+    if (boot !== null && written < boot) return 'written before this boot';
+    const started = processStartTime(h.legacyPid);
+    // Start ticks are 1/100 s after boot on Linux; a PID that started after the LOCK was written is not its writer.
+    if (boot !== null && started !== null && boot + Number(started) * 10 > written + 1000) return `pid ${h.legacyPid} started after the LOCK was written`;
+    return null;
+  }
+  const boot = bootId();
+  if (h.bootId !== null && boot !== null && h.bootId !== boot) return 'taken in an earlier boot';
+  if (!pidRunning(h.pid)) return `pid ${h.pid} not running`;
+  const started = processStartTime(h.pid);
+  if (h.startTime !== null && started !== null && started !== h.startTime) return `pid ${h.pid} is another process now`;
+  return null;
+}
+
+function holderPid(lockPath: string): number {
+  const h = parseHolder(readOrNull(lockPath) ?? '');
+  return h === null ? -1 : 'legacyPid' in h ? h.legacyPid : h.pid;
+}
+
+function syncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Takes the lock on `dir` or throws JournalLockedError naming the live holder's PID. `onStale` hears why
+ * a LOCK left by a gone holder was taken over.
+ */
+export function takeLock(dir: string, onStale?: (reason: string) => void): { release(): void } {
+  const lockPath = path.join(dir, 'LOCK');
+  const me: Holder = { pid: process.pid, bootId: bootId(), startTime: processStartTime(process.pid), nonce: randomBytes(8).toString('hex') };
+  const text = JSON.stringify(me) + '\n';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const tmp = path.join(dir, `LOCK.${process.pid}.${me.nonce}.tmp`);
+    const fd = fs.openSync(tmp, 'wx', 0o600);
+    try {
+      fs.writeSync(fd, text);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    try {
+      fs.linkSync(tmp, lockPath);
+      fs.rmSync(tmp);
+      syncDir(dir);
+      return {
+        release() {
+          if (readOrNull(lockPath) === text) {
+            fs.rmSync(lockPath, { force: true });
+            syncDir(dir);
+          }
+        },
+      };
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const stale = staleReason(lockPath);
+      if (stale === null) throw new JournalLockedError(dir, holderPid(lockPath));
+      onStale?.(stale);
+      fs.rmSync(lockPath, { force: true });
+    }
+  }
+  throw new JournalLockedError(dir, -1);
+}
