@@ -16,38 +16,63 @@ export function frame(body: Buffer, max = DEFAULT_MAX_FRAME_LENGTH): Buffer {
   return Buffer.concat([prefix, body]);
 }
 
-/** Splits a stream into frame bodies. After it throws, the stream is out of step: close the connection. */
+/**
+ * Splits a stream into frame bodies. After it throws, the stream is out of step: close the connection.
+ * Linear in its input: a chunk is scanned in place, and the bytes of an unfinished frame are kept as a
+ * list of pieces joined once the frame is complete — never a copy of the whole rest per frame extracted.
+ */
 export class FrameReader {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  /** Pieces of an unfinished frame (together at most 2 + max bytes). */
+  private pieces: Buffer[] = [];
+  private pendingBytes = 0;
+  /** The announced body length of the unfinished frame, once its 2 length bytes are in. */
+  private wanted: number | undefined;
 
   constructor(private readonly max = DEFAULT_MAX_FRAME_LENGTH) {}
 
   push(chunk: Buffer): Buffer[] {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
     const out: Buffer[] = [];
-    for (;;) {
-      if (this.buffered < 2) break;
-      const head = this.peek(2);
-      const length = head.readUInt16BE(0);
-      if (length === 0 || length > this.max) {
-        this.chunks = [];
-        this.buffered = 0;
-        throw new FrameError(length, this.max, length === 0 ? 'empty-frame' : 'frame-too-long');
+    // The reader's own copy (one per chunk, not per frame): the caller may reuse its buffer, and the bodies
+    // handed out are views of this copy.
+    let data = Buffer.from(chunk);
+    if (this.pendingBytes > 0) {
+      this.pieces.push(data);
+      this.pendingBytes += chunk.length;
+      if (this.wanted === undefined && this.pendingBytes >= 2) this.wanted = this.checkLength(this.headOfPending());
+      if (this.wanted === undefined || this.pendingBytes < 2 + this.wanted) return out;
+      data = Buffer.concat(this.pieces, this.pendingBytes);
+      this.pieces = [];
+      this.pendingBytes = 0;
+      this.wanted = undefined;
+    }
+    let at = 0;
+    while (data.length - at >= 2) {
+      const length = this.checkLength(data.readUInt16BE(at));
+      if (data.length - at < 2 + length) {
+        this.wanted = length;
+        break;
       }
-      if (this.buffered < 2 + length) break;
-      const all = Buffer.concat(this.chunks);
-      out.push(Buffer.from(all.subarray(2, 2 + length)));
-      const rest = all.subarray(2 + length);
-      this.chunks = rest.length ? [rest] : [];
-      this.buffered = rest.length;
+      out.push(data.subarray(at + 2, at + 2 + length));
+      at += 2 + length;
+    }
+    if (at < data.length) {
+      this.pieces = [data.subarray(at)];
+      this.pendingBytes = data.length - at;
     }
     return out;
   }
 
-  private peek(n: number): Buffer {
-    const first = this.chunks[0]!;
-    return first.length >= n ? first : Buffer.concat(this.chunks).subarray(0, n);
+  private headOfPending(): number {
+    return Buffer.concat(this.pieces, 2).readUInt16BE(0);
+  }
+
+  private checkLength(length: number): number {
+    if (length === 0 || length > this.max) {
+      this.pieces = [];
+      this.pendingBytes = 0;
+      this.wanted = undefined;
+      throw new FrameError(length, this.max, length === 0 ? 'empty-frame' : 'frame-too-long');
+    }
+    return length;
   }
 }

@@ -27,6 +27,23 @@ describe('FrameReader', () => {
     );
   });
 
+  it('takes many frames from one chunk, and a frame trickled one byte at a time', () => {
+    const bodies = Array.from({ length: 5000 }, (_, i) => Buffer.from([i & 0xff]));
+    expect(new FrameReader().push(Buffer.concat(bodies.map((b) => frame(b))))).toEqual(bodies);
+    const big = frame(Buffer.alloc(4000, 7));
+    const reader = new FrameReader();
+    const got: Buffer[] = [];
+    for (const byte of big) got.push(...reader.push(Buffer.from([byte])));
+    expect(got).toEqual([Buffer.alloc(4000, 7)]);
+  });
+
+  it('a frame body handed out is a copy, not a view of the caller\'s chunk', () => {
+    const chunk = frame(Buffer.from('abc'));
+    const [body] = new FrameReader().push(chunk);
+    chunk.fill(0);
+    expect(body!.toString()).toBe('abc');
+  });
+
   it('refuses an oversized or empty frame as soon as its length arrives', () => {
     const reader = new FrameReader(100);
     expect(() => reader.push(Buffer.from([0x00]))).not.toThrow();
