@@ -105,14 +105,16 @@ function decode<T>(allowed: readonly string[], type: string, payload: Buffer): T
 export const decodeReaderCommand = (type: string, payload: Buffer) => decode<ReaderCommand>(COMMAND_TYPES, type, payload);
 export const decodeReaderResponse = (type: string, payload: Buffer) => decode<ReaderResponse>(RESPONSE_TYPES, type, payload);
 
+// Own properties only: `key in shape` would take toString, constructor, __proto__ and the other names
+// Object.prototype lends every object as fields of every message.
 function checkShape(type: string, body: Record<string, unknown>): void {
-  const shape = SHAPES[type];
+  const shape = Object.hasOwn(SHAPES, type) ? SHAPES[type] : undefined;
   if (!shape) throw new ReaderMessageError(type, '(type)', 'unknown message type');
   for (const key of Object.keys(body)) {
-    if (!(key in shape)) throw new ReaderMessageError(type, key, 'unknown field');
+    if (!Object.hasOwn(shape, key)) throw new ReaderMessageError(type, key, 'unknown field');
   }
   for (const [field, [check, need]] of Object.entries(shape)) {
-    const v = body[field];
+    const v = Object.hasOwn(body, field) ? body[field] : undefined;
     if (v === undefined) {
       if (need === 'required') throw new ReaderMessageError(type, field, 'missing');
       continue;

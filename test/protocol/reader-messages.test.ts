@@ -32,6 +32,12 @@ describe('reader messages', () => {
     ['WAIT_CARD', '{"id":1,"timeoutMs":10,"modes":["swipe"]}', 'modes'],
     ['READ', '[1]', '(payload)'],
     ['EXPLODE', '{}', '(type)'],
+    // Names every object inherits are not fields (SERIAL_FRAMES.md lists each message's fields).
+    ['READ', '{"id":1,"amount":1,"currency":"156","toString":1}', 'toString'],
+    ['READ', '{"id":1,"amount":1,"currency":"156","constructor":{}}', 'constructor'],
+    ['READ', '{"id":1,"amount":1,"currency":"156","__proto__":{"x":1}}', '__proto__'],
+    ['STATUS', '{"id":1,"hasOwnProperty":true}', 'hasOwnProperty'],
+    ['toString', '{"id":1}', '(type)'],
   ];
   for (const [type, json, field] of bad) {
     it(`${type} ${json} is refused naming ${field}`, () => {
