@@ -11,7 +11,7 @@ import {
   type IsoMessage,
   type TransactionKind,
 } from '../../protocol/iso8583/index.js';
-import { cardNet, authKey } from './ledger-state.js';
+import { authKey, batchKey, cardNet } from './ledger-state.js';
 import type { Answer, HostContext } from './host-context.js';
 import type { AuthorizationEntry } from './ledger.js';
 
@@ -37,6 +37,8 @@ export function authorize(ctx: HostContext, req: IsoMessage, kind: TransactionKi
   const amount = textField(req, 4);
   const key = authKey(terminalId, batch, stan);
   if (ctx.state.byKey.has(key) || ctx.state.orphanReversals.has(key)) return deny(ResponseCode.duplicate);
+  // After its 0500 a batch takes no new authorization: the terminal must settle over into its next batch.
+  if (ctx.state.settlements.has(batchKey(terminalId, batch))) return deny(ResponseCode.batchSettled);
 
   let target: (AuthorizationEntry & { seq: number }) | undefined;
   if (kind === 'void' || kind === 'preauth-void' || kind === 'preauth-completion') {
@@ -55,6 +57,12 @@ export function authorize(ctx: HostContext, req: IsoMessage, kind: TransactionKi
     if (!target || !refundable || !ctx.state.isLive(target.seq) || ctx.state.consumedBy.has(target.seq)) {
       return deny(ResponseCode.originalNotFound);
     }
+    // Field 61 must name that original: its date (MMDD, field 13 of the sale) and, when the refunding
+    // terminal made the sale, its batch and STAN; zeros mean "not this terminal's" and name nothing.
+    const o = parseField61(req);
+    if (!o?.date || (target.date !== undefined && o.date !== target.date)) return deny(ResponseCode.originalNotFound);
+    const namesOne = !/^0+$/.test(o.batch + o.stan);
+    if (namesOne && (target.terminalId !== terminalId || target.batch !== o.batch || target.stan !== o.stan)) return deny(ResponseCode.originalNotFound);
     const already = ctx.state.refunded.get(target.seq) ?? 0n;
     if (BigInt(amount ?? '0') + already > BigInt(target.amount)) return deny(ResponseCode.invalidAmount);
   }
@@ -92,6 +100,7 @@ export function authorize(ctx: HostContext, req: IsoMessage, kind: TransactionKi
     card,
     amount,
     processingCode: textField(req, 3) ?? '',
+    ...(textField(req, 13) !== undefined ? { date: textField(req, 13) } : {}),
     rrn,
     authCode,
     ...(target ? { target: target.seq } : {}),

@@ -9,6 +9,8 @@ import {
   encodeCup,
   encodeCupWithMac,
   Iso8583DecodeError,
+  Iso8583EncodeError,
+  isRequestMti,
   replyEnvelope,
   ResponseCode,
   responseMti,
@@ -93,7 +95,10 @@ export class AcquirerHost {
     this.ledger.close();
   }
 
-  /** Handles one frame body. Ledger I/O failures propagate: the host must stop, not answer. */
+  /**
+   * Handles one frame body: answers it or drops it, for any bytes. Only a LedgerWriteError (the ledger
+   * could not make an entry durable) propagates: the host must stop, not answer.
+   */
   handle(body: Buffer): HostReply {
     let envelope: CupEnvelope;
     let req: IsoMessage;
@@ -103,6 +108,11 @@ export class AcquirerHost {
       if (!(e instanceof Iso8583DecodeError)) throw e;
       this.emit({ mti: '', action: 'malformed', detail: e.message });
       return { kind: 'none', reason: e.message };
+    }
+    // A response, a notification or MTI 9990 has no response MTI: there is nothing to answer it with.
+    if (!isRequestMti(req.mti)) {
+      this.emit({ ...this.eventBase(req), action: 'malformed', detail: `MTI ${req.mti} is not a request` });
+      return { kind: 'none', reason: `MTI ${req.mti} is not a request` };
     }
     const facts = { mti: req.mti, stan: textField(req, 11), amount: textField(req, 4), terminalId: textField(req, 41) };
     const index = this.received++;
@@ -126,7 +136,15 @@ export class AcquirerHost {
     }
     this.emit({ ...this.eventBase(req), action: action.action, responseCode: answer.code });
 
-    const reply = this.buildReply(envelope, req, answer, req.mti === '0800' ? undefined : mak, action.action === 'bad-mac');
+    let reply: Buffer;
+    try {
+      reply = this.buildReply(envelope, req, answer, req.mti === '0800' ? undefined : mak, action.action === 'bad-mac');
+    } catch (e) {
+      // An echoed field the answer cannot carry: drop rather than stop serving.
+      if (!(e instanceof Iso8583EncodeError)) throw e;
+      this.emit({ ...this.eventBase(req), action: 'malformed', detail: e.message });
+      return { kind: 'none', reason: e.message };
+    }
     const delayMs = action.delayMs ?? 0;
     switch (action.action) {
       case 'drop-reply':

@@ -1,9 +1,10 @@
 // The ledger folded into what the host needs to answer: which authorizations exist (by terminal, batch and
 // STAN, and by RRN), which are reversed, voided, completed or refunded, and each batch's totals.
 import type { BatchTotals } from '../../protocol/iso8583/index.js';
-import type { AuthorizationEntry, LedgerEntry } from './ledger.js';
+import type { AuthorizationEntry, LedgerEntry, SettlementEntry } from './ledger.js';
 
 export const authKey = (terminalId: string, batch: string, stan: string) => `${terminalId}|${batch}|${stan}`;
+export const batchKey = (terminalId: string, batch: string) => `${terminalId}|${batch}`;
 
 export class LedgerState {
   /** Authorizations by terminal|batch|STAN (the reversal and void lookup). */
@@ -17,6 +18,8 @@ export class LedgerState {
   readonly consumedBy = new Map<number, number>();
   /** seq of a sale → amount refunded so far (refunds not reversed). */
   readonly refunded = new Map<number, bigint>();
+  /** The first settlement of each terminal|batch: the batch is closed to new authorizations from then on. */
+  readonly settlements = new Map<string, SettlementEntry & { seq: number }>();
   readonly entries: LedgerEntry[] = [];
 
   constructor(entries: readonly LedgerEntry[]) {
@@ -33,6 +36,9 @@ export class LedgerState {
         if (a.txn === 'refund') this.refunded.set(a.target, (this.refunded.get(a.target) ?? 0n) + BigInt(a.amount));
         else this.consumedBy.set(a.target, a.seq);
       }
+    } else if (e.kind === 'settlement') {
+      const key = batchKey(e.terminalId, e.batch);
+      if (!this.settlements.has(key)) this.settlements.set(key, e);
     } else if (e.kind === 'reversal') {
       if (e.target === null) {
         this.orphanReversals.add(authKey(e.terminalId, e.batch, e.stan));

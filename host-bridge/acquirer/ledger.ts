@@ -17,6 +17,8 @@ export interface AuthorizationEntry {
   /** Minor units (fen), 12 digits as sent. */
   amount: string;
   processingCode: string;
+  /** Field 13 (MMDD) of the request; a refund's field 61 must name it. Absent in ledgers written before it was kept. */
+  date?: string;
   rrn: string;
   authCode: string;
   /** The earlier entry (seq) a void, refund, preauth void or completion applies to. */
@@ -45,6 +47,8 @@ export interface SettlementEntry {
   kind: 'settlement';
   terminalId: string;
   batch: string;
+  /** Field 11 of the 0500: a repeat with the same STAN is the same settlement. Absent in older ledgers. */
+  stan?: string;
   terminalTotals: TotalsJson;
   hostTotals: TotalsJson;
   balanced: boolean;
@@ -81,6 +85,13 @@ export const totalsJson = (t: BatchTotals): TotalsJson => ({
   creditCount: t.creditCount,
 });
 
+export const totalsFromJson = (t: TotalsJson): BatchTotals => ({
+  debitAmount: BigInt(t.debitAmount),
+  debitCount: t.debitCount,
+  creditAmount: BigInt(t.creditAmount),
+  creditCount: t.creditCount,
+});
+
 export type LedgerBody =
   | AuthorizationEntry
   | ReversalEntry
@@ -91,6 +102,17 @@ export type LedgerBody =
 
 /** Every entry: a sequence number (1, 2, ...) and the host's time as ISO text, then the body. */
 export type LedgerEntry = LedgerBody & { seq: number; at: string };
+
+/** The ledger could not make an entry durable: the host must stop rather than answer (it would lie). */
+export class LedgerWriteError extends Error {
+  constructor(
+    readonly file: string,
+    cause: Error,
+  ) {
+    super(`ledger ${file}: append failed: ${cause.message}`, { cause });
+    this.name = 'LedgerWriteError';
+  }
+}
 
 export class LedgerCorruptError extends Error {
   constructor(
@@ -153,6 +175,7 @@ export class Ledger {
   private failed: Error | undefined;
 
   private constructor(
+    private readonly path: string,
     private readonly file: StorageFile,
     private size: number,
     readonly entries: LedgerEntry[],
@@ -165,7 +188,7 @@ export class Ledger {
       const created = storage.open(file, 'create');
       created.sync();
       storage.syncDir(path.dirname(file));
-      return new Ledger(created, 0, []);
+      return new Ledger(file, created, 0, []);
     }
     const f = storage.open(file, 'rw');
     const { entries, validLength } = parseLedger(file, readAll(f));
@@ -173,7 +196,7 @@ export class Ledger {
       f.truncate(validLength);
       f.sync();
     }
-    return new Ledger(f, validLength, entries);
+    return new Ledger(file, f, validLength, entries);
   }
 
   /** Appends and makes durable. A failed write or fsync is fatal: the ledger refuses every later append. */
@@ -185,8 +208,8 @@ export class Ledger {
       this.file.write(bytes, this.size);
       this.file.datasync();
     } catch (e) {
-      this.failed = e as Error;
-      throw e;
+      this.failed = new LedgerWriteError(this.path, e as Error);
+      throw this.failed;
     }
     this.size += bytes.length;
     this.entries.push(entry);

@@ -14,22 +14,32 @@ import {
   type IsoMessage,
 } from '../../protocol/iso8583/index.js';
 import { luhnValid, maskPan } from '../../firmware-ts/pci/card-data.js';
-import { totalsJson } from './ledger.js';
+import { totalsFromJson, totalsJson, type LedgerEntry, type SettlementEntry } from './ledger.js';
 import { authKey } from './ledger-state.js';
 import type { Answer, HostContext } from './host-context.js';
 
+/** The 0510's field 48 for a recorded settlement: the request's totals echoed if balanced, else the host's. */
+function settlementAnswer(e: SettlementEntry): Answer {
+  const totals = e.balanced ? e.terminalTotals : e.hostTotals;
+  return { code: ResponseCode.approved, fields: { 48: field48Totals(totalsFromJson(totals), e.balanced ? '1' : '2') } };
+}
+
 export function settle(ctx: HostContext, req: IsoMessage): Answer {
   const terminalId = textField(req, 41) ?? '';
+  const stan = textField(req, 11) ?? '';
   const batch = parseField60(req).batch;
   const { totals } = parseField48Totals(req);
+  // A repeat (the 0510 was lost, the terminal resumed) is the same settlement: answered as recorded.
+  const repeat = ctx.state.entries.find((e): e is LedgerEntry & SettlementEntry => e.kind === 'settlement' && e.terminalId === terminalId && e.batch === batch && e.stan === stan);
+  if (repeat) return settlementAnswer(repeat);
   const host = ctx.state.batchTotals(terminalId, batch);
   const balanced =
     host.debitAmount === totals.debitAmount &&
     host.debitCount === totals.debitCount &&
     host.creditAmount === totals.creditAmount &&
     host.creditCount === totals.creditCount;
-  ctx.record({ kind: 'settlement', terminalId, batch, terminalTotals: totalsJson(totals), hostTotals: totalsJson(host), balanced });
-  return { code: ResponseCode.approved, fields: { 48: balanced ? field48Totals(totals, '1') : field48Totals(host, '2') } };
+  const entry = ctx.record({ kind: 'settlement', terminalId, batch, stan, terminalTotals: totalsJson(totals), hostTotals: totalsJson(host), balanced });
+  return settlementAnswer(entry as SettlementEntry);
 }
 
 export function batchUpload(ctx: HostContext, req: IsoMessage): Answer {

@@ -5,6 +5,7 @@ import * as tls from 'node:tls';
 import type { Clock, TimerHandle } from '../../protocol/io/clock.js';
 import { DEFAULT_MAX_FRAME_LENGTH, frame, FrameError, FrameReader } from '../../protocol/iso8583/index.js';
 import type { AcquirerHost } from './host.js';
+import { LedgerWriteError } from './ledger.js';
 
 export interface AcquirerServerOptions {
   host: AcquirerHost;
@@ -16,7 +17,7 @@ export interface AcquirerServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Connection-level happenings (frame errors) for the log. */
   onConnectionEvent?: (detail: string) => void;
-  /** The host could not make a ledger entry durable: the server has stopped; the process should exit. */
+  /** The host could not make a ledger entry durable (LedgerWriteError): the server has stopped; the process should exit. */
   onFatal?: (err: Error) => void;
 }
 
@@ -61,8 +62,13 @@ export async function startAcquirerServer(opts: AcquirerServerOptions): Promise<
           reply = opts.host.handle(body);
         } catch (e) {
           socket.destroy();
+          if (!(e instanceof LedgerWriteError)) {
+            // A bug in a handler costs this connection, never the server: every other terminal keeps its host.
+            opts.onConnectionEvent?.(`connection closed: the host failed on a frame: ${(e as Error).message}`);
+            return;
+          }
           void stop();
-          opts.onFatal?.(e as Error);
+          opts.onFatal?.(e);
           return;
         }
         if (reply.kind === 'send') {

@@ -49,6 +49,8 @@ export const ResponseCode = {
   originalNotFound: '25',
   insufficientFunds: '51',
   duplicate: '94',
+  /** 77: the batch in field 60 is already settled at the host (重新签到); the terminal must move to its next batch. */
+  batchSettled: '77',
   macError: 'A0',
 } as const;
 
@@ -196,11 +198,12 @@ export function financialRequest(r: FinancialRequest): IsoMessage {
 
 /**
  * The reversal of an authorization request: same STAN, amount, processing code and field 60, MTI 0400 on
- * the first try and 0401 on repeats, field 39 the reason. Track 2 and ICC data are not repeated — the
- * reversal is built from what the journal keeps, which never includes them.
+ * the first try and 0401 on repeats, field 39 the reason. No card data (2, 14, 35, 55): the acquirer finds
+ * the original by terminal, batch and STAN, and the reversal is rebuilt from what the journal keeps, which
+ * holds no full PAN (protocol/ISO8583.md, "Why a reversal carries no field 2").
  */
 export function reversalRequest(original: IsoMessage, reason: ReversalReason, repeat: boolean): IsoMessage {
-  const keep = [2, 3, 4, 11, 14, 22, 23, 25, 38, 41, 42, 49, 60, 61];
+  const keep = [3, 4, 11, 22, 23, 25, 38, 41, 42, 49, 60, 61];
   const fields = new Map<number, string | Buffer>();
   for (const n of keep) {
     const v = original.fields.get(n);
@@ -272,7 +275,15 @@ export function batchEndRequest(id: TerminalIdentity, stan: string, batch: strin
   });
 }
 
-/** MTI of the response to a request MTI: 0200 → 0210, 0401 → 0410 (repeats are answered as originals). */
+/**
+ * A request or advice a host answers: version 0, class 1-8, function 0 (request) or 2 (advice), origin 0 or
+ * 1 (repeat). Anything else (a response, a notification, MTI 9990) has no response MTI.
+ */
+export function isRequestMti(mti: string): boolean {
+  return /^0[1-8][02][01]$/.test(mti);
+}
+
+/** MTI of the response to a request MTI (see isRequestMti): 0200 → 0210, 0401 → 0410 (repeats are answered as originals). */
 export function responseMti(requestMti: string): string {
   const base = requestMti.slice(0, 3) + '0';
   return (Number(base) + 10).toString().padStart(4, '0');
