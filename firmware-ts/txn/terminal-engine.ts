@@ -141,6 +141,10 @@ export class TerminalEngine implements TerminalEngineApi {
       if (denied) return denied;
       // 撤销 only within the open batch; after settlement it is a refund.
       const sale = this.original(this.state.batch, req.stan);
+      if (!sale) {
+        const settled = this.settledSale(req.stan);
+        if (settled) return refused('void', 'original-not-voidable', `the sale with STAN ${req.stan} is in settled batch ${settled.intent.batch}: use refund (退货)${settled.outcome?.rrn ? ` with RRN ${settled.outcome.rrn}` : ''}`);
+      }
       const refusal = this.checkOriginal(sale, 'sale', 'void');
       if (refusal) return refusal;
       return this.authorizeOnline(this.fromOriginal('void', sale!.intent.amount, sale!));
@@ -155,7 +159,10 @@ export class TerminalEngine implements TerminalEngineApi {
       if (!validAmount(req.amount)) return refused('refund', 'invalid-amount', 'amount must be a positive whole number of fen');
       const denied = await this.checkSupervisor('refund', req.password, 'refund');
       if (denied) return denied;
-      return this.withCard('refund', req.amount, {}, { date: req.date, rrn: req.rrn });
+      // A refund of this terminal's own sale names it in field 61 (batch + STAN + date); another terminal's
+      // sale only by RRN and date, the batch and STAN left zero.
+      const own = this.saleByRrn(req.rrn);
+      return this.withCard('refund', req.amount, {}, { date: req.date, rrn: req.rrn, ...(own ? { batch: own.intent.batch, stan: own.intent.stan } : {}) });
     });
   }
 
@@ -278,9 +285,9 @@ export class TerminalEngine implements TerminalEngineApi {
       ...(spec.kind !== 'balance' ? { amount: spec.amount } : {}),
       card: spec.card,
       stamp,
-      ...(spec.original?.batch !== undefined && spec.original.stan !== undefined ? { original: { batch: spec.original.batch, stan: spec.original.stan } } : {}),
-      // A refund names its original by RRN (field 37); field 61 carries only the original date.
-      ...(spec.kind === 'refund' && spec.original?.date ? { original: { batch: 0, stan: 0, date: spec.original.date } } : {}),
+      ...(spec.original?.batch !== undefined && spec.original.stan !== undefined ? { original: { batch: spec.original.batch, stan: spec.original.stan, ...(spec.kind === 'refund' && spec.original.date ? { date: spec.original.date } : {}) } } : {}),
+      // A refund of another terminal's sale: field 61 is zero batch and STAN with the original date.
+      ...(spec.kind === 'refund' && spec.original?.date && spec.original.stan === undefined ? { original: { batch: 0, stan: 0, date: spec.original.date } } : {}),
       ...(spec.original?.rrn !== undefined && (spec.kind === 'void' || spec.kind === 'refund') ? { originalRrn: spec.original.rrn } : {}),
       ...(spec.original?.authCode !== undefined && spec.kind !== 'refund' ? { originalAuthCode: spec.original.authCode } : {}),
     };
@@ -490,6 +497,16 @@ export class TerminalEngine implements TerminalEngineApi {
 
   private original(batch: number, stan: number): TxnView | undefined {
     return this.views().get(txnKey(batch, stan));
+  }
+
+  /** The latest approved sale with this STAN in a batch already settled (a void must become a refund). */
+  private settledSale(stan: number): TxnView | undefined {
+    return [...this.views().values()].reverse().find((v) => v.intent.kind === 'sale' && v.intent.stan === stan && v.intent.batch !== this.state.batch && v.outcome?.result === 'approved' && !v.reversal);
+  }
+
+  /** This terminal's approved sale or completion with that RRN, if it made it. */
+  private saleByRrn(rrn: string): TxnView | undefined {
+    return [...this.views().values()].find((v) => (v.intent.kind === 'sale' || v.intent.kind === 'preauth-completion') && v.outcome?.result === 'approved' && v.outcome.rrn === rrn);
   }
 
   private checkOriginal(v: TxnView | undefined, wants: AuthKind, kind: AuthKind): TxnResult | undefined {

@@ -41,6 +41,31 @@ export function localStamp(clock: Clock): LocalStamp {
 /** Field 22: how the card was read (2 digits) + PIN capability "2" (no PIN pad on this path). */
 export const field22 = (posEntryMode: string) => `${posEntryMode}2`;
 
+/** Track 2 equivalent as field 35 carries it: the reader's `D` separator written as `=`; undefined if not sendable. */
+export function field35(track2: string): string | undefined {
+  const t = track2.replace('D', '=');
+  return /^\d{12,19}=\d{4}\d*$/.test(t) && t.length <= 37 ? t : undefined;
+}
+
+/**
+ * What goes on the wire for the card data actually read (protocol/ISO8583.md, field 22): a swipe with its
+ * track 2 is entry mode 90 with field 35 as the reader gave it (expiry and PAN are inside it); a swipe
+ * whose reader gave no usable track 2 is 02 with PAN and expiry; chip and contactless keep the reader's
+ * mode with PAN, expiry, card sequence and ICC data.
+ */
+function cardFields(card: RequestSpec['card']) {
+  if (!('pan' in card)) return { entryMode: field22(card.posEntryMode) };
+  const track2 = card.entryMode === 'magstripe' && card.track2 ? field35(card.track2.reveal()) : undefined;
+  if (track2 !== undefined) return { entryMode: field22('90'), track2 };
+  return {
+    entryMode: field22(card.entryMode === 'magstripe' ? '02' : card.posEntryMode),
+    pan: card.pan.reveal(),
+    expiry: card.expiry.reveal(),
+    ...(card.panSeq ? { cardSequence: card.panSeq.padStart(3, '0') } : {}),
+    ...(card.entryMode === 'chip' && card.emvData.length > 0 ? { icc: card.emvData } : {}),
+  };
+}
+
 export interface RequestSpec {
   kind: TransactionKind;
   id: TerminalIdentity;
@@ -55,26 +80,15 @@ export interface RequestSpec {
   originalAuthCode?: string;
 }
 
-/** The request, with PAN and expiry revealed only into the message object (memory); field 2 + 14 stand in for track 2. */
+/** The request, with PAN, expiry and track 2 revealed only into the message object (memory). */
 export function buildRequest(s: RequestSpec): IsoMessage {
-  const read = 'pan' in s.card ? s.card : undefined;
   return financialRequest({
     kind: s.kind,
     id: s.id,
     stan: pad6(s.stan),
     batch: pad6(s.batch),
     ...(s.amount !== undefined ? { amount: amount12(s.amount) } : {}),
-    card: {
-      entryMode: field22(s.card.posEntryMode),
-      ...(read
-        ? {
-            pan: read.pan.reveal(),
-            expiry: read.expiry.reveal(),
-            ...(read.panSeq ? { cardSequence: read.panSeq.padStart(3, '0') } : {}),
-            ...(read.entryMode === 'chip' && read.emvData.length > 0 ? { icc: read.emvData } : {}),
-          }
-        : {}),
-    },
+    card: cardFields(s.card),
     time: s.stamp.time,
     date: s.stamp.date,
     ...(s.original ? { original: { batch: pad6(s.original.batch), stan: pad6(s.original.stan), ...(s.original.date ? { date: s.original.date } : {}) } } : {}),

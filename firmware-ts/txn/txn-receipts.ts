@@ -9,7 +9,7 @@ import type { ReversalReason } from './records.js';
 import type { OwedReversal } from './terminal-state.js';
 import type { TxnView } from './txn-history.js';
 
-const ENTRY_MODES: Record<string, EntryMode> = { '05': 'chip', '07': 'contactless', '90': 'magstripe', '80': 'fallback', '01': 'manual' };
+const ENTRY_MODES: Record<string, EntryMode> = { '05': 'chip', '07': 'contactless', '90': 'magstripe', '02': 'magstripe', '80': 'fallback', '01': 'manual' };
 
 const REVERSAL_REASONS: Record<ReversalReason, ReversalPendingReason> = { '98': 'no-reply', A0: 'link-error', '06': 'card-declined-after-approval' };
 

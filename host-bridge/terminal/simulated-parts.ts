@@ -45,8 +45,19 @@ function simulatedReader(): HealthReader {
   return {
     async readCard() {
       reads++;
-      // Swiped, no PIN: a fresh Secret per read, as the real driver hands out.
-      return { kind: 'card', card: { entryMode: 'magstripe', posEntryMode: '02', maskedPan: maskPan(SIMULATED_PAN), pan: new Secret(SIMULATED_PAN), expiry: new Secret('2812'), emvData: Buffer.alloc(0) } };
+      // Swiped, no PIN, track 2 read whole: a fresh Secret per read, as the real driver hands out.
+      return {
+        kind: 'card',
+        card: {
+          entryMode: 'magstripe',
+          posEntryMode: '90',
+          maskedPan: maskPan(SIMULATED_PAN),
+          pan: new Secret(SIMULATED_PAN),
+          expiry: new Secret('2812'),
+          track2: new Secret(`${SIMULATED_PAN}D28122010000`),
+          emvData: Buffer.alloc(0),
+        },
+      };
     },
     async completeChip() {
       return {};

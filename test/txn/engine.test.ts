@@ -267,8 +267,10 @@ describe('void, refund, pre-authorization, balance, status', () => {
     const { rig, engine } = await bootedRig();
     const sale = await rig.run(engine.sale(8_000));
     const rrn = sale.kind === 'approved' ? sale.rrn : '';
-    expect(await rig.run(engine.refund({ rrn, date: '1121', amount: 3_000, password: PASSWORD }))).toMatchObject({ kind: 'approved', txn: 'refund' });
-    expect(await rig.run(engine.refund({ rrn, date: '1121', amount: 6_000, password: PASSWORD }))).toMatchObject({ kind: 'declined', responseCode: '13' });
+    // The original date is the sale's field 13, as the acquirer recorded it (it refuses any other).
+    const date = (rig.ledger('authorization').at(-1) as { date: string }).date;
+    expect(await rig.run(engine.refund({ rrn, date, amount: 3_000, password: PASSWORD }))).toMatchObject({ kind: 'approved', txn: 'refund' });
+    expect(await rig.run(engine.refund({ rrn, date, amount: 6_000, password: PASSWORD }))).toMatchObject({ kind: 'declined', responseCode: '13' });
     expect(await rig.run(engine.refund({ rrn: 'bad', date: '1121', amount: 1, password: PASSWORD }))).toMatchObject({ kind: 'refused' });
     expect(engine.status({ rrn })).toMatchObject({ found: true, txn: 'sale' });
     expect(rig.violations()).toEqual([]);

@@ -1,0 +1,95 @@
+// The engine's wire fields against protocol/ISO8583.md: entry mode matches the card data sent (a swipe's
+// track 2 in field 35, never journaled), a refund of this terminal's own sale names it in field 61, and a
+// void of a sale in a settled batch is refused with "use refund".
+import { describe, expect, it } from 'vitest';
+import { Secret } from '../../firmware-ts/devices/card-reader/secret.js';
+import { findSensitive } from '../../firmware-ts/pci/card-data.js';
+import type { CardReadOutcome } from '../../firmware-ts/txn/engine-devices.js';
+import { Settlement } from '../../firmware-ts/txn/settlement.js';
+import { decodeCup, textField, type IsoMessage } from '../../protocol/iso8583/index.js';
+import { ID, PAN } from '../acquirer/harness.js';
+import { EngineRig, FakeReader, PASSWORD } from './engine-rig.js';
+
+class TrackReader extends FakeReader {
+  track2: string | undefined = `${PAN}D28122010000`;
+  override async readCard(): Promise<CardReadOutcome> {
+    const read = await super.readCard();
+    if (read.kind === 'card' && this.track2 !== undefined) read.card = { ...read.card, track2: new Secret(this.track2) };
+    return read;
+  }
+}
+
+async function tappedRig() {
+  const rig = new EngineRig();
+  const reader = new TrackReader();
+  Object.defineProperty(rig, 'reader', { value: reader });
+  const sent: IsoMessage[] = [];
+  const handle = rig.host.handle.bind(rig.host);
+  rig.host.handle = (body) => {
+    try {
+      sent.push(decodeCup(body).message);
+    } catch {
+      // the host reports it
+    }
+    return handle(body);
+  };
+  const engine = await rig.start();
+  expect((await rig.run(engine.boot())).signedOn).toBe(true);
+  return { rig, engine, reader, sent };
+}
+
+describe('wire fields', () => {
+  it('a swipe with its track 2 goes as entry mode 90 with field 35 as read; the journal never holds it', async () => {
+    const { rig, engine, sent } = await tappedRig();
+    expect(await rig.run(engine.sale(1_200))).toMatchObject({ kind: 'approved' });
+    const sale = sent.find((m) => m.mti === '0200')!;
+    expect(textField(sale, 22)).toBe('902');
+    expect(textField(sale, 35)).toBe(`${PAN}=28122010000`);
+    expect(sale.fields.has(2)).toBe(false);
+    expect(sale.fields.has(14)).toBe(false);
+    for (const r of rig.records()) expect(findSensitive(r.payload)).toBeNull();
+  });
+
+  it('a swipe whose reader gave no usable track 2 goes as 02 with PAN and expiry', async () => {
+    const { rig, engine, reader, sent } = await tappedRig();
+    reader.track2 = `${PAN}D2812201A`; // not track-2 digits: cannot travel in a z field
+    expect(await rig.run(engine.sale(1_300))).toMatchObject({ kind: 'approved' });
+    const sale = sent.find((m) => m.mti === '0200')!;
+    expect(textField(sale, 22)).toBe('022');
+    expect(textField(sale, 2)).toBe(PAN);
+    expect(textField(sale, 14)).toBe('2812');
+    expect(sale.fields.has(35)).toBe(false);
+  });
+
+  it('a refund of this terminal\'s own sale names its batch, STAN and date in field 61', async () => {
+    const { rig, engine, sent } = await tappedRig();
+    const sale = await rig.run(engine.sale(8_000));
+    if (sale.kind !== 'approved') throw new Error('sale not approved');
+    const date = textField(sent.find((m) => m.mti === '0200')!, 13)!;
+    expect(await rig.run(engine.refund({ rrn: sale.rrn, date, amount: 1_000, password: PASSWORD }))).toMatchObject({ kind: 'approved' });
+    const refund = sent.find((m) => m.mti === '0220')!;
+    expect(textField(refund, 61)).toBe(`000001${String(sale.stan).padStart(6, '0')}${date}`);
+    // The wrong date is refused by the acquirer (25), not approved against the sale.
+    const wrong = date === '0101' ? '0102' : '0101';
+    expect(await rig.run(engine.refund({ rrn: sale.rrn, date: wrong, amount: 1_000, password: PASSWORD }))).toMatchObject({ kind: 'declined', responseCode: '25' });
+  });
+
+  it('a refund of another terminal\'s sale carries zero batch and STAN with the date', async () => {
+    const { rig, engine, sent } = await tappedRig();
+    await rig.run(engine.refund({ rrn: '000000009999', date: '0315', amount: 1_000, password: PASSWORD }));
+    expect(textField(sent.find((m) => m.mti === '0220')!, 61)).toBe('0000000000000315');
+  });
+
+  it('a void of a sale in a settled batch says to refund instead, and sends nothing', async () => {
+    const { rig, engine, sent } = await tappedRig();
+    const sale = await rig.run(engine.sale(2_500));
+    if (sale.kind !== 'approved') throw new Error('sale not approved');
+    const settlement = new Settlement({ journal: rig.journal, link: rig.link, clock: rig.clock, identity: ID, storage: rig.disk });
+    expect(await rig.run(settlement.settle())).toMatchObject({ batch: 1, balanced: true });
+    const before = sent.length;
+    const voided = await rig.run(engine.void({ stan: sale.stan, password: PASSWORD }));
+    expect(voided).toMatchObject({ kind: 'refused', reason: 'original-not-voidable' });
+    expect(JSON.stringify(voided)).toContain(`settled batch 1: use refund (退货) with RRN ${sale.rrn}`);
+    expect(sent.length).toBe(before);
+  });
+});
