@@ -6,6 +6,7 @@ import type { Clock } from '../../protocol/io/clock.js';
 import type { SecretKey, TerminalIdentity } from '../../protocol/iso8583/index.js';
 import type { Storage } from '../io/storage.js';
 import type { EngineEvent, ReversalPolicy, SupervisorVerifier } from '../txn/engine-api.js';
+import type { BatchLimitPolicy } from '../txn/batch-limit.js';
 import type { CardSource, ReceiptPrinter } from '../txn/engine-devices.js';
 import type { PlantedBugs } from '../txn/planted-bugs.js';
 import { Settlement } from '../txn/settlement.js';
@@ -25,6 +26,8 @@ export interface TerminalWiring {
   tmk: SecretKey;
   merchantName: string;
   reversal?: Partial<ReversalPolicy>;
+  /** The batch limit (≤ 999, field 48) and automatic settlement at it. */
+  batch?: Partial<BatchLimitPolicy>;
   timeouts: { connectMs: number; responseMs: number };
   onEngineEvent?: (e: EngineEvent) => void;
   onLinkEvent?: (e: LinkEvent) => void;
@@ -54,7 +57,7 @@ export function buildTerminal(w: TerminalWiring): Terminal {
     printer: w.printer,
     supervisor: w.supervisor,
     storage: w.storage,
-    config: { identity: w.identity, tmk: w.tmk, merchantName: w.merchantName, ...(w.reversal ? { reversal: w.reversal } : {}) },
+    config: { identity: w.identity, tmk: w.tmk, merchantName: w.merchantName, ...(w.reversal ? { reversal: w.reversal } : {}), ...(w.batch ? { batch: w.batch } : {}) },
     ...(w.onEngineEvent ? { onEvent: w.onEngineEvent } : {}),
     ...(w.plantedBugs ? { faults: w.plantedBugs } : {}),
   });

@@ -6,6 +6,7 @@ import type { Clock } from '../../protocol/io/clock.js';
 import type { ReceiptLanguage } from '../receipts/receipt-model.js';
 import type { SecretKey, TerminalIdentity } from '../../protocol/iso8583/index.js';
 import type { CardSource, ReceiptPrinter } from './engine-devices.js';
+import type { BatchLimitPolicy } from './batch-limit.js';
 import type { AuthKind, ReversalReason } from './records.js';
 import type { BatchTotals } from './terminal-state.js';
 import type { TerminalJournal } from './terminal-journal.js';
@@ -32,6 +33,8 @@ export interface EngineConfig {
   acquirerContact?: string;
   language?: ReceiptLanguage;
   reversal?: Partial<ReversalPolicy>;
+  /** Transactions per batch before settlement (≤ 999, field 48) and whether to settle automatically. */
+  batch?: Partial<BatchLimitPolicy>;
 }
 
 /** Checks the supervisor password (scrypt hash, rate limit and journaling live behind it). */
@@ -73,7 +76,9 @@ export type RefusalReason =
   | 'original-not-found'
   | 'original-not-voidable'
   | 'card-read-failed'
-  | 'invalid-amount';
+  | 'invalid-amount'
+  /** 交易笔数已满，请先结算: the open batch is at its limit (field 48 counts in three digits). */
+  | 'batch-full';
 
 /**
  * How one financial transaction ended. `approved` is returned only after the outcome is durable; `reversed`

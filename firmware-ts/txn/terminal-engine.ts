@@ -25,7 +25,8 @@ import type { PlantedBugs } from './planted-bugs.js';
 import { TerminalRecord, type AuthIntent, type AuthKind, type AuthOutcome, type ReversalReason } from './records.js';
 import { DEFAULT_REVERSAL_POLICY, ReversalSender } from './reversal-sender.js';
 import { readTerminalRecords, txnKey, txnViews, type TxnView } from './txn-history.js';
-import { nextStan } from './settlement.js';
+import { batchFullDetail, batchIsFull, batchLimitPolicy } from './batch-limit.js';
+import { nextStan, Settlement } from './settlement.js';
 import { buildRequest, localStamp, pad6, parseBalance, reversalImage, type RequestSpec } from './txn-messages.js';
 import { salesSlipJob } from './txn-receipts.js';
 
@@ -59,11 +60,13 @@ export class TerminalEngine implements TerminalEngineApi {
   private readonly reversalSender: ReversalSender;
   private readonly unsubscribePrinter: () => void;
   private readonly policy;
+  private readonly batchLimit;
   /** PLANTED BUG (c), test-only: the first STAN after this start repeats the last one allocated. */
   private reuseNextStan: boolean;
 
   private constructor(private readonly d: TerminalEngineDeps) {
     this.policy = { ...DEFAULT_REVERSAL_POLICY, ...d.config.reversal };
+    this.batchLimit = batchLimitPolicy(d.config.batch);
     this.reuseNextStan = d.faults?.reuseStanAfterCrash === true;
     this.reversalSender = new ReversalSender({
       journal: d.journal,
@@ -269,6 +272,20 @@ export class TerminalEngine implements TerminalEngineApi {
       return refused(kind, 'reversal-stuck', 'a reversal is stuck: new sales wait until the acquirer answers it (or a supervisor closes it)');
     }
     if (!(await this.ensureSignedOn())) return refused(kind, 'not-signed-on', 'sign-on to the acquirer failed');
+    if (batchIsFull(this.state, kind, this.batchLimit)) return this.settleFullBatch(kind);
+    return undefined;
+  }
+
+  /** At the batch limit: settle first when configured to (the transaction then goes into the next batch), else refuse. */
+  private async settleFullBatch(kind: AuthKind): Promise<TxnResult | undefined> {
+    const detail = batchFullDetail(this.state, this.batchLimit);
+    if (!this.batchLimit.autoSettle) return refused(kind, 'batch-full', detail);
+    const { journal, link, clock, config, storage } = this.d;
+    try {
+      await new Settlement({ journal, link, clock, identity: config.identity, ...(storage ? { storage } : {}) }).settle();
+    } catch (e) {
+      return refused(kind, 'batch-full', `${detail}; automatic settlement stopped: ${(e as Error).message}`);
+    }
     return undefined;
   }
 

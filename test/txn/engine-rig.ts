@@ -6,7 +6,7 @@ import { Secret } from '../../firmware-ts/devices/card-reader/secret.js';
 import type { PrintResult } from '../../firmware-ts/devices/printer/print-result.js';
 import { maskPan } from '../../firmware-ts/pci/card-data.js';
 import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
-import type { EngineEvent, SupervisorVerifier } from '../../firmware-ts/txn/engine-api.js';
+import type { EngineConfig, EngineEvent, SupervisorVerifier } from '../../firmware-ts/txn/engine-api.js';
 import type { CardForTxn, CardReadOutcome, CardSource, ReceiptPrinter } from '../../firmware-ts/txn/engine-devices.js';
 import { checkMoneyInvariants, type Violation } from '../../firmware-ts/txn/money-invariants.js';
 import type { TerminalEngine } from '../../firmware-ts/txn/terminal-engine.js';
@@ -107,7 +107,7 @@ export class EngineRig {
   }
 
   /** Opens the journal on the (possibly crashed) disk and starts a fresh engine with a fresh link. */
-  async start(opts: { attemptsPerRound?: number; refuseSalesWhileStuck?: boolean } = {}): Promise<TerminalEngine> {
+  async start(opts: { attemptsPerRound?: number; refuseSalesWhileStuck?: boolean; batch?: EngineConfig['batch'] } = {}): Promise<TerminalEngine> {
     this.journal = await openTerminalJournal({ dir: JOURNAL_DIR, deviceKey: this.deviceKey, storage: this.disk, segmentBytes: 64 * 1024 });
     ({ link: this.link, engine: this.engine } = buildTerminal({
       journal: this.journal,
@@ -122,6 +122,7 @@ export class EngineRig {
       merchantName: 'Test Shop',
       reversal: { backoffMs: 60_000, ...(opts.attemptsPerRound ? { attemptsPerRound: opts.attemptsPerRound } : {}), ...(opts.refuseSalesWhileStuck === false ? { refuseSalesWhileStuck: false } : {}) },
       timeouts: { connectMs: 5_000, responseMs: 30_000 },
+      ...(opts.batch ? { batch: opts.batch } : {}),
       onEngineEvent: (e) => this.events.push(e),
     }));
     return this.engine;
