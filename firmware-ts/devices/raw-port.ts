@@ -1,0 +1,35 @@
+// The few calls ReconnectingPort makes on one opened serial port, so the same reconnect, write-queue and
+// watchdog logic runs over node-serialport on a real line and over a simulated port in `posj sim`.
+import { SerialPort } from 'serialport';
+
+export interface RawPort {
+  readonly isOpen: boolean;
+  open(cb: (err: Error | null) => void): void;
+  /** `cb` runs once the bytes are handed to the OS (or the write failed). */
+  write(bytes: Buffer, cb: (err: Error | null | undefined) => void): void;
+  close(cb: (err: Error | null) => void): void;
+  onData(listener: (chunk: Buffer) => void): void;
+  onError(listener: (err: Error) => void): void;
+  /** The port closed; `err.disconnected` when the device went away rather than close() being asked. */
+  onClose(listener: (err?: Error & { disconnected?: boolean }) => void): void;
+}
+
+export type OpenRawPort = (path: string, baudRate: number) => RawPort;
+
+/** A node-serialport SerialPort, not yet opened. */
+export const openSerialPort: OpenRawPort = (path, baudRate) => {
+  const port = new SerialPort({ path, baudRate, autoOpen: false });
+  return {
+    get isOpen() {
+      return port.isOpen;
+    },
+    open: (cb) => port.open((err) => cb(err ?? null)),
+    // Not port.drain(): tcdrain runs on libuv's small thread pool and, on a line held by flow control,
+    // would block the journal's own file I/O behind it. The write callback already means "handed to the OS".
+    write: (bytes, cb) => void port.write(bytes, cb),
+    close: (cb) => port.close((err) => cb(err ?? null)),
+    onData: (l) => void port.on('data', l),
+    onError: (l) => void port.on('error', l),
+    onClose: (l) => void port.on('close', l),
+  };
+};
