@@ -1,10 +1,14 @@
 // The link layer both ends of a serial line run over a ByteLink: one data frame in flight at a time
 // (stop-and-wait), ACK per frame, retransmission on ACK timeout or NAK with a bounded number of tries,
-// NAK for any line that does not decode, and duplicate suppression by sequence number. It never throws
-// on bad input: every bad line becomes a counter, an event and a NAK.
+// NAK for lines that do not decode, and duplicate suppression by sequence number. It never throws on bad
+// input: every bad line becomes a counter and an event. What it writes back is bounded whatever arrives:
+// at most one NAK per nakIntervalMs (one NAK already makes the peer resend its frame), at most
+// MAX_CONTROL_WRITES ACK/NAK writes waiting on the line (a peer that does not read gets no more), and
+// repeated warnings are logged once per window with a count (LogLimiter).
 import type { ByteLink } from '../io/byte-link.js';
 import type { Clock, TimerHandle } from '../io/clock.js';
 import { silentLog, type DeviceLog } from '../io/device-log.js';
+import { LogLimiter } from '../io/log-limiter.js';
 import { ACK, NAK, MAX_SEQ, decodeFrame, encodeFrame, type Frame } from './frame.js';
 import { FrameError } from './frame-error.js';
 import { BoundedLineSplitter } from './line-splitter.js';
@@ -18,6 +22,8 @@ export interface FrameLinkOptions {
   ackTimeoutMs?: number;
   /** Sends per data frame, the first included, before giving up. */
   maxTries?: number;
+  /** Shortest time between two NAKs. */
+  nakIntervalMs?: number;
 }
 
 export interface FrameLinkCounters {
@@ -29,6 +35,10 @@ export interface FrameLinkCounters {
   malformedFrames: number;
   duplicates: number;
   naksSent: number;
+  /** Bad lines not answered with a NAK: one was sent within nakIntervalMs, or the line was not taking writes. */
+  naksSkipped: number;
+  /** ACKs not written because MAX_CONTROL_WRITES were already waiting on a line that does not drain. */
+  acksSkipped: number;
   naksReceived: number;
   sendFailures: number;
 }
@@ -79,6 +89,9 @@ interface InFlight extends Outgoing {
 
 export const DEFAULT_ACK_TIMEOUT_MS = 250;
 export const DEFAULT_MAX_TRIES = 4;
+export const DEFAULT_NAK_INTERVAL_MS = 100;
+/** ACK/NAK writes that may wait on the line at once. */
+export const MAX_CONTROL_WRITES = 4;
 
 export class FrameLink {
   private readonly clock: Clock;
@@ -86,6 +99,10 @@ export class FrameLink {
   private readonly log: DeviceLog;
   private readonly ackTimeoutMs: number;
   private readonly maxTries: number;
+  private readonly nakIntervalMs: number;
+  private readonly limited: LogLimiter;
+  private lastNakAt: number | undefined;
+  private controlWrites = 0;
   private readonly splitter: BoundedLineSplitter;
   private readonly queue: Outgoing[] = [];
   private inFlight: InFlight | undefined;
@@ -102,6 +119,8 @@ export class FrameLink {
     malformedFrames: 0,
     duplicates: 0,
     naksSent: 0,
+    naksSkipped: 0,
+    acksSkipped: 0,
     naksReceived: 0,
     sendFailures: 0,
   };
@@ -115,6 +134,8 @@ export class FrameLink {
     this.log = opts.log ?? silentLog;
     this.ackTimeoutMs = opts.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
     this.maxTries = opts.maxTries ?? DEFAULT_MAX_TRIES;
+    this.nakIntervalMs = opts.nakIntervalMs ?? DEFAULT_NAK_INTERVAL_MS;
+    this.limited = new LogLimiter(this.log, this.clock);
     this.splitter = new BoundedLineSplitter({
       line: (line) => this.onLine(line),
       oversize: (bytes) => this.onOversize(bytes),
@@ -172,6 +193,7 @@ export class FrameLink {
     if (this.closed) return;
     this.closed = true;
     for (const u of this.unsubscribe) u();
+    this.limited.close();
     const err = new FrameLinkClosedError(this.name);
     if (this.inFlight) {
       this.inFlight.timer?.cancel();
@@ -197,7 +219,7 @@ export class FrameLink {
     if (f.tries === 1) this.counts.framesSent++;
     f.timer = this.clock.setTimer(this.ackTimeoutMs, () => this.onAckTimeout(f));
     // A write to a line that is down is a lost frame like any other: the ACK timer retries it.
-    this.link.write(f.bytes).catch((err: Error) => this.log.warn(`${this.name}: sending ${f.type} (seq ${f.seq}) failed: ${err.message}`));
+    this.link.write(f.bytes).catch((err: Error) => this.limited.warn('send failed', `${this.name}: sending ${f.type} (seq ${f.seq}) failed: ${err.message}`));
   }
 
   private retransmit(f: InFlight, why: 'ack timeout' | 'nak'): void {
@@ -235,7 +257,7 @@ export class FrameLink {
       if (!(err instanceof FrameError)) throw err;
       if (err.code === 'FRAME_BAD_CRC') this.counts.badCrc++;
       else this.counts.malformedFrames++;
-      this.log.warn(`${this.name}: dropped a bad line of ${line.length} bytes (${err.message}); asking for a resend`);
+      this.limited.warn('bad line', `${this.name}: dropped a bad line of ${line.length} bytes (${err.message}); asking for a resend`);
       this.emit({ kind: 'bad-frame', error: err });
       this.sendNak();
       return;
@@ -248,7 +270,7 @@ export class FrameLink {
   private onOversize(bytes: number): void {
     if (this.closed) return;
     this.counts.oversizeLines++;
-    this.log.warn(`${this.name}: dropped an oversize line of ${bytes} bytes; resynced at the next line end`);
+    this.limited.warn('oversize line', `${this.name}: dropped an oversize line of ${bytes} bytes; resynced at the next line end`);
     this.emit({ kind: 'oversize', bytes });
     this.sendNak();
   }
@@ -284,14 +306,31 @@ export class FrameLink {
   }
 
   private sendNak(): void {
+    const now = this.clock.now();
+    if (this.lastNakAt !== undefined && now - this.lastNakAt < this.nakIntervalMs) {
+      this.counts.naksSkipped++;
+      return;
+    }
+    if (!this.writeControl(NAK, 0)) {
+      this.counts.naksSkipped++;
+      return;
+    }
+    this.lastNakAt = now;
     this.counts.naksSent++;
-    this.writeControl(NAK, 0);
   }
 
-  private writeControl(type: typeof ACK | typeof NAK, seq: number): void {
-    this.link.write(encodeFrame({ seq, type, payload: Buffer.alloc(0) })).catch((err: Error) => {
-      this.log.warn(`${this.name}: sending ${type} failed: ${err.message}`);
-    });
+  /** Writes an ACK or NAK unless MAX_CONTROL_WRITES are still waiting on the line; false when skipped. */
+  private writeControl(type: typeof ACK | typeof NAK, seq: number): boolean {
+    if (this.controlWrites >= MAX_CONTROL_WRITES) {
+      if (type === ACK) this.counts.acksSkipped++;
+      return false;
+    }
+    this.controlWrites++;
+    this.link
+      .write(encodeFrame({ seq, type, payload: Buffer.alloc(0) }))
+      .catch((err: Error) => this.limited.warn('control send failed', `${this.name}: sending ${type} failed: ${err.message}`))
+      .finally(() => this.controlWrites--);
+    return true;
   }
 
   private emit(e: FrameLinkEvent): void {

@@ -2,7 +2,8 @@
 // bounded tries, duplicate suppression, and a counter plus NAK for every kind of bad input.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FrameLink, type FrameLinkEvent, type FrameMessage } from '../../protocol/serial/frame-link.js';
+import { FrameLink, MAX_CONTROL_WRITES, type FrameLinkEvent, type FrameMessage } from '../../protocol/serial/frame-link.js';
+import { MemoryLog } from '../../protocol/io/device-log.js';
 import { MAX_LINE_BYTES, decodeFrame, encodeFrame } from '../../protocol/serial/frame.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { FakeByteLink, fakeLinkPair } from '../helpers/fake-byte-link.js';
@@ -151,7 +152,11 @@ describe('FrameLink', () => {
           expect(B.fl.pendingLineBytes).toBeLessThan(MAX_LINE_BYTES);
         }
         const c = B.fl.counters();
-        expect(c.naksSent).toBe(c.badCrc + c.malformedFrames + c.oversizeLines);
+        const bad = c.badCrc + c.malformedFrames + c.oversizeLines;
+        // Every bad line is answered or counted as skipped; with the clock standing still, one NAK at most.
+        expect(c.naksSent + c.naksSkipped).toBe(bad);
+        expect(c.naksSent).toBe(Math.min(bad, 1));
+        expect(link.takeWritten().split('\n').filter((l) => l.includes(' NAK ')).length).toBe(c.naksSent);
       }),
       { numRuns: 300 },
     );
@@ -170,5 +175,42 @@ describe('FrameLink', () => {
     A.fl.close();
     await expect(s1).rejects.toMatchObject({ code: 'FRAME_LINK_CLOSED' });
     await expect(s2).rejects.toMatchObject({ code: 'FRAME_LINK_CLOSED' });
+  });
+
+  it('answers a burst of bad lines with one NAK per interval and one log line with a count', async () => {
+    const clock = new ManualClock();
+    const link = new FakeByteLink();
+    const log = new MemoryLog();
+    const fl = new FrameLink(link, { clock, log, name: 'reader', nakIntervalMs: 100 });
+    for (let i = 0; i < 1000; i++) link.receive(`garbage ${i}\n`);
+    await flush();
+    const naks = () => link.written.map((b) => b.toString('latin1')).filter((l) => l.includes(' NAK ')).length;
+    expect(naks()).toBe(1);
+    expect(fl.counters()).toMatchObject({ malformedFrames: 1000, naksSent: 1, naksSkipped: 999 });
+    expect(log.lines.filter((l) => l.includes('bad line'))).toHaveLength(1);
+    clock.advance(100);
+    link.receive('more garbage\n');
+    await flush();
+    expect(naks()).toBe(2);
+    // The window's end says how many were held back.
+    clock.advance(10_000);
+    expect(log.lines.at(-1)).toMatch(/^WARN 1000 more "bad line" warning\(s\) in the last 10 s; the last: reader: dropped a bad line/);
+    fl.close();
+  });
+
+  it('a peer that never reads gets at most MAX_CONTROL_WRITES ACK/NAK writes waiting, and messages still arrive', async () => {
+    const clock = new ManualClock();
+    const link = new FakeByteLink();
+    let writes = 0;
+    link.write = () => {
+      writes++;
+      return new Promise<void>(() => undefined);
+    };
+    const B = endpoint(link, clock);
+    for (let seq = 1; seq <= 100; seq++) link.receive(encodeFrame({ seq, type: 'CARD', payload: Buffer.from([seq]) }));
+    for (let i = 0; i < 100; i++) link.receive('garbage\n');
+    expect(B.got).toHaveLength(100);
+    expect(writes).toBe(MAX_CONTROL_WRITES);
+    expect(B.fl.counters()).toMatchObject({ acksSkipped: 100 - MAX_CONTROL_WRITES, naksSent: 0, naksSkipped: 100 });
   });
 });

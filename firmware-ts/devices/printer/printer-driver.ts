@@ -6,6 +6,7 @@
 import type { ByteLink, LinkHealth } from '../../../protocol/io/byte-link.js';
 import type { Clock } from '../../../protocol/io/clock.js';
 import { stderrLog, type DeviceLog } from '../../../protocol/io/device-log.js';
+import { LogLimiter } from '../../../protocol/io/log-limiter.js';
 import { describeStatus, statusProblem, type PrinterStatus } from '../../../protocol/escpos/status.js';
 import type { PrintFailureReason, PrintResult, PrintStage, StatusQueryResult } from './print-result.js';
 import type { PrinterHealth, PrinterState } from './printer-health.js';
@@ -32,6 +33,7 @@ export class PrinterDriver {
   private readonly link: ByteLink;
   private readonly clock: Clock;
   private readonly log: DeviceLog;
+  private readonly limited: LogLimiter;
   private readonly reader: StatusReader;
   private readonly poller: RecoveryPoller;
   private readonly readyListeners = new Set<ReadyListener>();
@@ -49,8 +51,10 @@ export class PrinterDriver {
     this.link = opts.link;
     this.clock = opts.clock;
     this.log = opts.log ?? stderrLog(opts.clock);
+    // A noisy line sends stray bytes in every read: one warning per window, with a count.
+    this.limited = new LogLimiter(this.log, this.clock);
     this.reader = new StatusReader(this.link, this.clock, opts.statusTimeoutMs ?? DEFAULT_STATUS_TIMEOUT_MS, (count, first) =>
-      this.log.warn(`${this.prefix()} dropped ${count} byte(s) nobody asked for (first 0x${first.toString(16).padStart(2, '0')}): line noise or a confused printer`),
+      this.limited.warn('stray bytes', `${this.prefix()} dropped ${count} byte(s) nobody asked for (first 0x${first.toString(16).padStart(2, '0')}): line noise or a confused printer`),
     );
     this.poller = new RecoveryPoller(this.clock, opts.recoveryBackoff ?? DEFAULT_BACKOFF, () => this.pollForRecovery());
     this.unsubscribeState = this.link.onState((h) => this.onLinkState(h));
@@ -186,6 +190,7 @@ export class PrinterDriver {
     this.poller.stop();
     this.unsubscribeState();
     this.reader.close();
+    this.limited.close();
     this.readyListeners.clear();
   }
 }
