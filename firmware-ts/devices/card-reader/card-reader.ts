@@ -3,11 +3,18 @@
 // again with the same id after a response timeout or when the serial line comes back, so the reader can
 // answer a repeat from its cache instead of acting twice. The full PAN, expiry, track 2 and PIN block only
 // ever leave this module inside a Secret, and nothing here logs a payload.
+//
+// Failing fast where nothing is at stake yet: a command before the card is read (STATUS, WAIT_CARD, READ,
+// PIN) that the reader does not even acknowledge fails at once with READER_UNAVAILABLE (about
+// ackTimeoutMs × maxTries), and a wait for a card fails when the line drops. GEN_AC2, after the host
+// answered, keeps resending (same id) through a reconnect for all its tries: a completed card beats a
+// reversal. A reader that acknowledges but never answers is READER_NO_RESPONSE ("unresponsive"), never
+// "no card".
 import type { ByteLink, LinkHealth } from '../../../protocol/io/byte-link.js';
 import type { Clock, TimerHandle } from '../../../protocol/io/clock.js';
 import { silentLog, type DeviceLog } from '../../../protocol/io/device-log.js';
 import { luhnValid, maskPan } from '../../pci/card-data.js';
-import { FrameLink, FrameLinkClosedError, type FrameLinkCounters } from '../../../protocol/serial/frame-link.js';
+import { FrameLink, FrameLinkClosedError, FrameNotAckedError, type FrameLinkCounters } from '../../../protocol/serial/frame-link.js';
 import {
   decodeReaderResponse,
   encodeReaderMessage,
@@ -82,6 +89,16 @@ export interface CardReaderHealth {
   lastError?: string;
 }
 
+interface ExchangeOptions {
+  timeoutMs: number;
+  tries: number;
+  signal?: AbortSignal;
+  /** Receives the command id before the first send. */
+  sent?: { id?: number };
+  failFast?: boolean;
+  failOnLinkLoss?: boolean;
+}
+
 type CommandBody = ReaderCommand extends infer C ? (C extends { id: number } ? Omit<C, 'id'> : never) : never;
 
 const EXPECTED: Record<ReaderCommand['type'], ReaderResponse['type'][]> = {
@@ -132,10 +149,19 @@ export class CardReader {
    */
   async waitForCard(opts: { timeoutMs: number; modes?: EntryMode[]; signal?: AbortSignal }): Promise<WaitForCardResult> {
     const modes = opts.modes ?? ['magstripe', 'chip', 'contactless'];
+    // A reader that ACKs but does not answer would otherwise look like "no card" for the whole card timeout.
+    const probe = await this.exchange({ type: 'STATUS' }, { timeoutMs: this.responseTimeoutMs, tries: 1, failFast: true, signal: opts.signal });
+    if (probe === 'aborted') return { kind: 'cancelled' };
+    if (probe === 'timeout') throw this.unresponsive('STATUS', `did not answer STATUS within ${this.responseTimeoutMs} ms before the card wait`);
     const sent: { id?: number } = {};
-    const r = await this.exchange({ type: 'WAIT_CARD', timeoutMs: opts.timeoutMs, modes }, opts.timeoutMs, 1, opts.signal, sent);
+    const r = await this.exchange(
+      { type: 'WAIT_CARD', timeoutMs: opts.timeoutMs, modes },
+      { timeoutMs: opts.timeoutMs, tries: 1, failFast: true, failOnLinkLoss: true, sent, ...(opts.signal ? { signal: opts.signal } : {}) },
+    );
     if (r === 'timeout' || r === 'aborted') {
-      await this.cancel(sent.id!);
+      const confirmed = await this.cancel(sent.id!);
+      // Neither NO_CARD at the end of its own wait nor CANCELLED: the reader is not answering at all.
+      if (r === 'timeout' && !confirmed) throw this.unresponsive('WAIT_CARD', `answered neither WAIT_CARD (no NO_CARD after ${opts.timeoutMs} ms) nor CANCEL`);
       return { kind: r === 'timeout' ? 'timeout' : 'cancelled' };
     }
     if (r.type === 'NO_CARD') return { kind: 'timeout' };
@@ -146,7 +172,7 @@ export class CardReader {
 
   /** Reads the presented card. */
   async readCard(opts: { amount: number; currency: string }): Promise<CardRead> {
-    const r = await this.call({ type: 'READ', amount: opts.amount, currency: opts.currency }, this.responseTimeoutMs);
+    const r = await this.call({ type: 'READ', amount: opts.amount, currency: opts.currency }, this.responseTimeoutMs, { failFast: true });
     if (r.type !== 'CARD_DATA') throw this.unexpected('READ', r);
     if (!luhnValid(r.pan)) throw this.bad('READ', 'card data PAN fails the Luhn check');
     let nodes: TlvNode[] = [];
@@ -179,7 +205,7 @@ export class CardReader {
 
   /** Online PIN entry on the reader's keypad; the encrypted PIN block stays in memory. */
   async requestOnlinePin(opts: { amount: number; currency: string }): Promise<OnlinePinResult> {
-    const r = await this.call({ type: 'PIN', amount: opts.amount, currency: opts.currency }, this.pinTimeoutMs);
+    const r = await this.call({ type: 'PIN', amount: opts.amount, currency: opts.currency }, this.pinTimeoutMs, { failFast: true });
     if (r.type === 'PIN_BYPASS') return { kind: 'bypassed' };
     if (r.type !== 'PIN_BLOCK') throw this.unexpected('PIN', r);
     return { kind: 'pin', pinBlock: new Secret(Buffer.from(r.pinBlock, 'hex')), ksn: r.ksn };
@@ -208,7 +234,7 @@ export class CardReader {
   }
 
   async status(): Promise<Extract<ReaderResponse, { type: 'STATUS_OK' }>> {
-    const r = await this.call({ type: 'STATUS' }, this.responseTimeoutMs);
+    const r = await this.call({ type: 'STATUS' }, this.responseTimeoutMs, { failFast: true });
     if (r.type !== 'STATUS_OK') throw this.unexpected('STATUS', r);
     return r;
   }
@@ -233,34 +259,37 @@ export class CardReader {
     this.frames.close();
   }
 
-  private async cancel(target: number): Promise<void> {
-    const r = await this.exchange({ type: 'CANCEL', target }, this.responseTimeoutMs, 1).catch((err: Error) => err);
+  /** Tells the reader to stop waiting; true when it confirmed (CANCELLED). */
+  private async cancel(target: number): Promise<boolean> {
+    const r = await this.exchange({ type: 'CANCEL', target }, { timeoutMs: this.responseTimeoutMs, tries: 1 }).catch((err: Error) => err);
     if (r instanceof Error || typeof r === 'string') {
       this.log.warn(`card reader ${this.link.path}: CANCEL of command ${target} not confirmed (${r instanceof Error ? r.message : r})`);
+      return false;
     }
+    return true;
   }
 
   /** A command that must get its response: timeouts and ERROR answers become ReaderErrors. */
-  private async call(cmd: CommandBody, timeoutMs: number): Promise<ReaderResponse> {
-    const r = await this.exchange(cmd, timeoutMs, this.commandTries);
-    if (r === 'timeout' || r === 'aborted') {
-      throw this.fail(new ReaderError('READER_NO_RESPONSE', `card reader ${this.link.path}: no answer to ${cmd.type} after ${this.commandTries} tries`, cmd.type));
-    }
+  private async call(cmd: CommandBody, timeoutMs: number, o: { failFast?: boolean } = {}): Promise<ReaderResponse> {
+    const r = await this.exchange(cmd, { timeoutMs, tries: this.commandTries, failFast: o.failFast ?? false });
+    if (r === 'timeout' || r === 'aborted') throw this.unresponsive(cmd.type, `no answer to ${cmd.type} after ${this.commandTries} tries`);
     return r;
+  }
+
+  /** The reader takes commands (ACKs them) but does not answer: distinct from "no card" and "line down". */
+  private unresponsive(command: string, what: string): ReaderError {
+    return this.fail(new ReaderError('READER_NO_RESPONSE', `card reader ${this.link.path} is unresponsive: ${what}`, command));
   }
 
   /**
    * Sends `cmd` and waits for the response with its id. Sends again (same id) after each timeout up to
-   * `tries`, and at once whenever the serial line reopens while waiting.
+   * `tries`, and at once whenever the serial line reopens while waiting. `failFast`: a command the reader
+   * never acknowledged fails at once with READER_UNAVAILABLE instead of waiting out the response timeout.
+   * `failOnLinkLoss`: the line dropping fails the command at once.
    */
-  private exchange(
-    cmd: CommandBody,
-    timeoutMs: number,
-    tries: number,
-    signal?: AbortSignal,
-    sent?: { id?: number },
-  ): Promise<ReaderResponse | 'timeout' | 'aborted'> {
+  private exchange(cmd: CommandBody, o: ExchangeOptions): Promise<ReaderResponse | 'timeout' | 'aborted'> {
     if (this.closed) return Promise.reject(new ReaderError('READER_CLOSED', 'card reader driver is closed', cmd.type));
+    const { timeoutMs, tries, signal, sent } = o;
     const id = this.nextId++;
     if (sent) sent.id = id;
     const { type, payload } = encodeReaderMessage({ ...cmd, id } as ReaderCommand);
@@ -268,8 +297,12 @@ export class CardReader {
     return new Promise((resolve, reject) => {
       let attempts = 0;
       let undelivered: Error | undefined;
+      /** Sends of this command still in the frame link (a reconnect may queue a second). */
+      let sending = 0;
       let timer: TimerHandle | undefined;
       let done = false;
+      const unavailable = (why: string, cause?: Error) =>
+        this.fail(new ReaderError('READER_UNAVAILABLE', `card reader ${path}: ${type} ${why}`, type, undefined, cause ? { cause } : undefined));
       const finish = (settle: () => void) => {
         if (done) return;
         done = true;
@@ -282,10 +315,17 @@ export class CardReader {
       };
       const transmit = () => {
         undelivered = undefined;
-        this.frames.send(type, payload).catch((err: Error) => {
-          if (err instanceof FrameLinkClosedError) return;
-          undelivered = err;
-        });
+        sending++;
+        this.frames.send(type, payload).then(
+          () => sending--,
+          (err: Error) => {
+            sending--;
+            if (err instanceof FrameLinkClosedError) return;
+            undelivered = err;
+            const why = err instanceof FrameNotAckedError ? `not acknowledged after ${err.tries} tries` : err.message;
+            if (o.failFast && sending === 0) finish(() => reject(unavailable(`could not be delivered (${why})`, err)));
+          },
+        );
       };
       const attempt = () => {
         attempts++;
@@ -300,14 +340,17 @@ export class CardReader {
           return;
         }
         const lost = undelivered;
-        if (lost) {
-          finish(() => reject(this.fail(new ReaderError('READER_UNAVAILABLE', `card reader ${path}: ${type} could not be delivered (${lost.message})`, type, undefined, { cause: lost }))));
-        } else finish(() => resolve('timeout'));
+        if (lost) finish(() => reject(unavailable(`could not be delivered (${lost.message})`, lost)));
+        else finish(() => resolve('timeout'));
       };
       const onAbort = () => finish(() => resolve('aborted'));
       const onClose = () => finish(() => reject(new ReaderError('READER_CLOSED', 'card reader driver is closed', type)));
       const offState = this.link.onState((h) => {
-        if (h.state !== 'open' || done) return;
+        if (done) return;
+        if (h.state !== 'open') {
+          if (o.failOnLinkLoss) finish(() => reject(unavailable(`abandoned: the serial line went ${h.state}${h.lastError ? ` (${h.lastError})` : ''}`)));
+          return;
+        }
         this.commandResends++;
         this.log.info(`card reader ${path}: line is back; sending ${type} #${id} again`);
         transmit();
