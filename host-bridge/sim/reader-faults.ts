@@ -15,6 +15,7 @@ export type WireFault =
 export type ReaderFault =
   | WireFault
   | { kind: 'no-reply' }
+  | { kind: 'lose-reply' }
   | { kind: 'drop-ack' }
   | { kind: 'unplug'; ms: number }
   | { kind: 'decline-ac2' };
@@ -36,6 +37,9 @@ Faults:
   oversize [BYTES]     a line of BYTES (default ${MAX_LINE_BYTES * 2}) before the reply
   duplicate            the reply is written twice
   no-reply             the command is ACKed but never answered
+  lose-reply           the command is carried out but its answer is lost on the way
+                       (a repeat with the same id gets it from the cache; a new id
+                       is a new command)
   drop-ack             the ACK of the next frame received is not sent (armed at once)
   unplug [MS]          close the port and reopen it after MS ms (default 1000);
                        without 'on CMD' it happens at once
@@ -85,6 +89,7 @@ export function parseControlLine(line: string): ControlAction | null {
     case 'partial':
     case 'duplicate':
     case 'no-reply':
+    case 'lose-reply':
     case 'drop-ack':
     case 'decline-ac2':
       noArg();

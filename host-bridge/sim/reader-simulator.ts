@@ -39,6 +39,7 @@ interface Armed {
 
 /** How many answers are kept for repeated commands. */
 const ANSWER_CACHE = 32;
+const RECEIVED_KEPT = 256;
 
 export class ReaderSimulator {
   private readonly clock: Clock;
@@ -58,6 +59,8 @@ export class ReaderSimulator {
   private stopped = false;
   /** Commands handled, by type (repeats answered from the cache included). */
   readonly handled: Record<string, number> = {};
+  /** The last RECEIVED_KEPT commands received (type and id), oldest first: what the terminal sent. */
+  readonly received: Array<{ type: ReaderCommand['type']; id: number }> = [];
   /** Frame counters of links closed by unplug, so counters() covers the whole run. */
   private pastCounters: FrameLinkCounters | undefined;
 
@@ -195,6 +198,8 @@ export class ReaderSimulator {
       return;
     }
     this.handled[cmd.type] = (this.handled[cmd.type] ?? 0) + 1;
+    this.received.push({ type: cmd.type, id: cmd.id });
+    if (this.received.length > RECEIVED_KEPT) this.received.shift();
     this.log.info(`reader sim: <- ${cmd.type} #${cmd.id}`);
     const faults = this.takeFaults(cmd.type);
     for (const f of faults) {
@@ -210,10 +215,24 @@ export class ReaderSimulator {
     if (cached) return this.send(cached);
     if (cmd.type === 'WAIT_CARD' && this.waiting?.id === cmd.id) return;
     const decline = faults.some((f) => f.kind === 'decline-ac2');
-    this.handle(cmd, decline);
+    const lose = faults.some((f) => f.kind === 'lose-reply');
+    if (lose) this.log.warn(`reader sim: carrying out ${cmd.type} #${cmd.id} but losing its answer (fault)`);
+    this.handle(cmd, decline, lose);
   }
 
-  private handle(cmd: ReaderCommand, declineAc2: boolean): void {
+  private handle(cmd: ReaderCommand, declineAc2: boolean, loseReply = false): void {
+    this.replyLost = loseReply;
+    try {
+      this.act(cmd, declineAc2);
+    } finally {
+      this.replyLost = false;
+    }
+  }
+
+  /** Set while acting on a command whose answer is to be cached but not sent (lose-reply). */
+  private replyLost = false;
+
+  private act(cmd: ReaderCommand, declineAc2: boolean): void {
     const card = this.presented;
     switch (cmd.type) {
       case 'STATUS':
@@ -272,6 +291,7 @@ export class ReaderSimulator {
   private answer(r: ReaderResponse): void {
     this.answers.set(r.id, r);
     if (this.answers.size > ANSWER_CACHE) this.answers.delete(this.answers.keys().next().value!);
+    if (this.replyLost) return;
     this.send(r);
   }
 

@@ -161,14 +161,29 @@ describe('card reader over a pty pair', () => {
     expect(b.sim.handled.READ).toBe(1);
   });
 
-  it('no reply: the driver sends the command again with the same id and gets the answer', async () => {
+  it('answer lost: the driver sends the command again with the same id and gets the cached answer', async () => {
+    const b = await bench('unionpay-chip');
+    await b.reader.readCard({ amount: 500, currency: '156' });
+    // The card does the second GENERATE AC, but its answer never reaches the terminal. Only a repeat
+    // with the same id can get it: a new id would be a second GEN AC2, which the reader refuses
+    // (NO_TRANSACTION: the card already completed).
+    b.sim.control('on GEN_AC2 lose-reply');
+    const done = await b.reader.completeChip({ arc: '00' });
+    expect(done.decision).toBe('TC');
+    expect(b.reader.health().commandResends).toBe(1);
+    const sent = b.sim.received.filter((c) => c.type === 'GEN_AC2');
+    expect(sent).toHaveLength(2);
+    expect(sent[1]!.id).toBe(sent[0]!.id);
+  });
+
+  it('no reply at all: the repeat carries the same id', async () => {
     const b = await bench('unionpay-chip');
     await b.reader.readCard({ amount: 500, currency: '156' });
     b.sim.control('on GEN_AC2 no-reply');
     const done = await b.reader.completeChip({ arc: '00' });
     expect(done.decision).toBe('TC');
-    expect(b.reader.health().commandResends).toBe(1);
-    expect(b.sim.handled.GEN_AC2).toBe(2);
+    const sent = b.sim.received.filter((c) => c.type === 'GEN_AC2');
+    expect(sent.map((c) => c.id)).toEqual([sent[0]!.id, sent[0]!.id]);
   });
 
   it('a reader that never answers ends in READER_NO_RESPONSE', async () => {
