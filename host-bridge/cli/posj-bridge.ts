@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { withUsageExitCode } from '../../firmware-ts/cli/exit-codes.js';
 import { registerAcquirerCommand } from './acquirer-command.js';
+import { registerBenchSerialCommand } from './bench-serial-command.js';
 import { registerLedgerCommand } from './ledger-command.js';
 import { registerSimReaderCommand } from './sim-reader-command.js';
 import { registerSimPrinterCommand } from './sim-printer-command.js';
@@ -15,5 +16,6 @@ registerAcquirerCommand(program);
 registerLedgerCommand(program);
 registerSimReaderCommand(program);
 registerSimPrinterCommand(program);
+registerBenchSerialCommand(program);
 
 await program.parseAsync(process.argv);
