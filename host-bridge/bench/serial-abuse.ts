@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { controlCall } from '../../firmware-ts/daemon/control-client.js';
 import type { ControlResponse } from '../../firmware-ts/daemon/control-protocol.js';
-import { systemClock } from '../../firmware-ts/io/clock.js';
+import { systemClock } from '../../protocol/io/clock.js';
 import { nodeStorage } from '../../firmware-ts/io/node-storage.js';
 import { SecretKey } from '../../protocol/iso8583/index.js';
 import { AcquirerHost, defaultRules, startAcquirerServer } from '../acquirer/index.js';

@@ -83,11 +83,11 @@ async function pass(clock: ManualClock, ms: number): Promise<void> {
   }
 }
 
-const steps = {
-  'the card wait': (r: CardReader) => r.waitForCard({ timeoutMs: 60_000 }),
-  READ: (r: CardReader) => r.readCard({ amount: 100, currency: '156' }),
-  PIN: (r: CardReader) => r.requestOnlinePin({ amount: 100, currency: '156' }),
-} as const;
+const steps: Record<string, (r: CardReader) => Promise<unknown>> = {
+  'the card wait': (r) => r.waitForCard({ timeoutMs: 60_000 }),
+  READ: (r) => r.readCard({ amount: 100, currency: '156' }),
+  PIN: (r) => r.requestOnlinePin({ amount: 100, currency: '156' }),
+};
 
 describe('card reader failures before the card is read: fail fast, say which', () => {
   for (const [step, run] of Object.entries(steps)) {
