@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { withUsageExitCode } from '../../firmware-ts/cli/exit-codes.js';
 import { registerAcquirerCommand } from './acquirer-command.js';
 import { registerBenchSerialCommand } from './bench-serial-command.js';
+import { registerBundleCommand } from './bundle-command.js';
 import { registerLedgerCommand } from './ledger-command.js';
 import { registerSimReaderCommand } from './sim-reader-command.js';
 import { registerSimPrinterCommand } from './sim-printer-command.js';
@@ -17,5 +18,6 @@ registerLedgerCommand(program);
 registerSimReaderCommand(program);
 registerSimPrinterCommand(program);
 registerBenchSerialCommand(program);
+registerBundleCommand(program);
 
 await program.parseAsync(process.argv);
