@@ -12,6 +12,8 @@ export const ExitCode = {
   corrupt: 3,
   /** The journal is locked by another process. */
   locked: 4,
+  /** `posj run` stopped because a bench asked for a reboot: `posj boot` starts it again at once. */
+  reboot: 75,
 } as const;
 
 export function exitCodeFor(err: unknown): number {

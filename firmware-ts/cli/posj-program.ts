@@ -1,6 +1,8 @@
 // The terminal's commands: the daemon, its clients and the journal tools. The flashed build runs exactly
 // these (posj.ts); the bench build (host-bridge/cli/posj-bench.ts) adds simulators and drills on top.
 import { Command } from 'commander';
+import { FIRMWARE_VERSION } from '../firmware/build-info.js';
+import { registerBootCommand } from './boot-command.js';
 import { withUsageExitCode } from './exit-codes.js';
 import { registerJournalCommands } from './journal-commands.js';
 import { registerTerminalCommands, type BenchRun } from './terminal-commands.js';
@@ -9,9 +11,10 @@ export function posjProgram(bench?: BenchRun): Command {
   const program = withUsageExitCode(
     new Command('posj')
       .description('pos-journal terminal CLI: the crash-safe journal of in-flight authorizations and reversals')
-      .version('0.1.0'),
+      .version(FIRMWARE_VERSION),
   );
   registerTerminalCommands(program, bench);
   registerJournalCommands(program);
+  registerBootCommand(program);
   return program;
 }

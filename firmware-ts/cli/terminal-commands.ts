@@ -119,7 +119,7 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
       const logFile = o.session ? path.join(path.dirname(config.socketPath), 'posj.log') : null;
       if (logFile) fs.mkdirSync(path.dirname(logFile), { recursive: true });
       const log = lineLog((line) => (logFile ? fs.appendFileSync(logFile, line) : process.stderr.write(line)), systemClock);
-      const started = bench ? await bench.start(config, log) : { daemon: await startDaemon({ config, log }), session: null };
+      const started = bench ? await bench.start(config, log) : { daemon: await startDaemon({ config, log, slot: process.env.POSJ_SLOT ?? null }), session: null };
       if (o.session && started.session) {
         try {
           process.stdout.write(`terminal daemon up: control socket ${config.socketPath}, log ${logFile}\n`);
@@ -128,9 +128,11 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
           await started.daemon.stop();
         }
       }
-      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      const signal = await new Promise<NodeJS.Signals | 'reboot'>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'));
         process.once('SIGTERM', () => resolve('SIGTERM'));
+        // A bench asked for a reboot over the service port: stop as for a signal, then exit 75 for posj boot.
+        void started.daemon.rebootRequested.then(() => resolve('reboot'));
       });
       // A second signal while the operation in flight finishes: exit at once (the journal makes it safe).
       const now = (second: NodeJS.Signals) => {
@@ -141,7 +143,7 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
       process.once('SIGTERM', () => now('SIGTERM'));
       const report = await started.daemon.shutdown(signal);
       if (!report.graceful) process.exit(ExitCode.failed);
-      return ExitCode.ok;
+      return signal === 'reboot' ? ExitCode.reboot : ExitCode.ok;
     }),
   );
 

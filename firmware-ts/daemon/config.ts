@@ -26,6 +26,10 @@ export interface TerminalConfig {
   socketPath: string;
   timeouts: { connectMs: number; responseMs: number; cardMs: number };
   reversal: { attemptsPerRound: number; refuseSalesWhileStuck: boolean };
+  /** The bench's USB serial line (SERVICE_PORT.md); benches prove a key listed in `pairedKeysFile`. */
+  servicePort?: { path: string; baud: number; pairedKeysFile: string };
+  /** A/B firmware slots; manifests must be signed by a key in `trustedKeysFile`. */
+  firmware?: { slotsDir: string; trustedKeysFile: string; quotaBytes?: number };
 }
 
 export class ConfigError extends Error {
@@ -121,7 +125,25 @@ export function parseConfig(raw: unknown, baseDir: string): TerminalConfig {
       cardMs: int(t, 'cardMs', 'timeouts.', 1000, 600_000, 60_000),
     },
     reversal: { attemptsPerRound: int(r, 'attemptsPerRound', 'reversal.', 1, 20, 3), refuseSalesWhileStuck: stuck },
+    ...servicePortAndFirmware(c, p, journalDir),
   };
+}
+
+function servicePortAndFirmware(c: Json, p: (v: string) => string, journalDir: string): Pick<TerminalConfig, 'servicePort' | 'firmware'> {
+  const out: Pick<TerminalConfig, 'servicePort' | 'firmware'> = {};
+  if (c.servicePort !== undefined) {
+    const sp = obj(c.servicePort, 'servicePort');
+    out.servicePort = { path: str(sp, 'path', 'servicePort.'), baud: int(sp, 'baud', 'servicePort.', 1200, 4_000_000), pairedKeysFile: p(str(sp, 'pairedKeysFile', 'servicePort.')) };
+  }
+  if (c.firmware !== undefined) {
+    const fw = obj(c.firmware, 'firmware');
+    const slotsDir = p(str(fw, 'slotsDir', 'firmware.'));
+    // Flashing never writes the journal: the two trees must not nest.
+    const inside = (a: string, b: string) => a === b || a.startsWith(b + path.sep);
+    if (inside(slotsDir, journalDir) || inside(journalDir, slotsDir)) throw new ConfigError('firmware.slotsDir', `must not contain or sit inside the journal directory ${journalDir}`);
+    out.firmware = { slotsDir, trustedKeysFile: p(str(fw, 'trustedKeysFile', 'firmware.')), ...(fw.quotaBytes !== undefined ? { quotaBytes: int(fw, 'quotaBytes', 'firmware.', 1, Number.MAX_SAFE_INTEGER) } : {}) };
+  }
+  return out;
 }
 
 function missing(key: string): never {

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { tcpConnector } from '../acquirer/index.js';
+import type { ByteLink } from '../../protocol/io/byte-link.js';
 import { systemClock, type Clock } from '../../protocol/io/clock.js';
 import { nodeStorage } from '../io/node-storage.js';
 import { loadOrCreateDeviceKey } from '../journal/device-key.js';
@@ -19,10 +20,13 @@ import { ControlServer, type ControlLimits } from './control-server.js';
 import { OperationQueue, type RunningOperation } from './operation-queue.js';
 import type { DaemonLog } from './daemon-log.js';
 import { openDevices, type SimulatedDevices } from './devices.js';
+import { confirmHealthySlot, startServicePort } from '../service/start-service.js';
 
 export interface RunningDaemon {
   readonly socketPath: string;
   readonly journal: TerminalJournal;
+  /** Resolves when a bench asked for a reboot over the service port. */
+  readonly rebootRequested: Promise<void>;
   /** Closes everything now (the journal makes that safe); an operation in flight is cut. */
   stop(): Promise<void>;
   /**
@@ -65,6 +69,10 @@ export interface DaemonOptions {
   /** Bench-side stand-ins for `"simulated"` config values. */
   simulated?: SimulatedParts;
   controlLimits?: Partial<ControlLimits>;
+  /** The A/B slot this process was started from by `posj boot` (POSJ_SLOT), confirmed after a healthy boot. */
+  slot?: string | null;
+  /** The service port's line when it is not a serial path (an in-process test link). */
+  serviceLink?: ByteLink;
 }
 
 /** A `"simulated"` value in the config needs the bench's parts: name the first such key. */
@@ -136,6 +144,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
     const queue = new OperationQueue(clock);
     const parts: DaemonParts = { journal, engine, supervisor, settlement, devices, config, log, clock, queue };
+    confirmHealthySlot(parts, opts.slot ?? null);
+    let requestReboot = () => undefined as void;
+    const rebootRequested = new Promise<void>((resolve) => (requestReboot = resolve));
+    const service = startServicePort({ parts, clock, slot: opts.slot ?? null, requestReboot: () => requestReboot(), ...(opts.serviceLink ? { link: opts.serviceLink } : {}) });
+    if (service) closers.push(() => service.close());
     if (settlement.pending) {
       log.event('settlement-resume', { batch: settlement.pending.batch, step: settlement.pending.step });
       await queue.run('settle', () => dispatch(parts, { op: 'settle' })).catch((e: Error) => log.event('settlement-resume-failed', { error: e.message }));
@@ -159,7 +172,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       if (graceful) await stop();
       return { graceful, inFlight, waitedMs };
     };
-    return { socketPath: config.socketPath, journal, stop, shutdown, shutdownBoundMs: boundMs };
+    return { socketPath: config.socketPath, journal, rebootRequested, stop, shutdown, shutdownBoundMs: boundMs };
   } catch (e) {
     await stop();
     throw e;

@@ -13,6 +13,7 @@ import * as esbuild from 'esbuild';
 import { FORMAT_VERSION } from '../../protocol/journal/format.js';
 import { FIRMWARE_PRODUCT, signManifest, type FirmwareManifest, type SignedManifest } from '../../protocol/firmware/manifest.js';
 import { packImage, type ImageFile } from '../../protocol/firmware/image.js';
+import { FIRMWARE_VERSION } from '../../firmware-ts/firmware/build-info.js';
 import { terminalRecordTypes } from '../../firmware-ts/txn/records.js';
 
 export const FIRMWARE_ENTRY = 'firmware-ts/cli/posj.ts';
@@ -81,8 +82,23 @@ function buildId(root: string, imageSha: string): string {
   return `${commit}${dirty.status === 0 && dirty.stdout.trim() ? '+dirty' : ''}.${imageSha.slice(0, 8)}`;
 }
 
+/** The manifest of an image built from this source tree: its hash, and the journal formats this build reads. */
+export function describeImage(image: Buffer, o: { version: string; buildId: string; target: string; minVersion: string }): FirmwareManifest {
+  return {
+    product: FIRMWARE_PRODUCT,
+    version: o.version,
+    buildId: o.buildId,
+    target: o.target,
+    size: image.length,
+    sha256: createHash('sha256').update(image).digest('hex'),
+    journal: { segmentFormat: FORMAT_VERSION, records: Object.fromEntries(terminalRecordTypes().all().map((s) => [s.name, s.version])) },
+    minVersion: o.minVersion,
+  };
+}
+
 export async function buildBundle(o: BundleOptions): Promise<BundleResult> {
   const version = (JSON.parse(fs.readFileSync(path.join(o.root, 'package.json'), 'utf8')) as { version: string }).version;
+  if (version !== FIRMWARE_VERSION) throw new BundleError(`package.json says ${version}, firmware-ts/firmware/build-info.ts says ${FIRMWARE_VERSION}: make them agree`);
   const built = await esbuild.build({
     absWorkingDir: o.root,
     entryPoints: [o.entry ?? FIRMWARE_ENTRY],
@@ -113,17 +129,7 @@ export async function buildBundle(o: BundleOptions): Promise<BundleResult> {
   ];
   const image = packImage(files);
   const sha256 = createHash('sha256').update(image).digest('hex');
-  const records = Object.fromEntries(terminalRecordTypes().all().map((s) => [s.name, s.version]));
-  const manifest: FirmwareManifest = {
-    product: FIRMWARE_PRODUCT,
-    version,
-    buildId: buildId(o.root, sha256),
-    target: o.target.startsWith('linux-') ? `${o.target}-${o.libc}` : o.target,
-    size: image.length,
-    sha256,
-    journal: { segmentFormat: FORMAT_VERSION, records },
-    minVersion: o.minVersion,
-  };
+  const manifest = describeImage(image, { version, buildId: buildId(o.root, sha256), target: o.target.startsWith('linux-') ? `${o.target}-${o.libc}` : o.target, minVersion: o.minVersion });
   const signed = signManifest(manifest, o.signingKey);
   fs.mkdirSync(path.join(o.outDir, 'native'), { recursive: true });
   for (const f of files) fs.writeFileSync(path.join(o.outDir, f.path), f.bytes, { mode: f.mode });

@@ -4,6 +4,8 @@ import { withUsageExitCode } from '../../firmware-ts/cli/exit-codes.js';
 import { registerAcquirerCommand } from './acquirer-command.js';
 import { registerBenchSerialCommand } from './bench-serial-command.js';
 import { registerBundleCommand } from './bundle-command.js';
+import { registerFlashCommand, registerHelloCommand } from './flash-command.js';
+import { registerBenchFlashCommand } from './bench-flash-command.js';
 import { registerLedgerCommand } from './ledger-command.js';
 import { registerSimReaderCommand } from './sim-reader-command.js';
 import { registerSimPrinterCommand } from './sim-printer-command.js';
@@ -19,5 +21,8 @@ registerSimReaderCommand(program);
 registerSimPrinterCommand(program);
 registerBenchSerialCommand(program);
 registerBundleCommand(program);
+registerFlashCommand(program);
+registerHelloCommand(program);
+registerBenchFlashCommand(program);
 
 await program.parseAsync(process.argv);
