@@ -171,9 +171,10 @@ describe('flash over a pty pair', () => {
         onProgress: ({ have }) => {
           if (pulled || have < 150_000) return;
           pulled = true;
-          // Pull the cable: both pty ends vanish; plug it back at the same paths a second later.
+          // Pull the cable: both pty ends vanish; plug it back at the same paths 3 s later.
           replug = t.pty.close().then(async () => {
-            await new Promise((res) => setTimeout(res, 1000));
+            // Longer than the link's retry budget (5 × 300 ms): the session dies and the flash resumes in a new one.
+            await new Promise((res) => setTimeout(res, 3000));
             t.pty = await createPtyPair({ a: t.pty.a, b: t.pty.b });
           });
         },
