@@ -4,12 +4,12 @@
 // an error reply or no daemon.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { action, ExitCode } from './exit-codes.js';
 import { positiveInt } from './journal-commands.js';
 import { controlCall } from '../daemon/control-client.js';
 import type { ControlRequest } from '../daemon/control-protocol.js';
-import { loadConfig, type TerminalConfig } from '../daemon/config.js';
+import { ConfigError, loadConfig, type TerminalConfig } from '../daemon/config.js';
 import { startDaemon, type RunningDaemon } from '../daemon/daemon.js';
 import { lineLog, type DaemonLog } from '../daemon/daemon-log.js';
 import { systemClock } from '../../protocol/io/clock.js';
@@ -106,20 +106,25 @@ function client(cmd: Command): Command {
 export function registerTerminalCommands(program: Command, bench?: BenchRun): void {
   const run = program.command('run').description('run the terminal daemon: journal, engine (reversals first), control API on a Unix socket');
   if (bench) {
+    // --simulated and --var describe the embedded default; with --config they would be silently ignored.
     run
       .option('--config <file>', 'terminal config JSON (without it: the embedded simulated default)')
-      .option('--simulated', 'embedded default: in-process acquirer simulator, simulated reader and printer, state under --var')
-      .option('--var <dir>', 'state directory of the embedded default', './var')
+      .addOption(new Option('--simulated', 'embedded default: in-process acquirer simulator, simulated reader and printer, state under --var').conflicts('config'))
+      .addOption(new Option('--var <dir>', 'state directory of the embedded default (default ./var)').conflicts('config'))
       .option('--session', 'run a short scripted session against the daemon, print it, and exit (what npm start does)');
   } else run.requiredOption('--config <file>', 'terminal config JSON');
   run.action(
     action(async (o: { config?: string; simulated?: boolean; var?: string; session?: boolean }) => {
-      const config = o.config && !o.simulated ? loadConfig(o.config) : bench!.embeddedConfig(o.var!);
+      const config = o.config ? loadConfig(o.config) : bench!.embeddedConfig(o.var ?? './var');
       // In a session the log goes to a file, so the printed session stays readable.
       const logFile = o.session ? path.join(path.dirname(config.socketPath), 'posj.log') : null;
       if (logFile) fs.mkdirSync(path.dirname(logFile), { recursive: true });
       const log = lineLog((line) => (logFile ? fs.appendFileSync(logFile, line) : process.stderr.write(line)), systemClock);
-      const started = bench ? await bench.start(config, log) : { daemon: await startDaemon({ config, log, slot: process.env.POSJ_SLOT ?? null }), session: null };
+      const boot = async () => (bench ? bench.start(config, log) : { daemon: await startDaemon({ config, log, slot: process.env.POSJ_SLOT ?? null }), session: null });
+      // A path problem found at boot is still the config file's: name it.
+      const started = await boot().catch((e: unknown) => {
+        throw e instanceof ConfigError && !e.file && o.config ? new ConfigError(e.key, e.reason, o.config) : e;
+      });
       if (o.session && started.session) {
         try {
           process.stdout.write(`terminal daemon up: control socket ${config.socketPath}, log ${logFile}\n`);

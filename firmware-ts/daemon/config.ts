@@ -1,7 +1,11 @@
-// `posj run --config FILE`: the terminal's configuration, checked key by key. A missing or bad key is a
-// ConfigError naming the key (exit 2), so a field engineer fixes the file rather than reading a stack trace.
+// `posj run --config FILE`: the terminal's configuration, checked key by key. A missing, bad or unknown key
+// is a ConfigError naming the key's path (exit 2, with "did you mean" for a typo), so a field engineer fixes
+// the file rather than reading a stack trace or running on a silent default. Every path in the file is taken
+// from the file's own directory. The example for a real terminal is docs/posj.example.jsonc.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { lineAndColumn, stripJsonComments } from '../../protocol/json/jsonc.js';
+import { unknownKeyReason, unknownKeys } from '../../protocol/json/known-keys.js';
 
 export type DeviceConfig = 'simulated' | { path: string; baud: number };
 
@@ -36,120 +40,179 @@ export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
   constructor(
     readonly key: string,
-    reason: string,
+    readonly reason: string,
+    readonly file?: string,
   ) {
-    super(`config key "${key}": ${reason}`);
+    super(`${file ? `${file}: ` : ''}config key "${key}": ${reason}`);
     this.name = 'ConfigError';
   }
 }
 
+/** Longest Unix socket path: sun_path is 108 bytes on Linux, with the terminating NUL. */
+export const MAX_SOCKET_PATH_BYTES = 107;
+
 type Json = Record<string, unknown>;
 
-function obj(v: unknown, key: string): Json {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(key, 'must be an object');
-  return v as Json;
+/**
+ * One object of the config: reading a key marks it known, and `end()` refuses every key nobody read, so a
+ * key added to the config is known by being read, with no second list to keep in step.
+ */
+class Section {
+  private readonly read = new Set<string>();
+  private readonly o: Json;
+
+  constructor(
+    v: unknown,
+    private readonly at: string,
+  ) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(at || '(top level)', 'must be an object');
+    this.o = v as Json;
+  }
+
+  private name(key: string): string {
+    return this.at ? `${this.at}.${key}` : key;
+  }
+
+  raw(key: string): unknown {
+    this.read.add(key);
+    return Object.hasOwn(this.o, key) ? this.o[key] : undefined;
+  }
+
+  str(key: string, pattern?: RegExp, hint?: string): string {
+    const v = this.raw(key);
+    if (v === undefined) throw new ConfigError(this.name(key), 'is missing');
+    if (typeof v !== 'string' || v.length === 0) throw new ConfigError(this.name(key), 'must be a non-empty string');
+    if (pattern && !pattern.test(v)) throw new ConfigError(this.name(key), hint ?? `must match ${pattern}`);
+    return v;
+  }
+
+  int(key: string, min: number, max: number, fallback?: number): number {
+    const v = this.raw(key);
+    if (v === undefined && fallback !== undefined) return fallback;
+    if (v === undefined) throw new ConfigError(this.name(key), 'is missing');
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ConfigError(this.name(key), `must be a whole number ${min}..${max}`);
+    return v;
+  }
+
+  bool(key: string, fallback: boolean): boolean {
+    const v = this.raw(key);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'boolean') throw new ConfigError(this.name(key), 'must be true or false');
+    return v;
+  }
+
+  /** A path, taken from `baseDir` when relative. */
+  path(key: string, baseDir: string): string {
+    return path.resolve(baseDir, this.str(key));
+  }
+
+  /** A nested object, or null when absent. */
+  section(key: string): Section | null {
+    const v = this.raw(key);
+    return v === undefined ? null : new Section(v, this.name(key));
+  }
+
+  /** Every key in the file must have been read. */
+  end(): void {
+    const known = [...this.read];
+    const bad = unknownKeys(this.o, known)[0];
+    if (bad) throw new ConfigError(this.name(bad.key), unknownKeyReason(bad.suggestion, known));
+  }
 }
 
-function str(o: Json, key: string, prefix: string, pattern?: RegExp, hint?: string): string {
-  const v = o[key];
-  const name = prefix + key;
-  if (v === undefined) throw new ConfigError(name, 'is missing');
-  if (typeof v !== 'string' || v.length === 0) throw new ConfigError(name, 'must be a non-empty string');
-  if (pattern && !pattern.test(v)) throw new ConfigError(name, hint ?? `must match ${pattern}`);
-  return v;
-}
-
-function int(o: Json, key: string, prefix: string, min: number, max: number, fallback?: number): number {
-  const v = o[key];
-  if (v === undefined && fallback !== undefined) return fallback;
-  if (v === undefined) throw new ConfigError(prefix + key, 'is missing');
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ConfigError(prefix + key, `must be a whole number ${min}..${max}`);
-  return v;
-}
-
-function device(o: Json, key: string): DeviceConfig {
-  const v = o[key];
+function device(c: Section, key: 'reader' | 'printer', baseDir: string): DeviceConfig {
+  const v = c.raw(key);
   if (v === undefined) throw new ConfigError(key, 'is missing (a serial path and baud, or "simulated")');
   if (v === 'simulated') return v;
-  const d = obj(v, key);
-  return { path: str(d, 'path', `${key}.`), baud: int(d, 'baud', `${key}.`, 1200, 921_600) };
+  const d = c.section(key)!;
+  const r = { path: d.path('path', baseDir), baud: d.int('baud', 1200, 921_600) };
+  d.end();
+  return r;
 }
 
-/** Parses and checks a config file; relative paths are taken from the file's directory. */
+/** Parses and checks a config file (JSON, comments allowed); relative paths are taken from the file's directory. */
 export function loadConfig(file: string): TerminalConfig {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ConfigError('(file)', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ConfigError('(file)', `cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = JSON.parse(stripJsonComments(text));
   } catch (e) {
-    throw new ConfigError('(file)', `${file} is not JSON: ${(e as Error).message}`);
+    const at = /position (\d+)/.exec((e as Error).message);
+    const where = at ? lineAndColumn(text, Number(at[1])) : null;
+    throw new ConfigError('(file)', `not JSON${where ? ` at line ${where.line}, column ${where.column}` : ''}: ${(e as Error).message}`, file);
   }
-  return parseConfig(raw, path.dirname(path.resolve(file)));
+  try {
+    return parseConfig(raw, path.dirname(path.resolve(file)));
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(e.key, e.reason, file);
+    throw e;
+  }
 }
 
 export function parseConfig(raw: unknown, baseDir: string): TerminalConfig {
-  const c = obj(raw, '(top level)');
-  const p = (v: string) => path.resolve(baseDir, v);
-  const acq = c.acquirer === 'simulated' ? 'simulated' : obj(c.acquirer ?? missing('acquirer'), 'acquirer');
-  const t = c.timeouts === undefined ? {} : obj(c.timeouts, 'timeouts');
-  const r = c.reversal === undefined ? {} : obj(c.reversal, 'reversal');
-  const stuck = r.refuseSalesWhileStuck ?? true;
-  if (typeof stuck !== 'boolean') throw new ConfigError('reversal.refuseSalesWhileStuck', 'must be true or false');
-  const journalDir = p(str(c, 'journalDir', ''));
-  return {
-    journalDir,
-    deviceKeyFile: c.deviceKeyFile === undefined ? `${journalDir}.key` : p(str(c, 'deviceKeyFile', '')),
-    terminalId: str(c, 'terminalId', '', /^[0-9A-Za-z]{8}$/, 'must be 8 letters or digits (field 41)'),
-    merchantId: str(c, 'merchantId', '', /^[0-9A-Za-z]{15}$/, 'must be 15 letters or digits (field 42)'),
-    merchantName: str(c, 'merchantName', ''),
-    acquirer:
-      acq === 'simulated'
-        ? acq
-        : {
-            host: str(acq, 'host', 'acquirer.'),
-            port: int(acq, 'port', 'acquirer.', 1, 65_535),
-            tls: acq.tls === undefined ? false : acq.tls === true || (acq.tls === false ? false : badTls()),
-            tmk: str(acq, 'tmk', 'acquirer.', /^[0-9A-Fa-f]{32}$/, 'must be 32 hex digits (a double-length key)'),
-          },
-    reader: device(c, 'reader'),
-    printer: device(c, 'printer'),
-    socketPath: c.socketPath === undefined ? path.join(path.dirname(journalDir), 'posj.sock') : p(str(c, 'socketPath', '')),
-    timeouts: {
-      connectMs: int(t, 'connectMs', 'timeouts.', 100, 120_000, 3000),
-      responseMs: int(t, 'responseMs', 'timeouts.', 100, 300_000, 30_000),
-      cardMs: int(t, 'cardMs', 'timeouts.', 1000, 600_000, 60_000),
-    },
-    reversal: { attemptsPerRound: int(r, 'attemptsPerRound', 'reversal.', 1, 20, 3), refuseSalesWhileStuck: stuck },
-    ...servicePortAndFirmware(c, p, journalDir),
+  const c = new Section(raw, '');
+  const journalDir = c.path('journalDir', baseDir);
+  const deviceKeyFile = c.raw('deviceKeyFile') === undefined ? `${journalDir}.key` : c.path('deviceKeyFile', baseDir);
+  const terminalId = c.str('terminalId', /^[0-9A-Za-z]{8}$/, 'must be 8 letters or digits (field 41)');
+  const merchantId = c.str('merchantId', /^[0-9A-Za-z]{15}$/, 'must be 15 letters or digits (field 42)');
+  const merchantName = c.str('merchantName');
+  let acquirer: TerminalConfig['acquirer'];
+  const acqRaw = c.raw('acquirer');
+  if (acqRaw === undefined) throw new ConfigError('acquirer', 'is missing');
+  if (acqRaw === 'simulated') acquirer = 'simulated';
+  else {
+    const a = c.section('acquirer')!;
+    acquirer = {
+      host: a.str('host'),
+      port: a.int('port', 1, 65_535),
+      tls: a.bool('tls', false),
+      tmk: a.str('tmk', /^[0-9A-Fa-f]{32}$/, 'must be 32 hex digits (a double-length key)'),
+    };
+    a.end();
+  }
+  const reader = device(c, 'reader', baseDir);
+  const printer = device(c, 'printer', baseDir);
+  const socketPath = c.raw('socketPath') === undefined ? path.join(path.dirname(journalDir), 'posj.sock') : c.path('socketPath', baseDir);
+  const socketBytes = Buffer.byteLength(socketPath);
+  if (socketBytes > MAX_SOCKET_PATH_BYTES) {
+    throw new ConfigError(c.raw('socketPath') === undefined ? 'socketPath (default: beside journalDir)' : 'socketPath', `${socketPath} is ${socketBytes} bytes; a Unix socket path is at most ${MAX_SOCKET_PATH_BYTES}: choose a shorter one`);
+  }
+  const t = c.section('timeouts');
+  const timeouts = {
+    connectMs: t?.int('connectMs', 100, 120_000, 3000) ?? 3000,
+    responseMs: t?.int('responseMs', 100, 300_000, 30_000) ?? 30_000,
+    cardMs: t?.int('cardMs', 1000, 600_000, 60_000) ?? 60_000,
   };
+  t?.end();
+  const r = c.section('reversal');
+  const reversal = { attemptsPerRound: r?.int('attemptsPerRound', 1, 20, 3) ?? 3, refuseSalesWhileStuck: r?.bool('refuseSalesWhileStuck', true) ?? true };
+  r?.end();
+  const extra = servicePortAndFirmware(c, baseDir, journalDir);
+  c.end();
+  return { journalDir, deviceKeyFile, terminalId, merchantId, merchantName, acquirer, reader, printer, socketPath, timeouts, reversal, ...extra };
 }
 
-function servicePortAndFirmware(c: Json, p: (v: string) => string, journalDir: string): Pick<TerminalConfig, 'servicePort' | 'firmware'> {
+function servicePortAndFirmware(c: Section, baseDir: string, journalDir: string): Pick<TerminalConfig, 'servicePort' | 'firmware'> {
   const out: Pick<TerminalConfig, 'servicePort' | 'firmware'> = {};
-  if (c.servicePort !== undefined) {
-    const sp = obj(c.servicePort, 'servicePort');
-    out.servicePort = { path: str(sp, 'path', 'servicePort.'), baud: int(sp, 'baud', 'servicePort.', 1200, 4_000_000), pairedKeysFile: p(str(sp, 'pairedKeysFile', 'servicePort.')) };
+  const sp = c.section('servicePort');
+  if (sp) {
+    out.servicePort = { path: sp.path('path', baseDir), baud: sp.int('baud', 1200, 4_000_000), pairedKeysFile: sp.path('pairedKeysFile', baseDir) };
+    sp.end();
   }
-  if (c.firmware !== undefined) {
-    const fw = obj(c.firmware, 'firmware');
-    const slotsDir = p(str(fw, 'slotsDir', 'firmware.'));
+  const fw = c.section('firmware');
+  if (fw) {
+    const slotsDir = fw.path('slotsDir', baseDir);
     // Flashing never writes the journal: the two trees must not nest.
     const inside = (a: string, b: string) => a === b || a.startsWith(b + path.sep);
     if (inside(slotsDir, journalDir) || inside(journalDir, slotsDir)) throw new ConfigError('firmware.slotsDir', `must not contain or sit inside the journal directory ${journalDir}`);
-    out.firmware = { slotsDir, trustedKeysFile: p(str(fw, 'trustedKeysFile', 'firmware.')), ...(fw.quotaBytes !== undefined ? { quotaBytes: int(fw, 'quotaBytes', 'firmware.', 1, Number.MAX_SAFE_INTEGER) } : {}) };
+    const quota = fw.raw('quotaBytes');
+    out.firmware = { slotsDir, trustedKeysFile: fw.path('trustedKeysFile', baseDir), ...(quota !== undefined ? { quotaBytes: fw.int('quotaBytes', 1, Number.MAX_SAFE_INTEGER) } : {}) };
+    fw.end();
   }
   return out;
-}
-
-function missing(key: string): never {
-  throw new ConfigError(key, 'is missing');
-}
-
-function badTls(): never {
-  throw new ConfigError('acquirer.tls', 'must be true or false');
 }

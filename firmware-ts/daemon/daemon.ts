@@ -15,6 +15,7 @@ import { buildTerminal } from '../terminal/build-terminal.js';
 import { Supervisor } from '../txn/supervisor.js';
 import { openTerminalJournal, type TerminalJournal } from '../txn/terminal-journal.js';
 import { ConfigError, type AcquirerTarget, type TerminalConfig } from './config.js';
+import { checkConfigFiles } from './config-files.js';
 import { dispatch, type DaemonParts } from './control-ops.js';
 import { ControlServer, type ControlLimits } from './control-server.js';
 import { OperationQueue, type RunningOperation } from './operation-queue.js';
@@ -82,6 +83,17 @@ function requireSimulatedParts(config: TerminalConfig, simulated: SimulatedParts
   if (key) throw new ConfigError(key, 'is "simulated", but this build is the terminal alone: give a host or serial path, or run the bench build (npx posj run --simulated)');
 }
 
+/** A file-system error (not a journal's own typed error) becomes a ConfigError naming the key and the path. */
+function asConfigError<T>(key: string, p: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw new ConfigError(key, `${p}: ${code}: ${(e as Error).message}`);
+    throw e;
+  }
+}
+
 /** Removes a socket file left by a daemon that died; refuses when a live daemon still answers on it. */
 async function claimSocket(socketPath: string): Promise<void> {
   if (!fs.existsSync(socketPath)) return;
@@ -98,10 +110,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const { config, log } = opts;
   const clock = opts.clock ?? systemClock;
   requireSimulatedParts(config, opts.simulated);
-  // Before the journal opens or a byte goes to the acquirer: a live daemon on the socket means stop here.
+  // Every check before the journal opens or a byte goes to the acquirer: the paths, then a live daemon on the socket.
+  checkConfigFiles(config);
   fs.mkdirSync(path.dirname(config.socketPath), { recursive: true });
   await claimSocket(config.socketPath);
-  const journal = await openTerminalJournal({ dir: config.journalDir, deviceKey: loadOrCreateDeviceKey(config.deviceKeyFile) });
+  const deviceKey = asConfigError('deviceKeyFile', config.deviceKeyFile, () => loadOrCreateDeviceKey(config.deviceKeyFile));
+  const journal = await openTerminalJournal({ dir: config.journalDir, deviceKey }).catch((e: unknown) => asConfigError('journalDir', config.journalDir, () => {
+    throw e;
+  }));
   const r = journal.openReport;
   log.event('journal-open', { dir: config.journalDir, segments: r.segments, replayed: r.recordsReplayed, tornTailBytes: r.tornTailBytes, stan: journal.state.stan, batch: journal.state.batch });
   const closers: Array<() => Promise<void> | void> = [() => journal.close()];
