@@ -10,19 +10,21 @@ import { positiveInt } from './journal-commands.js';
 import { controlCall } from '../daemon/control-client.js';
 import type { ControlRequest } from '../daemon/control-protocol.js';
 import { ConfigError, loadConfig, type TerminalConfig } from '../daemon/config.js';
+import { checkConfigFiles } from '../daemon/config-files.js';
 import { startDaemon, type RunningDaemon } from '../daemon/daemon.js';
 import { lineLog, type DaemonLog } from '../daemon/daemon-log.js';
+import { DEFAULT_LOG_BYTES, DEFAULT_LOG_KEEP, defaultLogFile, openFileLog, teeLog } from '../daemon/file-log.js';
+import { FIRMWARE_VERSION } from '../firmware/build-info.js';
 import { systemClock } from '../../protocol/io/clock.js';
 import { formatMinor } from '../receipts/money.js';
+import { describeResponseCode } from '../receipts/response-codes.js';
+import { parseYuan } from './amount-arg.js';
+import { readPasswords, type PasswordSource } from './password-input.js';
+import { describeStatus } from './status-words.js';
+
+export { describeStatus };
 
 const DEFAULT_SOCKET = path.join('var', 'posj.sock');
-
-/** "12.34" or "1234" fen → fen; whole yuan need the decimals ("12.00"), so "12" means 12 fen only with --fen. */
-function amountArg(value: string): number {
-  if (!/^\d{1,7}\.\d{2}$/.test(value)) throw new InvalidArgumentError('amount in yuan with two decimals, e.g. 12.50');
-  const [y, f] = value.split('.');
-  return Number(y) * 100 + Number(f);
-}
 
 interface ClientOpts {
   socket: string;
@@ -51,7 +53,7 @@ export function describeTxn(r: Record<string, unknown>): string {
     case 'approved':
       return `APPROVED ${r.txn} stan=${stan6(r.stan)} batch=${stan6(r.batch)} amount=${formatMinor(Number(r.amount))} card=${r.maskedPan} rrn=${r.rrn} receipt=${r.receipt}`;
     case 'declined':
-      return `DECLINED ${r.txn} stan=${stan6(r.stan)} response=${r.responseCode}`;
+      return `DECLINED ${r.txn} stan=${stan6(r.stan)} response=${describeResponseCode(String(r.responseCode))}`;
     case 'reversed':
       return `FAILED ${r.txn} stan=${stan6(r.stan)}: reversed (reason ${r.reason}), reversal ${r.reversal} — the cardholder is not left debited`;
     case 'not-sent':
@@ -64,21 +66,6 @@ export function describeTxn(r: Record<string, unknown>): string {
 }
 
 const approved = (r: Record<string, unknown>) => r.kind === 'approved';
-
-export function describeStatus(r: Record<string, unknown>): string {
-  const t = r.totals as { saleCount: number; saleAmount: number; voidCount: number; voidAmount: number; refundCount: number; refundAmount: number };
-  const list = (v: unknown) => ((v as number[]).length ? (v as number[]).join(', ') : 'none');
-  const sup = r.supervisor as { set: boolean; lockedForMs: number };
-  return [
-    `terminal ${r.terminalId}  stan ${stan6(r.stan)}  batch ${stan6(r.batch)}  ${r.signedOn ? 'signed on' : 'NOT signed on'}`,
-    `reversals pending: ${list(r.pendingReversals)}  stuck: ${list(r.stuckReversals)}  receipts pending: ${list(r.pendingReceipts)}`,
-    `batch totals: ${t.saleCount} sales ${formatMinor(t.saleAmount)}, ${t.voidCount} voids ${formatMinor(t.voidAmount)}, ${t.refundCount} refunds ${formatMinor(t.refundAmount)}`,
-    `supervisor password: ${sup.set ? 'set' : 'NOT SET (posj supervisor set)'}${sup.lockedForMs > 0 ? `, locked ${Math.ceil(sup.lockedForMs / 1000)} s` : ''}`,
-    `settlement: ${r.settlement ? `batch ${(r.settlement as { batch: number }).batch} stopped at ${(r.settlement as { step: string }).step}` : 'none under way'}`,
-    `devices: ${JSON.stringify(r.devices)}`,
-    ...(r.journalFailure ? [`JOURNAL FAILED: ${r.journalFailure}`] : []),
-  ].join('\n');
-}
 
 export function describeSettlement(r: Record<string, unknown>): string {
   const rep = r.report as { byCardType: { domestic: { terminal: Record<string, number>; acquirer: Record<string, number> } } };
@@ -98,6 +85,20 @@ export interface BenchRun {
   embeddedConfig(varDir: string): TerminalConfig;
   start(config: TerminalConfig, log: DaemonLog): Promise<{ daemon: RunningDaemon; session(print: (line: string) => void): Promise<number> }>;
 }
+
+/** The supervisor password from a no-echo prompt, stdin or a descriptor; --password only for tests. */
+function withPassword(cmd: Command): Command {
+  return cmd
+    .option('--password-fd <n>', 'read the supervisor password from this file descriptor (scripts)', positiveIntOrZero)
+    .option('--password <pw>', 'the password on the command line: visible in ps and shell history, avoid it');
+}
+
+function positiveIntOrZero(v: string): number {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('a file descriptor number');
+  return Number(v);
+}
+
+const supervisorPassword = async (o: PasswordSource) => (await readPasswords(o, ['supervisor password: ']))[0]!;
 
 function client(cmd: Command): Command {
   return cmd.option('--socket <path>', 'the daemon control socket', DEFAULT_SOCKET).option('--json', 'print the JSON answer');
@@ -119,7 +120,36 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
       // In a session the log goes to a file, so the printed session stays readable.
       const logFile = o.session ? path.join(path.dirname(config.socketPath), 'posj.log') : null;
       if (logFile) fs.mkdirSync(path.dirname(logFile), { recursive: true });
-      const log = lineLog((line) => (logFile ? fs.appendFileSync(logFile, line) : process.stderr.write(line)), systemClock);
+      // The paths first: the log file is created beside the journal, so a wrong journalDir must be named as such.
+      try {
+        checkConfigFiles(config);
+      } catch (e) {
+        throw e instanceof ConfigError && o.config ? new ConfigError(e.key, e.reason, o.config) : e;
+      }
+      const logTarget = config.log ?? { file: defaultLogFile(config.journalDir), maxBytes: DEFAULT_LOG_BYTES, keep: DEFAULT_LOG_KEEP };
+      const fileLog = await openFileLog(logTarget).catch((e: NodeJS.ErrnoException) => {
+        throw new ConfigError('log.file', `${logTarget.file}: ${e.code ?? e.message}`, o.config);
+      });
+      const log = teeLog(lineLog((line) => (logFile ? fs.appendFileSync(logFile, line) : process.stderr.write(line)), systemClock), fileLog);
+      log.event('start', { version: FIRMWARE_VERSION, pid: process.pid, config: o.config ? path.resolve(o.config) : 'embedded default', terminalId: config.terminalId, journal: config.journalDir, socket: config.socketPath, logFile: `${logTarget.file}.N.log` });
+      const exit = (code: number): never => {
+        fileLog.close();
+        process.exit(code);
+      };
+      // Signals are caught from before the boot: one during boot stops the daemon as soon as it is up; a
+      // second one, at any time, exits at once (the journal makes that safe). A session just exits.
+      const signals: NodeJS.Signals[] = [];
+      let wake: (() => void) | null = null;
+      const onSignal = (sig: NodeJS.Signals) => {
+        signals.push(sig);
+        if (signals.length > 1 || o.session) {
+          log.event('shutdown-forced', { signal: sig, detail: o.session ? 'session interrupted: exiting at once' : 'second signal: exiting at once' });
+          exit(ExitCode.failed);
+        }
+        wake?.();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       const boot = async () => (bench ? bench.start(config, log) : { daemon: await startDaemon({ config, log, slot: process.env.POSJ_SLOT ?? null }), session: null });
       // A path problem found at boot is still the config file's: name it.
       const started = await boot().catch((e: unknown) => {
@@ -131,44 +161,39 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
           return await started.session((line) => process.stdout.write(line + '\n'));
         } finally {
           await started.daemon.stop();
+          fileLog.close();
         }
       }
-      const signal = await new Promise<NodeJS.Signals | 'reboot'>((resolve) => {
-        process.once('SIGINT', () => resolve('SIGINT'));
-        process.once('SIGTERM', () => resolve('SIGTERM'));
-        // A bench asked for a reboot over the service port: stop as for a signal, then exit 75 for posj boot.
-        void started.daemon.rebootRequested.then(() => resolve('reboot'));
+      // A bench asked for a reboot over the service port: stop as for a signal, then exit 75 for posj boot.
+      let reboot = false;
+      void started.daemon.rebootRequested.then(() => {
+        reboot = true;
+        wake?.();
       });
-      // A second signal while the operation in flight finishes: exit at once (the journal makes it safe).
-      const now = (second: NodeJS.Signals) => {
-        log.event('shutdown-forced', { signal: second, detail: 'second signal: exiting at once' });
-        process.exit(ExitCode.failed);
-      };
-      process.once('SIGINT', () => now('SIGINT'));
-      process.once('SIGTERM', () => now('SIGTERM'));
-      const report = await started.daemon.shutdown(signal);
-      if (!report.graceful) process.exit(ExitCode.failed);
-      return signal === 'reboot' ? ExitCode.reboot : ExitCode.ok;
+      if (signals.length === 0 && !reboot) await new Promise<void>((resolve) => (wake = resolve));
+      const report = await started.daemon.shutdown(signals[0] ?? 'reboot');
+      if (!report.graceful) exit(ExitCode.failed);
+      fileLog.close();
+      return signals.length === 0 ? ExitCode.reboot : ExitCode.ok;
     }),
   );
 
-  client(program.command('sale').description('消费: a sale of AMOUNT (yuan, e.g. 12.50)').argument('<amount>', 'amount', amountArg)).action(
+  client(program.command('sale').description('消费: a sale of AMOUNT (yuan, e.g. 12.50)').argument('<amount>', 'amount', parseYuan)).action(
     action((amount: number, o: ClientOpts) => call(o, { op: 'sale', amount }, describeTxn, approved)),
   );
 
-  client(program.command('void').description('撤销: void a sale of the open batch (supervisor password)').requiredOption('--stan <n>', 'STAN of the sale', positiveInt).requiredOption('--password <pw>', 'supervisor password')).action(
-    action((o: ClientOpts & { stan: number; password: string }) => call(o, { op: 'void', stan: o.stan, password: o.password }, describeTxn, approved)),
+  client(withPassword(program.command('void').description('撤销: void a sale of the open batch (asks for the supervisor password)').requiredOption('--stan <n>', 'STAN of the sale', positiveInt))).action(
+    action(async (o: ClientOpts & PasswordSource & { stan: number }) => call(o, { op: 'void', stan: o.stan, password: await supervisorPassword(o) }, describeTxn, approved)),
   );
 
   client(
-    program
+    withPassword(program
       .command('refund')
       .description('退货: refund up to AMOUNT of a sale from any batch (supervisor password)')
-      .argument('<amount>', 'amount', amountArg)
+      .argument('<amount>', 'amount', parseYuan)
       .requiredOption('--rrn <rrn>', 'retrieval reference number of the sale')
-      .requiredOption('--date <MMDD>', 'date of the sale')
-      .requiredOption('--password <pw>', 'supervisor password'),
-  ).action(action((amount: number, o: ClientOpts & { rrn: string; date: string; password: string }) => call(o, { op: 'refund', amount, rrn: o.rrn, date: o.date, password: o.password }, describeTxn, approved)));
+      .requiredOption('--date <MMDD>', 'date of the sale')),
+  ).action(action(async (amount: number, o: ClientOpts & PasswordSource & { rrn: string; date: string }) => call(o, { op: 'refund', amount, rrn: o.rrn, date: o.date, password: await supervisorPassword(o) }, describeTxn, approved)));
 
   client(program.command('settle').description('结算: settle the open batch with the acquirer')).action(
     action((o: ClientOpts) => call(o, { op: 'settle' }, describeSettlement)),
@@ -184,7 +209,7 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
     action((o: ClientOpts & { stan?: number; rrn?: string }) => {
       const req: ControlRequest = { op: 'status', ...(o.stan !== undefined ? { stan: o.stan } : {}), ...(o.rrn !== undefined ? { rrn: o.rrn } : {}) };
       const one = o.stan !== undefined || o.rrn !== undefined;
-      return call(o, req, one ? (r) => (r.found ? `stan=${stan6(r.stan)} ${r.txn} ${formatMinor(Number(r.amount))} ${r.state} receipt=${r.receipt}` : 'not found') : describeStatus, (r) => !one || r.found === true);
+      return call(o, req, one ? (r) => (r.found ? `stan=${stan6(r.stan)} ${r.txn} ${formatMinor(Number(r.amount))} ${r.state}${r.responseCode !== undefined ? ` response=${describeResponseCode(String(r.responseCode))}` : ''} receipt=${r.receipt}` : 'not found') : describeStatus, (r) => !one || r.found === true);
     }),
   );
 
@@ -202,15 +227,24 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
   );
 
   const supervisor = program.command('supervisor').description('the supervisor password and what needs it');
-  client(supervisor.command('set').description('set the supervisor password (first run), or change it with --current').requiredOption('--password <pw>', 'new password').option('--current <pw>', 'the current password')).action(
-    action((o: ClientOpts & { password: string; current?: string }) => call(o, { op: 'supervisor-set', password: o.password, ...(o.current !== undefined ? { current: o.current } : {}) }, () => 'supervisor password set')),
+  client(
+    withPassword(supervisor.command('set').description('set the supervisor password (first run), or change it with --change (asks for the current one first)'))
+      .option('--change', 'change an existing password: the current one is asked for (or read) first')
+      .option('--current <pw>', 'the current password on the command line: visible in ps, avoid it'),
+  ).action(
+    action(async (o: ClientOpts & PasswordSource & { change?: boolean; current?: string }) => {
+      let current = o.current;
+      let password = o.password;
+      if (o.change && current === undefined) [current, password] = await readPasswords({ ...(o.passwordFd !== undefined ? { passwordFd: o.passwordFd } : {}) }, ['current supervisor password: ', 'new supervisor password: ']);
+      if (password === undefined) password = (await readPasswords(o, ['new supervisor password: ']))[0]!;
+      return call(o, { op: 'supervisor-set', password, ...(current !== undefined ? { current } : {}) }, () => 'supervisor password set');
+    }),
   );
   client(
-    supervisor
+    withPassword(supervisor
       .command('close-reversal')
       .description('take a stuck reversal out of the open set, with the password and a recorded reason')
       .requiredOption('--stan <n>', 'STAN of the stuck reversal', positiveInt)
-      .requiredOption('--password <pw>', 'supervisor password')
-      .requiredOption('--reason <text>', 'why (recorded in the journal)'),
-  ).action(action((o: ClientOpts & { stan: number; password: string; reason: string }) => call(o, { op: 'close-reversal', stan: o.stan, password: o.password, reason: o.reason }, (r) => `${r.closed ? 'closed' : 'NOT closed'}: ${r.detail}`, (r) => r.closed === true)));
+      .requiredOption('--reason <text>', 'why (recorded in the journal)')),
+  ).action(action(async (o: ClientOpts & PasswordSource & { stan: number; reason: string }) => call(o, { op: 'close-reversal', stan: o.stan, password: await supervisorPassword(o), reason: o.reason }, (r) => `${r.closed ? 'closed' : 'NOT closed'}: ${r.detail}`, (r) => r.closed === true)));
 }

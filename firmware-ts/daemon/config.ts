@@ -34,6 +34,8 @@ export interface TerminalConfig {
   servicePort?: { path: string; baud: number; pairedKeysFile: string };
   /** A/B firmware slots; manifests must be signed by a key in `trustedKeysFile`. */
   firmware?: { slotsDir: string; trustedKeysFile: string; quotaBytes?: number };
+  /** The rotated log file; absent: `log/posj` beside the journal, 1 MiB × 4 (file-log.ts). */
+  log?: { file: string; maxBytes: number; keep: number };
 }
 
 export class ConfigError extends Error {
@@ -193,10 +195,16 @@ export function parseConfig(raw: unknown, baseDir: string): TerminalConfig {
   const reversal = { attemptsPerRound: r?.int('attemptsPerRound', 1, 20, 3) ?? 3, refuseSalesWhileStuck: r?.bool('refuseSalesWhileStuck', true) ?? true };
   r?.end();
   const extra = servicePortAndFirmware(c, baseDir, journalDir);
+  const l = c.section('log');
+  const log = l && {
+    file: l.raw('file') === undefined ? path.join(path.dirname(journalDir), 'log', 'posj') : l.path('file', baseDir),
+    maxBytes: l.int('maxBytes', 64 * 1024, 1 << 30, 1024 * 1024),
+    keep: l.int('keep', 1, 100, 3),
+  };
+  l?.end();
   c.end();
-  return { journalDir, deviceKeyFile, terminalId, merchantId, merchantName, acquirer, reader, printer, socketPath, timeouts, reversal, ...extra };
+  return { journalDir, deviceKeyFile, terminalId, merchantId, merchantName, acquirer, reader, printer, socketPath, timeouts, reversal, ...extra, ...(log ? { log } : {}) };
 }
-
 function servicePortAndFirmware(c: Section, baseDir: string, journalDir: string): Pick<TerminalConfig, 'servicePort' | 'firmware'> {
   const out: Pick<TerminalConfig, 'servicePort' | 'firmware'> = {};
   const sp = c.section('servicePort');

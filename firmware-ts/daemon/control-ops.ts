@@ -8,9 +8,11 @@ import type { Supervisor } from '../txn/supervisor.js';
 import type { TerminalJournal } from '../txn/terminal-journal.js';
 import type { TerminalConfig } from './config.js';
 import { ControlRequestError, intField, strField, type ControlRequest } from './control-protocol.js';
-import type { DaemonLog } from './daemon-log.js';
+import type { DaemonLog, LogFields } from './daemon-log.js';
+import { formatMinor } from '../receipts/money.js';
 import type { DaemonDevices } from './devices.js';
 import type { OperationQueue } from './operation-queue.js';
+import type { LinkWatch } from './link-watch.js';
 
 export interface DaemonParts {
   journal: TerminalJournal;
@@ -23,10 +25,11 @@ export interface DaemonParts {
   clock: Clock;
   /** Money operations, one at a time; read-only ops report what it is running. */
   queue: OperationQueue;
+  linkWatch: LinkWatch;
 }
 
 /** Largest amount one request may carry: 9,999,999.99 CNY, under field 4's twelve digits. */
-const MAX_AMOUNT = 999_999_999;
+export const MAX_AMOUNT = 999_999_999;
 
 export const CONTROL_OPS = ['ping', 'status', 'health', 'sale', 'void', 'refund', 'settle', 'reversals', 'reprint', 'sign-on', 'supervisor-set', 'close-reversal'] as const;
 
@@ -51,18 +54,19 @@ export async function dispatch(p: DaemonParts, req: ControlRequest): Promise<unk
         lastSettlement: s.lastSettlement,
         devices: p.devices.health(),
         terminalId: p.config.terminalId,
+        acquirerLink: p.linkWatch.health(),
         busy: busy(p),
       };
     }
     case 'health': {
       const h = p.engine.health();
-      return { journal: h.journalFailure === null ? 'ok' : 'failed', journalFailure: h.journalFailure, signedOn: h.signedOn, stuckReversals: h.stuckReversals, devices: p.devices.health(), busy: busy(p) };
+      return { journal: h.journalFailure === null ? 'ok' : 'failed', journalFailure: h.journalFailure, signedOn: h.signedOn, acquirerLink: p.linkWatch.health(), stuckReversals: h.stuckReversals, devices: p.devices.health(), busy: busy(p) };
     }
     case 'sale': {
       const amount = intField(req, 'amount', 1, MAX_AMOUNT);
       refuseDuringSettlement(p);
       const r = await p.engine.sale(amount, { cardTimeoutMs: p.config.timeouts.cardMs });
-      p.log.event('sale', { ...r });
+      p.log.event('sale', txnLogFields(r));
       return r;
     }
     case 'void': {
@@ -70,14 +74,14 @@ export async function dispatch(p: DaemonParts, req: ControlRequest): Promise<unk
       const password = strField(req, 'password');
       refuseDuringSettlement(p);
       const r = await p.engine.void({ stan, password });
-      p.log.event('void', { ...r });
+      p.log.event('void', txnLogFields(r));
       return r;
     }
     case 'refund': {
       const q = { rrn: strField(req, 'rrn', /^[0-9A-Za-z]{12}$/), date: strField(req, 'date', /^(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$/), amount: intField(req, 'amount', 1, MAX_AMOUNT), password: strField(req, 'password') };
       refuseDuringSettlement(p);
       const r = await p.engine.refund(q);
-      p.log.event('refund', { ...r });
+      p.log.event('refund', txnLogFields(r));
       return r;
     }
     case 'settle': {
@@ -109,6 +113,16 @@ export async function dispatch(p: DaemonParts, req: ControlRequest): Promise<unk
     default:
       throw new ControlRequestError('UNKNOWN_OP', `unknown op "${req.op}" (known: ${CONTROL_OPS.join(', ')})`);
   }
+}
+
+/** A transaction result for the log: amounts in yuan ("12.50 CNY"), as the CLI and the slips speak. */
+function txnLogFields(r: object): LogFields {
+  const out: LogFields = {};
+  for (const [k, v] of Object.entries(r)) {
+    if ((k === 'amount' || k === 'balance') && typeof v === 'number') out[k] = `${formatMinor(v)} CNY`;
+    else if (v === null || ['string', 'number', 'boolean', 'undefined'].includes(typeof v)) out[k] = v as LogFields[string];
+  }
+  return out;
 }
 
 /** The money operation running now (and how many wait behind it), or null. */

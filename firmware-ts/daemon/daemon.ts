@@ -19,6 +19,7 @@ import { checkConfigFiles } from './config-files.js';
 import { dispatch, type DaemonParts } from './control-ops.js';
 import { ControlServer, type ControlLimits } from './control-server.js';
 import { OperationQueue, type RunningOperation } from './operation-queue.js';
+import { LinkWatch } from './link-watch.js';
 import type { DaemonLog } from './daemon-log.js';
 import { openDevices, type SimulatedDevices } from './devices.js';
 import { confirmHealthySlot, startServicePort } from '../service/start-service.js';
@@ -45,6 +46,13 @@ export interface ShutdownReport {
   inFlight: RunningOperation | null;
   waitedMs: number;
 }
+
+/** Why a reversal is owed, for the log (ReversalReason in txn/records.ts). */
+const REVERSAL_REASON_WORDS: Record<string, string> = {
+  '98': 'no trustworthy reply from the acquirer',
+  A0: 'reply failed its MAC check',
+  '06': 'the card refused the approval',
+};
 
 /** Slack for the slip after an approval; a printer that takes longer leaves the receipt pending (printed at boot). */
 const SHUTDOWN_PRINT_MS = 3000;
@@ -135,6 +143,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const devices = openDevices({ reader: config.reader, printer: config.printer, clock, log: { info: (m) => log.event('device', { detail: m }), warn: (m) => log.event('device-warning', { detail: m }) }, ...(opts.simulated ? { simulated: opts.simulated } : {}) });
     closers.push(() => devices.close());
     const supervisor = new Supervisor({ journal, clock });
+    const linkWatch = new LinkWatch(clock);
+    // Every reversal decision is logged with its STAN and why it is owed (the reason is in the journal's open set).
+    const reasons = new Map<number, string>();
+    const reversalWhy = (e: { type: string; stan?: number }): { reason?: string } => {
+      if (!e.type.startsWith('reversal') || e.stan === undefined) return {};
+      const owed = engine.reversals().find((v) => v.stan === e.stan);
+      if (owed) reasons.set(e.stan, `${owed.reason} (${REVERSAL_REASON_WORDS[owed.reason] ?? 'reason code'})`);
+      const reason = reasons.get(e.stan);
+      if (e.type === 'reversal-cleared') reasons.delete(e.stan);
+      return reason ? { reason } : {};
+    };
     const identity = { terminalId: config.terminalId, merchantId: config.merchantId };
     const { link, engine, settlement } = buildTerminal({
       journal,
@@ -149,8 +168,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       merchantName: config.merchantName,
       reversal: config.reversal,
       timeouts: config.timeouts,
-      onEngineEvent: (e) => log.event(e.type, { ...e, type: undefined }),
-      onLinkEvent: (e) => log.event(`link-${e.type}`, { ...e, type: undefined }),
+      onEngineEvent: (e) => log.event(e.type, { ...e, type: undefined, ...reversalWhy(e) }),
+      onLinkEvent: (e) => {
+        linkWatch.onEvent(e);
+        log.event(`link-${e.type}`, { ...e, type: undefined });
+      },
     });
     closers.push(() => link.close());
     closers.push(() => engine.stop());
@@ -159,7 +181,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     if (!supervisor.isSet) log.event('supervisor-password-missing', { detail: 'void, refund and closing a reversal are refused until one is set: posj supervisor set' });
 
     const queue = new OperationQueue(clock);
-    const parts: DaemonParts = { journal, engine, supervisor, settlement, devices, config, log, clock, queue };
+    const parts: DaemonParts = { journal, engine, supervisor, settlement, devices, config, log, clock, queue, linkWatch };
     confirmHealthySlot(parts, opts.slot ?? null);
     let requestReboot = () => undefined as void;
     const rebootRequested = new Promise<void>((resolve) => (requestReboot = resolve));
@@ -185,7 +207,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       const graceful = await queue.close(boundMs);
       const waitedMs = clock.now() - t0;
       log.event('shutdown', { signal, inFlight: inFlight?.op ?? 'none', waitedMs, result: graceful ? 'finished' : `bound of ${boundMs} ms passed: exiting at once` });
-      if (graceful) await stop();
+      if (graceful) {
+        await stop();
+        log.event('stopped', { signal, detail: 'journal closed, link and devices closed' });
+      }
       return { graceful, inFlight, waitedMs };
     };
     return { socketPath: config.socketPath, journal, rebootRequested, stop, shutdown, shutdownBoundMs: boundMs };

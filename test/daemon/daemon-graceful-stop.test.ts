@@ -72,6 +72,16 @@ describe('posj run: graceful stop', () => {
     expect(shutdown).toMatch(/signal=SIGTERM inFlight=sale waitedMs=\d+ result=finished/);
     expect(r.daemon.lines.join('\n')).not.toMatch(/closed by peer/);
     expect(r.daemon.lines.join('\n')).toMatch(/link-disconnected detail="closed by this terminal"/);
+    // The same events in the rotated log file beside the journal, amounts in yuan.
+    const logDir = path.join(path.dirname(r.cfg.journalDir), 'log');
+    const events = fs
+      .readdirSync(logDir)
+      .flatMap((f) => fs.readFileSync(path.join(logDir, f), 'utf8').trim().split('\n'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events[0]).toMatchObject({ event: 'start', terminalId: '87654321' });
+    expect(events).toContainEqual(expect.objectContaining({ event: 'sale', stan, amount: '25.00 CNY', kind: 'approved' }));
+    expect(events).toContainEqual(expect.objectContaining({ event: 'shutdown', signal: 'SIGTERM', inFlight: 'sale', result: 'finished' }));
+    expect(events.at(-1)).toMatchObject({ event: 'stopped', signal: 'SIGTERM' });
   });
 
   it('SIGINT mid-sale whose reply is lost: the client is told reversed, the acquirer holds no live debit', async () => {
