@@ -9,6 +9,7 @@ import { ControlRequestError, parseRequest } from '../daemon/control-protocol.js
 import { dispatch, type DaemonParts } from '../daemon/control-ops.js';
 import { READ_ONLY_OPS } from '../daemon/control-server.js';
 import type { FlashReceiver } from '../firmware/flash-receiver.js';
+import type { JournalService } from './journal-service.js';
 
 export class ServiceRequestError extends Error {
   constructor(
@@ -25,6 +26,7 @@ export interface ServiceServerOptions {
   pairedKeys: readonly KeyObject[];
   /** null when the config names no slots directory: flash is refused. */
   flash: FlashReceiver | null;
+  journal: JournalService;
   /** The slot this process runs from (the launcher says), or null outside the launcher. */
   slot: string | null;
   requestReboot: () => void;
@@ -104,6 +106,12 @@ export class ServiceServer {
         p.log.event('flash-installed', { slot: r.slot, version: r.version });
         return { head: r };
       }
+      case 'journal-manifest':
+        return { head: this.o.journal.manifest() };
+      case 'journal-hash':
+        return { head: this.o.journal.hash(m.head.name, m.head.length) };
+      case 'journal-read':
+        return this.o.journal.read(m.head.name, m.head.offset, m.head.length);
       case 'reboot':
         return { head: { rebooting: true }, after: () => this.o.requestReboot() };
       default:

@@ -10,6 +10,7 @@ import { confirmSlot } from '../firmware/boot-control.js';
 import { FlashReceiver } from '../firmware/flash-receiver.js';
 import { readPublicKeys } from '../firmware/key-file.js';
 import type { SlotName } from '../firmware/slot-state.js';
+import { JournalService } from './journal-service.js';
 import { serveServicePort } from './service-port.js';
 import { ServiceServer } from './service-server.js';
 
@@ -42,7 +43,8 @@ export function startServicePort(o: { parts: DaemonParts; clock: Clock; slot: st
   const fw = config.firmware;
   if (fw) nodeStorage.mkdirp(fw.slotsDir);
   const flash = fw ? new FlashReceiver({ storage: nodeStorage, slotsDir: fw.slotsDir, trustedKeys: readPublicKeys(fw.trustedKeysFile), freeBytes: () => freeBytes(fw.slotsDir, fw.quotaBytes), target: `${process.platform}-${process.arch}` }) : null;
-  const server = new ServiceServer({ parts: o.parts, pairedKeys: readPublicKeys(config.servicePort.pairedKeysFile), flash, slot: o.slot, requestReboot: o.requestReboot });
+  const journal = new JournalService({ storage: nodeStorage, journalDir: config.journalDir, deviceKeyFile: config.deviceKeyFile });
+  const server = new ServiceServer({ parts: o.parts, pairedKeys: readPublicKeys(config.servicePort.pairedKeysFile), flash, journal, slot: o.slot, requestReboot: o.requestReboot });
   const port = o.link ?? openPort(config.servicePort, o.clock, o.parts.log);
   const served = serveServicePort({ link: port, baud: config.servicePort.baud, clock: o.clock, server, log });
   log.event('service-port-open', { path: config.servicePort.path, baud: config.servicePort.baud, flash: fw ? fw.slotsDir : 'not configured' });

@@ -1,0 +1,75 @@
+// Journal pull over the service port, read-only while the daemon writes: the list of segments with the
+// terminal's own verification (the MAC chain checked here under the device key, which never leaves the
+// terminal), a SHA-256 of a segment's prefix (so a resumed pull keeps only bytes that still match: a
+// preallocated segment's zeros are later overwritten by records), and pieces of a segment, deflated.
+import { createHash } from 'node:crypto';
+import * as path from 'node:path';
+import { deflateRawSync } from 'node:zlib';
+import { MAX_PAYLOAD } from '../../protocol/service/service-frame.js';
+import type { Storage } from '../io/storage.js';
+import { readDeviceKey } from '../journal/device-key.js';
+import { INTERNAL_TYPES } from '../journal/internal-types.js';
+import { RecordTypes } from '../journal/record-types.js';
+import { listSegments, verifyJournal } from '../journal/verify.js';
+import { TerminalRecord } from '../txn/records.js';
+import { ServiceRequestError } from './service-server.js';
+
+/** Raw bytes one `journal-read` may cover; the answer shrinks it until the deflated piece fits a frame. */
+export const MAX_READ_BYTES = 64 * 1024;
+const MAX_BODY = MAX_PAYLOAD - 256;
+
+export class JournalService {
+  constructor(
+    private readonly o: { storage: Storage; journalDir: string; deviceKeyFile: string },
+  ) {}
+
+  private segment(name: unknown): { file: string; size: number } {
+    const seg = listSegments(this.o.storage, this.o.journalDir).find((s) => s.name === name);
+    if (!seg) throw new ServiceRequestError('NO_SUCH_SEGMENT', `no journal segment ${JSON.stringify(name)}`);
+    const file = path.join(this.o.journalDir, seg.name);
+    const f = this.o.storage.open(file, 'r');
+    const size = f.size();
+    f.close();
+    return { file, size };
+  }
+
+  manifest(): Record<string, unknown> {
+    const verify = verifyJournal(this.o.journalDir, { storage: this.o.storage, deviceKey: readDeviceKey(this.o.deviceKeyFile), types: new RecordTypes([...INTERNAL_TYPES, ...Object.values(TerminalRecord)]) });
+    const segments = listSegments(this.o.storage, this.o.journalDir).map((s) => ({ name: s.name, size: this.segment(s.name).size }));
+    return { segments, verify };
+  }
+
+  hash(name: unknown, length: unknown): Record<string, unknown> {
+    const { file, size } = this.segment(name);
+    const n = Number(length);
+    if (!Number.isSafeInteger(n) || n < 0 || n > size) return { sha256: null, size };
+    const h = createHash('sha256');
+    const f = this.o.storage.open(file, 'r');
+    try {
+      const buf = Buffer.alloc(MAX_READ_BYTES);
+      for (let at = 0; at < n; at += buf.length) h.update(buf.subarray(0, f.read(buf, 0, Math.min(buf.length, n - at), at)));
+    } finally {
+      f.close();
+    }
+    return { sha256: h.digest('hex'), size };
+  }
+
+  read(name: unknown, offset: unknown, length: unknown): { head: Record<string, unknown>; body: Buffer } {
+    const { file, size } = this.segment(name);
+    const at = Number(offset);
+    if (!Number.isSafeInteger(at) || at < 0 || at > size) throw new ServiceRequestError('BAD_REQUEST', `offset ${String(offset)} outside ${name} (${size} bytes)`);
+    let want = Math.min(Number(length) || 0, MAX_READ_BYTES, size - at);
+    const f = this.o.storage.open(file, 'r');
+    try {
+      for (;;) {
+        const raw = Buffer.alloc(want);
+        const got = f.read(raw, 0, want, at);
+        const body = deflateRawSync(raw.subarray(0, got));
+        if (body.length <= MAX_BODY || want <= 1024) return { head: { length: got, size }, body };
+        want = Math.floor(want / 2);
+      }
+    } finally {
+      f.close();
+    }
+  }
+}

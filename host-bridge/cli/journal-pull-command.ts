@@ -1,0 +1,69 @@
+// `posj-bridge journal pull --port PATH --out DIR [--json]`: the terminal's journal copied to the bench,
+// read-only on the terminal, resumable; the terminal's own verification (MAC chain under its device key)
+// and the bench's check of the copy. Exit 0 when both are clean, 3 when either finds corruption or
+// tampering (as posj journal verify), 2 on usage or a lost line.
+import * as fs from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
+import type { Command } from 'commander';
+import { systemClock } from '../../protocol/io/clock.js';
+import { action, ExitCode } from '../../firmware-ts/cli/exit-codes.js';
+import { positiveInt } from '../../firmware-ts/cli/journal-commands.js';
+import { ReconnectingPort } from '../../firmware-ts/devices/reconnecting-port.js';
+import type { VerifyReport } from '../../firmware-ts/journal/verify.js';
+import { serviceRtoMs, SERVICE_WINDOW } from '../../firmware-ts/service/service-port.js';
+import { loadOrCreateSigningKey } from '../bundle/signing-key.js';
+import { pullJournal } from '../service/journal-pull.js';
+import { ServiceClient } from '../service/service-client.js';
+import { DEV_BENCH_KEY, untilOpen } from './flash-command.js';
+
+const clean = (v: VerifyReport) => v.corrupt === null && v.tampered === null;
+const line = (v: VerifyReport) => `${v.records} records in ${v.segments} segments${v.tornTail ? `, torn tail ${v.tornTailBytes} bytes` : ''}${v.corrupt ? `, CORRUPT at ${v.corrupt.segment}+${v.corrupt.offset}: ${v.corrupt.reason}` : ''}${v.tampered ? `, TAMPERED at seq ${v.tampered.seq}` : ''}`;
+
+export function registerJournalPullCommand(program: Command): void {
+  program
+    .command('journal')
+    .description("a terminal's journal over its service port")
+    .command('pull')
+    .description('copy the journal to DIR (read-only on the terminal, resumable) with the terminal\'s verification of it')
+    .requiredOption('--port <path>', "the terminal's service port")
+    .requiredOption('--out <dir>', 'where the segments go (run it again to resume or refresh)')
+    .option('--baud <n>', 'line speed', positiveInt, 115_200)
+    .option('--key <file>', `the bench's paired Ed25519 key (default ${DEV_BENCH_KEY})`)
+    .option('--retry-for <s>', 'keep resuming after a lost line for this many seconds', positiveInt, 60)
+    .option('--json', 'print one JSON object')
+    .action(
+      action(async (o: { port: string; out: string; baud: number; key?: string; retryFor: number; json?: boolean }) => {
+        const key = o.key ? createPrivateKey(fs.readFileSync(o.key)) : loadOrCreateSigningKey(DEV_BENCH_KEY, true).privateKey;
+        const port = new ReconnectingPort({ path: o.port, baudRate: o.baud, clock: systemClock, log: { info: () => undefined, warn: () => undefined } });
+        port.start();
+        await untilOpen(port);
+        try {
+          const r = await pullJournal({
+            connect: async () => {
+              const client = new ServiceClient(port, systemClock, { window: SERVICE_WINDOW, rtoMs: serviceRtoMs(o.baud) });
+              return { client, close: async () => client.close() };
+            },
+            key,
+            outDir: o.out,
+            clock: systemClock,
+            retryForMs: o.retryFor * 1000,
+            onProgress: ({ segment, have, size }) => !o.json && process.stderr.write(`\r${segment} ${have}/${size}`),
+          });
+          if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
+          else {
+            process.stderr.write('\n');
+            process.stdout.write(
+              [
+                `pulled ${r.segments.length} segments into ${o.out}: ${r.bytesCopied} bytes copied${r.segments.some((s) => s.keptFromEarlierPull) ? ', the rest kept from an earlier pull' : ''}`,
+                `terminal's check (MAC chain ${r.terminal.chainChecked ? 'checked under its device key' : 'NOT checked: no device key'}): ${line(r.terminal)}`,
+                `bench's check of the copy (checksums and sequence): ${line(r.bench)}`,
+              ].join('\n') + '\n',
+            );
+          }
+          return clean(r.terminal) && clean(r.bench) ? ExitCode.ok : ExitCode.corrupt;
+        } finally {
+          await port.close();
+        }
+      }),
+    );
+}
