@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { FIRMWARE_VERSION } from '../firmware/build-info.js';
 import { registerBootCommand } from './boot-command.js';
+import { registerExportCommand } from './export-command.js';
 import { withUsageExitCode } from './exit-codes.js';
 import { registerJournalCommands } from './journal-commands.js';
 import { registerTerminalCommands, type BenchRun } from './terminal-commands.js';
@@ -15,6 +16,7 @@ export function posjProgram(bench?: BenchRun): Command {
   );
   registerTerminalCommands(program, bench);
   registerJournalCommands(program);
+  registerExportCommand(program.commands.find((c) => c.name() === 'journal')!);
   registerBootCommand(program);
   return program;
 }

@@ -12,6 +12,8 @@ import { INTERNAL_TYPES } from '../journal/internal-types.js';
 import { RecordTypes } from '../journal/record-types.js';
 import { listSegments, verifyJournal } from '../journal/verify.js';
 import { TerminalRecord } from '../txn/records.js';
+import { queryOf } from '../evidence/evidence.js';
+import { exportEvidence } from '../evidence/evidence-export.js';
 import { ServiceRequestError } from './service-server.js';
 
 /** Raw bytes one `journal-read` may cover; the answer shrinks it until the deflated piece fits a frame. */
@@ -52,6 +54,24 @@ export class JournalService {
       f.close();
     }
     return { sha256: h.digest('hex'), size };
+  }
+
+  /** Dispute evidence for one query, deflated into one answer (a query too wide for it is refused). */
+  export(head: Record<string, unknown>, now: Date): { head: Record<string, unknown>; body: Buffer } {
+    const format = head.format;
+    if (format !== 'ndjson' && format !== 'csv' && format !== 'html') throw new ServiceRequestError('BAD_REQUEST', 'format: ndjson, csv or html');
+    const num = (v: unknown) => (v === undefined ? undefined : Number(v));
+    const str = (v: unknown) => (v === undefined ? undefined : String(v));
+    let query;
+    try {
+      query = queryOf({ stan: num(head.stan), batch: num(head.batch), rrn: str(head.rrn), from: str(head.from), to: str(head.to) });
+    } catch (e) {
+      throw new ServiceRequestError('BAD_REQUEST', (e as Error).message);
+    }
+    const r = exportEvidence({ dir: this.o.journalDir, query, format, keyFile: this.o.deviceKeyFile, storage: this.o.storage, now, ...(head.merchant ? { merchant: head.merchant as Record<string, string> } : {}) });
+    const body = deflateRawSync(Buffer.from(r.text));
+    if (body.length > MAX_BODY) throw new ServiceRequestError('EXPORT_TOO_LARGE', `${r.transactions.length} transactions do not fit one answer: narrow the query (--stan, --rrn, or a shorter --from/--to)`);
+    return { head: { transactions: r.transactions.length, corrupt: r.verify.corrupt !== null, tampered: r.verify.tampered !== null }, body };
   }
 
   read(name: unknown, offset: unknown, length: unknown): { head: Record<string, unknown>; body: Buffer } {

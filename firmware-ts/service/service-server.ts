@@ -112,6 +112,8 @@ export class ServiceServer {
         return { head: this.o.journal.hash(m.head.name, m.head.length) };
       case 'journal-read':
         return this.o.journal.read(m.head.name, m.head.offset, m.head.length);
+      case 'journal-export':
+        return this.o.journal.export({ ...m.head, merchant: { terminalId: p.config.terminalId, merchantId: p.config.merchantId, merchantName: p.config.merchantName } }, new Date(p.clock.now()));
       case 'reboot':
         return { head: { rebooting: true }, after: () => this.o.requestReboot() };
       default:

@@ -15,14 +15,15 @@ import { loadOrCreateSigningKey } from '../bundle/signing-key.js';
 import { pullJournal } from '../service/journal-pull.js';
 import { ServiceClient } from '../service/service-client.js';
 import { DEV_BENCH_KEY, untilOpen } from './flash-command.js';
+import { inflateRawSync } from 'node:zlib';
 
 const clean = (v: VerifyReport) => v.corrupt === null && v.tampered === null;
 const line = (v: VerifyReport) => `${v.records} records in ${v.segments} segments${v.tornTail ? `, torn tail ${v.tornTailBytes} bytes` : ''}${v.corrupt ? `, CORRUPT at ${v.corrupt.segment}+${v.corrupt.offset}: ${v.corrupt.reason}` : ''}${v.tampered ? `, TAMPERED at seq ${v.tampered.seq}` : ''}`;
 
 export function registerJournalPullCommand(program: Command): void {
-  program
-    .command('journal')
-    .description("a terminal's journal over its service port")
+  const journal = program.command('journal').description("a terminal's journal over its service port");
+  registerRemoteExport(journal);
+  journal
     .command('pull')
     .description('copy the journal to DIR (read-only on the terminal, resumable) with the terminal\'s verification of it')
     .requiredOption('--port <path>', "the terminal's service port")
@@ -62,6 +63,45 @@ export function registerJournalPullCommand(program: Command): void {
           }
           return clean(r.terminal) && clean(r.bench) ? ExitCode.ok : ExitCode.corrupt;
         } finally {
+          await port.close();
+        }
+      }),
+    );
+}
+
+/** `posj-bridge journal export --port PATH --stan N | --rrn R | --from T --to T --format F`: the same evidence as posj journal export, from the terminal. */
+function registerRemoteExport(journal: Command): void {
+  journal
+    .command('export')
+    .description('dispute evidence (交易凭证) from the terminal over its service port, as posj journal export makes it')
+    .requiredOption('--port <path>', "the terminal's service port")
+    .option('--baud <n>', 'line speed', positiveInt, 115_200)
+    .option('--key <file>', `the bench's paired Ed25519 key (default ${DEV_BENCH_KEY})`)
+    .option('--stan <n>', 'by STAN', positiveInt)
+    .option('--batch <n>', 'with --stan: the batch', positiveInt)
+    .option('--rrn <rrn>', 'by retrieval reference number')
+    .option('--from <time>', 'requested at or after (ISO time)')
+    .option('--to <time>', 'requested at or before (ISO time)')
+    .option('--format <f>', 'ndjson, csv or html', 'ndjson')
+    .option('--out <file>', 'write here instead of stdout')
+    .action(
+      action(async (o: { port: string; baud: number; key?: string; stan?: number; batch?: number; rrn?: string; from?: string; to?: string; format: string; out?: string }) => {
+        const key = o.key ? createPrivateKey(fs.readFileSync(o.key)) : loadOrCreateSigningKey(DEV_BENCH_KEY, true).privateKey;
+        const port = new ReconnectingPort({ path: o.port, baudRate: o.baud, clock: systemClock, log: { info: () => undefined, warn: () => undefined } });
+        port.start();
+        await untilOpen(port);
+        const client = new ServiceClient(port, systemClock, { window: SERVICE_WINDOW, rtoMs: serviceRtoMs(o.baud), maxRetries: 3 });
+        try {
+          await client.authenticate(key);
+          const q = Object.fromEntries(Object.entries({ stan: o.stan, batch: o.batch, rrn: o.rrn, from: o.from, to: o.to }).filter(([, v]) => v !== undefined));
+          const a = await client.request({ op: 'journal-export', format: o.format, ...q }, Buffer.alloc(0), 120_000);
+          const text = inflateRawSync(a.body, { maxOutputLength: 16 * 1024 * 1024 });
+          if (o.out) fs.writeFileSync(o.out, text);
+          else process.stdout.write(text);
+          if (a.head.corrupt || a.head.tampered) return ExitCode.corrupt;
+          return Number(a.head.transactions) > 0 ? ExitCode.ok : ExitCode.failed;
+        } finally {
+          client.close();
           await port.close();
         }
       }),

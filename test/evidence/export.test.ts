@@ -1,0 +1,119 @@
+// Dispute evidence from the journal: an approved sale, a sale whose reply was lost and was reversed, and
+// one whose reversal is stuck — each with its messages, response codes, reversal attempts and receipts,
+// in NDJSON, CSV and a bilingual HTML 交易凭证; never a full PAN. Then the CLI on a real journal, and the
+// same export from the terminal over its service port.
+import { describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { systemClock } from '../../protocol/io/clock.js';
+import { controlCall } from '../../firmware-ts/daemon/control-client.js';
+import { lineLog } from '../../firmware-ts/daemon/daemon-log.js';
+import { buildEvidence, selectEvidence } from '../../firmware-ts/evidence/evidence.js';
+import { toCsv, toHtml, toNdjson } from '../../firmware-ts/evidence/evidence-format.js';
+import { findPanLikeRun } from '../../firmware-ts/pci/card-data.js';
+import { embeddedConfig, SIMULATED_PAN, startSimulatedDaemon } from '../../host-bridge/terminal/simulated-parts.js';
+import { EngineRig } from '../txn/engine-rig.js';
+import { PAN } from '../acquirer/harness.js';
+import { createPtyPair } from '../helpers/pty-pair.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const POSJ = path.resolve('dist/firmware-ts/cli/posj.js');
+const BRIDGE = path.resolve('dist/host-bridge/cli/posj-bridge.js');
+
+const stanOf = (r: { kind: string }) => ('stan' in r ? (r.stan as number) : -1);
+
+async function threeOutcomes() {
+  const rig = new EngineRig({ rules: [{ when: { amount: 6_660, mti: '0200' }, then: { action: 'drop-reply' } }] });
+  const engine = await rig.start({ attemptsPerRound: 2 });
+  await rig.run(engine.boot());
+  const approved = await rig.run(engine.sale(1_250));
+  const reversed = await rig.run(engine.sale(6_660));
+  rig.cutOnWrite = { at: 'after-host', cut: () => rig.unplug() };
+  const stuck = await rig.run(engine.sale(4_200));
+  return { rig, approved, reversed, stuck };
+}
+
+describe('evidence from the journal', () => {
+  it('approved, reversed and stuck: messages, response codes, reversal attempts and receipts', async () => {
+    const { rig, approved, reversed, stuck } = await threeOutcomes();
+    expect([approved.kind, reversed.kind, stuck.kind]).toEqual(['approved', 'reversed', 'reversed']);
+    const all = buildEvidence(rig.records());
+    const one = (stan: number) => selectEvidence(all, { stan })[0]!;
+    const a = one(stanOf(approved));
+    expect(a).toMatchObject({ status: 'approved', amount: 1_250, kind: 'sale', reversal: null });
+    expect(a.messages.map((m) => [m.mti, m.responseCode])).toEqual([['0200', undefined], ['0210', '00']]);
+    expect(a.receipts.length).toBeGreaterThan(0);
+    expect(selectEvidence(all, { rrn: a.rrn! })).toEqual([a]);
+
+    const r = one(stanOf(reversed));
+    expect(r.status).toBe('reversed');
+    expect(r.reversal).toMatchObject({ reason: 'no reply (98)', result: 'cleared', attempts: 1 });
+    expect(r.messages.map((m) => m.mti)).toEqual(['0200', '0400', '0410']);
+    expect(r.messages[2]!.responseCode).toBe('00');
+    expect(r.receipts).toEqual([]);
+
+    const s = one(stanOf(stuck));
+    expect(s.status).toBe('reversal-stuck');
+    expect(s.reversal).toMatchObject({ result: 'stuck', attempts: 2 });
+    expect(s.messages.map((m) => m.mti)).toEqual(['0200', '0400', '0401']);
+
+    const outputs = [toNdjson(all), toCsv(all), toHtml(all, { exportedAt: '2026-12-01T10:00:00Z', journalCheck: 'ok', terminalId: '12345678' })];
+    for (const text of outputs) {
+      expect(findPanLikeRun(text)).toBe(-1);
+      expect(text).not.toContain(PAN);
+      expect(text).toContain(a.maskedPan);
+    }
+    expect(toNdjson(all).trim().split('\n')).toHaveLength(3);
+    expect(toCsv(all).split('\r\n')[0]).toBe('batch,stan,kind,amount,currency,maskedPan,entryMode,requestedAt,rrn,authCode,status,reversal,reversalAttempts,messages');
+    const html = outputs[2]!;
+    for (const words of ['交易凭证', 'Transaction record', '已冲正 Reversed', '冲正失败 Reversal stuck', '参考号', 'RRN', '应答码 Response', '@media print']) expect(html).toContain(words);
+  });
+
+  it('posj journal export on a real journal, and the same from the terminal over its service port', async () => {
+    const dir = tmpDir('export');
+    const pty = await createPtyPair();
+    const bench = generateKeyPairSync('ed25519');
+    fs.writeFileSync(path.join(dir, 'paired.pem'), bench.publicKey.export({ format: 'pem', type: 'spki' }));
+    fs.writeFileSync(path.join(dir, 'bench.pem'), bench.privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    const config = { ...embeddedConfig(path.join(dir, 'var')), servicePort: { path: pty.a, baud: 115_200, pairedKeysFile: path.join(dir, 'paired.pem') } };
+    const sim = await startSimulatedDaemon({ config, log: lineLog(() => undefined, systemClock) });
+    try {
+      const sale = await controlCall(sim.daemon.socketPath, { op: 'sale', amount: 1_250 });
+      sim.host!.rules = { ...sim.host!.rules, rules: [{ when: { amount: 6_660, mti: '0200' }, then: { action: 'drop-reply' } }] };
+      const lost = await controlCall(sim.daemon.socketPath, { op: 'sale', amount: 6_660 });
+      expect(sale.ok && lost.ok).toBe(true);
+      const stan = (lost as { result: { stan: number } }).result.stan;
+      const html = path.join(dir, 'evidence.html');
+      const r = spawnSync(process.execPath, [POSJ, 'journal', 'export', config.journalDir, '--stan', String(stan), '--format', 'html', '--out', html, '--terminal-id', '12345678'], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const page = fs.readFileSync(html, 'utf8');
+      expect(page).toContain('已冲正 Reversed');
+      expect(page).toContain('MAC chain verified under the device key');
+      expect(page).not.toContain(SIMULATED_PAN);
+      const csv = spawnSync(process.execPath, [POSJ, 'journal', 'export', config.journalDir, '--from', '2000-01-01T00:00:00Z', '--to', '2100-01-01T00:00:00Z', '--format', 'csv'], { encoding: 'utf8' });
+      expect(csv.status).toBe(0);
+      expect(csv.stdout.trim().split('\r\n')).toHaveLength(3);
+      const none = spawnSync(process.execPath, [POSJ, 'journal', 'export', config.journalDir, '--rrn', '000000000000'], { encoding: 'utf8' });
+      expect(none.status).toBe(1);
+      const both = spawnSync(process.execPath, [POSJ, 'journal', 'export', config.journalDir, '--rrn', '1', '--stan', '1'], { encoding: 'utf8' });
+      expect(both.status).toBe(2);
+
+      const remote = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [BRIDGE, 'journal', 'export', '--port', pty.b, '--key', path.join(dir, 'bench.pem'), '--stan', String(stan), '--format', 'ndjson']);
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (c) => (stdout += c));
+        child.stderr.on('data', (c) => (stderr += c));
+        child.on('close', (status) => resolve({ status, stdout, stderr }));
+      });
+      expect(remote.status, remote.stderr).toBe(0);
+      const ev = JSON.parse(remote.stdout.trim());
+      expect(ev).toMatchObject({ stan, status: 'reversed', amount: 6_660 });
+    } finally {
+      await sim.daemon.stop();
+      await pty.close();
+    }
+  });
+});
