@@ -192,6 +192,28 @@ describe('flash over a pty pair', () => {
     }
   });
 
+  it('a bridge killed mid-flash and started again resumes from the terminal\'s durable offset', async () => {
+    const t = await terminal('restart');
+    try {
+      const progress = path.join(t.slotsDir, 'incoming', 'progress.json');
+      const have = () => (fs.existsSync(progress) ? (JSON.parse(fs.readFileSync(progress, 'utf8')) as { have: number }).have : 0);
+      const first = spawn(process.execPath, [BRIDGE, 'flash', '--port', t.pty.b, '--key', path.join(dir, 'bench.pem'), '--json', bundle.outDir]);
+      const exited = new Promise((r) => first.once('exit', r));
+      for (let i = 0; have() < 96 * 1024 && i < 600; i++) await new Promise((r) => setTimeout(r, 20));
+      first.kill('SIGKILL');
+      await exited;
+      const durable = have();
+      expect(durable).toBeGreaterThanOrEqual(96 * 1024);
+      const again = await bridge(['flash', '--port', t.pty.b, '--key', path.join(dir, 'bench.pem'), '--json', bundle.outDir]);
+      expect(again.status, again.stderr + again.stdout).toBe(0);
+      const out = JSON.parse(again.stdout);
+      expect(out.beganAt[0]).toBeGreaterThanOrEqual(durable);
+      expect(readSlotState(nodeStorage, t.slotsDir).active).toBe('b');
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('bad signature, downgrade and no space: distinct exit codes, nothing switched', async () => {
     const t = await terminal('refusals', { quotaBytes: 500_000 });
     try {
