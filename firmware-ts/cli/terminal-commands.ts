@@ -67,6 +67,12 @@ export function describeTxn(r: Record<string, unknown>): string {
 
 const approved = (r: Record<string, unknown>) => r.kind === 'approved';
 
+function slipLine(s: { printed: boolean; duplicate: boolean; reason?: string; mayBeOnPaper?: boolean } | undefined): string {
+  if (!s) return '  settlement slip: not printed';
+  if (s.printed) return `  settlement slip (结算单): printed${s.duplicate ? ' (重打印 / DUPLICATE)' : ''}`;
+  return `  settlement slip (结算单): NOT printed (${s.reason}${s.mayBeOnPaper ? ', part of it may be on paper' : ''}): printed when the printer is ready${s.mayBeOnPaper ? ', marked 重打印 / DUPLICATE' : ''}; or posj reprint --settlement`;
+}
+
 export function describeSettlement(r: Record<string, unknown>): string {
   const rep = r.report as { byCardType: { domestic: { terminal: Record<string, number>; acquirer: Record<string, number> } } };
   const side = (s: Record<string, number>) => `debits ${s.debitCount} / ${formatMinor(s.debitAmount!)}  credits ${s.creditCount} / ${formatMinor(s.creditAmount!)}`;
@@ -74,6 +80,7 @@ export function describeSettlement(r: Record<string, unknown>): string {
     `SETTLED batch ${stan6(r.batch)} → next batch ${stan6(r.nextBatch)}: ${r.balanced ? 'BALANCED (对账平)' : `UNBALANCED (对账不平), ${r.uploaded} transactions uploaded`}`,
     `  terminal: ${side(rep.byCardType.domestic.terminal)}`,
     `  acquirer: ${side(rep.byCardType.domestic.acquirer)}`,
+    slipLine(r.slip as { printed: boolean; duplicate: boolean; reason?: string; mayBeOnPaper?: boolean } | undefined),
   ].join('\n');
 }
 
@@ -222,8 +229,16 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
     ),
   );
 
-  client(program.command('reprint').description('重打印: reprint the last slip, or one by STAN, marked duplicate').option('--stan <n>', 'STAN', positiveInt)).action(
-    action((o: ClientOpts & { stan?: number }) => call(o, { op: 'reprint', ...(o.stan !== undefined ? { stan: o.stan } : {}) }, (r) => `${r.kind}${r.stan !== undefined ? ` stan=${stan6(r.stan)}` : ''}${r.reason ? `: ${r.reason}` : ''}`, (r) => r.kind === 'printed')),
+  client(
+    program
+      .command('reprint')
+      .description('重打印: reprint the last slip, one by STAN, or the last settlement slip (结算单), marked duplicate')
+      .option('--stan <n>', 'STAN', positiveInt)
+      .addOption(new Option('--settlement', 'the last settlement slip').conflicts('stan')),
+  ).action(
+    action((o: ClientOpts & { stan?: number; settlement?: boolean }) =>
+      call(o, { op: 'reprint', ...(o.stan !== undefined ? { stan: o.stan } : {}), ...(o.settlement ? { settlement: true } : {}) }, (r) => `${r.kind}${r.stan !== undefined ? ` stan=${stan6(r.stan)}` : ''}${r.batch !== undefined ? ` settlement slip of batch ${stan6(r.batch)} (重打印 / DUPLICATE)` : ''}${r.reason ? `: ${r.reason}` : ''}${r.detail ? `: ${r.detail}` : ''}`, (r) => r.kind === 'printed'),
+    ),
   );
 
   const supervisor = program.command('supervisor').description('the supervisor password and what needs it');

@@ -3,7 +3,7 @@
 import type { Clock } from '../../protocol/io/clock.js';
 import type { TerminalEngineApi } from '../txn/engine-api.js';
 import { Settlement, SettlementError } from '../txn/settlement.js';
-import { settlementReceipt } from '../txn/settlement-reconciliation.js';
+import { reconciliation, settlementReceipt } from '../txn/settlement-reconciliation.js';
 import type { Supervisor } from '../txn/supervisor.js';
 import type { TerminalJournal } from '../txn/terminal-journal.js';
 import type { TerminalConfig } from './config.js';
@@ -13,6 +13,7 @@ import { formatMinor } from '../receipts/money.js';
 import type { DaemonDevices } from './devices.js';
 import type { OperationQueue } from './operation-queue.js';
 import type { LinkWatch } from './link-watch.js';
+import type { SettlementSlips } from './settlement-slip.js';
 
 export interface DaemonParts {
   journal: TerminalJournal;
@@ -26,6 +27,7 @@ export interface DaemonParts {
   /** Money operations, one at a time; read-only ops report what it is running. */
   queue: OperationQueue;
   linkWatch: LinkWatch;
+  slips: SettlementSlips;
 }
 
 /** Largest amount one request may carry: 9,999,999.99 CNY, under field 4's twelve digits. */
@@ -89,13 +91,23 @@ export async function dispatch(p: DaemonParts, req: ControlRequest): Promise<unk
       await p.engine.sendReversals();
       const r = await p.settlement.settle();
       p.log.event('settled', { batch: r.batch, balanced: r.balanced, uploaded: r.uploaded, nextBatch: r.nextBatch });
-      const merchant = { name: p.config.merchantName, merchantId: p.config.merchantId, terminalId: p.config.terminalId };
-      return { ...r, receipt: settlementReceipt(r.report, merchant, localTime(new Date(p.clock.now()))) };
+      const receipt = settlementReceipt(r.report, merchantOf(p), localTime(new Date(p.clock.now())));
+      const slip = await p.slips.printNew(receipt);
+      return { ...r, receipt, slip };
     }
     case 'reversals':
       return p.engine.reversals();
-    case 'reprint':
+    case 'reprint': {
+      if (req.settlement === true) {
+        // The last settlement's slip, rebuilt from the journal; a reprint is always marked duplicate.
+        const last = p.journal.state.lastSettlement;
+        if (!last) return { kind: 'not-found', detail: 'no batch has been settled yet' };
+        const report = reconciliation(last.batch, last.balanced, last.terminal, last.acquirer, last.uploaded);
+        const slip = await p.slips.reprint(settlementReceipt(report, merchantOf(p), localTime(new Date(last.at))));
+        return slip.printed ? { kind: 'printed', batch: last.batch, duplicate: true } : { kind: 'not-printed', batch: last.batch, reason: `${slip.reason}: ${slip.detail}` };
+      }
       return p.engine.reprint(req.stan === undefined ? { last: true } : { stan: intField(req, 'stan', 1, 999_999) });
+    }
     case 'sign-on':
       return { signedOn: await p.engine.signOn() };
     case 'supervisor-set': {
@@ -123,6 +135,10 @@ function txnLogFields(r: object): LogFields {
     else if (v === null || ['string', 'number', 'boolean', 'undefined'].includes(typeof v)) out[k] = v as LogFields[string];
   }
   return out;
+}
+
+function merchantOf(p: DaemonParts) {
+  return { name: p.config.merchantName, merchantId: p.config.merchantId, terminalId: p.config.terminalId };
 }
 
 /** The money operation running now (and how many wait behind it), or null. */

@@ -20,6 +20,7 @@ import { dispatch, type DaemonParts } from './control-ops.js';
 import { ControlServer, type ControlLimits } from './control-server.js';
 import { OperationQueue, type RunningOperation } from './operation-queue.js';
 import { LinkWatch } from './link-watch.js';
+import { SettlementSlips } from './settlement-slip.js';
 import type { DaemonLog } from './daemon-log.js';
 import { openDevices, type SimulatedDevices } from './devices.js';
 import { confirmHealthySlot, startServicePort } from '../service/start-service.js';
@@ -181,7 +182,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     if (!supervisor.isSet) log.event('supervisor-password-missing', { detail: 'void, refund and closing a reversal are refused until one is set: posj supervisor set' });
 
     const queue = new OperationQueue(clock);
-    const parts: DaemonParts = { journal, engine, supervisor, settlement, devices, config, log, clock, queue, linkWatch };
+    const slips = new SettlementSlips(devices.printer, log);
+    closers.push(() => slips.close());
+    const parts: DaemonParts = { journal, engine, supervisor, settlement, devices, config, log, clock, queue, linkWatch, slips };
     confirmHealthySlot(parts, opts.slot ?? null);
     let requestReboot = () => undefined as void;
     const rebootRequested = new Promise<void>((resolve) => (requestReboot = resolve));

@@ -105,6 +105,8 @@ export interface SettlementReport {
   rows: SettlementRow[];
   /** The acquirer's totals as it answered the settlement request. */
   acquirerTotals: BatchTotals;
+  /** Reprinted, or printed again after a job that may have reached the paper: marked 重打印 / DUPLICATE. */
+  reprint?: boolean;
 }
 
 export type Receipt = SalesSlip | ReversalPendingSlip | SettlementReport;

@@ -40,6 +40,7 @@ export function settlementDocument(report: SettlementReport, language: ReceiptLa
   const row = (cells: string[], bold = false): DocumentLine => ({ kind: 'columns', cells, stops: STOPS, bold });
   return [
     text(L.settlementTitle, { align: 'center', large: true, bold: true }),
+    ...(report.reprint ? [text(L.reprint, { align: 'center', bold: true })] : []),
     rule,
     pair(L.merchantName, m.name),
     pair(L.merchantId, m.merchantId),
@@ -55,5 +56,6 @@ export function settlementDocument(report: SettlementReport, language: ReceiptLa
     rule,
     text(balanced ? L.balanced : L.unbalanced, { align: 'center', large: true, bold: true }),
     ...(balanced ? [] : [text(L.unbalancedAction, { bold: true })]),
+    ...(report.reprint ? [text(L.reprint, { align: 'center', bold: true })] : []),
   ];
 }

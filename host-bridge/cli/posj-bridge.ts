@@ -13,7 +13,7 @@ import { registerSimPrinterCommand } from './sim-printer-command.js';
 
 const program = withUsageExitCode(
   new Command('posj-bridge')
-    .description('pos-journal bench bridge: simulators, journal pull and hardware-in-the-loop runs')
+    .description('pos-journal bench bridge: acquirer and device simulators, firmware bundle and flashing over the service port, bench figures')
     .version('0.1.0'),
 );
 registerAcquirerCommand(program);

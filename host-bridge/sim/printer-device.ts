@@ -111,6 +111,7 @@ export class PrinterDevice {
   }
 
   private printOp(op: EscPosOp): void {
+    if (op.op === 'init' && this.inJob) this.tearOffUnfinished();
     if (!this.canPrint()) {
       // Styles still apply; paper does not move.
       if (op.op === 'text' || op.op === 'line-feed' || op.op === 'feed' || op.op === 'cut') {
@@ -138,6 +139,20 @@ export class PrinterDevice {
     }
     this.receiptsPrinted++;
     this.opts.onReceipt({ ...receipt, incomplete });
+  }
+
+  /**
+   * A new job (ESC @) while the last one never reached its cut: the host gave up on it mid-slip. What made it
+   * onto paper comes out on its own, marked incomplete, and is never merged into the reprint that follows.
+   */
+  private tearOffUnfinished(): void {
+    const torn = this.page.takeUncut();
+    this.inJob = false;
+    this.incomplete = false;
+    if (torn.length === 0) return;
+    this.log(`sim printer: a new job began before the last one was cut; its ${torn.length} printed line(s) come out as an incomplete slip`);
+    this.receiptsPrinted++;
+    this.opts.onReceipt({ lines: torn, partialCut: false, incomplete: true });
   }
 
   /** The line dropped: whatever was half-received is gone, as in a printer whose host vanished. */
