@@ -34,6 +34,8 @@ export interface TerminalConfig {
   servicePort?: { path: string; baud: number; pairedKeysFile: string };
   /** A/B firmware slots; manifests must be signed by a key in `trustedKeysFile`. */
   firmware?: { slotsDir: string; trustedKeysFile: string; quotaBytes?: number };
+  /** Transactions per batch before "settle first" (≤ 999: field 48 counts in three digits), and settling by itself there. */
+  batch?: { limit: number; autoSettle: boolean };
   /** The rotated log file; absent: `log/posj` beside the journal, 1 MiB × 4 (file-log.ts). */
   log?: { file: string; maxBytes: number; keep: number };
 }
@@ -195,6 +197,9 @@ export function parseConfig(raw: unknown, baseDir: string): TerminalConfig {
   const reversal = { attemptsPerRound: r?.int('attemptsPerRound', 1, 20, 3) ?? 3, refuseSalesWhileStuck: r?.bool('refuseSalesWhileStuck', true) ?? true };
   r?.end();
   const extra = servicePortAndFirmware(c, baseDir, journalDir);
+  const bs = c.section('batch');
+  const batch = bs && { limit: bs.int('limit', 1, 999, 999), autoSettle: bs.bool('autoSettle', false) };
+  bs?.end();
   const l = c.section('log');
   const log = l && {
     file: l.raw('file') === undefined ? path.join(path.dirname(journalDir), 'log', 'posj') : l.path('file', baseDir),
@@ -203,7 +208,7 @@ export function parseConfig(raw: unknown, baseDir: string): TerminalConfig {
   };
   l?.end();
   c.end();
-  return { journalDir, deviceKeyFile, terminalId, merchantId, merchantName, acquirer, reader, printer, socketPath, timeouts, reversal, ...extra, ...(log ? { log } : {}) };
+  return { journalDir, deviceKeyFile, terminalId, merchantId, merchantName, acquirer, reader, printer, socketPath, timeouts, reversal, ...extra, ...(batch ? { batch } : {}), ...(log ? { log } : {}) };
 }
 function servicePortAndFirmware(c: Section, baseDir: string, journalDir: string): Pick<TerminalConfig, 'servicePort' | 'firmware'> {
   const out: Pick<TerminalConfig, 'servicePort' | 'firmware'> = {};

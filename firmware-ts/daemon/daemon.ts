@@ -168,6 +168,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       tmk: SecretKey.fromHex(target.tmk),
       merchantName: config.merchantName,
       reversal: config.reversal,
+      ...(config.batch ? { batch: config.batch } : {}),
       timeouts: config.timeouts,
       onEngineEvent: (e) => log.event(e.type, { ...e, type: undefined, ...reversalWhy(e) }),
       onLinkEvent: (e) => {

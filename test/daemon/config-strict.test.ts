@@ -83,6 +83,9 @@ describe('config keys', () => {
     expect(c.journalDir).toBe(path.resolve('docs/data/journal'));
     expect(c.acquirer).toMatchObject({ tls: true, port: 5000 });
     expect(c.reader).toEqual({ path: '/dev/ttyUSB0', baud: 115200 });
+    expect(c.batch).toEqual({ limit: 999, autoSettle: false });
+    expect(c.log).toEqual({ file: path.resolve('docs/data/log/posj'), maxBytes: 1048576, keep: 3 });
+    expect(keyError(() => parseConfig({ ...good, batch: { limit: 1000 } }, '/')).message).toContain('config key "batch.limit": must be a whole number 1..999');
   });
 });
 
