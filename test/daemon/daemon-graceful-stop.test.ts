@@ -8,7 +8,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { controlCall, DaemonUnreachableError } from '../../firmware-ts/daemon/control-client.js';
 import { TerminalRecord, type AuthOutcome } from '../../firmware-ts/txn/records.js';
-import { Gate, journalRecords, killAll, ledgerEntries, requireDist, startAcquirer, startDaemon, writeDaemonConfig } from '../helpers/kill-rig.js';
+import { spawn } from 'node:child_process';
+import { Child, Gate, journalRecords, killAll, ledgerEntries, POSJ_BRIDGE, requireDist, startAcquirer, startDaemon, writeDaemonConfig } from '../helpers/kill-rig.js';
+import { createPtyPair } from '../helpers/pty-pair.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
 
@@ -124,5 +126,40 @@ describe('posj run: graceful stop', () => {
     await until(() => r.reversals(stan).length === 1, `the reversal of STAN ${stan} at the next boot`, 10_000, 20);
     again.proc.kill('SIGTERM');
     expect(await again.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('SIGTERM while a sale waits for a card on a real reader line: the wait ends, nothing is sent, exit 0', async () => {
+    requireDist();
+    const pair = await createPtyPair();
+    try {
+      const reader = new Child(spawn(process.execPath, [POSJ_BRIDGE, 'sim', 'reader', '--port', pair.b, '--present', 'none'], { stdio: ['pipe', 'pipe', 'pipe'] }), 'stderr');
+      const dir = tmpDir('daemon-stop-card');
+      const ledger = path.join(dir, 'acquirer-ledger.jsonl');
+      const rules = path.join(dir, 'rules.json');
+      fs.writeFileSync(rules, JSON.stringify({ rules: [] }));
+      const acquirer = await startAcquirer({ ledger, rules });
+      const cfg = writeDaemonConfig({ dir, acquirerPort: acquirer.port });
+      const file = JSON.parse(fs.readFileSync(cfg.file, 'utf8')) as Record<string, unknown>;
+      fs.writeFileSync(cfg.file, JSON.stringify({ ...file, reader: { path: pair.a, baud: 115200 }, timeouts: { connectMs: 2000, responseMs: 3000, cardMs: 60_000 } }));
+      const daemon = await startDaemon(cfg.file);
+      const sale = controlCall(cfg.socketPath, { op: 'sale', amount: 4400 });
+      const busy = async () => ((await controlCall(cfg.socketPath, { op: 'status' })) as { result: { busy: { op: string; forMs: number } | null } }).result.busy;
+      // Waiting for a card (no card presented) for half a second.
+      for (let i = 0; i < 100 && ((await busy())?.forMs ?? 0) < 500; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await busy()).toMatchObject({ op: 'sale' });
+      daemon.proc.kill('SIGTERM');
+      const res = (await sale) as { ok: boolean; result?: { kind: string } };
+      expect(res.ok).toBe(true);
+      expect(res.result).toMatchObject({ kind: 'refused', reason: 'card-read-failed', detail: expect.stringContaining('shutting down') });
+      expect(await daemon.exited).toEqual({ code: 0, signal: null });
+      const shutdown = daemon.lines.find((l) => / shutdown .*inFlight=sale/.test(l))!;
+      // The 60 s card wait was ended, not waited out.
+      expect(Number(/waitedMs=(\d+)/.exec(shutdown)![1])).toBeLessThan(30_000);
+      expect(ledgerEntries(ledger).filter((e) => e.kind === 'authorization')).toEqual([]);
+      reader.proc.kill('SIGTERM');
+      await reader.exited;
+    } finally {
+      await pair.close();
+    }
   });
 });
