@@ -69,7 +69,7 @@ export function journalSubject(): BenchSubject {
 
 /** Fills a journal with `records` records of realistic history (lazy appends, one sync at the end). */
 export async function fillHistory(dir: string, keyPath: string, records: number): Promise<void> {
-  const j = await openTerminalJournal({ dir, deviceKey: loadOrCreateDeviceKey(keyPath) });
+  const j = await openTerminalJournal({ dir, deviceKey: loadOrCreateDeviceKey(keyPath, dir) });
   try {
     for (const step of syntheticSteps(j.state.stan + 1, Number.MAX_SAFE_INTEGER, BATCH_SIZE)) {
       if (j.nextSeq > records) break;
@@ -83,7 +83,7 @@ export async function fillHistory(dir: string, keyPath: string, records: number)
 
 /** What the boot child calls: open (recover) the journal and hand it back alive, for the heap figure. */
 export async function openForBoot(dir: string, keyPath: string): Promise<TerminalJournal> {
-  return openTerminalJournal({ dir, deviceKey: loadOrCreateDeviceKey(keyPath) });
+  return openTerminalJournal({ dir, deviceKey: loadOrCreateDeviceKey(keyPath, dir) });
 }
 
 export async function measureJournalBoot(dir: string, sizes = [10_000, 100_000, 1_000_000]): Promise<BootResult[]> {

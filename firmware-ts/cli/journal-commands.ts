@@ -4,16 +4,21 @@ import * as fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import { action, ExitCode } from './exit-codes.js';
-import { defaultKeyPath, loadOrCreateDeviceKey, readDeviceKey } from '../journal/device-key.js';
+import { defaultKeyPath, journalExists, loadOrCreateDeviceKey, readDeviceKey } from '../journal/device-key.js';
+import { RecordChain } from '../journal/chain.js';
+import { JournalCorruptionError } from '../journal/errors.js';
+import { listSegments, recoverJournal } from '../journal/recovery.js';
+import { nodeStorage } from '../io/node-storage.js';
+import { terminalFold, type TerminalJournalState } from '../txn/terminal-fold.js';
 import { syntheticSteps } from '../journal/synthetic-sales.js';
 import { verifyJournal, type VerifiedRecord } from '../journal/verify.js';
-import { repairJournal } from '../journal/repair.js';
+import { repairJournal, type RepairPlan } from '../journal/repair.js';
+import { terminalSalvage, type SalvagedObligations } from '../txn/terminal-salvage.js';
 import { INTERNAL_TYPES } from '../journal/internal-types.js';
 import { RecordTypes } from '../journal/record-types.js';
 import { DEFAULT_SEGMENT_BYTES } from '../journal/journal.js';
 import { openTerminalJournal } from '../txn/terminal-journal.js';
 import { TerminalRecord } from '../txn/records.js';
-import { terminalState, type TerminalState } from '../txn/terminal-state.js';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -28,8 +33,22 @@ function keyFor(dir: string, keyFile?: string): { path: string; key: Buffer | nu
   return { path: p, key: readDeviceKey(p) };
 }
 
+/** A directory without a segment (live or archived) is no journal: exit 2, never "ok". */
 function requireJournalDir(dir: string): void {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw Object.assign(new Error(`no journal directory at ${dir}`), { code: 'NO_JOURNAL' });
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory() || !journalExists(dir)) {
+    throw Object.assign(new Error(`no journal here: ${dir} holds no journal segments`), { code: 'NO_JOURNAL' });
+  }
+}
+
+/** The state exactly as the daemon would boot it: the journal's own recovery with the terminal's fold. */
+function recoveredState(dir: string, key: Buffer | null): { state: TerminalJournalState | null; error: JournalCorruptionError | null } {
+  try {
+    const r = recoverJournal({ storage: nodeStorage, dir, fold: terminalFold, types: allTypes(), chain: key ? new RecordChain(key) : null, segments: listSegments(nodeStorage, dir) });
+    return { state: r.runner.state, error: null };
+  } catch (e) {
+    if (e instanceof JournalCorruptionError) return { state: null, error: e };
+    throw e;
+  }
 }
 
 function print(json: boolean, obj: unknown, human: () => string): void {
@@ -56,6 +75,23 @@ function summary(r: Record<string, unknown>): string {
   return bits.join(' ');
 }
 
+/** The repair plan as a field engineer reads it: what moves, what is salvaged, how the counters move, what stays owed. */
+function describeRepair(p: RepairPlan<SalvagedObligations>, applied: boolean): string {
+  const ob = p.obligations;
+  const list = (xs: unknown[]) => (xs.length ? xs.join(', ') : 'none');
+  const where = p.cut.segment ? `${p.cut.segment} from offset ${p.cut.offset} (seq ${p.cut.seq} on)` : 'every segment (the journal restarts at seq 1)';
+  return [
+    `damage: segment ${p.segment} offset ${p.offset}: ${p.reason}`,
+    `${applied ? 'moved' : 'would move'} ${where}: ${p.bytesMoved} bytes and ${p.segmentsMoved.length} later segments, to ${p.movedTo}`,
+    `records salvaged ${p.recordsSalvaged} (${p.recordsUnverified} without a checkable MAC: they may add, never clear), lost at most ${p.recordsLostAtMost}; ${p.recordsReappended} written back`,
+    `STAN   before ${p.stan.before}  evidenced ${p.stan.evidenced}  after ${p.stan.after}`,
+    `batch  before ${p.batch.before}  evidenced ${p.batch.evidenced}  after ${p.batch.after}`,
+    `obligations kept: reversals owed ${list(ob.reversalsOwed.map((r) => `${r.stan} (${r.reason}${r.stuck ? ', stuck' : ''})`))}; in flight, reversed at boot ${list(ob.inFlight)}; receipts pending ${list(ob.receiptsPending)}; settlement ${ob.settlement ? `batch ${ob.settlement.batch} at ${ob.settlement.step}` : 'none'}`,
+    `reversals cleared or closed in the salvaged records stay closed: ${ob.reversalsClosed}`,
+    applied ? 'a journal.repair record holds all of this; the next open resumes from it' : 'run again with --yes-move-damaged to do it',
+  ].join('\n');
+}
+
 export function registerJournalCommands(program: Command): void {
   const journal = program.command('journal').description('inspect, check, repair and fill a journal directory');
 
@@ -70,7 +106,7 @@ export function registerJournalCommands(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(
       action(async (dir: string, o: { records: number; segmentBytes: number; batchSize: number; keyFile?: string; json?: boolean }) => {
-        const key = loadOrCreateDeviceKey(o.keyFile ?? defaultKeyPath(dir));
+        const key = loadOrCreateDeviceKey(o.keyFile ?? defaultKeyPath(dir), dir);
         const j = await openTerminalJournal({ dir, deviceKey: key, segmentBytes: o.segmentBytes });
         const start = j.nextSeq;
         const target = start + o.records;
@@ -164,28 +200,17 @@ export function registerJournalCommands(program: Command): void {
 
   journal
     .command('stat')
-    .description('segments, records, size, and the open state: STAN, batch, totals, reversals and receipts owed')
+    .description('segments, records, size, and the open state as the daemon boots it: STAN, batch, totals, reversals and receipts owed; exit 3 corrupt or tampered')
     .argument('<dir>', 'journal directory')
     .option('--key-file <path>', 'device key file (default <dir>.key)')
     .option('--json', 'print one JSON object')
     .action(
       action(async (dir: string, o: { keyFile?: string; json?: boolean }) => {
         requireJournalDir(dir);
-        const state: TerminalState = terminalState.initial();
-        const types = allTypes();
-        let checkpoint: TerminalState | null = null;
-        const r = verifyJournal(dir, {
-          deviceKey: keyFor(dir, o.keyFile).key,
-          types,
-          onRecord: (rec) => {
-            const payload = JSON.parse(rec.payload.toString('utf8'));
-            if (rec.type === 'journal.checkpoint') checkpoint = terminalState.fromCheckpoint(payload.state);
-            else if (checkpoint) terminalState.apply(checkpoint, { seq: rec.seq, type: rec.type, payload });
-            else terminalState.apply(state, { seq: rec.seq, type: rec.type, payload });
-          },
-        });
-        const s: TerminalState = checkpoint ?? state;
-        const open = {
+        const { path: keyPath, key } = keyFor(dir, o.keyFile);
+        const r = verifyJournal(dir, { deviceKey: key, types: allTypes() });
+        const { state: s, error } = recoveredState(dir, key);
+        const open = s && {
           stan: s.stan,
           batch: s.batch,
           inFlight: Object.keys(s.inFlight).length,
@@ -194,39 +219,44 @@ export function registerJournalCommands(program: Command): void {
           pendingReceipts: Object.keys(s.pendingReceipts).length,
           totals: s.totals,
           settlement: s.settlement,
-          oldestOpenSeq: terminalState.oldestOpenSeq(s),
+          oldestOpenSeq: terminalFold.oldestOpenSeq(s),
         };
-        const out = { segments: r.segments, records: r.records, bytes: r.bytes, firstSeq: r.firstSeq, lastSeq: r.lastSeq, tornTailBytes: r.tornTailBytes, corrupt: r.corrupt, tampered: r.tampered, recordTypes: r.recordTypes, state: open };
+        const recovery = error && { segment: error.segment, offset: error.offset, reason: error.reason };
+        const out = { segments: r.segments, records: r.records, bytes: r.bytes, firstSeq: r.firstSeq, lastSeq: r.lastSeq, tornTailBytes: r.tornTailBytes, corrupt: r.corrupt, tampered: r.tampered, chainChecked: r.chainChecked, recovery, recordTypes: r.recordTypes, state: open };
         print(Boolean(o.json), out, () =>
           [
             `${dir}: ${r.records} records, ${r.segments} segments, ${(r.bytes / 1048576).toFixed(1)} MiB, seq ${r.firstSeq ?? '-'}..${r.lastSeq ?? '-'}`,
-            `STAN ${open.stan}  batch ${open.batch}  in flight ${open.inFlight}  reversals owed ${open.pendingReversals} (stuck ${open.stuckReversals})  receipts pending ${open.pendingReceipts}`,
-            `batch totals: sales ${s.totals.saleCount} / ${(s.totals.saleAmount / 100).toFixed(2)}  refunds ${s.totals.refundCount} / ${(s.totals.refundAmount / 100).toFixed(2)}  voids ${s.totals.voidCount} / ${(s.totals.voidAmount / 100).toFixed(2)}`,
+            open
+              ? `STAN ${open.stan}  batch ${open.batch}  in flight ${open.inFlight}  reversals owed ${open.pendingReversals} (stuck ${open.stuckReversals})  receipts pending ${open.pendingReceipts}`
+              : 'state: the daemon would refuse to open this journal (below)',
+            open ? `batch totals: sales ${open.totals.saleCount} / ${(open.totals.saleAmount / 100).toFixed(2)}  refunds ${open.totals.refundCount} / ${(open.totals.refundAmount / 100).toFixed(2)}  voids ${open.totals.voidCount} / ${(open.totals.voidAmount / 100).toFixed(2)}` : '',
             ...Object.entries(r.recordTypes).map(([t, n]) => `  ${t.padEnd(20)} ${n}`),
-            r.corrupt ? `CORRUPT at ${r.corrupt.segment} offset ${r.corrupt.offset}: ${r.corrupt.reason}` : '',
+            r.corrupt ? `CORRUPT: segment ${r.corrupt.segment} offset ${r.corrupt.offset}: ${r.corrupt.reason}` : '',
+            r.tampered ? `TAMPERED: segment ${r.tampered.segment} offset ${r.tampered.offset} seq ${r.tampered.seq}: ${r.tampered.reason}` : '',
+            error && !r.corrupt ? `CORRUPT: ${error.message}` : '',
+            r.chainChecked ? '' : `warning: no device key at ${keyPath}; MAC chain not checked`,
           ]
             .filter(Boolean)
             .join('\n'),
         );
-        return r.corrupt ? ExitCode.corrupt : ExitCode.ok;
+        return r.corrupt || r.tampered || error ? ExitCode.corrupt : ExitCode.ok;
       }),
     );
 
   journal
     .command('repair')
-    .description('move a corrupt part of the journal aside (never deleted) so the terminal can open; dry run without --yes-move-damaged')
+    .description('salvage what still verifies, move the rest aside (never deleted), carry STAN and batch forward; dry run without --yes-move-damaged')
     .argument('<dir>', 'journal directory')
-    .option('--yes-move-damaged', 'really move the damaged part aside')
+    .option('--yes-move-damaged', 'really move the damaged part aside and write the repair')
     .option('--key-file <path>', 'device key file (default <dir>.key)')
     .option('--json', 'print one JSON object')
     .action(
       action(async (dir: string, o: { yesMoveDamaged?: boolean; keyFile?: string; json?: boolean }) => {
         requireJournalDir(dir);
-        const r = repairJournal(dir, { deviceKey: keyFor(dir, o.keyFile).key, confirm: Boolean(o.yesMoveDamaged) });
+        const r = await repairJournal(dir, { deviceKey: keyFor(dir, o.keyFile).key, confirm: Boolean(o.yesMoveDamaged), policy: terminalSalvage, now: () => new Date().toISOString() });
         print(Boolean(o.json), { applied: r.applied, plan: r.plan, corrupt: r.verify.corrupt, tampered: r.verify.tampered }, () => {
           if (!r.plan) return 'nothing to repair (a torn tail is cut by the next open)';
-          const what = `segment ${r.plan.segment} from offset ${r.plan.offset} (${r.plan.reason}): ${r.plan.bytesMoved} bytes and ${r.plan.segmentsMoved.length} later segments`;
-          return r.applied ? `moved ${what} to ${r.plan.movedTo}` : `would move ${what} to ${r.plan.movedTo}\nrun again with --yes-move-damaged to do it`;
+          return describeRepair(r.plan, r.applied);
         });
         return r.plan && !r.applied ? ExitCode.failed : ExitCode.ok;
       }),

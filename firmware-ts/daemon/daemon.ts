@@ -9,7 +9,9 @@ import { tcpConnector } from '../acquirer/index.js';
 import type { ByteLink } from '../../protocol/io/byte-link.js';
 import { systemClock, type Clock } from '../../protocol/io/clock.js';
 import { nodeStorage } from '../io/node-storage.js';
-import { loadOrCreateDeviceKey } from '../journal/device-key.js';
+import { journalExists, loadOrCreateDeviceKey } from '../journal/device-key.js';
+import { refuseDamagedJournal } from '../journal/boot-check.js';
+import { journalRecordTypes } from '../txn/terminal-journal.js';
 import { SecretKey } from '../../protocol/iso8583/index.js';
 import { buildTerminal } from '../terminal/build-terminal.js';
 import { Supervisor } from '../txn/supervisor.js';
@@ -123,7 +125,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   checkConfigFiles(config);
   fs.mkdirSync(path.dirname(config.socketPath), { recursive: true });
   await claimSocket(config.socketPath);
-  const deviceKey = asConfigError('deviceKeyFile', config.deviceKeyFile, () => loadOrCreateDeviceKey(config.deviceKeyFile));
+  const deviceKey = asConfigError('deviceKeyFile', config.deviceKeyFile, () => loadOrCreateDeviceKey(config.deviceKeyFile, config.journalDir));
+  // The full verify first: open reads only the newest segment, and the daemon must refuse what verify calls damaged.
+  if (journalExists(config.journalDir)) refuseDamagedJournal(config.journalDir, { deviceKey, types: journalRecordTypes() });
   const journal = await openTerminalJournal({ dir: config.journalDir, deviceKey }).catch((e: unknown) => asConfigError('journalDir', config.journalDir, () => {
     throw e;
   }));

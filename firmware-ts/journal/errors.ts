@@ -31,10 +31,16 @@ export class JournalLockedError extends JournalError {
   }
 }
 
+/** `posj run` exits with this when its journal failed a write or sync: init restarts it, and it reopens from disk. */
+export const JOURNAL_FAILED_EXIT = 75;
+
 /** Raised after an fsync/fdatasync failure; the journal refuses writes until reopened from disk. */
 export class JournalClosedError extends JournalError {
   constructor(override readonly cause?: unknown) {
-    super('JOURNAL_CLOSED', `journal is closed for writing${cause ? ` after: ${(cause as Error).message ?? cause}` : ''}; reopen it`);
+    super(
+      'JOURNAL_CLOSED',
+      `journal is closed for writing${cause ? ` after: ${(cause as Error).message ?? cause}` : ''}; nothing more is written until it is reopened from disk: restart the daemon (posj run exits ${JOURNAL_FAILED_EXIT} so its init does), and if the disk is full free space or let retention run`,
+    );
   }
 }
 
@@ -53,8 +59,9 @@ export class JournalTamperError extends JournalError {
     readonly segment: string,
     readonly offset: number,
     readonly seq: number,
+    readonly reason = 'a record was edited, removed or reordered',
   ) {
-    super('JOURNAL_TAMPERED', `journal chain broken at seq ${seq} (segment ${segment}, offset ${offset}): a record was edited, removed or reordered`);
+    super('JOURNAL_TAMPERED', `journal tampered in segment ${segment} at offset ${offset} (seq ${seq}): ${reason}`);
   }
 }
 

@@ -6,13 +6,12 @@ import {
   MAX_APPEND_PAYLOAD_BYTES,
   MAX_PAYLOAD_BYTES,
   SEGMENT_DATA_START,
-  SEGMENT_HEADER_BYTES,
+  SECTOR_BYTES,
   alignToSector,
   encodeRecord,
   encodeSegmentHeader,
   encodeSegmentHeaderBody,
   macHeaderBytes,
-  parseSegmentFileName,
   recordSpan,
   segmentFileName,
 } from '../../protocol/journal/format.js';
@@ -20,16 +19,19 @@ import type { Storage, StorageFile } from '../io/storage.js';
 import { nodeStorage } from '../io/node-storage.js';
 import { findSensitive } from '../pci/card-data.js';
 import { RecordChain, ZERO_MAC } from './chain.js';
-import { JournalClosedError, JournalCorruptionError, JournalError, SensitiveDataError } from './errors.js';
-import { CHECKPOINT, INTERNAL_TYPES, RETENTION, type CheckpointPayload, type RetentionPayload } from './internal-types.js';
+import { JournalClosedError, JournalError, SensitiveDataError } from './errors.js';
+import { CHECKPOINT, INTERNAL_TYPES, RETENTION, SEAL, type CheckpointPayload, type RetentionPayload, type SealPayload } from './internal-types.js';
+import { FoldRunner, listSegments, recoverJournal, type SegmentRef } from './recovery.js';
 import { RecordTypes } from './record-types.js';
-import { scanSegment, type ScannedRecord, type SegmentScan } from './segment-scan.js';
 import { readWhole, SPARE_NAME, writeZeros } from './segment-io.js';
-import type { JournalRecord, StateMachine } from './state-machine.js';
+import type { StateMachine } from './state-machine.js';
 
 // Small enough that boot (which replays the newest segment behind its checkpoint) stays fast; large enough
 // that a checkpoint per segment costs little.
 export const DEFAULT_SEGMENT_BYTES = 1024 * 1024;
+
+/** Room kept at the end of every segment for its seal: the sector padding after a sync plus the record. */
+const SEAL_ROOM = SECTOR_BYTES + recordSpan(64);
 
 export interface RecordInput {
   type: string;
@@ -65,11 +67,6 @@ export interface RetentionReport {
   segments: string[];
 }
 
-interface SegmentRef {
-  name: string;
-  firstSeq: number;
-}
-
 export class Journal<S> {
   private file!: StorageFile;
   private segments: SegmentRef[] = [];
@@ -79,12 +76,11 @@ export class Journal<S> {
   private nextSeqValue = 1;
   private durableThrough = 0;
   private lastMac: Buffer = ZERO_MAC;
-  private retainedThroughSeq = 0;
   private failure: unknown = null;
   /** The next segment being zero-filled in the background; dropped (never waited on) if not ready in time. */
   private spare: { size: number; ready: boolean; done: Promise<void> } | null = null;
   private closed = false;
-  private stateValue!: S;
+  private runner!: FoldRunner<S>;
   private lock!: { release(): void };
   private readonly storage: Storage;
   private readonly chain: RecordChain;
@@ -115,7 +111,7 @@ export class Journal<S> {
   }
 
   get state(): S {
-    return this.stateValue;
+    return this.runner.state;
   }
 
   get nextSeq(): number {
@@ -161,7 +157,7 @@ export class Journal<S> {
    */
   async retain(options: { mode: 'archive' | 'delete' }): Promise<RetentionReport | null> {
     this.assertWritable();
-    const oldestOpen = this.opts.fold.oldestOpenSeq(this.stateValue) ?? this.nextSeqValue;
+    const oldestOpen = this.opts.fold.oldestOpenSeq(this.runner.state) ?? this.nextSeqValue;
     let keepFrom = 0;
     while (keepFrom < this.segments.length - 1 && this.segments[keepFrom + 1]!.firstSeq <= oldestOpen) keepFrom++;
     if (keepFrom === 0) return null;
@@ -229,7 +225,7 @@ export class Journal<S> {
     if (!isCheckpoint && total > this.segmentBytes / 2) {
       throw new JournalError('BATCH_TOO_LARGE', `batch of ${total} bytes exceeds half a segment (${this.segmentBytes / 2} bytes)`);
     }
-    if (!isCheckpoint && this.writePos + total > this.currentSegmentBytes) this.rotate();
+    if (!isCheckpoint && this.writePos + total + SEAL_ROOM > this.currentSegmentBytes) this.rotate();
     const buf = Buffer.allocUnsafe(total);
     const firstSeq = this.nextSeqValue;
     let seq = firstSeq;
@@ -252,37 +248,58 @@ export class Journal<S> {
     if (durable) this.markSynced();
     // Fold what a reboot would read back, not the caller's objects. Checkpoints fold nothing.
     encoded.forEach((e, i) => {
-      if (e.code !== CHECKPOINT.code) this.applyRecord({ seq: firstSeq + i, type: e.type, payload: JSON.parse(e.json.toString('utf8')) });
+      if (e.code !== CHECKPOINT.code) this.runner.apply({ seq: firstSeq + i, type: e.type, payload: JSON.parse(e.json.toString('utf8')) });
     });
     return { firstSeq, lastSeq: seq - 1 };
-  }
-
-  private applyRecord(r: JournalRecord): void {
-    if (r.type === CHECKPOINT.name) return;
-    if (r.type === RETENTION.name) {
-      this.retainedThroughSeq = Math.max(this.retainedThroughSeq, (r.payload as RetentionPayload).throughSeq);
-      return;
-    }
-    this.opts.fold.apply(this.stateValue, r);
   }
 
   private rotate(): void {
     this.guarded(() => this.file.datasync());
     this.markSynced();
-    this.file.close();
-    const checkpoint = this.checkpointJson();
+    const old = this.file;
+    // The seal names the next segment, so a deleted newest segment is evidenced by its predecessor. It is
+    // written only after that segment exists, so a crash in between never leaves a seal naming nothing.
+    const seal = this.sealRecord();
+    if (seal) this.nextSeqValue = seal.seq + 1;
+    const checkpoint = this.checkpointJson(this.segments);
     // A large open state (a batch left unsettled for long) gets a bigger segment rather than an error.
-    const needed = SEGMENT_DATA_START + recordSpan(checkpoint.length) + this.segmentBytes / 2;
+    const needed = SEGMENT_DATA_START + recordSpan(checkpoint.length) + this.segmentBytes / 2 + SEAL_ROOM;
     const size = Math.max(this.segmentBytes, Math.ceil(needed / 65536) * 65536);
-    this.file = this.createSegment(this.nextSeqValue, this.lastMac, size);
+    this.file = this.createSegment(this.nextSeqValue, seal ? seal.mac : this.lastMac, size);
+    if (seal) {
+      this.guarded(() => {
+        old.write(seal.buf, seal.at);
+        old.datasync();
+      });
+      this.lastMac = seal.mac;
+      this.durableThrough = seal.seq;
+    }
+    old.close();
     this.appendCheckpoint(checkpoint);
   }
 
-  private checkpointJson(): Buffer {
+  /** The seal record for the segment being left, or null when it has no room (written by an older build). */
+  private sealRecord(): { buf: Buffer; at: number; seq: number; mac: Buffer } | null {
+    const seq = this.nextSeqValue;
+    const payload: SealPayload = { nextFirstSeq: seq + 1 };
+    const json = Buffer.from(JSON.stringify(payload));
+    const at = this.writePos;
+    if (at + recordSpan(json.length) > this.currentSegmentBytes) return null;
+    const hb = macHeaderBytes(json.length, SEAL.code, SEAL.version, FLAG_LAST_IN_BATCH, seq, this.durableThrough);
+    const mac = this.chain.recordMac(this.lastMac, hb, json);
+    const buf = Buffer.alloc(recordSpan(json.length));
+    encodeRecord(buf, 0, { typeCode: SEAL.code, version: SEAL.version, flags: FLAG_LAST_IN_BATCH, seq, durableThrough: this.durableThrough, mac }, json);
+    return { buf, at, seq, mac };
+  }
+
+  /** `older`: the segments before the one this checkpoint starts (open checks they are all still there). */
+  private checkpointJson(older: SegmentRef[]): Buffer {
     const payload: CheckpointPayload = {
       throughSeq: this.nextSeqValue - 1,
-      retainedThroughSeq: this.retainedThroughSeq,
-      state: this.opts.fold.toCheckpoint(this.stateValue),
+      retainedThroughSeq: this.runner.retainedThroughSeq,
+      state: this.opts.fold.toCheckpoint(this.runner.state),
+      // Omitted for the first segment, which has none (and so matches the worked example of the format spec).
+      ...(older.length > 0 ? { segments: older.map((s) => s.firstSeq) } : {}),
     };
     const json = Buffer.from(JSON.stringify(payload));
     if (json.length > MAX_PAYLOAD_BYTES) {
@@ -291,7 +308,7 @@ export class Journal<S> {
     return json;
   }
 
-  private appendCheckpoint(json: Buffer = this.checkpointJson()): void {
+  private appendCheckpoint(json: Buffer = this.checkpointJson(this.segments.slice(0, -1))): void {
     this.appendEncoded([{ code: CHECKPOINT.code, version: CHECKPOINT.version, json, type: CHECKPOINT.name }], true);
   }
 
@@ -363,13 +380,10 @@ export class Journal<S> {
       this.storage.remove(path.join(dir, SPARE_NAME));
       this.storage.syncDir(dir);
     }
-    this.segments = names
-      .map((name) => ({ name, firstSeq: parseSegmentFileName(name) }))
-      .filter((s): s is SegmentRef => s.firstSeq !== null)
-      .sort((a, b) => a.firstSeq - b.firstSeq);
-    this.stateValue = this.opts.fold.initial();
+    const listed = listSegments(this.storage, dir);
+    this.runner = new FoldRunner(this.opts.fold, this.types);
 
-    if (this.segments.length === 0) {
+    if (listed.length === 0) {
       this.segments = [];
       this.file = this.createSegment(1, ZERO_MAC);
       this.appendCheckpoint();
@@ -377,55 +391,33 @@ export class Journal<S> {
       return;
     }
 
-    this.checkSegmentHeaders();
-    const last = this.segments[this.segments.length - 1]!;
-    const lastImage = readWhole(this.storage, path.join(dir, last.name));
-    const scan = scanSegment(last.name, lastImage, true);
-    if (scan.tail.kind === 'corrupt') throw new JournalCorruptionError(last.name, scan.tail.offset, scan.tail.reason);
-
-    let replayed = 0;
-    let checkpointSeq: number;
-    let needCheckpoint = false;
-    const first = scan.records[0];
-    if (first && first.typeCode === CHECKPOINT.code) {
-      checkpointSeq = first.seq;
-      this.loadCheckpoint(first, last.name);
-      replayed = this.replay(scan.records.slice(1), last.name);
-    } else if (first) {
-      throw new JournalCorruptionError(last.name, first.offset, 'segment does not start with its checkpoint');
-    } else if (this.segments.length > 1) {
-      // Power was lost between creating this segment and its checkpoint becoming durable: rebuild from the
-      // segment before it, which was fully synced before this one was created.
-      const prev = this.segments[this.segments.length - 2]!;
-      const prevScan = scanSegment(prev.name, readWhole(this.storage, path.join(dir, prev.name)), false);
-      if (prevScan.tail.kind === 'corrupt') throw new JournalCorruptionError(prev.name, prevScan.tail.offset, prevScan.tail.reason);
-      if (prevScan.nextSeq !== last.firstSeq) {
-        throw new JournalCorruptionError(prev.name, prevScan.endOffset, `segment ends before seq ${last.firstSeq - 1}, which the next segment follows`);
-      }
-      const pf = prevScan.records[0];
-      if (pf && pf.typeCode === CHECKPOINT.code) {
-        this.loadCheckpoint(pf, prev.name);
-        replayed = this.replay(prevScan.records.slice(1), prev.name);
-      } else {
-        replayed = this.replay(prevScan.records, prev.name);
-      }
-      checkpointSeq = pf?.seq ?? 0;
-      needCheckpoint = true;
-    } else {
-      checkpointSeq = 0;
-      needCheckpoint = true;
+    const r = recoverJournal({ storage: this.storage, dir, fold: this.opts.fold, types: this.types, chain: this.chain, segments: listed });
+    if (r.abandoned) {
+      this.storage.remove(path.join(dir, r.abandoned.name));
+      this.storage.syncDir(dir);
     }
+    if (r.syncPrevious) {
+      const prev = this.storage.open(path.join(dir, r.syncPrevious.name), 'rw');
+      try {
+        prev.datasync();
+      } finally {
+        prev.close();
+      }
+    }
+    this.segments = r.segments;
+    this.runner = r.runner;
+    const { scan, newest } = r;
 
-    this.file = this.storage.open(path.join(dir, last.name), 'rw');
+    this.file = this.storage.open(path.join(dir, newest.name), 'rw');
     let tornTailBytes = 0;
     let tornTail: OpenReport['tornTail'];
-    if (scan.tail.kind === 'torn') {
-      tornTailBytes = scan.tail.bytes;
-      tornTail = { segment: last.name, offset: scan.tail.offset, reason: scan.tail.reason };
-      writeZeros(this.file, scan.tail.offset, scan.tail.bytes); // the tail starts at its first non-zero byte
+    const tail = scan.tail;
+    if (tail.kind === 'torn') {
+      tornTailBytes = tail.bytes;
+      tornTail = { segment: newest.name, offset: tail.offset, reason: tail.reason };
+      writeZeros(this.file, tail.offset, tail.bytes); // the tail starts at its first non-zero byte
     }
     this.currentSegmentBytes = scan.header.segmentBytes;
-    if (lastImage.length < scan.header.segmentBytes) writeZeros(this.file, lastImage.length, scan.header.segmentBytes - lastImage.length);
     // What survived the crash may include writes that were never synced; make them durable before any new
     // record claims they are.
     this.file.datasync();
@@ -434,55 +426,10 @@ export class Journal<S> {
     this.markSynced();
     const lastRecord = scan.records[scan.records.length - 1];
     this.lastMac = Buffer.from(lastRecord ? lastRecord.mac : scan.header.prevMac);
-    if (needCheckpoint) this.appendCheckpoint();
+    if (r.needCheckpoint) this.appendCheckpoint();
     this.startSpare();
-    this.openReport = { segments: this.segments.length, recordsReplayed: replayed, checkpointSeq, tornTailBytes, tornTail };
-  }
-
-  private checkSegmentHeaders(): void {
-    let prevFirst = 0;
-    for (const s of this.segments) {
-      const head = Buffer.alloc(SEGMENT_HEADER_BYTES);
-      const f = this.storage.open(path.join(this.opts.dir, s.name), 'r');
-      try {
-        f.read(head, 0, SEGMENT_HEADER_BYTES, 0);
-      } finally {
-        f.close();
-      }
-      const scan = scanHeaderOnly(s.name, head);
-      if (scan.firstSeq !== s.firstSeq) throw new JournalCorruptionError(s.name, 16, `header says first seq ${scan.firstSeq}, file name says ${s.firstSeq}`);
-      const body = encodeSegmentHeaderBody(scan);
-      if (!this.chain.headerMac(body).equals(scan.headerMac)) throw new JournalCorruptionError(s.name, 40, 'segment header MAC mismatch (wrong device key, or the header was altered)');
-      if (s.firstSeq <= prevFirst) throw new JournalCorruptionError(s.name, 16, 'segments out of order');
-      prevFirst = s.firstSeq;
-    }
-  }
-
-  private loadCheckpoint(rec: ScannedRecord, segment: string): void {
-    const { payload } = this.types.upgrade(rec.typeCode, rec.version, parsePayload(rec, segment));
-    const cp = payload as CheckpointPayload;
-    this.stateValue = this.opts.fold.fromCheckpoint(cp.state);
-    this.retainedThroughSeq = cp.retainedThroughSeq;
-  }
-
-  private replay(records: ScannedRecord[], segment: string): number {
-    for (const rec of records) {
-      const { name, payload } = this.types.upgrade(rec.typeCode, rec.version, parsePayload(rec, segment));
-      this.applyRecord({ seq: rec.seq, type: name, payload });
-    }
-    return records.length;
+    this.openReport = { segments: this.segments.length, recordsReplayed: r.recordsReplayed, checkpointSeq: r.checkpointSeq, tornTailBytes, tornTail };
   }
 }
 
-function scanHeaderOnly(name: string, head: Buffer): SegmentScan['header'] {
-  // A header-only image is a valid "segment" with no records; scanSegment validates magic, version, CRC.
-  return scanSegment(name, head, true).header;
-}
-
-export function parsePayload(rec: ScannedRecord, segment: string): unknown {
-  try {
-    return JSON.parse(rec.payloadText());
-  } catch {
-    throw new JournalCorruptionError(segment, rec.offset, `record seq ${rec.seq} payload is not valid JSON`);
-  }
-}
+export { parsePayload } from './recovery.js';

@@ -6,7 +6,7 @@ import { batchDigest } from './batch-digest.js';
 import { verifyJournal, type VerifyReport } from './verify.js';
 import { readDeviceKey } from './device-key.js';
 import { RecordTypes } from './record-types.js';
-import { CHECKPOINT, INTERNAL_TYPES } from './internal-types.js';
+import { CHECKPOINT, INTERNAL_TYPES, SEAL } from './internal-types.js';
 import { TerminalRecord } from '../txn/records.js';
 
 export const CRASH_PROBE = fileURLToPath(new URL('./crash-probe.js', import.meta.url));
@@ -85,8 +85,9 @@ export async function killDrill(opts: { dir: string; keyPath: string; afterBatch
   let lostUnacked = 0;
   let keptUnacked = 0;
   for (const b of begun) {
-    // A batch that started a new segment sits one seq later, behind that segment's checkpoint.
-    const first = payloads.get(b.first)?.type === CHECKPOINT.name ? b.first + 1 : b.first;
+    // A batch that started a new segment sits behind the old segment's seal and the new one's checkpoint.
+    let first = b.first;
+    while (payloads.get(first)?.type === SEAL.name || payloads.get(first)?.type === CHECKPOINT.name) first++;
     const got = Array.from({ length: b.count }, (_, i) => payloads.get(first + i)?.payload);
     const whole = got.every((p) => p !== undefined) && batchDigest(got) === b.digest;
     // A durable append syncs everything before it, so a batch written before an acknowledged one must survive.

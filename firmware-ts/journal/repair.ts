@@ -1,83 +1,347 @@
-// `posj journal repair`: after corruption, move the damaged part of the journal aside — never delete it —
-// so the terminal can open again. Everything from the first bad byte on is moved, because records after
-// a hole cannot be trusted to fold into a true state; the operator keeps them for the acquirer's audit.
+// `posj journal repair`: after damage, salvage every record that still verifies, move aside only what
+// does not (never delete it), and carry the terminal forward — never back. The state the terminal resumes
+// with is the fold of the intact prefix plus every salvaged record (from the newest salvaged checkpoint
+// on, where one survived), with its counters moved past anything the damaged part might have used.
+// The policy (what may fold without a MAC, how counters move) comes from the fold's owner.
 import * as path from 'node:path';
-import { SEGMENT_HEADER_BYTES } from '../../protocol/journal/format.js';
+import { SEGMENT_DATA_START, SEGMENT_HEADER_BYTES, decodeSegmentHeader, recordSpan } from '../../protocol/journal/format.js';
 import type { Storage } from '../io/storage.js';
 import { nodeStorage } from '../io/node-storage.js';
+import { RecordChain } from './chain.js';
 import { JournalError } from './errors.js';
+import { CHECKPOINT, REPAIR, RETENTION, SEAL, type CheckpointPayload, type RepairPayload } from './internal-types.js';
+import { Journal } from './journal.js';
+import type { RecordTypes } from './record-types.js';
+import { listSegments, type SegmentRef } from './recovery.js';
+import { completeBatches, salvageScan, type SalvagedRecord } from './salvage-scan.js';
 import { readWhole, writeZeros } from './segment-io.js';
-import { listSegments, verifyJournal, type VerifyReport } from './verify.js';
+import { scanSegment } from './segment-scan.js';
+import type { JournalRecord, StateMachine } from './state-machine.js';
+import { verifyJournal, type VerifyReport } from './verify.js';
 
-export interface RepairPlan {
+/** The smallest span a record can have: a lost record used at least this many bytes. */
+export const MIN_RECORD_SPAN = recordSpan(1);
+
+export interface CounterChange {
+  before: number;
+  evidenced: number;
+  after: number;
+}
+
+/** What the fold's owner decides about a salvaged state. */
+export interface SalvagePolicy<S, O> {
+  fold: StateMachine<S>;
+  types: RecordTypes;
+  /** May a record whose MAC could not be checked change the state? Only kinds that add, never clear, an obligation. */
+  foldsUnverified(type: string): boolean;
+  /**
+   * Moves the counters of the salvaged state forward: past the highest evidenced anywhere (every readable
+   * record, folded or not) plus a margin for `recordsLostAtMost`. Returns the obligations for the plan.
+   */
+  finish(input: { prefix: S; salvaged: S; evidence: JournalRecord[]; prefixRecords: JournalRecord[]; recordsLostAtMost: number }): {
+    state: S;
+    stan: CounterChange;
+    batch: CounterChange;
+    obligations: O;
+  };
+  /** Records (from `salvaged`, seq ≥ the cut) the repaired journal must hold again for what `state` still owes. */
+  reappend(state: S, salvaged: JournalRecord[], cutSeq: number): JournalRecord[];
+  /** Points the state's seq references at the re-appended copies. */
+  remap(state: S, seqMap: Map<number, number>): void;
+}
+
+export interface RepairPlan<O> {
   segment: string;
   offset: number;
   reason: string;
+  /** Where the repaired journal is cut: segment and offset (the bad spot, or a seal naming a missing segment). */
+  cut: { segment: string | null; offset: number; seq: number };
   bytesMoved: number;
   segmentsMoved: string[];
   movedTo: string;
+  recordsSalvaged: number;
+  recordsUnverified: number;
+  recordsLostAtMost: number;
+  stan: CounterChange;
+  batch: CounterChange;
+  obligations: O;
+  recordsReappended: number;
 }
 
-export interface RepairResult {
+export interface RepairResult<O> {
   verify: VerifyReport;
-  plan: RepairPlan | null;
+  plan: RepairPlan<O> | null;
   applied: boolean;
 }
 
-export function repairJournal(dir: string, opts: { storage?: Storage; deviceKey?: Buffer | null; confirm: boolean }): RepairResult {
+export interface RepairOptions<S, O> {
+  storage?: Storage;
+  deviceKey: Buffer | null;
+  confirm: boolean;
+  policy: SalvagePolicy<S, O>;
+  /** Clock for the repair record's time stamp (ISO). */
+  now: () => string;
+}
+
+interface Cut {
+  /** Segment the repaired journal ends in (null: none is left, the journal restarts at seq 1). */
+  index: number;
+  offset: number;
+  seq: number;
+  extendTo: number | null;
+}
+
+export async function repairJournal<S, O>(dir: string, opts: RepairOptions<S, O>): Promise<RepairResult<O>> {
   const storage = opts.storage ?? nodeStorage;
+  const { policy } = opts;
   const lock = storage.lock(dir);
+  let released = false;
+  const release = () => {
+    if (!released) lock.release();
+    released = true;
+  };
   try {
-    const verify = verifyJournal(dir, { storage, deviceKey: opts.deviceKey ?? null });
-    const bad = verify.corrupt ?? (verify.tampered ? { segment: verify.tampered.segment, offset: verify.tampered.offset, reason: verify.tampered.reason } : null);
+    const prefixRecords: JournalRecord[] = [];
+    let prefixState = policy.fold.initial();
+    const verify = verifyJournal(dir, {
+      storage,
+      deviceKey: opts.deviceKey,
+      types: policy.types,
+      onRecord: (r) => {
+        const rec = { seq: r.seq, type: r.type, payload: JSON.parse(r.payload.toString('utf8')) as unknown };
+        prefixRecords.push(rec);
+      },
+    });
+    const bad = firstDamage(verify);
     if (!bad) return { verify, plan: null, applied: false };
 
     const segments = listSegments(storage, dir);
     // A wrong device key makes the first header look tampered; "repairing" would move the whole journal
-    // aside and reboot the terminal with no STAN and no owed reversals. Refuse instead.
+    // aside. Refuse instead.
     if (verify.tampered && verify.tampered.offset === 40 && verify.tampered.segment === segments[0]?.name) {
       throw new JournalError('REPAIR_REFUSED', `the first segment's header MAC does not match: wrong device key, or the header was altered; not repairing ${dir}`);
     }
-    const at = segments.findIndex((s) => s.name === bad.segment);
-    const wholeSegment = bad.offset < SEGMENT_HEADER_BYTES;
-    const later = segments.slice(wholeSegment ? at : at + 1).map((s) => s.name);
-    const image = readWhole(storage, path.join(dir, bad.segment));
-    const movedTo = path.join(dir, `damaged-${bad.segment.replace(/\.wal$/, '')}-at-${bad.offset}`);
-    const plan: RepairPlan = {
+    const images = new Map<string, Buffer>();
+    const image = (s: SegmentRef) => {
+      let b = images.get(s.name);
+      if (!b) images.set(s.name, (b = readWhole(storage, path.join(dir, s.name))));
+      return b;
+    };
+    const cut = findCut(segments, bad, image);
+    // The intact prefix: every record before the cut, folded as open does (each checkpoint restarts it).
+    const prefix = prefixRecords.filter((r) => r.seq < cut.seq);
+    prefixState = foldRecords(policy.fold, policy.fold.initial(), prefix);
+
+    // Salvage: every CRC-valid record from the cut on, in the cut segment and every later one.
+    const later = segments.slice(Math.max(0, cut.index));
+    const found = new Map<number, SalvagedRecord>();
+    const macs = new Map<number, Buffer>();
+    let unreadable = 0;
+    for (const s of later) {
+      const img = image(s);
+      const header = decodeSegmentHeader(img);
+      if (typeof header !== 'string' && s.firstSeq > 1) macs.set(s.firstSeq - 1, Buffer.from(header.prevMac));
+      const scan = salvageScan(s.name, img, SEGMENT_DATA_START, s.firstSeq, s.firstSeq + 0x7fff_ffff);
+      unreadable += scan.unreadableBytes;
+      if (typeof header !== 'string' && header.segmentBytes > img.length) unreadable += header.segmentBytes - img.length;
+      for (const r of scan.records) {
+        macs.set(r.seq, r.mac);
+        if (r.seq >= cut.seq && !found.has(r.seq)) found.set(r.seq, r);
+      }
+    }
+    // A deleted newest segment: as much as the segment before it could have held is unaccounted for.
+    if (bad.reason.includes('seal naming it')) unreadable += image(segments[segments.length - 1]!).length;
+    const salvaged = [...found.values()].sort((a, b) => a.seq - b.seq);
+    const chain = opts.deviceKey ? new RecordChain(opts.deviceKey) : null;
+    const verified = (r: SalvagedRecord) => {
+      if (!chain) return true;
+      const prev = macs.get(r.seq - 1);
+      return prev !== undefined && chain.recordMac(prev, r.macHeader, r.payload).equals(r.mac);
+    };
+    const whole = completeBatches(salvaged);
+    const evidence: JournalRecord[] = [];
+    const foldable: JournalRecord[] = [];
+    let unverified = 0;
+    for (const r of salvaged) {
+      const type = policy.types.nameOf(r.typeCode);
+      let payload: unknown;
+      try {
+        payload = policy.types.upgrade(r.typeCode, r.version, JSON.parse(r.payload.toString('utf8'))).payload;
+      } catch {
+        continue;
+      }
+      const rec = { seq: r.seq, type, payload };
+      evidence.push(rec);
+      const ok = verified(r);
+      if (!ok) unverified++;
+      if (!whole.has(r.seq)) continue;
+      if (ok || (type !== CHECKPOINT.name && type !== REPAIR.name && policy.foldsUnverified(type))) foldable.push(rec);
+    }
+    const lastSeq = salvaged.length > 0 ? salvaged[salvaged.length - 1]!.seq : cut.seq - 1;
+    const missingSeqs = lastSeq - cut.seq + 1 - salvaged.length;
+    const recordsLostAtMost = missingSeqs + Math.ceil(unreadable / MIN_RECORD_SPAN);
+    const salvagedState = foldRecords(policy.fold, structuredClone(prefixState), foldable);
+    const done = policy.finish({ prefix: prefixState, salvaged: salvagedState, evidence, prefixRecords: prefix, recordsLostAtMost });
+    const reappend = policy.reappend(done.state, foldable, cut.seq);
+
+    const cutSegment = cut.index >= 0 ? segments[cut.index]! : null;
+    const movedTo = path.join(dir, `damaged-${(cutSegment?.name ?? bad.segment).replace(/\.wal$/, '')}-at-${cut.offset}`);
+    const wholeSegment = cut.offset < SEGMENT_HEADER_BYTES || cut.index < 0;
+    const movedSegments = segments.slice(cut.index < 0 ? 0 : wholeSegment ? cut.index : cut.index + 1).map((s) => s.name);
+    const cutImage = cutSegment ? image(cutSegment) : null;
+    const plan: RepairPlan<O> = {
       segment: bad.segment,
       offset: bad.offset,
       reason: bad.reason,
-      bytesMoved: wholeSegment ? 0 : image.length - bad.offset,
-      segmentsMoved: later,
+      cut: { segment: cutSegment?.name ?? null, offset: cut.offset, seq: cut.seq },
+      bytesMoved: cutImage && !wholeSegment ? Math.max(0, cutImage.length - cut.offset) : 0,
+      segmentsMoved: movedSegments,
       movedTo,
+      recordsSalvaged: salvaged.length,
+      recordsUnverified: unverified,
+      recordsLostAtMost,
+      stan: done.stan,
+      batch: done.batch,
+      obligations: done.obligations,
+      recordsReappended: reappend.length,
     };
     if (!opts.confirm) return { verify, plan, applied: false };
     if (storage.exists(movedTo)) throw new JournalError('REPAIR_EXISTS', `${movedTo} already exists; move it away first`);
 
+    // 1. Move the damaged part aside (kept for the acquirer's audit), and cut the segment it started in.
     storage.mkdirp(movedTo);
-    if (!wholeSegment) {
-      const part = storage.open(path.join(movedTo, `${bad.segment}.from-${bad.offset}.bin`), 'create');
+    if (cutImage && !wholeSegment && cutImage.length > cut.offset) {
+      const part = storage.open(path.join(movedTo, `${cutSegment!.name}.from-${cut.offset}.bin`), 'create');
       try {
-        part.write(image.subarray(bad.offset), 0);
+        part.write(cutImage.subarray(cut.offset), 0);
         part.sync();
       } finally {
         part.close();
       }
     }
-    for (const name of later) storage.rename(path.join(dir, name), path.join(movedTo, name));
+    for (const name of plan.segmentsMoved) storage.rename(path.join(dir, name), path.join(movedTo, name));
     storage.syncDir(movedTo);
     storage.syncDir(dir);
-    if (!wholeSegment) {
-      const f = storage.open(path.join(dir, bad.segment), 'rw');
+    if (cutImage && !wholeSegment) {
+      const f = storage.open(path.join(dir, cutSegment!.name), 'rw');
       try {
-        writeZeros(f, bad.offset, image.length - bad.offset);
-        f.datasync();
+        writeZeros(f, cut.offset, cutImage.length - cut.offset);
+        if (cut.extendTo !== null) writeZeros(f, cutImage.length, cut.extendTo - cutImage.length);
+        f.sync();
       } finally {
         f.close();
       }
     }
+    release();
+
+    // 2. Reopen what is left, write back what the salvaged state still owes, then the repair record: its
+    // state replaces the fold of everything before it. One batch when it fits, so a power cut leaves the
+    // repair whole or not at all.
+    const header = cutImage ? decodeSegmentHeader(cutImage) : null;
+    const segmentBytes = header && typeof header !== 'string' ? header.segmentBytes : undefined;
+    const j = await Journal.open({ dir, deviceKey: opts.deviceKey ?? missingKey(dir), fold: policy.fold, types: policy.types, storage, segmentBytes });
+    try {
+      const seqMap = new Map<number, number>();
+      const batchLimit = (segmentBytes ?? 1 << 20) / 4;
+      let batch: JournalRecord[] = [];
+      let bytes = 0;
+      const flush = async () => {
+        if (batch.length === 0) return;
+        const r = await j.append(batch.map((x) => ({ type: x.type, payload: x.payload })), { durable: true });
+        batch.forEach((x, i) => seqMap.set(x.seq, r.firstSeq + i));
+        batch = [];
+        bytes = 0;
+      };
+      for (const r of reappend) {
+        const size = recordSpan(JSON.stringify(r.payload).length);
+        if (bytes + size > batchLimit) await flush();
+        batch.push(r);
+        bytes += size;
+      }
+      await flush();
+      policy.remap(done.state, seqMap);
+      const payload: RepairPayload = {
+        damage: { segment: bad.segment, offset: bad.offset, reason: bad.reason },
+        movedTo,
+        recordsSalvaged: salvaged.length,
+        recordsLostAtMost,
+        stan: done.stan,
+        batch: done.batch,
+        state: policy.fold.toCheckpoint(done.state),
+      };
+      await j.append([{ type: REPAIR.name, payload: { ...payload, at: opts.now() } }], { durable: true });
+    } finally {
+      await j.close();
+    }
     return { verify, plan, applied: true };
   } finally {
-    lock.release();
+    release();
   }
+}
+
+/** The earlier of corruption and tampering (verify goes on reading after a broken MAC, not after corruption). */
+function firstDamage(v: VerifyReport): { segment: string; offset: number; reason: string } | null {
+  const corruptSeq = (v.lastSeq ?? 0) + 1;
+  if (v.tampered && (!v.corrupt || v.tampered.seq <= corruptSeq)) return { segment: v.tampered.segment, offset: v.tampered.offset, reason: v.tampered.reason };
+  return v.corrupt;
+}
+
+function missingKey(dir: string): never {
+  throw new JournalError('NO_KEY', `repairing ${dir} needs its device key (the repaired journal is written under it)`);
+}
+
+function foldRecords<S>(fold: StateMachine<S>, start: S, records: readonly JournalRecord[]): S {
+  let state = start;
+  for (const r of records) {
+    if (r.type === CHECKPOINT.name) state = fold.fromCheckpoint((r.payload as CheckpointPayload).state);
+    else if (r.type === REPAIR.name) state = fold.fromCheckpoint((r.payload as RepairPayload).state);
+    else if (r.type !== RETENTION.name && r.type !== SEAL.name) fold.apply(state, r);
+  }
+  return state;
+}
+
+/**
+ * Where to cut: at the bad spot in the segment it names; for a segment that is missing, at the seal (or
+ * end) of the one before it, so the repaired journal's newest segment no longer names a missing successor.
+ */
+function findCut(segments: SegmentRef[], bad: { segment: string; offset: number; reason: string }, image: (s: SegmentRef) => Buffer): Cut {
+  const index = segments.findIndex((s) => s.name === bad.segment);
+  let missingFirst = Number.parseInt(bad.segment.slice(4, 20), 16);
+  if (index >= 0) {
+    const seg = segments[index]!;
+    const img = image(seg);
+    const header = decodeSegmentHeader(img);
+    const headerBad = bad.offset < SEGMENT_DATA_START || typeof header === 'string';
+    if (!headerBad) {
+      const seq = seqAfterPrefix(seg, img, bad.offset);
+      // Nothing left of the only segment (older ones retired): it goes whole, and the journal restarts at seq 1.
+      if (index === 0 && seq === seg.firstSeq && seg.firstSeq > 1) return { index, offset: 0, seq, extendTo: null };
+      return { index, offset: bad.offset, seq, extendTo: header.segmentBytes > img.length ? header.segmentBytes : null };
+    }
+    if (index === 0) return { index, offset: 0, seq: seg.firstSeq, extendTo: null };
+    // A bad header: the whole segment goes, as if it were missing.
+    missingFirst = seg.firstSeq;
+  }
+  // Cut the segment before the missing one at its seal, if it has one (it names the missing segment).
+  let prev = -1;
+  for (let i = 0; i < segments.length; i++) if (segments[i]!.firstSeq < missingFirst) prev = i;
+  if (prev < 0) return { index: -1, offset: 0, seq: 1, extendTo: null };
+  const seg = segments[prev]!;
+  const img = image(seg);
+  const scan = salvageScan(seg.name, img, SEGMENT_DATA_START, seg.firstSeq, missingFirst);
+  const seal = scan.records.find((r) => r.typeCode === SEAL.code && r.seq === missingFirst - 1);
+  const offset = seal ? seal.offset : img.length;
+  return { index: prev, offset, seq: seqAfterPrefix(seg, img, offset), extendTo: null };
+}
+
+/** The seq that follows the last whole batch before `offset`: where the repaired journal continues. */
+function seqAfterPrefix(seg: SegmentRef, img: Buffer, offset: number): number {
+  return scanSegment(seg.name, img.subarray(0, offset), true).nextSeq;
+}
+
+/** The seq stored in the record header at `offset`, when it at least decodes to a plausible number. */
+function seqAt(img: Buffer, offset: number): number | null {
+  if (offset + 24 > img.length) return null;
+  const seq = img.readUInt32LE(offset + 16) + img.readUInt32LE(offset + 20) * 0x1_0000_0000;
+  return Number.isSafeInteger(seq) && seq > 0 ? seq : null;
 }

@@ -2,7 +2,7 @@
 // MAC chain under the device key, and that any missing history was retired by a journaled retention.
 // Unlike open(), it reads the whole history and changes nothing.
 import * as path from 'node:path';
-import { encodeSegmentHeaderBody, macHeaderBytes, parseSegmentFileName } from '../../protocol/journal/format.js';
+import { encodeSegmentHeaderBody, macHeaderBytes } from '../../protocol/journal/format.js';
 import type { Storage } from '../io/storage.js';
 import { nodeStorage } from '../io/node-storage.js';
 import { RecordChain } from './chain.js';
@@ -11,6 +11,8 @@ import { CHECKPOINT, INTERNAL_TYPES, RETENTION, type CheckpointPayload, type Ret
 import { RecordTypes } from './record-types.js';
 import { scanSegment, type ScannedRecord } from './segment-scan.js';
 import { readWhole } from './segment-io.js';
+import { listSegments, sealedNewestError } from './recovery.js';
+import { missingSegmentError, truncationError } from './segment-checks.js';
 
 export interface VerifyReport {
   dir: string;
@@ -46,13 +48,7 @@ export interface VerifyOptions {
   onRecord?: (r: VerifiedRecord) => void;
 }
 
-export function listSegments(storage: Storage, dir: string): { name: string; firstSeq: number }[] {
-  return storage
-    .list(dir)
-    .map((name) => ({ name, firstSeq: parseSegmentFileName(name) }))
-    .filter((s): s is { name: string; firstSeq: number } => s.firstSeq !== null)
-    .sort((a, b) => a.firstSeq - b.firstSeq);
-}
+export { listSegments };
 
 export function verifyJournal(dir: string, opts: VerifyOptions = {}): VerifyReport {
   const storage = opts.storage ?? nodeStorage;
@@ -94,6 +90,10 @@ export function verifyJournal(dir: string, opts: VerifyOptions = {}): VerifyRepo
       report.corrupt = { segment: seg.name, offset: 16, reason: `header says first seq ${h.firstSeq}, file name says ${seg.firstSeq}` };
       return report;
     }
+    if (expectedFirst !== null && h.firstSeq > expectedFirst) {
+      report.corrupt = asProblem(missingSegmentError(expectedFirst, h.firstSeq));
+      return report;
+    }
     if (expectedFirst !== null && h.firstSeq !== expectedFirst) {
       report.corrupt = { segment: seg.name, offset: 16, reason: `segment starts at seq ${h.firstSeq}, but the previous one ends before seq ${expectedFirst}` };
       return report;
@@ -115,6 +115,12 @@ export function verifyJournal(dir: string, opts: VerifyOptions = {}): VerifyRepo
       noteRecord(report, types, seg.name, rec, opts.onRecord);
     }
     prevMac = mac;
+    // Its records are readable (and listed); what the missing end held is not.
+    const truncated = truncationError(seg.name, image.length, h.segmentBytes);
+    if (truncated) {
+      report.corrupt = asProblem(truncated);
+      return report;
+    }
     if (scan.tail.kind === 'torn') {
       report.tornTailBytes = scan.tail.bytes;
       report.tornTail = { segment: seg.name, offset: scan.tail.offset, reason: scan.tail.reason };
@@ -123,6 +129,11 @@ export function verifyJournal(dir: string, opts: VerifyOptions = {}): VerifyRepo
       return report;
     }
     expectedFirst = scan.nextSeq;
+    const sealed = i === segments.length - 1 ? sealedNewestError(scan) : null;
+    if (sealed) {
+      report.corrupt = asProblem(sealed);
+      return report;
+    }
   }
 
   const first = segments[0];
@@ -133,6 +144,8 @@ export function verifyJournal(dir: string, opts: VerifyOptions = {}): VerifyRepo
   }
   return report;
 }
+
+const asProblem = (e: JournalCorruptionError) => ({ segment: e.segment, offset: e.offset, reason: e.reason });
 
 function noteRecord(report: VerifyReport, types: RecordTypes, segment: string, rec: ScannedRecord, onRecord?: (r: VerifiedRecord) => void): void {
   report.records++;

@@ -1,6 +1,8 @@
 import { Journal } from '../journal/journal.js';
 import type { Storage } from '../io/storage.js';
-import { terminalRecordTypes } from './records.js';
+import { INTERNAL_TYPES } from '../journal/internal-types.js';
+import { RecordTypes } from '../journal/record-types.js';
+import { TerminalRecord, terminalRecordTypes } from './records.js';
 import { terminalFold, type TerminalJournalState } from './terminal-fold.js';
 
 export type TerminalJournal = Journal<TerminalJournalState>;
@@ -9,3 +11,6 @@ export type TerminalJournal = Journal<TerminalJournalState>;
 export function openTerminalJournal(opts: { dir: string; deviceKey: Buffer; storage?: Storage; segmentBytes?: number }): Promise<TerminalJournal> {
   return Journal.open({ ...opts, fold: terminalFold, types: terminalRecordTypes() });
 }
+
+/** Every record type the terminal's journal can hold, the journal's own included (for verify and tools). */
+export const journalRecordTypes = (): RecordTypes => new RecordTypes([...INTERNAL_TYPES, ...Object.values(TerminalRecord)]);

@@ -70,7 +70,7 @@ export interface TerminalState {
 export const emptyTotals = (): BatchTotals => ({ saleCount: 0, saleAmount: 0, refundCount: 0, refundAmount: 0, voidCount: 0, voidAmount: 0 });
 
 /** Signed effect of an approved authorization on the batch totals; balance and pre-auth move no money. */
-function addToTotals(t: BatchTotals, kind: AuthKind, amount: number, sign: 1 | -1): void {
+export function addToTotals(t: BatchTotals, kind: AuthKind, amount: number, sign: 1 | -1): void {
   if (kind === 'sale' || kind === 'preauth-completion') {
     t.saleCount += sign;
     t.saleAmount += sign * amount;

@@ -22,7 +22,7 @@ export function registerDemoCommand(program: Command): void {
       action(async (o: { dir: string; kills: number; seed: number; json?: boolean }) => {
         const dir = path.resolve(o.dir, 'journal');
         const keyPath = path.resolve(o.dir, 'journal.key');
-        loadOrCreateDeviceKey(keyPath);
+        loadOrCreateDeviceKey(keyPath, dir);
         const rng = createRng(o.seed);
         const log = (line: string) => !o.json && process.stdout.write(line + '\n');
         log(`journal ${dir} (device key ${keyPath})`);
@@ -40,7 +40,7 @@ export function registerDemoCommand(program: Command): void {
               (r.violations.length ? `  VIOLATION: ${r.violations.join('; ')}` : ''),
           );
         }
-        const v = verifyJournal(dir, { deviceKey: loadOrCreateDeviceKey(keyPath) });
+        const v = verifyJournal(dir, { deviceKey: loadOrCreateDeviceKey(keyPath, dir) });
         const ok = violations.length === 0 && !v.corrupt && !v.tampered;
         const summary = { dir, kills: o.kills, acknowledgedIntact: survived, unacknowledgedLost: lost, violations, records: v.records, segments: v.segments, corrupt: v.corrupt, tampered: v.tampered, ok };
         if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');

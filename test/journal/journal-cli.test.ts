@@ -5,7 +5,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { tmpDir } from '../helpers/tmp.js';
+import { readDeviceKey } from '../../firmware-ts/journal/device-key.js';
+import { openTerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
 
 const POSJ = path.resolve('dist/firmware-ts/cli/posj.js');
 const PROBE = path.resolve('dist/firmware-ts/journal/crash-probe.js');
@@ -119,13 +122,16 @@ describe('posj journal verify on damaged journals', () => {
     expect(json.corrupt.reason).toMatch(/older segment/);
   });
 
-  it('the newest segment cut mid-record: exit 0, the partial record counted as torn, and open cuts it', () => {
+  it('the newest segment torn mid-record: exit 0, the partial record counted as torn, and open cuts it', () => {
     const dir = copyJournal('torn');
     const newest = segmentsOf(dir).at(-1)!;
     const last = records(dir).at(-1)!;
     expect(last.segment).toBe(newest);
-    const partial = 48 + 40; // header and 40 payload bytes of the last record survive
-    fs.truncateSync(path.join(dir, newest), last.offset + partial);
+    const partial = 48 + 40; // header and 40 payload bytes of the last record survive, the rest never reached the disk
+    const file = path.join(dir, newest);
+    const image = fs.readFileSync(file);
+    image.fill(0, last.offset + partial);
+    fs.writeFileSync(file, image);
     const { code, json } = posjJson('journal', 'verify', dir);
     expect(code).toBe(0);
     expect(json.corrupt).toBeNull();
@@ -143,6 +149,22 @@ describe('posj journal verify on damaged journals', () => {
   });
 });
 
+describe('posj journal verify on a truncated newest segment', () => {
+  it('is corrupt (exit 3), never ok, and the daemon-side open refuses it with the same words', async () => {
+    const dir = copyJournal('truncated');
+    const newest = segmentsOf(dir).at(-1)!;
+    const last = records(dir).at(-1)!;
+    fs.truncateSync(path.join(dir, newest), last.offset + 48 + 40);
+    const { code, json } = posjJson('journal', 'verify', dir);
+    expect(code).toBe(3);
+    const reason = `segment file is ${last.offset + 88} bytes but its header declares ${SEG}: truncated`;
+    expect(json.corrupt).toEqual({ segment: newest, offset: last.offset + 88, reason });
+    expect(posj('journal', 'verify', dir).stdout).toContain(`CORRUPT: segment ${newest} offset ${last.offset + 88}: ${reason}`);
+    const key = readDeviceKey(`${path.resolve(dir)}.key`)!;
+    await expect(openTerminalJournal({ dir, deviceKey: key })).rejects.toThrow(`journal corrupt in segment ${newest} at offset ${last.offset + 88}: ${reason}`);
+  });
+});
+
 describe('posj journal repair', () => {
   it('without the flag changes nothing and exits 1 with a plan', () => {
     const dir = copyJournal('repair-dry');
@@ -152,7 +174,9 @@ describe('posj journal repair', () => {
     const before = snapshot(dir);
     const r = posj('journal', 'repair', dir);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain(`would move segment ${newest} from offset ${victim.offset}`);
+    expect(r.stdout).toContain(`damage: segment ${newest} offset ${victim.offset}: record checksum mismatch`);
+    expect(r.stdout).toContain(`would move ${newest} from offset ${victim.offset} (seq ${victim.seq} on)`);
+    expect(r.stdout).toMatch(/\nSTAN +before \d+ +evidenced \d+ +after \d+\nbatch +before \d+ +evidenced \d+ +after \d+\nobligations kept: reversals owed /);
     expect(r.stdout).toContain('--yes-move-damaged');
     const j = posjJson('journal', 'repair', dir);
     expect(j.code).toBe(1);
@@ -181,11 +205,18 @@ describe('posj journal repair', () => {
 
     const v = posjJson('journal', 'verify', dir);
     expect(v.code).toBe(0);
-    expect(v.json).toMatchObject({ corrupt: null, tampered: null, tornTailBytes: 0, lastSeq: victim.seq - 1 });
+    expect(v.json).toMatchObject({ corrupt: null, tampered: null, tornTailBytes: 0 });
+    expect(v.json.recordTypes['journal.repair']).toBe(1);
+    // STAN moved past everything evidenced, the damaged part included, plus the margin.
+    const stat = posjJson('journal', 'stat', dir);
+    expect(stat.code).toBe(0);
+    expect(stat.json.state.stan).toBe(json.plan.stan.after);
+    expect(json.plan.stan.after).toBeGreaterThan(json.plan.stan.evidenced + 100);
+    expect(json.plan.stan.evidenced).toBeGreaterThanOrEqual(Math.max(...records(template).filter((x) => x.type === 'auth.intent').map((x) => Number(x.payload.stan))));
     expect(posj('journal', 'fill', dir, '--records', '300', '--segment-bytes', SEG).code).toBe(0);
     const v2 = posjJson('journal', 'verify', dir);
     expect(v2.code).toBe(0);
-    expect(v2.json).toMatchObject({ corrupt: null, tampered: null, lastSeq: victim.seq + 299 });
+    expect(v2.json).toMatchObject({ corrupt: null, tampered: null, lastSeq: v.json.lastSeq + 300 });
   });
 });
 
@@ -260,12 +291,51 @@ describe('posj usage and locking', () => {
     for (const cmd of ['verify', 'ls', 'stat', 'repair']) {
       const r = posj('journal', cmd, dir);
       expect(r.code, cmd).toBe(2);
-      expect(r.stderr).toContain(`no journal directory at ${dir}`);
+      expect(r.stderr).toContain(`no journal here: ${dir}`);
     }
     const j = posjJson('journal', 'verify', dir);
     expect(j.code).toBe(2);
     expect(j.json.error.code).toBe('NO_JOURNAL');
     expect(fs.existsSync(dir)).toBe(false);
+  });
+
+  it('a directory without segments is no journal (exit 2), never "ok"', () => {
+    const dir = path.join(root, 'empty-dir');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'not a segment');
+    for (const cmd of ['verify', 'stat', 'ls', 'repair', 'retain']) {
+      const r = posj('journal', cmd, dir);
+      expect(r.code, cmd).toBe(2);
+      expect(r.stderr).toContain(`no journal here: ${dir} holds no journal segments`);
+    }
+  });
+
+  it('stat exits 3 on TAMPERED as on CORRUPT', () => {
+    const dir = copyJournal('stat-tampered');
+    const seg = segmentsOf(dir)[1]!;
+    const victim = middleRecord(dir, seg);
+    // Rewrite the payload and its CRC: the CRC is happy, only the MAC chain shows it.
+    const file = path.join(dir, seg);
+    const img = fs.readFileSync(file);
+    img[victim.offset + 48 + 2] = img[victim.offset + 48 + 2]! ^ 0x01;
+    const length = img.readUInt32LE(victim.offset + 4);
+    img.writeUInt32LE(zlib.crc32(img.subarray(victim.offset + 4, victim.offset + 48 + length)) >>> 0, victim.offset);
+    fs.writeFileSync(file, img);
+    const stat = posjJson('journal', 'stat', dir);
+    expect(stat.json.tampered).toMatchObject({ segment: seg, seq: victim.seq });
+    expect(stat.code).toBe(3);
+    expect(posj('journal', 'stat', dir).stdout).toContain(`TAMPERED: segment ${seg}`);
+  });
+
+  it('a missing device key for an existing journal is refused, and nothing is written', () => {
+    const dir = copyJournal('no-key');
+    fs.rmSync(`${dir}.key`);
+    const before = snapshot(dir);
+    const r = posj('journal', 'fill', dir, '--records', '5');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`device key missing for an existing journal: ${path.resolve(dir)}.key`);
+    expect(fs.existsSync(`${dir}.key`)).toBe(false);
+    expect(snapshot(dir)).toEqual(before);
   });
 
   it('--help works; bad usage exits 2', () => {

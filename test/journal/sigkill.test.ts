@@ -21,12 +21,12 @@ describe('journal under SIGKILL (real process, real files, real fsync)', () => {
     const loops = Array.from({ length: PARALLEL }, async (_, i) => {
       const dir = path.join(root, `journal-${i}`);
       const keyPath = path.join(root, `journal-${i}.key`);
-      loadOrCreateDeviceKey(keyPath);
+      loadOrCreateDeviceKey(keyPath, dir);
       const rng = createRng(1000 + i);
       let survived = 0;
       for (let k = 0; k < Math.ceil(KILLS / PARALLEL); k++) {
         const r = await killDrill({ dir, keyPath, afterBatches: 1 + rng.int(40), seed: rng.u32(), segmentBytes: 256 * 1024, probe: PROBE });
-        expect(r.violations).toEqual([]);
+        expect(r.violations, `kill ${k}`).toEqual([]);
         survived += r.survivedAcked;
       }
       return survived;

@@ -64,7 +64,7 @@ beforeAll(async () => {
   if (!fs.existsSync(POSJ)) throw new Error(`${POSJ} is missing: run \`npm run build\` first (npm test does)`);
   root = tmpDir('jtamper');
   template = path.join(root, 'template');
-  key = loadOrCreateDeviceKey(`${template}.key`);
+  key = loadOrCreateDeviceKey(`${template}.key`, template);
   const j = await openTerminalJournal({ dir: template, deviceKey: key, segmentBytes: SEGMENT_BYTES });
   // Settling every 40 sales keeps the open set small, so retention has closed segments to retire.
   for (const step of syntheticSteps(1, 500, 40)) await j.append(step.records, { durable: step.durable });
@@ -124,9 +124,17 @@ describe('tamper evidence', () => {
     const segs = segmentsOf(dir);
     fs.rmSync(path.join(dir, segs[2]!));
     const r = verifyJournal(dir, { types, deviceKey: key });
-    expect(r.corrupt).toMatchObject({ segment: segs[3], offset: 16 });
-    expect(r.corrupt!.reason).toMatch(/previous one ends before seq/);
+    expect(r.corrupt).toMatchObject({ segment: segs[2], offset: 0 });
+    expect(r.corrupt!.reason).toMatch(/^segment is missing: seq \d+\.\.\d+ is in no segment \(a gap between segments\)$/);
     expect(posjVerify(dir).code).toBe(3);
+  });
+
+  it('open refuses a deleted middle segment with the words verify uses', async () => {
+    const dir = copyJournal('hole-open');
+    const segs = segmentsOf(dir);
+    fs.rmSync(path.join(dir, segs[2]!));
+    const r = verifyJournal(dir, { types, deviceKey: key });
+    await expect(openTerminalJournal({ dir, deviceKey: key, segmentBytes: SEGMENT_BYTES })).rejects.toThrow(`journal corrupt in segment ${segs[2]} at offset 0: ${r.corrupt!.reason}`);
   });
 
   it('a deleted oldest segment without a retention record is reported', () => {
@@ -145,7 +153,10 @@ describe('tamper evidence', () => {
     const segs = segmentsOf(dir);
     const j = await openTerminalJournal({ dir, deviceKey: key, segmentBytes: SEGMENT_BYTES });
     const report = await j.retain({ mode: 'archive' });
+    // More sales after it, so that more than the newest segment is left to cut.
+    for (const step of syntheticSteps(1000, 1100, 40)) await j.append(step.records, { durable: step.durable });
     await j.close();
+    expect(segmentsOf(dir).length).toBeGreaterThanOrEqual(2);
     expect(report).not.toBeNull();
     expect(report!.segments.length).toBeGreaterThan(0);
     expect(report!.segments).toEqual(segs.slice(0, report!.segments.length));

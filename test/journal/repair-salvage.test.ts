@@ -1,0 +1,231 @@
+// `posj journal repair` on every kind of damage the suite can make, on a journal the real engine wrote
+// against the acquirer simulator (approved sales, a settlement, a cleared reversal, a reversal still owed):
+// STAN and batch never go backwards, a cleared reversal never re-opens, the owed one survives, and the
+// next sale gets a STAN the acquirer accepts (no 94 duplicate) — checked against the acquirer's ledger.
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as path from 'node:path';
+import { AcquirerHost } from '../../host-bridge/acquirer/index.js';
+import { repairJournal } from '../../firmware-ts/journal/repair.js';
+import { verifyJournal, type VerifiedRecord } from '../../firmware-ts/journal/verify.js';
+import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
+import { Settlement } from '../../firmware-ts/txn/settlement.js';
+import { isAhead, terminalSalvage, REPAIR_STAN_MARGIN } from '../../firmware-ts/txn/terminal-salvage.js';
+import { MAX_STAN } from '../../firmware-ts/txn/settlement.js';
+import { ID, TMK } from '../acquirer/harness.js';
+import { EngineRig, JOURNAL_DIR } from '../txn/engine-rig.js';
+
+const LEDGER = '/acquirer/ledger.jsonl';
+type Files = Map<string, Buffer>;
+
+function readAll(disk: SimDisk, dir: string): Files {
+  const out: Files = new Map();
+  for (const name of disk.list(dir)) {
+    const p = path.join(dir, name);
+    const f = disk.open(p, 'r');
+    try {
+      const b = Buffer.alloc(f.size());
+      f.read(b, 0, b.length, 0);
+      out.set(p, b);
+    } finally {
+      f.close();
+    }
+  }
+  return out;
+}
+
+function writeAll(disk: SimDisk, files: Files): void {
+  for (const [p, b] of files) {
+    disk.mkdirp(path.dirname(p));
+    if (disk.exists(p)) disk.remove(p);
+    const f = disk.open(p, 'create');
+    f.write(b, 0);
+    f.sync();
+    f.close();
+    disk.syncDir(path.dirname(p));
+  }
+}
+
+interface Fixture {
+  journal: Files;
+  ledger: Files;
+  stan: number;
+  batch: number;
+  owed: number;
+  cleared: number;
+  records: VerifiedRecord[];
+}
+
+let fx: Fixture;
+
+/** A rig whose terminal disk and acquirer ledger are copies of the fixture's. */
+function rigFromFixture(): EngineRig {
+  const rig = new EngineRig();
+  writeAll(rig.disk, fx.journal);
+  writeAll(rig.hostDisk, fx.ledger);
+  (rig as { host: AcquirerHost }).host = AcquirerHost.open({ storage: rig.hostDisk, ledgerPath: LEDGER, tmk: TMK, clock: rig.clock, rules: rig.host.rules, random: (n) => Buffer.alloc(n, 0x5a) });
+  (rig as { deviceKey: Buffer }).deviceKey = fxKey;
+  return rig;
+}
+let fxKey: Buffer;
+
+beforeAll(async () => {
+  const rig = new EngineRig();
+  fxKey = rig.deviceKey;
+  const engine = await rig.start();
+  expect((await rig.run(engine.boot())).signedOn).toBe(true);
+  for (let i = 0; i < 60; i++) expect(await rig.run(engine.sale(1_000 + i))).toMatchObject({ kind: 'approved' });
+  const settlement = new Settlement({ journal: rig.journal, link: rig.link, clock: rig.clock, identity: ID, storage: rig.disk });
+  expect(await rig.run(settlement.settle())).toMatchObject({ balanced: true });
+  // A sale whose reply is lost: reversed, and the reversal cleared by the acquirer.
+  rig.host.rules = { ...rig.host.rules, rules: [{ when: { amount: 4_444, mti: '0200' }, then: { action: 'drop-reply' } }] };
+  const cleared = await rig.run(engine.sale(4_444));
+  expect(cleared).toMatchObject({ kind: 'reversed', reversal: 'cleared' });
+  rig.host.rules = { ...rig.host.rules, rules: [] };
+  for (let i = 0; i < 130; i++) expect(await rig.run(engine.sale(2_000 + i))).toMatchObject({ kind: 'approved' });
+  // The last sale: the host debits, the network goes away, the reversal stays owed (stuck).
+  rig.cutOnWrite = { at: 'after-host', cut: () => rig.unplug() };
+  const owed = await rig.run(engine.sale(7_777));
+  expect(owed).toMatchObject({ kind: 'reversed', reversal: 'stuck' });
+  await rig.engine.stop();
+  const state = rig.journal.state;
+  await rig.journal.close();
+  const records: VerifiedRecord[] = [];
+  expect(verifyJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: rig.deviceKey, types: terminalSalvage.types, onRecord: (r) => records.push(r) })).toMatchObject({ corrupt: null, tampered: null });
+  fx = {
+    journal: readAll(rig.disk, JOURNAL_DIR),
+    ledger: readAll(rig.hostDisk, path.dirname(LEDGER)),
+    stan: state.stan,
+    batch: state.batch,
+    owed: owed.kind === 'reversed' ? owed.stan : 0,
+    cleared: cleared.kind === 'reversed' ? cleared.stan : 0,
+    records,
+  };
+  expect(fx.batch).toBe(2);
+  expect([...fx.journal.keys()].filter((p) => p.endsWith('.wal')).length).toBeGreaterThanOrEqual(5);
+}, 120_000);
+
+const segments = () => [...fx.journal.keys()].filter((p) => p.endsWith('.wal')).sort();
+const recordsIn = (seg: string) => fx.records.filter((r) => r.segment === path.basename(seg) && r.type !== 'journal.checkpoint' && r.type !== 'journal.sealed');
+const mentionsOwed = (r: VerifiedRecord) => JSON.parse(r.payload.toString('utf8'))?.stan === fx.owed;
+
+function flip(disk: SimDisk, file: string, at: number): void {
+  const f = disk.open(file, 'rw');
+  const b = Buffer.alloc(1);
+  f.read(b, 0, 1, at);
+  b[0] = b[0]! ^ 0x40;
+  f.write(b, at);
+  f.sync();
+  f.close();
+}
+
+/** A record of the segment, at a position, never one of the owed reversal's (that one must survive). */
+function victim(seg: string, where: 'first' | 'middle' | 'last'): VerifiedRecord {
+  const rs = recordsIn(seg).filter((r) => !mentionsOwed(r));
+  return where === 'first' ? rs[0]! : where === 'last' ? rs[rs.length - 1]! : rs[Math.floor(rs.length / 2)]!;
+}
+
+/** Each damage; `destroysOwed` when the owed reversal's own records are in what it destroys. */
+const damages: Record<string, (disk: SimDisk) => void> = {};
+const destroysOwed = new Set(['deleted newest segment', 'truncated newest segment']);
+for (const [i, label] of [
+  [0, 'first'],
+  [1, 'second'],
+  [2, 'middle'],
+] as const) {
+  damages[`flipped byte in the ${label} segment`] = (disk) => {
+    const seg = segments()[i]!;
+    flip(disk, seg, victim(seg, 'middle').offset + 52);
+  };
+}
+for (const where of ['first', 'middle', 'last'] as const) {
+  damages[`flipped byte in the newest segment's ${where} record`] = (disk) => {
+    const seg = segments().at(-1)!;
+    flip(disk, seg, victim(seg, where).offset + 50);
+  };
+}
+damages["flipped byte in the newest segment's checkpoint"] = (disk) => {
+  const seg = segments().at(-1)!;
+  flip(disk, seg, 512 + 60);
+};
+damages['deleted middle segment'] = (disk) => {
+  disk.remove(segments()[2]!);
+  disk.syncDir(JOURNAL_DIR);
+};
+damages['deleted newest segment'] = (disk) => {
+  disk.remove(segments().at(-1)!);
+  disk.syncDir(JOURNAL_DIR);
+};
+damages['truncated newest segment'] = (disk) => {
+  const seg = segments().at(-1)!;
+  const f = disk.open(seg, 'rw');
+  f.truncate(victim(seg, 'last').offset + 20);
+  f.sync();
+  f.close();
+};
+
+describe('journal repair never rolls the terminal back', () => {
+  for (const [name, damage] of Object.entries(damages)) {
+    it(name, async () => {
+      const rig = rigFromFixture();
+      damage(rig.disk);
+      const before = verifyJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: rig.deviceKey, types: terminalSalvage.types });
+      expect(before.corrupt ?? before.tampered, 'verify must not call the damage ok').not.toBeNull();
+
+      const dry = await repairJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: rig.deviceKey, confirm: false, policy: terminalSalvage, now: () => '2026-12-01T10:00:00.000Z' });
+      const plan = dry.plan!;
+      expect(plan).not.toBeNull();
+      expect(dry.applied).toBe(false);
+      // The dry run says what will change, and it never moves a counter back.
+      expect(isAhead(plan.stan.after, fx.stan, MAX_STAN)).toBe(true);
+      expect(isAhead(plan.stan.after, plan.stan.evidenced, MAX_STAN)).toBe(true);
+      expect(plan.stan.after - plan.stan.evidenced).toBeGreaterThanOrEqual(REPAIR_STAN_MARGIN);
+      expect(plan.batch.after).toBeGreaterThanOrEqual(fx.batch);
+      if (!destroysOwed.has(name)) expect(plan.obligations.reversalsOwed.map((r) => r.stan)).toContain(fx.owed);
+      else expect(plan.recordsLostAtMost).toBeGreaterThan(0);
+      expect(plan.obligations.reversalsOwed.map((r) => r.stan)).not.toContain(fx.cleared);
+
+      const done = await repairJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: rig.deviceKey, confirm: true, policy: terminalSalvage, now: () => '2026-12-01T10:00:00.000Z' });
+      expect(done.applied).toBe(true);
+      const after = verifyJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: rig.deviceKey, types: terminalSalvage.types });
+      expect(after).toMatchObject({ corrupt: null, tampered: null });
+      expect(after.recordTypes['journal.repair']).toBe(1);
+
+      const engine = await rig.start();
+      const s = rig.journal.state;
+      expect(s.stan).toBe(plan.stan.after);
+      expect(s.batch).toBe(plan.batch.after);
+      if (!destroysOwed.has(name)) expect(Object.keys(s.reversals).map(Number)).toContain(fx.owed);
+      expect(Object.keys(s.reversals).map(Number)).not.toContain(fx.cleared);
+      // Boot sends the owed reversal (the acquirer answers it) and the next sale takes a fresh STAN.
+      await rig.run(engine.boot());
+      expect(Object.keys(rig.journal.state.reversals)).toEqual([]);
+      const sale = await rig.run(engine.sale(3_333));
+      expect(sale).toMatchObject({ kind: 'approved' });
+      const last = rig.host.state.entries.at(-1)!;
+      expect(last).toMatchObject({ kind: 'authorization', amount: '000000003333' });
+      const seen = rig.host.state.entries.filter((e) => e.kind === 'authorization' && e.stan === (last as { stan: string }).stan && e.batch === (last as { batch: string }).batch);
+      expect(seen).toHaveLength(1);
+      await engine.stop();
+      await rig.journal.close();
+    }, 60_000);
+  }
+});
+
+describe('posj journal stat tells what the daemon boots', () => {
+  it('the same STAN as the open journal, settlement STANs counted', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const fs = await import('node:fs');
+    const { tmpDir } = await import('../helpers/tmp.js');
+    const dir = path.join(tmpDir('jstat'), 'journal');
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [p, b] of fx.journal) fs.writeFileSync(path.join(dir, path.basename(p)), b);
+    fs.writeFileSync(`${dir}.key`, fxKey.toString('hex') + '\n', { mode: 0o600 });
+    // The fixture settled batch 1: its 0500 and batch-end STANs come after the last sale's intent of batch 1.
+    const settlementStans = fx.records.filter((r) => r.type === 'settlement.step').map((r) => JSON.parse(r.payload.toString('utf8')).stan).filter((x) => typeof x === 'number');
+    expect(settlementStans.length).toBeGreaterThan(0);
+    const r = spawnSync(process.execPath, [path.resolve('dist/firmware-ts/cli/posj.js'), 'journal', 'stat', dir, '--json'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const stat = JSON.parse(r.stdout);
+    expect(stat.state).toMatchObject({ stan: fx.stan, batch: fx.batch, stuckReversals: 1 });
+  });
+});
