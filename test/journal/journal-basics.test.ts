@@ -7,6 +7,7 @@ import { syntheticSteps } from '../../firmware-ts/journal/synthetic-sales.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { JournalLockedError, SensitiveDataError } from '../../firmware-ts/journal/errors.js';
 import { verifyJournal } from '../../firmware-ts/journal/verify.js';
+import { terminalSalvage } from '../../firmware-ts/txn/terminal-salvage.js';
 import { repairJournal } from '../../firmware-ts/journal/repair.js';
 import { Journal } from '../../firmware-ts/journal/journal.js';
 import { RecordTypes } from '../../firmware-ts/journal/record-types.js';
@@ -78,7 +79,7 @@ describe('journal basics', () => {
     for (const step of syntheticSteps(1, 20)) await j.append(step.records, { durable: step.durable });
     await j.close();
     const before = fs.readdirSync(dir).sort();
-    expect(() => repairJournal(dir, { deviceKey: randomBytes(32), confirm: true })).toThrow(/wrong device key/);
+    await expect(repairJournal(dir, { deviceKey: randomBytes(32), confirm: true, policy: terminalSalvage, now: () => new Date(0).toISOString() })).rejects.toThrow(/wrong device key/);
     expect(fs.readdirSync(dir).sort()).toEqual(before);
   });
 
