@@ -32,7 +32,7 @@ export class JournalLockedError extends JournalError {
 }
 
 /** `posj run` exits with this when its journal failed a write or sync: init restarts it, and it reopens from disk. */
-export const JOURNAL_FAILED_EXIT = 75;
+export const JOURNAL_FAILED_EXIT = 74;
 
 /** Raised after an fsync/fdatasync failure; the journal refuses writes until reopened from disk. */
 export class JournalClosedError extends JournalError {

@@ -7,7 +7,7 @@ import type { Storage } from '../io/storage.js';
 import { nodeStorage } from '../io/node-storage.js';
 import { RecordChain } from './chain.js';
 import { JournalCorruptionError } from './errors.js';
-import { CHECKPOINT, INTERNAL_TYPES, RETENTION, type CheckpointPayload, type RetentionPayload } from './internal-types.js';
+import { CHECKPOINT, INTERNAL_TYPES, RETENTION, SEAL, type CheckpointPayload, type RetentionPayload } from './internal-types.js';
 import { RecordTypes } from './record-types.js';
 import { scanSegment, type ScannedRecord } from './segment-scan.js';
 import { readWhole } from './segment-io.js';
@@ -72,6 +72,7 @@ export function verifyJournal(dir: string, opts: VerifyOptions = {}): VerifyRepo
   };
   let expectedFirst: number | null = null;
   let prevMac: Buffer | null = null;
+  let prevSealed = false;
 
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!;
@@ -90,6 +91,10 @@ export function verifyJournal(dir: string, opts: VerifyOptions = {}): VerifyRepo
       report.corrupt = { segment: seg.name, offset: 16, reason: `header says first seq ${h.firstSeq}, file name says ${seg.firstSeq}` };
       return report;
     }
+    // A rotation cut between naming the new segment and sealing the old one: the empty newest segment holds
+    // nothing, and the next open removes it (JOURNAL_FORMAT §6). Not a gap.
+    const halfRotated = i === segments.length - 1 && scan.records.length === 0 && scan.tail.kind !== 'corrupt' && expectedFirst === h.firstSeq - 1 && !prevSealed;
+    if (halfRotated) break;
     if (expectedFirst !== null && h.firstSeq > expectedFirst) {
       report.corrupt = asProblem(missingSegmentError(expectedFirst, h.firstSeq));
       return report;
@@ -129,6 +134,7 @@ export function verifyJournal(dir: string, opts: VerifyOptions = {}): VerifyRepo
       return report;
     }
     expectedFirst = scan.nextSeq;
+    prevSealed = scan.records[scan.records.length - 1]?.typeCode === SEAL.code;
     const sealed = i === segments.length - 1 ? sealedNewestError(scan) : null;
     if (sealed) {
       report.corrupt = asProblem(sealed);
