@@ -41,6 +41,19 @@ interface Armed {
 const ANSWER_CACHE = 32;
 const RECEIVED_KEPT = 256;
 
+/** The command an answer sent later (outside the command's handling, e.g. NO_CARD at a timer) belongs to. */
+const EXPECTED_BY: Record<ReaderResponse['type'], ReaderCommand['type']> = {
+  CARD: 'WAIT_CARD',
+  NO_CARD: 'WAIT_CARD',
+  CANCELLED: 'CANCEL',
+  CARD_DATA: 'READ',
+  PIN_BLOCK: 'PIN',
+  PIN_BYPASS: 'PIN',
+  AC2: 'GEN_AC2',
+  STATUS_OK: 'STATUS',
+  ERROR: 'STATUS',
+};
+
 export class ReaderSimulator {
   private readonly clock: Clock;
   private readonly log: DeviceLog;
@@ -51,7 +64,10 @@ export class ReaderSimulator {
   private presented: TestCard | null;
   private waiting: { id: number; timer: TimerHandle } | undefined;
   private armed: Armed[] = [];
-  private readonly answers = new Map<number, ReaderResponse>();
+  /** Answers by command id, with the type of the command they answered. */
+  private readonly answers = new Map<number, { command: ReaderCommand['type']; r: ReaderResponse }>();
+  /** The command being acted on (its answer is cached under its type). */
+  private acting: ReaderCommand['type'] | undefined;
   /** Card whose first GENERATE AC was done and is waiting for the second. */
   private chipTxn: { card: TestCard } | undefined;
   private atc = 1;
@@ -212,7 +228,10 @@ export class ReaderSimulator {
       return;
     }
     const cached = this.answers.get(cmd.id);
-    if (cached) return this.send(cached);
+    // A repeat is the same command with the same id; another command reusing an id (a terminal that
+    // restarted its numbering) is a new command, not a repeat.
+    if (cached?.command === cmd.type) return this.send(cached.r);
+    if (cached) this.log.warn(`reader sim: ${cmd.type} #${cmd.id} reuses the id of an earlier ${cached.command}; acting on it as new`);
     if (cmd.type === 'WAIT_CARD' && this.waiting?.id === cmd.id) return;
     const decline = faults.some((f) => f.kind === 'decline-ac2');
     const lose = faults.some((f) => f.kind === 'lose-reply');
@@ -222,10 +241,12 @@ export class ReaderSimulator {
 
   private handle(cmd: ReaderCommand, declineAc2: boolean, loseReply = false): void {
     this.replyLost = loseReply;
+    this.acting = cmd.type;
     try {
       this.act(cmd, declineAc2);
     } finally {
       this.replyLost = false;
+      this.acting = undefined;
     }
   }
 
@@ -289,7 +310,7 @@ export class ReaderSimulator {
   }
 
   private answer(r: ReaderResponse): void {
-    this.answers.set(r.id, r);
+    this.answers.set(r.id, { command: this.acting ?? EXPECTED_BY[r.type], r });
     if (this.answers.size > ANSWER_CACHE) this.answers.delete(this.answers.keys().next().value!);
     if (this.replyLost) return;
     this.send(r);

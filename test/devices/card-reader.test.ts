@@ -97,11 +97,12 @@ describe('CardReader (scripted reader, manual clock)', () => {
     expect(s.reader.health().badMessages).toBe(1);
     s.clock.advance(1000); // no valid answer in time: the same command (same id) goes again
     await expect(pending).resolves.toMatchObject({ type: 'STATUS_OK' });
-    expect(s.commands.map((c) => c.id)).toEqual([1, 1]);
+    const id = s.commands[0]!.id;
+    expect(s.commands.map((c) => c.id)).toEqual([id, id]);
     expect(s.log.lines.join('\n')).not.toContain(PAN);
     expect(s.log.lines.some((l) => l.includes('ignored a bad CARD_DATA message'))).toBe(true);
 
-    s.link.receive(encodeFrame({ seq: 0x7f, ...encodeReaderMessage({ type: 'STATUS_OK', id: 1, model: 'm', firmware: 'f', cardPresent: true }) }));
+    s.link.receive(encodeFrame({ seq: 0x7f, ...encodeReaderMessage({ type: 'STATUS_OK', id: s.commands[0]!.id, model: 'm', firmware: 'f', cardPresent: true }) }));
     expect(s.reader.health().staleResponses).toBe(1);
   });
 
@@ -114,8 +115,9 @@ describe('CardReader (scripted reader, manual clock)', () => {
     s.link.setState('disconnected');
     s.link.setState('open');
     await expect(pending).resolves.toMatchObject({ cardPresent: false });
-    expect(s.commands.map((c) => [c.type, c.id])).toEqual([['STATUS', 1], ['STATUS', 1]]);
-    expect(s.log.lines.some((l) => l.includes('line is back; sending STATUS #1 again'))).toBe(true);
+    const id = s.commands[0]!.id;
+    expect(s.commands.map((c) => [c.type, c.id])).toEqual([['STATUS', id], ['STATUS', id]]);
+    expect(s.log.lines.some((l) => l.includes(`line is back; sending STATUS #${id} again`))).toBe(true);
   });
 
   it('close() fails a command in progress with READER_CLOSED', async () => {
@@ -145,5 +147,28 @@ describe('Secret', () => {
     pin.wipe();
     expect(block.equals(Buffer.alloc(8))).toBe(true);
     expect(() => pin.reveal()).toThrow(/wiped/);
+  });
+});
+
+describe('command ids across restarts', () => {
+  it('a driver started later does not reuse the ids of the one before (the reader caches answers by id)', async () => {
+    const first = scripted((c) => ({ type: 'STATUS_OK', id: c.id, model: 'm', firmware: 'f', cardPresent: false }));
+    for (let i = 0; i < 100; i++) await first.reader.status();
+    const used = new Set(first.commands.map((c) => c.id));
+    expect(used.size).toBe(100);
+    // The terminal reboots 5 ms later: a new driver, the same reader.
+    const clock = new ManualClock(first.clock.now() + 5);
+    const link = new FakeByteLink('/dev/ttyFAKE');
+    const sent: number[] = [];
+    link.onWrite = (bytes) => {
+      const frame = decodeFrame(bytes.subarray(0, -1));
+      if (frame.type !== 'ACK' && frame.type !== 'NAK') sent.push(decodeReaderCommand(frame.type, frame.payload).id);
+    };
+    const again = new CardReader({ link, clock, log: new MemoryLog() });
+    void again.status().catch(() => undefined);
+    await flush();
+    expect(sent).toHaveLength(1);
+    expect(used.has(sent[0]!)).toBe(false);
+    again.close();
   });
 });

@@ -112,6 +112,19 @@ const EXPECTED: Record<ReaderCommand['type'], ReaderResponse['type'][]> = {
 
 const HOST_APPROVED_ARC = new Set(['00', '10', '11']);
 
+const MAX_COMMAND_ID = 2 ** 31 - 1;
+/** Ids a driver may use per millisecond since the epoch before it could reach a later start's ids. */
+const IDS_PER_MS = 64;
+
+/**
+ * Where a driver's command ids start. The reader answers a known id from its cache, so ids must not repeat
+ * across terminal restarts: starting from the clock (64 ids per ms, wrapping every ~9 h) keeps a new boot's
+ * ids clear of the last boot's answers without any stored counter.
+ */
+export function firstCommandId(nowMs: number): number {
+  return 1 + ((Math.floor(nowMs) * IDS_PER_MS) % (MAX_COMMAND_ID - 1_000_000));
+}
+
 export class CardReader {
   private readonly link: ByteLink;
   private readonly clock: Clock;
@@ -122,7 +135,7 @@ export class CardReader {
   private readonly commandTries: number;
   private readonly pending = new Map<number, (r: ReaderResponse) => void>();
   private readonly closers = new Set<() => void>();
-  private nextId = 1;
+  private nextId: number;
   private badMessages = 0;
   private staleResponses = 0;
   private commandResends = 0;
@@ -136,6 +149,7 @@ export class CardReader {
     this.responseTimeoutMs = opts.responseTimeoutMs ?? 3000;
     this.pinTimeoutMs = opts.pinTimeoutMs ?? 60_000;
     this.commandTries = opts.commandTries ?? 3;
+    this.nextId = firstCommandId(this.clock.now());
     const frameOpts: ConstructorParameters<typeof FrameLink>[1] = { clock: this.clock, name: `card reader ${this.link.path}`, log: this.log };
     if (opts.ackTimeoutMs !== undefined) frameOpts.ackTimeoutMs = opts.ackTimeoutMs;
     if (opts.maxTries !== undefined) frameOpts.maxTries = opts.maxTries;
@@ -290,7 +304,8 @@ export class CardReader {
   private exchange(cmd: CommandBody, o: ExchangeOptions): Promise<ReaderResponse | 'timeout' | 'aborted'> {
     if (this.closed) return Promise.reject(new ReaderError('READER_CLOSED', 'card reader driver is closed', cmd.type));
     const { timeoutMs, tries, signal, sent } = o;
-    const id = this.nextId++;
+    const id = this.nextId;
+    this.nextId = this.nextId >= MAX_COMMAND_ID ? 1 : this.nextId + 1;
     if (sent) sent.id = id;
     const { type, payload } = encodeReaderMessage({ ...cmd, id } as ReaderCommand);
     const path = this.link.path;
