@@ -14,6 +14,12 @@ interface SimCliOptions {
   ops: number;
   forever?: boolean;
   json?: boolean;
+  devices: 'ideal' | 'real';
+}
+
+function devicesMode(v: string): 'ideal' | 'real' {
+  if (v !== 'ideal' && v !== 'real') throw Object.assign(new Error(`--devices: ideal or real, not ${v}`), { code: 'USAGE' });
+  return v;
 }
 
 function progressLine(s: SimSummary): string {
@@ -30,12 +36,13 @@ export function registerSimCommand(program: Command): void {
     .option('--ops <n>', 'workload operations per seed', positiveInt, 30)
     .option('--forever', 'run seeds until stopped (Ctrl-C), printing progress')
     .option('--json', 'print one JSON object')
+    .option('--devices <mode>', 'real: the real reader and printer drivers over simulated serial lines with line faults; ideal: simulated devices in their place', devicesMode, 'ideal')
     .action(
       action(async (o: SimCliOptions) => {
         if (o.seed !== undefined) {
           const seed = Number(o.seed);
           if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffff_ffff) throw Object.assign(new Error('--seed: a whole number 0..4294967295'), { code: 'USAGE' });
-          const r = await runSeed(seed, { ops: o.ops });
+          const r = await runSeed(seed, { ops: o.ops, devices: o.devices });
           const failed = r.violations.length > 0;
           if (o.json) {
             const violations = Object.fromEntries(r.violations.map((v) => [v.invariant, r.violations.filter((x) => x.invariant === v.invariant).length]));
@@ -56,6 +63,7 @@ export function registerSimCommand(program: Command): void {
           seeds: o.forever ? Infinity : o.seeds,
           firstSeed: o.first,
           ops: o.ops,
+          devices: o.devices,
           stop: () => stopping,
           onSeed: (r, s) => {
             if (r.violations.length && !o.json) process.stdout.write(formatFailure(r) + '\n');
@@ -68,7 +76,7 @@ export function registerSimCommand(program: Command): void {
         process.off('SIGINT', onSigint);
         if (o.json) {
           const { seeds, steps, crashes, violations, seedsPerMinute, firstSeed, failedSeeds, elapsedMs } = summary;
-          process.stdout.write(JSON.stringify({ seeds, steps, crashes, violations, seedsPerMinute, firstSeed, failedSeeds, elapsedMs, failures: failures.slice(0, 5).map((f) => ({ seed: f.seed, failedAt: f.failedAt, violations: f.violations.slice(0, 5), trace: f.trace.slice(-20), traceHash: f.traceHash })) }) + '\n');
+          process.stdout.write(JSON.stringify({ devices: o.devices, seeds, steps, crashes, violations, seedsPerMinute, firstSeed, failedSeeds, elapsedMs, failures: failures.slice(0, 5).map((f) => ({ seed: f.seed, failedAt: f.failedAt, violations: f.violations.slice(0, 5), trace: f.trace.slice(-20), traceHash: f.traceHash })) }) + '\n');
         } else process.stdout.write(progressLine(summary) + (totalViolations(summary) ? `\nfailed seeds: ${summary.failedSeeds.slice(0, 20).join(', ')}` : '\nok: zero violations') + '\n');
         return totalViolations(summary) === 0 ? ExitCode.ok : ExitCode.failed;
       }),

@@ -21,6 +21,7 @@ import { createRng, type Rng } from './rng.js';
 import { checkWorld, type SimViolation } from './sim-checks.js';
 import { SimClock } from './sim-clock.js';
 import { DEFAULT_DEVICE_FAULTS, SimReader, SimPrinter } from './sim-devices.js';
+import { DEFAULT_LINE_FAULTS, RealDevices } from './sim-real-devices.js';
 import { PowerCutError, SimDisk, type CrashMode } from './sim-disk.js';
 import { DEFAULT_NET_FAULTS, SimNetwork } from './sim-network.js';
 import { SimTrace } from './sim-trace.js';
@@ -42,6 +43,11 @@ export interface SimOptions {
   traceSize?: number;
   /** Multiplies every network and device fault rate (1 = the defaults). */
   faultScale?: number;
+  /**
+   * `ideal`: the simulated reader and printer stand in for the drivers (sim-devices.ts). `real`: the real
+   * drivers over simulated serial lines with the device simulators on the far end (sim-real-devices.ts).
+   */
+  devices?: 'ideal' | 'real';
   /** Test-only: known bugs the simulator must catch. The CLI never sets this. */
   plantedBugs?: PlantedBugs;
 }
@@ -89,6 +95,8 @@ class World {
   readonly net: SimNetwork;
   readonly reader: SimReader;
   readonly printer: SimPrinter;
+  /** Set with `devices: 'real'`: the drivers, the lines and the device simulators. */
+  readonly realDevices: RealDevices | undefined;
   readonly deviceKey: Buffer;
   journal!: TerminalJournal;
   link: AcquirerLink | undefined;
@@ -124,6 +132,7 @@ class World {
     this.net = new SimNetwork({ host: this.host, clock: this.clock, rng: this.rng, responseTimeoutMs: RESPONSE_TIMEOUT_MS, trace: log, rates: scaled(DEFAULT_NET_FAULTS) });
     this.reader = new SimReader(this.rng, log, scaled(DEFAULT_DEVICE_FAULTS));
     this.printer = new SimPrinter(this.rng, log, scaled(DEFAULT_DEVICE_FAULTS));
+    this.realDevices = opts.devices === 'real' ? new RealDevices(this.clock, this.rng, log, scaled(DEFAULT_LINE_FAULTS)) : undefined;
     this.deviceKey = Buffer.from(this.rng.fill(new Uint8Array(32)));
     // Each seed runs its own reversal policy (the config keys a deployment may set).
     this.policy = {
@@ -197,6 +206,7 @@ class World {
     // The dead process's timers, listeners and socket go with it.
     this.engine?.stop();
     this.link?.close();
+    this.realDevices?.powerCut();
   }
 
   // --- driving the real code on simulated time ------------------------------------------------------------
@@ -268,8 +278,7 @@ class World {
         storage: this.disk,
         connector: this.net.connector(),
         clock: this.clock,
-        reader: this.reader,
-        printer: this.printer,
+        ...(this.realDevices?.boot() ?? { reader: this.reader, printer: this.printer }),
         supervisor,
         identity: IDENTITY,
         tmk: TMK,
@@ -366,8 +375,8 @@ class World {
         this.net.scheduleOutage(op.inMs, op.forMs);
         return { kind: 'done', value: 'outage scheduled' };
       case 'printer':
-        if (op.fix) this.printer.fix();
-        else this.printer.breakDown();
+        if (op.fix) (this.realDevices ?? this.printer).fix();
+        else (this.realDevices ?? this.printer).breakDown();
         await flush();
         return this.crashed ? { kind: 'crashed' } : { kind: 'done', value: 'printer' };
     }
@@ -401,6 +410,10 @@ class World {
     this.printer.faultsOn = false;
     this.net.setDown(false);
     this.printer.fix();
+    if (this.realDevices) {
+      this.realDevices.faultsOn = false;
+      this.realDevices.fix();
+    }
     // Late replies and requests still on the wire land within this.
     await this.idle(5 * 60_000);
     for (let i = 0; i < 3 && Object.keys(this.journal.state.reversals).length > 0; i++) {
@@ -457,7 +470,7 @@ export async function runSeed(seed: number, opts: SimOptions = {}): Promise<Seed
     await w.boot();
     for (; steps < ops; steps++) {
       // A settlement left half done blocks new transactions (as in the daemon): the cashier retries it.
-      const op: Op = w.settlement.pending && w.rng.chance(0.6) ? { kind: 'settle' } : nextOp(w.rng, readTerminalRecords(w.journal, w.disk), w.journal.state.batch, w.net.down, w.printer.problem !== null);
+      const op: Op = w.settlement.pending && w.rng.chance(0.6) ? { kind: 'settle' } : nextOp(w.rng, readTerminalRecords(w.journal, w.disk), w.journal.state.batch, w.net.down, (w.realDevices ?? w.printer).problem !== null);
       w.maybeArmCrash();
       w.log(`op ${steps + 1}: ${describeOp(op)}`);
       const r = await w.runOp(op);
