@@ -191,4 +191,20 @@ describe('printer driver', () => {
     expect(r.clock.pendingTimers).toBe(0);
     expect(r.driver.health().state).toBe('closed');
   });
+
+  it('a job that prints after a failure tells onReady listeners at once, before any poll (found by posj sim)', async () => {
+    const r = rig();
+    let ready = 0;
+    r.driver.onReady(() => ready++);
+    r.device.conditions.paperEnd = true;
+    expect(await r.driver.print(job, 'J1')).toMatchObject({ printed: false, reason: 'paper-end' });
+    expect(r.driver.health().waitingForRecovery).toBe(true);
+    r.device.conditions.paperEnd = false;
+    // No clock advance: the recovery poll has not run, the next job itself finds the printer ready.
+    expect(await r.driver.print(job, 'J2')).toMatchObject({ printed: true });
+    expect(ready).toBe(1);
+    expect(r.driver.health().waitingForRecovery).toBe(false);
+    expect(await r.driver.print(job, 'J3')).toMatchObject({ printed: true });
+    expect(ready).toBe(1);
+  });
 });

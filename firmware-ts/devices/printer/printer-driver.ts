@@ -133,9 +133,15 @@ export class PrinterDriver {
       if (problemAfter) return this.failed(jobId, problemAfter, 'after', `${describeStatus(after.status)} after the job was sent`, after.status);
 
       this.jobsPrinted++;
-      // A clean job proves the printer is back; no need to keep polling.
+      // A clean job proves the printer is back: stop polling, and tell whoever keeps receipts pending, as
+      // the poller would have (found by posj sim: a new slip printed, the pending ones waited forever).
+      const wasWaiting = this.poller.active;
       this.poller.stop();
       this.log.info(`${this.prefix()} job ${jobId} printed (${job.length} bytes)`);
+      if (wasWaiting) {
+        this.log.info(`${this.prefix()} ready again (a job printed); pending receipts can print`);
+        for (const l of [...this.readyListeners]) l(after.status);
+      }
       return { printed: true, jobId, status: after.status };
     });
   }
