@@ -6,6 +6,7 @@ import { ReconnectingPort } from '../../firmware-ts/devices/reconnecting-port.js
 import { MemoryLog } from '../../protocol/io/device-log.js';
 import { systemClock } from '../../protocol/io/clock.js';
 import { inspect } from 'node:util';
+import * as fs from 'node:fs';
 import { findSensitive } from '../../firmware-ts/pci/card-data.js';
 import { CardReader } from '../../firmware-ts/devices/card-reader/card-reader.js';
 import { findTag } from '../../protocol/emv/tlv.js';
@@ -225,5 +226,34 @@ describe('card reader over a pty pair', () => {
     const b = await bench('unionpay-chip');
     await b.pair.close();
     await expect(b.reader.status()).rejects.toMatchObject({ code: 'READER_UNAVAILABLE' });
+  });
+
+  it('a device that sends garbage and never reads: the card wait fails READER_UNAVAILABLE within 2 s, not the card timeout', async () => {
+    const pair = await createPtyPair();
+    cleanups.push(() => pair.close());
+    const fd = fs.openSync(pair.b, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+    cleanups.push(() => fs.closeSync(fd));
+    const driverLog = new MemoryLog(1000);
+    const port = new ReconnectingPort({ path: pair.a, baudRate: 115200, log: driverLog });
+    port.start();
+    cleanups.push(() => port.close());
+    await port.waitOpen();
+    const reader = new CardReader({ link: port, clock: systemClock, log: driverLog });
+    cleanups.push(() => reader.close());
+    const noise = setInterval(() => fs.write(fd, Buffer.from('#zz garbage \x00\xff line\n', 'latin1'), () => undefined), 5);
+    cleanups.push(() => clearInterval(noise));
+    const t0 = performance.now();
+    await expect(reader.waitForCard({ timeoutMs: 60_000 })).rejects.toMatchObject({ code: 'READER_UNAVAILABLE', message: expect.stringContaining('not acknowledged') });
+    expect(performance.now() - t0).toBeLessThan(2_000);
+    // One warning for all the bad lines, not one per line.
+    expect(driverLog.lines.filter((l) => l.includes('dropped a bad line')).length).toBe(1);
+    expect(reader.health().frames.malformedFrames).toBeGreaterThan(5);
+  });
+
+  it('a reader that ACKs STATUS but never answers it is unresponsive, not "no card"', async () => {
+    const b = await bench('unionpay-chip');
+    b.sim.control('on STATUS no-reply');
+    await expect(b.reader.waitForCard({ timeoutMs: 60_000 })).rejects.toMatchObject({ code: 'READER_NO_RESPONSE', message: expect.stringContaining('unresponsive') });
+    expect(b.sim.handled.WAIT_CARD ?? 0).toBe(0);
   });
 });
