@@ -24,7 +24,7 @@ interface Bench {
   simLog: MemoryLog;
 }
 
-async function bench(present: string | null = 'unionpay-chip'): Promise<Bench> {
+async function bench(present: string | null = 'unionpay-chip', responseTimeoutMs = 600): Promise<Bench> {
   const pair = await createPtyPair();
   const driverLog = new MemoryLog(1000);
   const simLog = new MemoryLog(1000);
@@ -32,7 +32,7 @@ async function bench(present: string | null = 'unionpay-chip'): Promise<Bench> {
   sim.start();
   const port = new ReconnectingPort({ path: pair.a, baudRate: 115200, log: driverLog, backoffMs: 20, maxBackoffMs: 100 });
   port.start();
-  const reader = new CardReader({ link: port, clock: systemClock, log: driverLog, ackTimeoutMs: 120, maxTries: 4, responseTimeoutMs: 600, commandTries: 3 });
+  const reader = new CardReader({ link: port, clock: systemClock, log: driverLog, ackTimeoutMs: 120, maxTries: 4, responseTimeoutMs, commandTries: 3 });
   const b: Bench = { pair, port, reader, sim, driverLog, simLog };
   cleanups.push(() => pair.close(), () => port.close(), () => sim.stop(), () => reader.close());
   await port.waitOpen();
@@ -205,7 +205,8 @@ describe('card reader over a pty pair', () => {
   });
 
   it('terminal side unplugged and replugged at the same path mid-transaction: the driver reconnects and finishes', async () => {
-    const b = await bench('unionpay-chip');
+    // GEN AC2 waits 3 × 2 s here: making a pty pair again can take over a second on a loaded machine.
+    const b = await bench('unionpay-chip', 2000);
     await b.reader.readCard({ amount: 500, currency: '156' });
     await b.pair.close(); // the USB cable between terminal and reader is pulled
     const closedAt = b.port.health();
