@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { JournalError } from '../journal/errors.js';
+import { JOURNAL_FAILED_EXIT, JournalError } from '../journal/errors.js';
 
 // Exit codes scripts can rely on across every posj and posj-bridge command.
 export const ExitCode = {
@@ -14,6 +14,8 @@ export const ExitCode = {
   locked: 4,
   /** `posj run` stopped because a bench asked for a reboot: `posj boot` starts it again at once. */
   reboot: 75,
+  /** `posj run` stopped because its journal failed a write or sync: init restarts it and it recovers from disk. */
+  journalFailed: JOURNAL_FAILED_EXIT,
 } as const;
 
 export function exitCodeFor(err: unknown): number {

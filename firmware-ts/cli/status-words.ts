@@ -58,6 +58,14 @@ export function describeDevice(name: string, h: unknown): string {
   return parts.join('; ');
 }
 
+const mib = (n: unknown) => (typeof n === 'number' ? `${(n / 1048576).toFixed(1)} MiB` : 'unknown');
+
+/** Size against budget, the filesystem's free space and the reserve. */
+function journalLine(j: R): string {
+  const reserve = j.reserve as { bytes: number; state: string } | null;
+  return `journal: ${mib(j.bytes)} in ${j.segments} segments, budget ${j.budgetBytes === null ? 'none' : mib(j.budgetBytes)}, disk free ${mib(j.freeBytes)}, reserve ${reserve ? `${mib(reserve.bytes)} ${reserve.state}` : 'none'}`;
+}
+
 export function describeStatus(r: R): string {
   const t = r.totals as { saleCount: number; saleAmount: number; voidCount: number; voidAmount: number; refundCount: number; refundAmount: number };
   const sup = r.supervisor as { set: boolean; lockedForMs: number };
@@ -77,6 +85,7 @@ export function describeStatus(r: R): string {
     `supervisor password: ${sup.set ? 'set' : 'NOT SET (posj supervisor set)'}${sup.lockedForMs > 0 ? `, locked ${Math.ceil(sup.lockedForMs / 1000)} s` : ''}`,
     `settlement: ${r.settlement ? `batch ${(r.settlement as { batch: number }).batch} stopped at ${(r.settlement as { step: string }).step}` : 'none under way'}`,
     ...Object.entries(devices).map(([name, h]) => describeDevice(name, h)),
+    ...(r.journal ? [journalLine(r.journal as R)] : []),
     ...(r.journalFailure ? [`JOURNAL FAILED: ${r.journalFailure}`] : []),
   ].join('\n');
 }

@@ -177,7 +177,19 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
         reboot = true;
         wake?.();
       });
-      if (signals.length === 0 && !reboot) await new Promise<void>((resolve) => (wake = resolve));
+      // A journal closed by a failed write or sync (DESIGN rule 8): stop and exit 74, so init restarts us and
+      // the journal is reopened from disk.
+      let journalFailed = false;
+      void started.daemon.journalFailed.then(() => {
+        journalFailed = true;
+        wake?.();
+      });
+      if (signals.length === 0 && !reboot && !journalFailed) await new Promise<void>((resolve) => (wake = resolve));
+      if (journalFailed) {
+        await started.daemon.shutdown('journal-failed');
+        fileLog.close();
+        return ExitCode.journalFailed;
+      }
       const report = await started.daemon.shutdown(signals[0] ?? 'reboot');
       if (!report.graceful) exit(ExitCode.failed);
       fileLog.close();
@@ -216,7 +228,8 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
     action((o: ClientOpts & { stan?: number; rrn?: string }) => {
       const req: ControlRequest = { op: 'status', ...(o.stan !== undefined ? { stan: o.stan } : {}), ...(o.rrn !== undefined ? { rrn: o.rrn } : {}) };
       const one = o.stan !== undefined || o.rrn !== undefined;
-      return call(o, req, one ? (r) => (r.found ? `stan=${stan6(r.stan)} ${r.txn} ${formatMinor(Number(r.amount))} ${r.state}${r.responseCode !== undefined ? ` response=${describeResponseCode(String(r.responseCode))}` : ''} receipt=${r.receipt}` : 'not found') : describeStatus, (r) => !one || r.found === true);
+      // A failed journal is a failed terminal: exit 1, whatever else the status says.
+      return call(o, req, one ? (r) => (r.found ? `stan=${stan6(r.stan)} ${r.txn} ${formatMinor(Number(r.amount))} ${r.state}${r.responseCode !== undefined ? ` response=${describeResponseCode(String(r.responseCode))}` : ''} receipt=${r.receipt}` : 'not found') : describeStatus, (r) => (one ? r.found === true : !r.journalFailure));
     }),
   );
 

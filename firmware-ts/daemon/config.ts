@@ -30,6 +30,8 @@ export interface TerminalConfig {
   socketPath: string;
   timeouts: { connectMs: number; responseMs: number; cardMs: number };
   reversal: { attemptsPerRound: number; refuseSalesWhileStuck: boolean };
+  /** The journal on a finite disk: budget with automatic retention, and the reserve (JOURNAL_FORMAT §10). */
+  journalSpace: { budgetBytes: number; reserveBytes: number; retention: 'delete' | 'archive' };
   /** The bench's USB serial line (SERVICE_PORT.md); benches prove a key listed in `pairedKeysFile`. */
   servicePort?: { path: string; baud: number; pairedKeysFile: string };
   /** A/B firmware slots; manifests must be signed by a key in `trustedKeysFile`. */
@@ -196,6 +198,15 @@ export function parseConfig(raw: unknown, baseDir: string): TerminalConfig {
   const r = c.section('reversal');
   const reversal = { attemptsPerRound: r?.int('attemptsPerRound', 1, 20, 3) ?? 3, refuseSalesWhileStuck: r?.bool('refuseSalesWhileStuck', true) ?? true };
   r?.end();
+  const js = c.section('journalSpace');
+  const retention = js?.raw('retention') ?? 'delete';
+  if (retention !== 'delete' && retention !== 'archive') throw new ConfigError('journalSpace.retention', `must be "delete" or "archive", not ${JSON.stringify(retention)}`);
+  const journalSpace = {
+    budgetBytes: js?.int('budgetBytes', 1 << 20, 2 ** 40, 64 << 20) ?? 64 << 20,
+    reserveBytes: js?.int('reserveBytes', 0, 1 << 30, 2 << 20) ?? 2 << 20,
+    retention: retention as 'delete' | 'archive',
+  };
+  js?.end();
   const extra = servicePortAndFirmware(c, baseDir, journalDir);
   const bs = c.section('batch');
   const batch = bs && { limit: bs.int('limit', 1, 999, 999), autoSettle: bs.bool('autoSettle', false) };
@@ -208,7 +219,7 @@ export function parseConfig(raw: unknown, baseDir: string): TerminalConfig {
   };
   l?.end();
   c.end();
-  return { journalDir, deviceKeyFile, terminalId, merchantId, merchantName, acquirer, reader, printer, socketPath, timeouts, reversal, ...extra, ...(batch ? { batch } : {}), ...(log ? { log } : {}) };
+  return { journalDir, deviceKeyFile, terminalId, merchantId, merchantName, acquirer, reader, printer, socketPath, timeouts, reversal, journalSpace, ...extra, ...(batch ? { batch } : {}), ...(log ? { log } : {}) };
 }
 function servicePortAndFirmware(c: Section, baseDir: string, journalDir: string): Pick<TerminalConfig, 'servicePort' | 'firmware'> {
   const out: Pick<TerminalConfig, 'servicePort' | 'firmware'> = {};

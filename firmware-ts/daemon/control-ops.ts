@@ -58,6 +58,7 @@ export async function dispatch(p: DaemonParts, req: ControlRequest): Promise<unk
         terminalId: p.config.terminalId,
         acquirerLink: p.linkWatch.health(),
         busy: busy(p),
+        journal: p.journal.diskUsage(),
       };
     }
     case 'health': {

@@ -32,6 +32,8 @@ export interface RunningDaemon {
   readonly journal: TerminalJournal;
   /** Resolves when a bench asked for a reboot over the service port. */
   readonly rebootRequested: Promise<void>;
+  /** Resolves a moment after the journal failed a write or sync (status answers the failure meanwhile). */
+  readonly journalFailed: Promise<void>;
   /** Closes everything now (the journal makes that safe); an operation in flight is cut. */
   stop(): Promise<void>;
   /**
@@ -61,6 +63,9 @@ const REVERSAL_REASON_WORDS: Record<string, string> = {
 const SHUTDOWN_PRINT_MS = 3000;
 
 /** The operation in flight gets its own request's time plus one reversal attempt, as issue 8 bounds it. */
+/** How long a daemon whose journal failed keeps answering status before it exits for a restart. */
+export const JOURNAL_FAILED_GRACE_MS = 2_000;
+
 export function shutdownBound(t: TerminalConfig['timeouts']): number {
   return 2 * (t.connectMs + t.responseMs) + SHUTDOWN_PRINT_MS;
 }
@@ -128,7 +133,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const deviceKey = asConfigError('deviceKeyFile', config.deviceKeyFile, () => loadOrCreateDeviceKey(config.deviceKeyFile, config.journalDir));
   // The full verify first: open reads only the newest segment, and the daemon must refuse what verify calls damaged.
   if (journalExists(config.journalDir)) refuseDamagedJournal(config.journalDir, { deviceKey, types: journalRecordTypes() });
-  const journal = await openTerminalJournal({ dir: config.journalDir, deviceKey }).catch((e: unknown) => asConfigError('journalDir', config.journalDir, () => {
+  // After a failed write or sync the journal refuses every write (money ops fail with JOURNAL_CLOSED); status
+  // keeps answering for JOURNAL_FAILED_GRACE_MS, then posj run exits 74 and init restarts it from disk.
+  let failedNow: () => void = () => undefined;
+  const journalFailed = new Promise<void>((resolve) => (failedNow = resolve));
+  const onFailure = (e: unknown) => {
+    log.event('journal-failed', { error: (e as Error).message ?? String(e), exitsInMs: JOURNAL_FAILED_GRACE_MS });
+    clock.setTimer(JOURNAL_FAILED_GRACE_MS, failedNow);
+  };
+  const journal = await openTerminalJournal({ dir: config.journalDir, deviceKey, space: config.journalSpace, onFailure }).catch((e: unknown) => asConfigError('journalDir', config.journalDir, () => {
     throw e;
   }));
   const r = journal.openReport;
@@ -221,7 +234,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       }
       return { graceful, inFlight, waitedMs };
     };
-    return { socketPath: config.socketPath, journal, rebootRequested, stop, shutdown, shutdownBoundMs: boundMs };
+    return { socketPath: config.socketPath, journal, rebootRequested, journalFailed, stop, shutdown, shutdownBoundMs: boundMs };
   } catch (e) {
     await stop();
     throw e;

@@ -3,29 +3,44 @@ import * as path from 'node:path';
 import type { Storage, StorageFile } from './storage.js';
 import { takeLock } from './lock-file.js';
 
+/** Node's ENOSPC / EIO messages name the syscall, not the file: add the path, keep code and errno. */
+function named<T>(p: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof Error && !e.message.includes(p)) {
+      e.message = `${e.message} '${p}'`;
+      (e as NodeJS.ErrnoException).path ??= p;
+    }
+    throw e;
+  }
+}
+
 class NodeFile implements StorageFile {
   constructor(
     readonly path: string,
     private fd: number,
   ) {}
   size(): number {
-    return fs.fstatSync(this.fd).size;
+    return named(this.path, () => fs.fstatSync(this.fd).size);
   }
   read(buf: Buffer, offset: number, length: number, position: number): number {
-    return fs.readSync(this.fd, buf, offset, length, position);
+    return named(this.path, () => fs.readSync(this.fd, buf, offset, length, position));
   }
   write(buf: Buffer, position: number): void {
-    let done = 0;
-    while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done, position + done);
+    named(this.path, () => {
+      let done = 0;
+      while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done, position + done);
+    });
   }
   datasync(): void {
-    fs.fdatasyncSync(this.fd);
+    named(this.path, () => fs.fdatasyncSync(this.fd));
   }
   sync(): void {
-    fs.fsyncSync(this.fd);
+    named(this.path, () => fs.fsyncSync(this.fd));
   }
   truncate(length: number): void {
-    fs.ftruncateSync(this.fd, length);
+    named(this.path, () => fs.ftruncateSync(this.fd, length));
   }
   close(): void {
     fs.closeSync(this.fd);
@@ -55,14 +70,18 @@ export function mkdirDurable(dir: string, mode = 0o700): void {
 export const nodeStorage: Storage = {
   open(p, mode) {
     const flags = mode === 'r' ? 'r' : mode === 'rw' ? 'r+' : 'wx+';
-    return new NodeFile(p, fs.openSync(p, flags, 0o600));
+    return new NodeFile(p, named(p, () => fs.openSync(p, flags, 0o600)));
   },
   exists: (p) => fs.existsSync(p),
   list: (dir) => fs.readdirSync(dir),
   mkdirp: (dir) => mkdirDurable(dir),
-  rename: (a, b) => fs.renameSync(a, b),
-  remove: (p) => fs.rmSync(p, { force: true }),
-  syncDir,
+  rename: (a, b) => named(b, () => fs.renameSync(a, b)),
+  remove: (p) => named(p, () => fs.rmSync(p, { force: true })),
+  syncDir: (dir) => named(dir, () => syncDir(dir)),
+  freeBytes(dir) {
+    const s = fs.statfsSync(dir);
+    return s.bavail * s.bsize;
+  },
   async preallocate(p, size) {
     const fh = await fs.promises.open(p, 'wx', 0o600);
     try {

@@ -35,6 +35,8 @@ export interface Storage {
    * background thread leave it out and the journal preallocates inline.
    */
   preallocate?(path: string, size: number): Promise<void>;
+  /** Optional: bytes an unprivileged writer may still use on the filesystem holding `dir` (statfs). */
+  freeBytes?(dir: string): number;
   /**
    * Takes the single-writer lock on `dir`. Throws JournalLockedError naming the holder's pid when another
    * live process holds it.

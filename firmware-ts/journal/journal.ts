@@ -24,6 +24,7 @@ import { CHECKPOINT, INTERNAL_TYPES, RETENTION, SEAL, type CheckpointPayload, ty
 import { FoldRunner, listSegments, recoverJournal, type SegmentRef } from './recovery.js';
 import { RecordTypes } from './record-types.js';
 import { readWhole, SPARE_NAME, writeZeros } from './segment-io.js';
+import { SpaceReserve } from './space-reserve.js';
 import type { StateMachine } from './state-machine.js';
 
 // Small enough that boot (which replays the newest segment behind its checkpoint) stays fast; large enough
@@ -43,6 +44,27 @@ export interface AppendResult {
   lastSeq: number;
 }
 
+/** A finite disk: the journal's budget, its automatic retention and its reserve (JOURNAL_FORMAT §10). */
+export interface JournalSpaceOptions {
+  /** Live segments above this many bytes: after a rotation the oldest with no open obligation are retired. */
+  budgetBytes?: number;
+  retention?: 'archive' | 'delete';
+  /** Size of DIR/reserve.bin, released only when the filesystem has no room for the next segment. */
+  reserveBytes?: number;
+}
+
+export interface JournalDiskUsage {
+  segments: number;
+  /** Bytes of the live segments (what the budget counts). */
+  bytes: number;
+  budgetBytes: number | null;
+  /** Free bytes of the filesystem, when the storage can tell. */
+  freeBytes: number | null;
+  reserve: { bytes: number; state: 'held' | 'released' | 'none' } | null;
+  /** Why the journal refuses writes (a failed write or sync, naming the path), or null. */
+  failed: string | null;
+}
+
 export interface JournalOptions<S> {
   dir: string;
   deviceKey: Buffer;
@@ -50,6 +72,9 @@ export interface JournalOptions<S> {
   types: RecordTypes;
   storage?: Storage;
   segmentBytes?: number;
+  space?: JournalSpaceOptions;
+  /** Called once when a write or sync fails and the journal closes for writing (DESIGN rule 8). */
+  onFailure?: (e: unknown) => void;
 }
 
 export interface OpenReport {
@@ -80,6 +105,10 @@ export class Journal<S> {
   /** The next segment being zero-filled in the background; dropped (never waited on) if not ready in time. */
   private spare: { size: number; ready: boolean; done: Promise<void> } | null = null;
   private closed = false;
+  private readonly reserve: SpaceReserve | null;
+  /** A rotation happened since the last automatic retention. */
+  private retireDue = false;
+  private retiring = false;
   private runner!: FoldRunner<S>;
   private lock!: { release(): void };
   private readonly storage: Storage;
@@ -93,6 +122,8 @@ export class Journal<S> {
     this.chain = new RecordChain(opts.deviceKey);
     this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     if (this.segmentBytes < 64 * 1024 || this.segmentBytes > 1 << 30) throw new RangeError('segmentBytes must be 64 KiB .. 1 GiB');
+    const reserveBytes = opts.space?.reserveBytes ?? 0;
+    this.reserve = reserveBytes > 0 ? new SpaceReserve(this.storage, opts.dir, reserveBytes) : null;
     this.types = new RecordTypes(INTERNAL_TYPES);
     for (const t of opts.types.all()) this.types.register(t);
   }
@@ -100,14 +131,34 @@ export class Journal<S> {
   static async open<S>(opts: JournalOptions<S>): Promise<Journal<S>> {
     const j = new Journal(opts);
     j.storage.mkdirp(opts.dir);
-    j.lock = j.storage.lock(opts.dir);
+    j.lock = j.takeLock();
     try {
       j.recover();
+      j.keepReserve();
     } catch (e) {
       j.lock.release();
       throw e;
     }
     return j;
+  }
+
+  /** On a full disk even the LOCK file cannot be written: the reserve is what gives the room back. */
+  private takeLock(): { release(): void } {
+    try {
+      return this.storage.lock(this.opts.dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOSPC' || !this.reserve?.release()) throw e;
+      return this.storage.lock(this.opts.dir);
+    }
+  }
+
+  /** (Re)makes the reserve when there is room; without room it stays released until retention frees some. */
+  private keepReserve(): void {
+    try {
+      this.reserve?.ensure();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+    }
   }
 
   get state(): S {
@@ -135,7 +186,44 @@ export class Journal<S> {
     this.assertWritable();
     if (records.length === 0) throw new RangeError('append needs at least one record');
     const encoded = records.map((r, i) => this.encodePayload(r, i));
-    return this.appendEncoded(encoded, options.durable);
+    const result = this.appendEncoded(encoded, options.durable);
+    if (this.retireDue && !this.retiring && this.opts.space?.budgetBytes !== undefined) await this.retireOverBudget(this.opts.space.budgetBytes);
+    return result;
+  }
+
+  /** Automatic retention: the append it follows is durable already, so only a failure that closed the journal ends here. */
+  private async retireOverBudget(budgetBytes: number): Promise<void> {
+    this.retireDue = false;
+    this.retiring = true;
+    try {
+      await this.retain({ mode: this.opts.space?.retention ?? 'delete', budgetBytes });
+    } catch (e) {
+      if (this.failure === null) throw e;
+    } finally {
+      this.retiring = false;
+    }
+  }
+
+  /** Size, budget, free space, reserve and failure: what `posj status` shows about the disk. */
+  diskUsage(): JournalDiskUsage {
+    const bytes = this.segments.reduce((n, s) => n + this.fileBytes(s.name), 0);
+    return {
+      segments: this.segments.length,
+      bytes,
+      budgetBytes: this.opts.space?.budgetBytes ?? null,
+      freeBytes: this.storage.freeBytes ? this.storage.freeBytes(this.opts.dir) : null,
+      reserve: this.reserve ? { bytes: this.reserve.bytes, state: this.reserve.state } : null,
+      failed: this.failure === null ? null : String((this.failure as Error).message ?? this.failure),
+    };
+  }
+
+  private fileBytes(name: string): number {
+    const f = this.storage.open(path.join(this.opts.dir, name), 'r');
+    try {
+      return f.size();
+    } finally {
+      f.close();
+    }
   }
 
   /** Makes every lazily appended record durable. */
@@ -155,11 +243,18 @@ export class Journal<S> {
    * Archives (moves to DIR/archive) or deletes segments whose records are all closed and all folded into
    * the newest checkpoint. A segment holding any open obligation stays.
    */
-  async retain(options: { mode: 'archive' | 'delete' }): Promise<RetentionReport | null> {
+  async retain(options: { mode: 'archive' | 'delete'; budgetBytes?: number }): Promise<RetentionReport | null> {
     this.assertWritable();
     const oldestOpen = this.opts.fold.oldestOpenSeq(this.runner.state) ?? this.nextSeqValue;
     let keepFrom = 0;
     while (keepFrom < this.segments.length - 1 && this.segments[keepFrom + 1]!.firstSeq <= oldestOpen) keepFrom++;
+    if (options.budgetBytes !== undefined) {
+      // Past the budget only, oldest first.
+      let total = this.segments.reduce((n, s) => n + this.fileBytes(s.name), 0);
+      let k = 0;
+      while (k < keepFrom && total > options.budgetBytes) total -= this.fileBytes(this.segments[k++]!.name);
+      keepFrom = k;
+    }
     if (keepFrom === 0) return null;
     const victims = this.segments.slice(0, keepFrom);
     const throughSeq = this.segments[keepFrom]!.firstSeq - 1;
@@ -180,6 +275,7 @@ export class Journal<S> {
       this.storage.syncDir(this.opts.dir);
     });
     this.segments = this.segments.slice(keepFrom);
+    this.keepReserve();
     return payload;
   }
 
@@ -265,6 +361,7 @@ export class Journal<S> {
     // A large open state (a batch left unsettled for long) gets a bigger segment rather than an error.
     const needed = SEGMENT_DATA_START + recordSpan(checkpoint.length) + this.segmentBytes / 2 + SEAL_ROOM;
     const size = Math.max(this.segmentBytes, Math.ceil(needed / 65536) * 65536);
+    this.retireDue = true;
     this.file = this.createSegment(this.nextSeqValue, seal ? seal.mac : this.lastMac, size);
     if (seal) {
       this.guarded(() => {
@@ -320,6 +417,8 @@ export class Journal<S> {
     const ready = this.spare?.ready === true && this.spare.size === size;
     this.spare = null;
     this.guarded(() => {
+      // A new segment is the one write that needs free blocks: on a full disk the reserve pays for it.
+      if (!ready) this.reserve?.releaseIfShort(size);
       if (!ready && this.storage.exists(sparePath)) this.storage.remove(sparePath);
       const spare = this.storage.open(sparePath, ready ? 'rw' : 'create');
       try {
@@ -348,10 +447,22 @@ export class Journal<S> {
    */
   private startSpare(): void {
     if (!this.storage.preallocate || this.closed || this.failure) return;
+    // Never into the reserve's room: the spare is a convenience, the reserve is what keeps reversals sendable.
+    if (this.reserve && !this.reserve.roomFor(this.segmentBytes)) return;
+    const sparePath = path.join(this.opts.dir, SPARE_NAME);
     const spare = { size: this.segmentBytes, ready: false, done: Promise.resolve() };
-    spare.done = this.storage.preallocate(path.join(this.opts.dir, SPARE_NAME), spare.size).then(
+    spare.done = this.storage.preallocate(sparePath, spare.size).then(
       () => void (spare.ready = true),
-      () => undefined,
+      () => {
+        // A half-made spare (ENOSPC) gives its blocks back at once, unless a newer spare took the name.
+        if (this.spare !== spare) return;
+        this.spare = null;
+        try {
+          this.storage.remove(sparePath);
+        } catch {
+          // removed at the next open (step 2 of recovery)
+        }
+      },
     );
     this.spare = spare;
   }
@@ -361,7 +472,9 @@ export class Journal<S> {
     try {
       fn();
     } catch (e) {
+      const first = this.failure === null;
       this.failure = e;
+      if (first) this.opts.onFailure?.(e);
       throw new JournalClosedError(e);
     }
   }

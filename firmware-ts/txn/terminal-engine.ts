@@ -266,11 +266,17 @@ export class TerminalEngine implements TerminalEngineApi {
 
   /** Before every online message: a live session, and every owed reversal sent first. */
   private async prepareOnline(kind: AuthKind): Promise<TxnResult | undefined> {
+    const refuseWhileStuck = () =>
+      this.policy.refuseSalesWhileStuck && DEBITS.has(kind) && Object.values(this.state.reversals).some((r) => r.stuck)
+        ? refused(kind, 'reversal-stuck', 'a reversal is stuck: new sales wait until the acquirer answers it (or a supervisor closes it)')
+        : undefined;
+    // Already stuck: refuse before sending anything, so refused sales write nothing (the background rounds
+    // keep trying on their backoff) and the journal does not grow by a round per refused sale.
+    const early = refuseWhileStuck();
+    if (early) return early;
     if (Object.keys(this.state.reversals).length > 0) await this.runReversalRound();
-    const stuck = Object.values(this.state.reversals).some((r) => r.stuck);
-    if (stuck && this.policy.refuseSalesWhileStuck && DEBITS.has(kind)) {
-      return refused(kind, 'reversal-stuck', 'a reversal is stuck: new sales wait until the acquirer answers it (or a supervisor closes it)');
-    }
+    const stuck = refuseWhileStuck();
+    if (stuck) return stuck;
     if (!(await this.ensureSignedOn())) return refused(kind, 'not-signed-on', 'sign-on to the acquirer failed');
     if (batchIsFull(this.state, kind, this.batchLimit)) return this.settleFullBatch(kind);
     return undefined;

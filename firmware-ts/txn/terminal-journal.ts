@@ -1,4 +1,4 @@
-import { Journal } from '../journal/journal.js';
+import { Journal, type JournalSpaceOptions } from '../journal/journal.js';
 import type { Storage } from '../io/storage.js';
 import { INTERNAL_TYPES } from '../journal/internal-types.js';
 import { RecordTypes } from '../journal/record-types.js';
@@ -8,7 +8,7 @@ import { terminalFold, type TerminalJournalState } from './terminal-fold.js';
 export type TerminalJournal = Journal<TerminalJournalState>;
 
 /** Opens (and recovers) the terminal's one journal with the terminal's record types and state fold. */
-export function openTerminalJournal(opts: { dir: string; deviceKey: Buffer; storage?: Storage; segmentBytes?: number }): Promise<TerminalJournal> {
+export function openTerminalJournal(opts: { dir: string; deviceKey: Buffer; storage?: Storage; segmentBytes?: number; space?: JournalSpaceOptions; onFailure?: (e: unknown) => void }): Promise<TerminalJournal> {
   return Journal.open({ ...opts, fold: terminalFold, types: terminalRecordTypes() });
 }
 

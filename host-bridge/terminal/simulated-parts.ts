@@ -37,6 +37,7 @@ export function embeddedConfig(varDir: string): TerminalConfig {
     socketPath: path.join(dir, 'posj.sock'),
     timeouts: { connectMs: 3000, responseMs: 5000, cardMs: 60_000 },
     reversal: { attemptsPerRound: 3, refuseSalesWhileStuck: true },
+    journalSpace: { budgetBytes: 64 << 20, reserveBytes: 2 << 20, retention: 'delete' },
   };
 }
 

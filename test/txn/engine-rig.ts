@@ -1,6 +1,8 @@
 // A terminal on simulated time: the engine over a journal on a SimDisk (which can lose power), a fake
 // card reader and printer, and the acquirer simulator on an in-memory network with its own durable ledger.
 import { randomBytes } from 'node:crypto';
+import type { Storage } from '../../firmware-ts/io/storage.js';
+import type { JournalSpaceOptions } from '../../firmware-ts/journal/journal.js';
 import type { AcquirerLink, Connector, Transport } from '../../firmware-ts/acquirer/index.js';
 import { Secret } from '../../firmware-ts/devices/card-reader/secret.js';
 import type { PrintResult } from '../../firmware-ts/devices/printer/print-result.js';
@@ -107,11 +109,13 @@ export class EngineRig {
   }
 
   /** Opens the journal on the (possibly crashed) disk and starts a fresh engine with a fresh link. */
-  async start(opts: { attemptsPerRound?: number; refuseSalesWhileStuck?: boolean; batch?: EngineConfig['batch'] } = {}): Promise<TerminalEngine> {
-    this.journal = await openTerminalJournal({ dir: JOURNAL_DIR, deviceKey: this.deviceKey, storage: this.disk, segmentBytes: 64 * 1024 });
+  async start(opts: { attemptsPerRound?: number; refuseSalesWhileStuck?: boolean; batch?: EngineConfig['batch']; journal?: { dir: string; storage: Storage; space?: JournalSpaceOptions } } = {}): Promise<TerminalEngine> {
+    // The journal on the SimDisk, or (full-disk tests) on a real small filesystem.
+    const storage = opts.journal?.storage ?? this.disk;
+    this.journal = await openTerminalJournal({ dir: opts.journal?.dir ?? JOURNAL_DIR, deviceKey: this.deviceKey, storage, segmentBytes: 64 * 1024, ...(opts.journal?.space ? { space: opts.journal.space } : {}) });
     ({ link: this.link, engine: this.engine } = buildTerminal({
       journal: this.journal,
-      storage: this.disk,
+      storage,
       connector: this.connector(),
       clock: this.clock,
       reader: this.reader,
