@@ -12,6 +12,7 @@ export default defineConfig({
       'test/txn/money-invariants.test.ts',
       'test/txn/batch-limit.test.ts',
       'test/txn/wire-fields.test.ts',
+      'test/txn/reversal-durability.test.ts',
       'test/settlement/*.test.ts',
       'test/journal/journal-basics.test.ts',
       'test/journal/crash-recovery.property.test.ts',

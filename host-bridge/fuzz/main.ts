@@ -1,7 +1,8 @@
 // `npm run fuzz -- [--target NAME]... [--seconds S] [--runs N] [--seed N] [--json]`: each target for S
 // seconds or N executions (whichever ends first), corpus in host-bridge/fuzz/corpus/<target>/ (new coverage
 // is added there), findings written to var/fuzz-findings/. `--minimize` rewrites each corpus to the inputs
-// that add coverage; `--regress` replays the corpus only; `--cost` runs the worst-case cost probes.
+// that add coverage; `--regress` replays the corpus only; `--no-save` leaves the corpus as it is; `--cost`
+// runs the worst-case cost probes.
 // Exit 1 when any target has a finding.
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
