@@ -1,7 +1,9 @@
 // Reversal (冲正, 0400 and repeats 0401). It takes effect at most once, and only on the authorization
 // with the same terminal ID, batch and STAN whose amount and processing code also match. Every well-formed
 // reversal gets a 0410: 00 when applied, already applied, or no original (then remembered, so a late
-// original with that STAN is refused); 25 when an authorization has the key but not the data.
+// original with that STAN is refused); 12 when an authorization has the key but not the data. Not 25: a
+// terminal rightly clears a reversal answered 25 ("original not found": nothing to undo), but here the
+// original was found and the debit stands — the terminal's reversal image is wrong, and it must stay owed.
 import { maskPan, luhnValid } from '../../firmware-ts/pci/card-data.js';
 import { parseField60, ResponseCode, textField, type IsoMessage } from '../../protocol/iso8583/index.js';
 import { authKey } from './ledger-state.js';
@@ -22,7 +24,7 @@ export function reverse(ctx: HostContext, req: IsoMessage): Answer {
   const pan = textField(req, 2);
   const sameCard = pan === undefined || (luhnValid(pan) && /^\d{12,19}$/.test(pan) && maskPan(pan) === original.card);
   if (original.amount !== textField(req, 4) || original.processingCode !== textField(req, 3) || !sameCard) {
-    return { code: ResponseCode.originalNotFound };
+    return { code: ResponseCode.invalidTransaction };
   }
   if (ctx.state.isLive(original.seq)) ctx.record({ ...base, target: original.seq });
   return { code: ResponseCode.approved };

@@ -73,11 +73,11 @@ describe('reversal (冲正)', () => {
     expect(ledgerReport(r.host.state.entries).cards).toEqual([]);
   });
 
-  it('touches only its own authorization: same STAN, other amount → 25 and nothing reversed', async () => {
+  it('touches only its own authorization: same STAN, other amount → 12 (not 25, which would clear it) and nothing reversed', async () => {
     const r = await open();
     expect(code(await r.link.exchange(request('sale', '000002', '000000000100')))).toBe('00');
     const other = request('sale', '000002', '000000000999');
-    expect(code(await r.link.exchange(reversalRequest(other, '98', false)))).toBe('25');
+    expect(code(await r.link.exchange(reversalRequest(other, '98', false)))).toBe('12');
     expect(reversals(r)).toHaveLength(0);
   });
 });
