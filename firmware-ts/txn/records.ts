@@ -21,6 +21,8 @@ export interface AuthIntent {
   original?: { stan?: number; rrn?: string; date?: string; authCode?: string };
   /** Everything needed to build the 0400 if no outcome is ever learned; no sensitive data. */
   reversalImage: Record<string, string>;
+  /** The client's idempotency key: the same key again returns this transaction's outcome, never a second one. */
+  requestId?: string;
 }
 
 export interface AuthOutcome {
@@ -48,6 +50,14 @@ export interface ReversalAttempt {
   stan: number;
   attempt: number;
   mti: '0400' | '0401';
+  at: string;
+}
+
+/** The attempt journaled just before could not be sent (no connection, no session): it does not count. */
+export interface ReversalNotSent {
+  stan: number;
+  attempt: number;
+  detail: string;
   at: string;
 }
 
@@ -100,6 +110,7 @@ export const TerminalRecord = {
   reversalCleared: { name: 'reversal.cleared', code: 21, version: 1 },
   reversalStuck: { name: 'reversal.stuck', code: 22, version: 1 },
   reversalClosed: { name: 'reversal.closed', code: 23, version: 1 },
+  reversalNotSent: { name: 'reversal.not-sent', code: 26, version: 1 },
   settlementStep: { name: 'settlement.step', code: 24, version: 1 },
   settlementDone: { name: 'settlement.done', code: 25, version: 1 },
   supervisorPasswordSet: { name: 'supervisor.password-set', code: 40, version: 1 },

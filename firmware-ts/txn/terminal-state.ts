@@ -10,6 +10,7 @@ import type {
   ReversalAttempt,
   ReversalClosed,
   ReversalCleared,
+  ReversalNotSent,
   ReversalReason,
   ReversalRequired,
   ReversalStuck,
@@ -37,6 +38,14 @@ export interface OwedReversal {
   stuck: boolean;
 }
 
+export interface BatchEntry {
+  seq: number;
+  kind: AuthKind;
+  amount: number;
+  /** Kept so a reversal raised after approval (06) still names the card; absent in checkpoints written before. */
+  maskedPan?: string;
+}
+
 export interface PendingReceipt {
   seq: number;
   kind: AuthKind;
@@ -60,7 +69,7 @@ export interface TerminalState {
   reversals: Record<string, OwedReversal>;
   pendingReceipts: Record<string, PendingReceipt>;
   /** Approved, not reversed, in the open batch: what settlement totals and uploads. */
-  batchEntries: Record<string, { seq: number; kind: AuthKind; amount: number }>;
+  batchEntries: Record<string, BatchEntry>;
   totals: BatchTotals;
   /** Seq of the first record of the open batch; the batch upload needs everything from here. */
   batchStartSeq: number | null;
@@ -115,7 +124,7 @@ export const terminalState: StateMachine<TerminalState> = {
         delete s.inFlight[key(p.stan)];
         if (p.result !== 'approved') return;
         addToTotals(s.totals, auth.kind, auth.amount, 1);
-        s.batchEntries[key(p.stan)] = { seq: auth.seq, kind: auth.kind, amount: auth.amount };
+        s.batchEntries[key(p.stan)] = { seq: auth.seq, kind: auth.kind, amount: auth.amount, maskedPan: auth.maskedPan };
         if (auth.kind !== 'balance') s.pendingReceipts[key(p.stan)] = { seq: auth.seq, kind: auth.kind, amount: auth.amount };
         return;
       }
@@ -135,7 +144,7 @@ export const terminalState: StateMachine<TerminalState> = {
           delete s.batchEntries[k];
           delete s.pendingReceipts[k];
         }
-        const maskedPan = s.inFlight[k]?.maskedPan ?? '';
+        const maskedPan = s.inFlight[k]?.maskedPan ?? entry?.maskedPan ?? '';
         delete s.inFlight[k];
         s.reversals[k] = { seq: auth.seq, kind: auth.kind, amount: auth.amount, maskedPan, reason: p.reason, attempts: 0, stuck: false };
         return;
@@ -143,6 +152,12 @@ export const terminalState: StateMachine<TerminalState> = {
       case TerminalRecord.reversalAttempt.name: {
         const rev = s.reversals[key((r.payload as ReversalAttempt).stan)];
         if (rev) rev.attempts++;
+        return;
+      }
+      case TerminalRecord.reversalNotSent.name: {
+        // The attempt never left the terminal: the next send is still the first (0400) if none did.
+        const rev = s.reversals[key((r.payload as ReversalNotSent).stan)];
+        if (rev && rev.attempts > 0) rev.attempts--;
         return;
       }
       case TerminalRecord.reversalStuck.name: {

@@ -12,7 +12,9 @@ import {
   type AuthIntent,
   type AuthOutcome,
   type ReversalCleared,
+  type ReversalAttempt,
   type ReversalClosed,
+  type ReversalNotSent,
   type ReversalRequired,
   type ReversalStuck,
   type ReceiptPrinted,
@@ -23,7 +25,16 @@ export interface TxnView {
   seq: number;
   intent: AuthIntent;
   outcome?: AuthOutcome;
-  reversal?: { reason: ReversalRequired['reason']; state: 'owed' | 'stuck' | 'cleared' | 'closed'; responseCode?: string };
+  reversal?: {
+    reason: ReversalRequired['reason'];
+    state: 'owed' | 'stuck' | 'cleared' | 'closed';
+    /** Sends that left the terminal (0400 and 0401 repeats). */
+    attempts: number;
+    /** The 0410's response code, once cleared. */
+    responseCode?: string;
+    /** The supervisor's recorded reason, once closed. */
+    closedReason?: string;
+  };
   printed: boolean;
   /** STAN of an approved void / pre-auth void / completion (not reversed) that used this transaction up. */
   consumedBy?: number;
@@ -65,8 +76,18 @@ export function txnViews(records: readonly JournalRecord[]): Map<string, TxnView
         const p = r.payload as ReversalRequired;
         const v = byStan.get(p.stan);
         if (!v || v.reversal) break;
-        v.reversal = { reason: p.reason, state: 'owed' };
+        v.reversal = { reason: p.reason, state: 'owed', attempts: 0 };
         if (v.outcome?.result === 'approved') consume(byStan, v, false);
+        break;
+      }
+      case TerminalRecord.reversalAttempt.name: {
+        const v = byStan.get((r.payload as ReversalAttempt).stan);
+        if (v?.reversal) v.reversal.attempts++;
+        break;
+      }
+      case TerminalRecord.reversalNotSent.name: {
+        const v = byStan.get((r.payload as ReversalNotSent).stan);
+        if (v?.reversal && v.reversal.attempts > 0) v.reversal.attempts--;
         break;
       }
       case TerminalRecord.reversalStuck.name: {
@@ -81,8 +102,9 @@ export function txnViews(records: readonly JournalRecord[]): Map<string, TxnView
         break;
       }
       case TerminalRecord.reversalClosed.name: {
-        const v = byStan.get((r.payload as ReversalClosed).stan);
-        if (v?.reversal && (v.reversal.state === 'owed' || v.reversal.state === 'stuck')) v.reversal.state = 'closed';
+        const p = r.payload as ReversalClosed;
+        const v = byStan.get(p.stan);
+        if (v?.reversal && (v.reversal.state === 'owed' || v.reversal.state === 'stuck')) v.reversal = { ...v.reversal, state: 'closed', closedReason: p.reason };
         break;
       }
       case TerminalRecord.receiptPrinted.name: {
@@ -96,6 +118,13 @@ export function txnViews(records: readonly JournalRecord[]): Map<string, TxnView
 }
 
 export const txnKey = (batch: number, stan: number) => `${batch}|${stan}`;
+
+/** The transaction a client's request id started, if any (the newest, should a key ever be reused). */
+export function viewByRequestId(views: Map<string, TxnView>, requestId: string): TxnView | undefined {
+  let found: TxnView | undefined;
+  for (const v of views.values()) if (v.intent.requestId === requestId) found = v;
+  return found;
+}
 
 /** A void, pre-auth void or completion uses up its original while it stands; its reversal gives it back. */
 function consume(byStan: Map<number, TxnView>, v: TxnView, on: boolean): void {
