@@ -62,10 +62,11 @@ export class AcquirerLink {
 
   /**
    * Sends `request` and waits for its response. Calls are queued, so at most one request is in flight.
-   * Field 64 is added here (with the MAC key) to every request except the sign-on 0800.
+   * Field 64 is added here (with the MAC key) to every request except the sign-on 0800. `responseTimeoutMs`
+   * shortens the wait for this one request (a reversal sent within a sale's time budget).
    */
-  exchange(request: IsoMessage): Promise<ExchangeResult> {
-    const run = this.queue.then(() => this.exchangeNow(request));
+  exchange(request: IsoMessage, opts: { responseTimeoutMs?: number } = {}): Promise<ExchangeResult> {
+    const run = this.queue.then(() => this.exchangeNow(request, opts.responseTimeoutMs ?? this.opts.responseTimeoutMs));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -77,7 +78,7 @@ export class AcquirerLink {
     if (this.transport) this.drop(this.transport, 'closed by this terminal');
   }
 
-  private async exchangeNow(request: IsoMessage): Promise<ExchangeResult> {
+  private async exchangeNow(request: IsoMessage, responseTimeoutMs: number): Promise<ExchangeResult> {
     if (this.closed) throw new AcquirerLinkError('closed', 'the acquirer link is closed');
     const macked = request.mti !== '0800';
     if (macked && !this.mak) throw new AcquirerLinkError('no-mac-key', `no MAC key for ${request.mti}: sign on first`);
@@ -97,7 +98,7 @@ export class AcquirerLink {
         key,
         macked,
         resolve,
-        timer: this.opts.clock.setTimer(this.opts.responseTimeoutMs, () => {
+        timer: this.opts.clock.setTimer(responseTimeoutMs, () => {
           if (this.pending !== pending) return;
           this.pending = undefined;
           remember(this.timedOut, key);

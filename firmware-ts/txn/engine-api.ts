@@ -13,12 +13,18 @@ import type { TerminalJournal } from './terminal-journal.js';
 
 /** How hard the engine tries to get a reversal answered, and what it does while one is stuck. */
 export interface ReversalPolicy {
-  /** Sends (0400, then 0401 repeats) per round before the reversal is marked stuck. Default 3. */
+  /** Sends that left the terminal (0400, then 0401 repeats) per round before the reversal is marked stuck. Default 3. */
   attemptsPerRound: number;
-  /** Wait after a failed round before the next one; doubles each round up to maxBackoffMs. Default 30 s. */
+  /** Wait after the first send of a round before the next; doubles for each further send. Default 2 s. */
+  attemptSpacingMs: number;
+  /** Wait after a round that left reversals owed before the next one; doubles each round up to maxBackoffMs. Default 30 s. */
   backoffMs: number;
   /** Default 10 min. */
   maxBackoffMs: number;
+  /** Each background wait is moved by up to this fraction either way, so terminals do not retry in step. Default 0.2. */
+  jitter: number;
+  /** Longest a new transaction waits on owed reversals before its own request; the rest go on in the background. Default 5 s. */
+  preSaleBudgetMs: number;
   /** Refuse new debits (sale, pre-authorization, completion) while any reversal is stuck. Default true. */
   refuseSalesWhileStuck: boolean;
 }
@@ -49,10 +55,22 @@ export type EngineEvent =
   | { type: 'signed-on' }
   | { type: 'sign-on-failed'; detail: string }
   | { type: 'reversal-sent'; stan: number; mti: '0400' | '0401'; attempt: number }
+  /** The attempt could not leave the terminal (no connection, no session): journaled as such, not counted. */
+  | { type: 'reversal-not-sent'; stan: number; attempt: number; detail: string }
+  /** Sent, and no usable answer came (timeout, reset, bad MAC): counted. */
+  | { type: 'reversal-no-answer'; stan: number; mti: '0400' | '0401'; attempt: number; detail: string }
   | { type: 'reversal-cleared'; stan: number; responseCode: string }
   /** The acquirer answered the 0400/0401 without acting on it (e.g. 96): the reversal stays owed. */
   | { type: 'reversal-refused'; stan: number; responseCode: string }
   | { type: 'reversal-stuck'; stan: number; attempts: number }
+  /** Reversals still owed after a round: the next background round is in `inMs`. */
+  | { type: 'reversal-round-scheduled'; owed: string; inMs: number }
+  /** A new transaction waited its budget on owed reversals and goes ahead; they go on in the background. */
+  | { type: 'reversal-wait-over'; owed: string; waitedMs: number }
+  /** A reply for a request the engine had already given up on (timeout): logged, never acted on. */
+  | { type: 'late-reply-ignored'; mti: string; stan?: string; responseCode?: string }
+  /** A device call after the intent failed or did not answer in time; the authorization still ended in the engine. */
+  | { type: 'device-failed'; stan: number; device: 'reader' | 'printer'; call: string; detail: string }
   | { type: 'receipt-printed'; stan: number; duplicate: boolean }
   | { type: 'receipt-pending'; stan: number; reason: string }
   | { type: 'slip-not-printed'; stan: number; reason: string };
@@ -66,6 +84,8 @@ export interface EngineDeps {
   supervisor: SupervisorVerifier;
   config: EngineConfig;
   onEvent?: (e: EngineEvent) => void;
+  /** Uniform in [0, 1): the jitter of background reversal rounds (seeded in the simulator). Default Math.random. */
+  random?: () => number;
 }
 
 /** Why the engine would not start a transaction; nothing was sent and no STAN was used. */
@@ -78,19 +98,45 @@ export type RefusalReason =
   | 'card-read-failed'
   | 'invalid-amount'
   /** 交易笔数已满，请先结算: the open batch is at its limit (field 48 counts in three digits). */
-  | 'batch-full';
+  | 'batch-full'
+  | 'invalid-request-id'
+  /** The request id was used before for a different operation or amount. */
+  | 'request-id-reused';
+
+/** Where a reversal the terminal owes stands, as far as the acquirer is known to hold it. */
+export interface ReversalStanding {
+  /** 'cleared': a 0410 settled it (responseCode); 'pending': owed, not yet answered; 'stuck': owed, retries spent,
+   *  slip printed; 'closed': a supervisor took it out of the open set — NOT confirmed by the acquirer. */
+  state: 'cleared' | 'pending' | 'stuck' | 'closed';
+  stan: number;
+  reason: ReversalReason;
+  /** Sends that left the terminal. */
+  attempts: number;
+  responseCode?: string;
+  closedReason?: string;
+}
+
+/** Fields every result of an operation that reached the authorization step carries. */
+interface Authorized {
+  txn: AuthKind;
+  stan: number;
+  batch: number;
+  /** The client's idempotency key, when it sent one. */
+  requestId?: string;
+  /** True when this is the stored outcome of an earlier request with the same requestId (nothing new was sent). */
+  replayed?: boolean;
+}
 
 /**
  * How one financial transaction ended. `approved` is returned only after the outcome is durable; `reversed`
- * means the terminal could not trust the result and owes (or has made) a reversal — the sale failed and the
- * cardholder is (or will be) made whole; `not-sent` means no byte left the terminal.
+ * means the terminal could not trust the result and owes (or has made) a reversal — the sale failed, and
+ * `reversal` says whether the acquirer has confirmed it; `not-sent` means no byte left the terminal;
+ * `unknown` means the journal failed before the outcome was durable: the next boot decides it (a sale
+ * whose approval reached the platter stands, anything else is reversed) — never charge again on it.
  */
 export type TxnResult =
-  | {
+  | (Authorized & {
       kind: 'approved';
-      txn: AuthKind;
-      stan: number;
-      batch: number;
       amount: number;
       maskedPan: string;
       rrn: string;
@@ -99,11 +145,25 @@ export type TxnResult =
       balance?: number;
       /** `pending` when the printer failed: printed when it recovers; the sale stands. */
       receipt: 'printed' | 'pending' | 'none';
-    }
-  | { kind: 'declined'; txn: AuthKind; stan: number; responseCode: string }
-  | { kind: 'reversed'; txn: AuthKind; stan: number; reason: ReversalReason; reversal: 'cleared' | 'pending' | 'stuck' }
-  | { kind: 'not-sent'; txn: AuthKind; stan: number; detail: string }
-  | { kind: 'refused'; txn: AuthKind; reason: RefusalReason; detail: string };
+    })
+  | (Authorized & { kind: 'declined'; responseCode: string })
+  | (Authorized & {
+      kind: 'reversed';
+      reason: ReversalReason;
+      /** Where the reversal stands at the acquirer (ReversalStanding.state). */
+      reversal: ReversalStanding['state'];
+      /** Reversal sends that left the terminal. */
+      attempts: number;
+      /** The 0410's code when cleared. */
+      reversalResponseCode?: string;
+      /** The supervisor's reason when closed. */
+      closedReason?: string;
+      /** Why the terminal could not trust the result. */
+      detail: string;
+    })
+  | (Authorized & { kind: 'not-sent'; detail: string })
+  | (Authorized & { kind: 'unknown'; detail: string })
+  | { kind: 'refused'; txn: AuthKind; reason: RefusalReason; detail: string; requestId?: string };
 
 export interface BootReport {
   /** Intents found with no outcome: each now owes a reversal with reason 98. */
@@ -124,7 +184,8 @@ export interface ReversalView {
   stuck: boolean;
 }
 
-export type TxnState = 'in-flight' | 'approved' | 'declined' | 'reversal-pending' | 'reversal-stuck' | 'reversed' | 'voided' | 'not-sent';
+/** `reversed`: a 0410 cleared it; `reversal-closed`: a supervisor closed it, not confirmed by the acquirer. */
+export type TxnState = 'in-flight' | 'approved' | 'declined' | 'reversal-pending' | 'reversal-stuck' | 'reversed' | 'reversal-closed' | 'voided' | 'not-sent';
 
 /** "Did this transaction go through?" — answered from the journal alone. */
 export type StatusResult =
@@ -142,6 +203,8 @@ export type StatusResult =
       authCode?: string;
       at: string;
       receipt: 'printed' | 'pending' | 'none';
+      requestId?: string;
+      reversal?: ReversalStanding;
     };
 
 export type ReprintResult = { kind: 'printed'; stan: number } | { kind: 'not-printed'; stan: number; reason: string } | { kind: 'not-found' };
@@ -163,7 +226,10 @@ export interface EngineHealth {
 export interface SaleOptions {
   /** How long to wait for a card. Default 60 s. */
   cardTimeoutMs?: number;
+  /** The client's idempotency key (request-id.ts says what is accepted). */
+  requestId?: string;
 }
+
 
 /** The operations; `TerminalEngine` in terminal-engine.ts implements them. Calls are serialized. */
 export interface TerminalEngineApi {
@@ -173,19 +239,20 @@ export interface TerminalEngineApi {
   sale(amount: number, opts?: SaleOptions): Promise<TxnResult>;
   preauth(amount: number, opts?: SaleOptions): Promise<TxnResult>;
   /** Completion of a pre-authorization (by its STAN and batch) for up to its amount. */
-  completion(req: { stan: number; batch?: number; amount: number }): Promise<TxnResult>;
-  preauthVoid(req: { stan: number; batch?: number; password: string }): Promise<TxnResult>;
+  completion(req: { stan: number; batch?: number; amount: number; requestId?: string }): Promise<TxnResult>;
+  preauthVoid(req: { stan: number; batch?: number; password: string; requestId?: string }): Promise<TxnResult>;
   /** 撤销: a sale of the open batch, by STAN, full amount. */
-  void(req: { stan: number; password: string }): Promise<TxnResult>;
+  void(req: { stan: number; password: string; requestId?: string }): Promise<TxnResult>;
   /** 退货: any batch, by RRN and original date (MMDD); the card is read again. */
-  refund(req: { rrn: string; date: string; amount: number; password: string }): Promise<TxnResult>;
+  refund(req: { rrn: string; date: string; amount: number; password: string; requestId?: string }): Promise<TxnResult>;
   balance(opts?: SaleOptions): Promise<TxnResult>;
-  status(q: { stan: number } | { rrn: string }): StatusResult;
+  /** One transaction by STAN, RRN, the client's request id, or the last one started. */
+  status(q: { stan: number } | { rrn: string } | { requestId: string } | { last: true }): StatusResult;
   reversals(): ReversalView[];
   /** A supervisor takes a stuck reversal out of the open set, with a recorded reason (DESIGN rule 3). */
   closeReversal(req: { stan: number; password: string; reason: string }): Promise<{ closed: boolean; detail: string }>;
   /** Sends owed reversals now (the background round runs on its own backoff as well). */
-  sendReversals(): Promise<{ cleared: number[]; stuck: number[] }>;
+  sendReversals(): Promise<{ cleared: number[]; stuck: number[]; owed: number[] }>;
   reprint(q: { last: true } | { stan: number }): Promise<ReprintResult>;
   health(): EngineHealth;
   /** Stops background retries and printer listeners; the journal and link are the caller's to close. */

@@ -20,3 +20,17 @@ export interface ReceiptPrinter {
   /** Called when the printer can print again; returns an unsubscribe. */
   onReady(listener: () => void): () => void;
 }
+
+/**
+ * How long the engine waits on a device before it decides without it. The drivers have their own timeouts;
+ * these bound the engine whatever a driver (or a fake) does, so a silent device never holds an
+ * authorization open.
+ */
+export const DEVICE_TIMEOUTS = {
+  /** Second GENERATE AC after the host's answer: a card answers in well under a second. */
+  chipCompletionMs: 15_000,
+  /** One print job (both copies): paper feed, cutter, a slow thermal head. */
+  printMs: 60_000,
+  /** Beyond the cashier's card timeout, for the reader to report "no card". */
+  cardReadGraceMs: 5_000,
+} as const;

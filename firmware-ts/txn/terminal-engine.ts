@@ -1,18 +1,24 @@
 // The transaction engine: every authorization is either completed (approved, durable, receipt printed or
 // pending) or reversed at the acquirer, whatever fails and whenever. Write-ahead (DESIGN rule 2): the
 // STAN and the intent with its reversal image are one durable append before the request's first byte;
-// the outcome is durable before anyone is told; nothing is kept outside the journal (rule 1).
-import { AcquirerLinkError } from '../acquirer/exchange-result.js';
+// the outcome is durable before anyone is told; nothing is kept outside the journal (rule 1). How each
+// authorization ends is decided in one place, authorization.ts (rule 9); this file gates what may start
+// (owed reversals first, within a time budget; sign-on; supervisor; the client's request id) and runs the
+// reversal rounds and receipts.
+import { AcquirerLinkError, type LinkEvent } from '../acquirer/exchange-result.js';
 import { signOn as linkSignOn } from '../acquirer/sign-on.js';
 import type { TimerHandle } from '../../protocol/io/clock.js';
 import type { Storage } from '../io/storage.js';
-import { ResponseCode, textField, type TransactionKind } from '../../protocol/iso8583/index.js';
+import { textField, type TransactionKind } from '../../protocol/iso8583/index.js';
+import { Authorization, NOT_SENT, reversedFields } from './authorization.js';
+import { bounded, boundedFailure } from './bounded-call.js';
 import type {
   BootReport,
   EngineDeps,
   EngineHealth,
   RefusalReason,
   ReprintResult,
+  ReversalStanding,
   ReversalView,
   SaleOptions,
   StatusResult,
@@ -20,20 +26,20 @@ import type {
   TxnResult,
   TxnState,
 } from './engine-api.js';
-import type { CardForTxn } from './engine-devices.js';
+import { DEVICE_TIMEOUTS, type CardForTxn } from './engine-devices.js';
 import type { PlantedBugs } from './planted-bugs.js';
-import { TerminalRecord, type AuthIntent, type AuthKind, type AuthOutcome, type ReversalReason } from './records.js';
-import { DEFAULT_REVERSAL_POLICY, ReversalSender } from './reversal-sender.js';
-import { readTerminalRecords, txnKey, txnViews, type TxnView } from './txn-history.js';
+import { TerminalRecord, type AuthIntent, type AuthKind, type AuthOutcome } from './records.js';
+import { requestIdProblem } from './request-id.js';
+import { DEFAULT_REVERSAL_POLICY, ReversalSender, type RoundResult } from './reversal-sender.js';
+import { readTerminalRecords, txnKey, txnViews, viewByRequestId, type TxnView } from './txn-history.js';
 import { batchFullDetail, batchIsFull, batchLimitPolicy } from './batch-limit.js';
 import { nextStan, Settlement } from './settlement.js';
-import { buildRequest, localStamp, pad6, parseBalance, reversalImage, type RequestSpec } from './txn-messages.js';
+import { buildRequest, localStamp, pad6, reversalImage, type RequestSpec } from './txn-messages.js';
 import { salesSlipJob } from './txn-receipts.js';
 
 const DEBITS: ReadonlySet<AuthKind> = new Set(['sale', 'preauth', 'preauth-completion']);
 const DEFAULT_CARD_TIMEOUT_MS = 60_000;
-/** Written as the outcome when the link could not connect: no byte of the request left the terminal. */
-export const NOT_SENT = 'not-sent';
+export { NOT_SENT };
 
 export interface TerminalEngineDeps extends EngineDeps {
   /** Where the journal's files are (SimDisk in tests); the node file system when absent. */
@@ -49,6 +55,15 @@ interface AuthSpec {
   card: CardForTxn | { posEntryMode: string; maskedPan: string };
   /** The transaction this one refers to: batch + STAN (void, completion, pre-auth void) or RRN + date (refund). */
   original?: { batch?: number; stan?: number; date?: string; rrn?: string; authCode?: string };
+  requestId?: string;
+}
+
+/** What the client asked for, to tell a retried request from a different one under the same id. */
+interface Asked {
+  kind: AuthKind;
+  requestId: string | undefined;
+  amount?: number;
+  originalStan?: number;
 }
 
 export class TerminalEngine implements TerminalEngineApi {
@@ -61,12 +76,14 @@ export class TerminalEngine implements TerminalEngineApi {
   private readonly unsubscribePrinter: () => void;
   private readonly policy;
   private readonly batchLimit;
+  private readonly random: () => number;
   /** PLANTED BUG (c), test-only: the first STAN after this start repeats the last one allocated. */
   private reuseNextStan: boolean;
 
   private constructor(private readonly d: TerminalEngineDeps) {
     this.policy = { ...DEFAULT_REVERSAL_POLICY, ...d.config.reversal };
     this.batchLimit = batchLimitPolicy(d.config.batch);
+    this.random = d.random ?? Math.random;
     this.reuseNextStan = d.faults?.reuseStanAfterCrash === true;
     this.reversalSender = new ReversalSender({
       journal: d.journal,
@@ -106,40 +123,40 @@ export class TerminalEngine implements TerminalEngineApi {
   }
 
   sale(amount: number, opts: SaleOptions = {}): Promise<TxnResult> {
-    return this.serialize(() => this.withCard('sale', amount, opts));
+    return this.once({ kind: 'sale', requestId: opts.requestId, amount }, () => this.withCard('sale', amount, opts));
   }
 
   preauth(amount: number, opts: SaleOptions = {}): Promise<TxnResult> {
-    return this.serialize(() => this.withCard('preauth', amount, opts));
+    return this.once({ kind: 'preauth', requestId: opts.requestId, amount }, () => this.withCard('preauth', amount, opts));
   }
 
   balance(opts: SaleOptions = {}): Promise<TxnResult> {
-    return this.serialize(() => this.withCard('balance', 0, opts));
+    return this.once({ kind: 'balance', requestId: opts.requestId }, () => this.withCard('balance', 0, opts));
   }
 
-  completion(req: { stan: number; batch?: number; amount: number }): Promise<TxnResult> {
-    return this.serialize(async () => {
+  completion(req: { stan: number; batch?: number; amount: number; requestId?: string }): Promise<TxnResult> {
+    return this.once({ kind: 'preauth-completion', requestId: req.requestId, amount: req.amount, originalStan: req.stan }, async () => {
       const pre = this.original(req.batch ?? this.state.batch, req.stan);
       const refusal = this.checkOriginal(pre, 'preauth', 'preauth-completion');
       if (refusal) return refusal;
       if (!(req.amount > 0 && req.amount <= pre!.intent.amount)) return refused('preauth-completion', 'invalid-amount', `completion amount must be 1..${pre!.intent.amount}`);
-      return this.authorizeOnline(this.fromOriginal('preauth-completion', req.amount, pre!));
+      return this.authorizeOnline(this.fromOriginal('preauth-completion', req.amount, pre!, req.requestId));
     });
   }
 
-  preauthVoid(req: { stan: number; batch?: number; password: string }): Promise<TxnResult> {
-    return this.serialize(async () => {
+  preauthVoid(req: { stan: number; batch?: number; password: string; requestId?: string }): Promise<TxnResult> {
+    return this.once({ kind: 'preauth-void', requestId: req.requestId, originalStan: req.stan }, async () => {
       const denied = await this.checkSupervisor('preauth-void', req.password, 'void');
       if (denied) return denied;
       const pre = this.original(req.batch ?? this.state.batch, req.stan);
       const refusal = this.checkOriginal(pre, 'preauth', 'preauth-void');
       if (refusal) return refusal;
-      return this.authorizeOnline(this.fromOriginal('preauth-void', pre!.intent.amount, pre!));
+      return this.authorizeOnline(this.fromOriginal('preauth-void', pre!.intent.amount, pre!, req.requestId));
     });
   }
 
-  void(req: { stan: number; password: string }): Promise<TxnResult> {
-    return this.serialize(async () => {
+  void(req: { stan: number; password: string; requestId?: string }): Promise<TxnResult> {
+    return this.once({ kind: 'void', requestId: req.requestId, originalStan: req.stan }, async () => {
       const denied = await this.checkSupervisor('void', req.password, 'void');
       if (denied) return denied;
       // 撤销 only within the open batch; after settlement it is a refund.
@@ -150,12 +167,12 @@ export class TerminalEngine implements TerminalEngineApi {
       }
       const refusal = this.checkOriginal(sale, 'sale', 'void');
       if (refusal) return refusal;
-      return this.authorizeOnline(this.fromOriginal('void', sale!.intent.amount, sale!));
+      return this.authorizeOnline(this.fromOriginal('void', sale!.intent.amount, sale!, req.requestId));
     });
   }
 
-  refund(req: { rrn: string; date: string; amount: number; password: string }): Promise<TxnResult> {
-    return this.serialize(async () => {
+  refund(req: { rrn: string; date: string; amount: number; password: string; requestId?: string }): Promise<TxnResult> {
+    return this.once({ kind: 'refund', requestId: req.requestId, amount: req.amount }, async () => {
       if (!/^[0-9A-Za-z]{12}$/.test(req.rrn) || !/^(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$/.test(req.date)) {
         return refused('refund', 'original-not-found', 'refund needs a 12-character RRN and the original date as MMDD');
       }
@@ -165,13 +182,18 @@ export class TerminalEngine implements TerminalEngineApi {
       // A refund of this terminal's own sale names it in field 61 (batch + STAN + date); another terminal's
       // sale only by RRN and date, the batch and STAN left zero.
       const own = this.saleByRrn(req.rrn);
-      return this.withCard('refund', req.amount, {}, { date: req.date, rrn: req.rrn, ...(own ? { batch: own.intent.batch, stan: own.intent.stan } : {}) });
+      return this.withCard('refund', req.amount, req.requestId !== undefined ? { requestId: req.requestId } : {}, { date: req.date, rrn: req.rrn, ...(own ? { batch: own.intent.batch, stan: own.intent.stan } : {}) });
     });
   }
 
-  status(q: { stan: number } | { rrn: string }): StatusResult {
-    const views = [...this.views().values()].reverse();
-    const v = 'stan' in q ? (views.find((x) => x.intent.stan === q.stan && x.intent.batch === this.state.batch) ?? views.find((x) => x.intent.stan === q.stan)) : views.find((x) => x.outcome?.rrn === q.rrn);
+  status(q: { stan: number } | { rrn: string } | { requestId: string } | { last: true }): StatusResult {
+    const all = this.views();
+    const views = [...all.values()].reverse();
+    let v: TxnView | undefined;
+    if ('stan' in q) v = views.find((x) => x.intent.stan === q.stan && x.intent.batch === this.state.batch) ?? views.find((x) => x.intent.stan === q.stan);
+    else if ('rrn' in q) v = views.find((x) => x.outcome?.rrn === q.rrn);
+    else if ('requestId' in q) v = viewByRequestId(all, q.requestId);
+    else v = views[0];
     if (!v) return { found: false };
     const pending = this.state.pendingReceipts[String(v.intent.stan)] !== undefined;
     return {
@@ -187,6 +209,8 @@ export class TerminalEngine implements TerminalEngineApi {
       ...(v.outcome?.authCode ? { authCode: v.outcome.authCode } : {}),
       at: v.intent.at,
       receipt: v.printed ? 'printed' : pending ? 'pending' : 'none',
+      ...(v.intent.requestId !== undefined ? { requestId: v.intent.requestId } : {}),
+      ...(v.reversal ? { reversal: standingOf(v) } : {}),
     };
   }
 
@@ -207,8 +231,22 @@ export class TerminalEngine implements TerminalEngineApi {
     });
   }
 
-  sendReversals(): Promise<{ cleared: number[]; stuck: number[] }> {
+  sendReversals(): Promise<RoundResult> {
     return this.serialize(() => this.runReversalRound());
+  }
+
+  /**
+   * What the acquirer link saw outside an exchange. A late reply to a request the engine gave up on is
+   * logged and never acted on: its reversal is already durable (DESIGN rule 4).
+   */
+  linkEvent(e: LinkEvent): void {
+    if (e.type !== 'stray-response' || e.reason !== 'late') return;
+    this.d.onEvent?.({ type: 'late-reply-ignored', mti: e.mti, ...(e.stan !== undefined ? { stan: e.stan } : {}), ...(e.responseCode !== undefined ? { responseCode: e.responseCode } : {}) });
+    const stan = Number(e.stan);
+    if (this.d.faults?.lateReplyRevivesSale && e.mti === '0210' && e.responseCode === '00' && this.state.reversals[String(stan)] && !this.stopped) {
+      // PLANTED BUG (g), test-only: the late approval is believed and the reversal given up.
+      void this.d.journal.append([{ type: TerminalRecord.reversalClosed.name, payload: { stan, reason: 'planted bug: late approval believed', at: this.nowIso() } }], { durable: true }).catch(() => undefined);
+    }
   }
 
   reprint(q: { last: true } | { stan: number }): Promise<ReprintResult> {
@@ -250,13 +288,36 @@ export class TerminalEngine implements TerminalEngineApi {
     return this.d.journal.state;
   }
 
+  /**
+   * The client's request id: the same id again returns the first outcome from the journal and starts
+   * nothing; an id used for something else is refused. Checked inside the serialized turn, so two racing
+   * requests with one id cannot both authorize.
+   */
+  private once(asked: Asked, run: () => Promise<TxnResult>): Promise<TxnResult> {
+    return this.serialize(async () => {
+      const id = asked.requestId;
+      if (id === undefined) return run();
+      const problem = requestIdProblem(id);
+      if (problem) return { ...refused(asked.kind, 'invalid-request-id', problem), requestId: id };
+      const prior = viewByRequestId(this.views(), id);
+      if (!prior) return run();
+      const i = prior.intent;
+      const same = i.kind === asked.kind && (asked.amount === undefined || asked.amount === i.amount) && (asked.originalStan === undefined || asked.originalStan === i.original?.stan);
+      if (!same) return { ...refused(asked.kind, 'request-id-reused', `request id ${id} was used for ${i.kind} ${i.amount} (STAN ${pad6(i.stan)}): a new operation needs a new id`), requestId: id };
+      return { ...resultOf(prior, this.state.pendingReceipts[String(i.stan)] !== undefined), replayed: true };
+    });
+  }
+
   private async withCard(kind: AuthKind, amount: number, opts: SaleOptions, original?: AuthSpec['original']): Promise<TxnResult> {
     if (kind !== 'balance' && !validAmount(amount)) return refused(kind, 'invalid-amount', 'amount must be a positive whole number of fen');
     const gate = await this.prepareOnline(kind);
     if (gate) return gate;
-    const read = await this.d.reader.readCard({ amount, currency: '156', timeoutMs: opts.cardTimeoutMs ?? DEFAULT_CARD_TIMEOUT_MS });
-    if (read.kind !== 'card') return refused(kind, 'card-read-failed', read.detail);
-    return this.authorize({ kind, amount, card: read.card, ...(original ? { original } : {}) });
+    const timeoutMs = opts.cardTimeoutMs ?? DEFAULT_CARD_TIMEOUT_MS;
+    // Before the intent nothing is at stake: a reader that fails or stays silent only refuses the sale.
+    const read = await bounded(this.d.clock, timeoutMs + DEVICE_TIMEOUTS.cardReadGraceMs, () => this.d.reader.readCard({ amount, currency: '156', timeoutMs }));
+    if (read.kind !== 'ok') return refused(kind, 'card-read-failed', `the card reader failed: ${boundedFailure(read, timeoutMs + DEVICE_TIMEOUTS.cardReadGraceMs)}`);
+    if (read.value.kind !== 'card') return refused(kind, 'card-read-failed', read.value.detail);
+    return this.authorize({ kind, amount, card: read.value.card, ...(original ? { original } : {}), ...(opts.requestId !== undefined ? { requestId: opts.requestId } : {}) });
   }
 
   private async authorizeOnline(spec: AuthSpec): Promise<TxnResult> {
@@ -264,20 +325,29 @@ export class TerminalEngine implements TerminalEngineApi {
     return gate ?? this.authorize(spec);
   }
 
-  /** Before every online message: a live session, and every owed reversal sent first. */
+  /**
+   * Before every online message: owed reversals go first — for at most the policy's budget, after which
+   * they go on in the background — then a live session.
+   */
   private async prepareOnline(kind: AuthKind): Promise<TxnResult | undefined> {
-    const refuseWhileStuck = () =>
-      this.policy.refuseSalesWhileStuck && DEBITS.has(kind) && Object.values(this.state.reversals).some((r) => r.stuck)
-        ? refused(kind, 'reversal-stuck', 'a reversal is stuck: new sales wait until the acquirer answers it (or a supervisor closes it)')
-        : undefined;
+    const refuseWhileStuck = (): TxnResult | undefined => {
+      const stuck = Object.entries(this.state.reversals).filter(([, r]) => r.stuck);
+      if (stuck.length === 0 || !this.policy.refuseSalesWhileStuck || !DEBITS.has(kind)) return undefined;
+      const which = stuck.map(([k, r]) => `STAN ${pad6(Number(k))} (${r.kind} ${r.amount} fen, ${r.attempts} sends unanswered)`).join(', ');
+      return refused(kind, 'reversal-stuck', `reversal stuck: ${which} — the cardholder may be debited until the acquirer answers it; new debits wait until it is answered or a supervisor closes it`);
+    };
     // Already stuck: refuse before sending anything, so refused sales write nothing (the background rounds
     // keep trying on their backoff) and the journal does not grow by a round per refused sale.
     const early = refuseWhileStuck();
     if (early) return early;
-    if (Object.keys(this.state.reversals).length > 0) await this.runReversalRound();
+    if (Object.keys(this.state.reversals).length > 0) {
+      const started = this.d.clock.now();
+      const r = await this.runReversalRound(started + this.policy.preSaleBudgetMs);
+      if (r.owed.length > 0) this.d.onEvent?.({ type: 'reversal-wait-over', owed: r.owed.map(pad6).join(' '), waitedMs: this.d.clock.now() - started });
+    }
     const stuck = refuseWhileStuck();
     if (stuck) return stuck;
-    if (!(await this.ensureSignedOn())) return refused(kind, 'not-signed-on', 'sign-on to the acquirer failed');
+    if (!(await this.ensureSignedOn())) return refused(kind, 'not-signed-on', 'sign-on to the acquirer failed: nothing was sent');
     if (batchIsFull(this.state, kind, this.batchLimit)) return this.settleFullBatch(kind);
     return undefined;
   }
@@ -295,8 +365,8 @@ export class TerminalEngine implements TerminalEngineApi {
     return undefined;
   }
 
-  private async authorize(spec: AuthSpec): Promise<TxnResult> {
-    const { journal, link, config } = this.d;
+  private authorize(spec: AuthSpec): Promise<TxnResult> {
+    const { config } = this.d;
     const stan = this.allocateStan();
     const batch = this.state.batch;
     const stamp = localStamp(this.d.clock);
@@ -326,88 +396,39 @@ export class TerminalEngine implements TerminalEngineApi {
       at: stamp.iso,
       ...(spec.original ? { original: definedOnly({ stan: spec.original.stan, rrn: spec.original.rrn, date: spec.original.date, authCode: spec.original.authCode }) } : {}),
       reversalImage: reversalImage(request),
+      ...(spec.requestId !== undefined ? { requestId: spec.requestId } : {}),
     };
-    // Write-ahead: the STAN and the reversal image are durable before the first byte leaves.
-    const writeAhead = () => journal.append([{ type: TerminalRecord.authIntent.name, payload: intent }], { durable: true });
-    // PLANTED BUG (a), test-only: send first, journal the intent only once the exchange is over.
-    const sendFirst = this.d.faults?.sendBeforeWriteAhead === true;
-    if (!sendFirst) await writeAhead();
-
-    let result;
-    try {
-      result = await link.exchange(request);
-    } catch (e) {
-      if (sendFirst) await writeAhead();
-      if (!(e instanceof AcquirerLinkError)) throw e;
-      this.signedOn = false;
-      await this.writeOutcome({ stan, result: 'declined', responseCode: NOT_SENT, at: this.nowIso() });
-      return { kind: 'not-sent', txn: spec.kind, stan, detail: e.message };
-    }
-    if (sendFirst) await writeAhead();
-    switch (result.kind) {
-      case 'connect-failed':
-        await this.writeOutcome({ stan, result: 'declined', responseCode: NOT_SENT, at: this.nowIso() });
-        return { kind: 'not-sent', txn: spec.kind, stan, detail: result.detail };
-      case 'timeout':
-      case 'reset':
-        return this.failedOnline(spec, stan, '98');
-      case 'mac-failed':
-        this.signedOn = false;
-        return this.failedOnline(spec, stan, 'A0');
-      case 'response':
-        break;
-    }
-    const code = textField(result.message, 39) ?? '';
     const chip = 'pan' in spec.card && spec.card.entryMode === 'chip';
-    if (code !== ResponseCode.approved) {
-      if (code === ResponseCode.macError) this.signedOn = false;
-      await this.writeOutcome({ stan, result: 'declined', responseCode: code, at: this.nowIso() });
-      if (chip) await this.d.reader.completeChip({ arc: code });
-      return { kind: 'declined', txn: spec.kind, stan, responseCode: code };
-    }
-    const rrn = textField(result.message, 37) ?? '';
-    const authCode = textField(result.message, 38);
-    await this.writeOutcome({ stan, result: 'approved', responseCode: code, rrn, ...(authCode !== undefined ? { authCode } : {}), at: this.nowIso() });
-    if (chip) {
-      const completion = await this.d.reader.completeChip({ arc: code });
-      // The card refused what the host approved: the cardholder is debited for a failed sale — reverse (06).
-      if (completion.reversalReason === '06') return this.failedOnline(spec, stan, '06');
-    }
-    const balance = spec.kind === 'balance' ? parseBalance(result.message) : undefined;
-    let receipt: 'printed' | 'pending' | 'none' = 'none';
-    if (spec.kind !== 'balance') {
-      const view = this.viewByStan(stan);
-      receipt = view && (await this.printSlip(view, false)) === 'printed' ? 'printed' : 'pending';
-    }
-    return {
-      kind: 'approved',
-      txn: spec.kind,
-      stan,
-      batch,
-      amount: spec.amount,
-      maskedPan: spec.card.maskedPan,
-      rrn,
-      ...(authCode !== undefined ? { authCode } : {}),
-      ...(balance !== undefined ? { balance } : {}),
-      receipt,
-    };
+    return new Authorization(
+      {
+        journal: this.d.journal,
+        link: this.d.link,
+        clock: this.d.clock,
+        reader: this.d.reader,
+        emit: (e) => this.d.onEvent?.(e),
+        signedOff: () => void (this.signedOn = false),
+        sendReversal: (s) => this.sendReversalNow(s),
+        printSlip: async (s) => {
+          const view = this.viewByStan(s);
+          return view && (await this.printSlip(view, false)) === 'printed' ? 'printed' : 'pending';
+        },
+        ...(this.d.faults ? { faults: this.d.faults } : {}),
+      },
+      { intent, request, chip },
+    ).run();
   }
 
-  /** No trustworthy answer: raise the reversal durably, then try to send it at once. */
-  private async failedOnline(spec: AuthSpec, stan: number, reason: ReversalReason): Promise<TxnResult> {
-    if (spec.kind === 'balance') {
-      // A balance inquiry moves no money: there is nothing to reverse, only nothing learned.
-      await this.writeOutcome({ stan, result: 'declined', responseCode: reason, at: this.nowIso() });
-      return { kind: 'declined', txn: spec.kind, stan, responseCode: reason };
+  /** The reversal just raised goes out at once; what is left is retried in the background. */
+  private async sendReversalNow(stan: number): Promise<ReversalStanding> {
+    try {
+      const sent = await this.reversalSender.send(stan);
+      this.afterRound({ cleared: sent === 'cleared' ? [stan] : [], stuck: sent === 'stuck' ? [stan] : [], owed: sent === 'owed' ? [stan] : [] });
+    } catch (e) {
+      this.afterRound({ cleared: [], stuck: [], owed: [stan] });
+      throw e;
     }
-    await this.d.journal.append([{ type: TerminalRecord.reversalRequired.name, payload: { stan, reason, at: this.nowIso() } }], { durable: true });
-    const sent = await this.reversalSender.send(stan);
-    this.afterRound(sent === 'cleared' ? [] : [stan]);
-    return { kind: 'reversed', txn: spec.kind, stan, reason, reversal: sent === 'cleared' ? 'cleared' : 'stuck' };
-  }
-
-  private async writeOutcome(outcome: AuthOutcome): Promise<void> {
-    await this.d.journal.append([{ type: TerminalRecord.authOutcome.name, payload: outcome }], { durable: true });
+    const view = this.viewByStan(stan);
+    return view ? standingOf(view) : { state: 'pending', stan, reason: '98', attempts: 0 };
   }
 
   // --- boot, sign-on, reversal rounds -----------------------------------------------------------------
@@ -457,24 +478,32 @@ export class TerminalEngine implements TerminalEngineApi {
     return this.signedOn;
   }
 
-  private async runReversalRound(): Promise<{ cleared: number[]; stuck: number[] }> {
-    const r = await this.reversalSender.round();
-    this.afterRound(r.stuck);
-    return r;
+  private async runReversalRound(deadline?: number): Promise<RoundResult> {
+    try {
+      const r = await this.reversalSender.round(deadline);
+      this.afterRound(r);
+      return r;
+    } catch (e) {
+      this.afterRound({ cleared: [], stuck: [], owed: Object.keys(this.state.reversals).map(Number) });
+      throw e;
+    }
   }
 
-  /** Schedules the next background round after a backoff while anything is still owed. */
-  private afterRound(stuck: number[]): void {
-    if (stuck.length === 0 && Object.keys(this.state.reversals).length === 0) {
+  /** While anything is still owed, the next background round comes after a capped, jittered backoff. */
+  private afterRound(_round: RoundResult): void {
+    const owed = Object.keys(this.state.reversals).map(Number);
+    if (owed.length === 0) {
       this.failedRounds = 0;
       this.retryTimer?.cancel();
       this.retryTimer = null;
       return;
     }
-    if (stuck.length === 0 || this.stopped) return;
+    if (this.stopped) return;
     this.failedRounds++;
+    const inMs = this.reversalSender.backoffFor(this.failedRounds, this.random);
     this.retryTimer?.cancel();
-    this.retryTimer = this.d.clock.setTimer(this.reversalSender.backoffFor(this.failedRounds), () => {
+    this.d.onEvent?.({ type: 'reversal-round-scheduled', owed: owed.map(pad6).join(' '), inMs });
+    this.retryTimer = this.d.clock.setTimer(inMs, () => {
       this.retryTimer = null;
       if (!this.stopped) void this.serialize(() => this.runReversalRound()).catch(() => undefined);
     });
@@ -497,10 +526,12 @@ export class TerminalEngine implements TerminalEngineApi {
   /** Prints and journals `receipt.printed` only when the driver says it printed; otherwise it stays pending. */
   private async printSlip(view: TxnView, reprint: boolean): Promise<'printed' | { reason: string }> {
     const stan = view.intent.stan;
-    const result = await this.d.printer.print(salesSlipJob(view, this.d.config, reprint), `slip-${view.intent.batch}-${stan}${reprint ? '-dup' : ''}`);
-    if (!result.printed) {
-      this.d.onEvent?.({ type: 'receipt-pending', stan, reason: result.reason });
-      return { reason: result.reason };
+    const ms = DEVICE_TIMEOUTS.printMs;
+    const result = await bounded(this.d.clock, ms, () => this.d.printer.print(salesSlipJob(view, this.d.config, reprint), `slip-${view.intent.batch}-${stan}${reprint ? '-dup' : ''}`));
+    const failed = result.kind !== 'ok' ? boundedFailure(result, ms) : result.value.printed ? null : result.value.reason;
+    if (failed !== null) {
+      this.d.onEvent?.({ type: 'receipt-pending', stan, reason: failed });
+      return { reason: failed };
     }
     await this.d.journal.append([{ type: TerminalRecord.receiptPrinted.name, payload: { stan, copies: 'both', ...(reprint ? { duplicate: true } : {}) } }], { durable: true });
     this.d.onEvent?.({ type: 'receipt-printed', stan, duplicate: reprint });
@@ -540,10 +571,11 @@ export class TerminalEngine implements TerminalEngineApi {
     return undefined;
   }
 
-  private fromOriginal(kind: AuthKind, amount: number, o: TxnView): AuthSpec {
+  private fromOriginal(kind: AuthKind, amount: number, o: TxnView, requestId: string | undefined): AuthSpec {
     return {
       kind,
       amount,
+      ...(requestId !== undefined ? { requestId } : {}),
       card: { posEntryMode: o.intent.entryMode.slice(0, 2), maskedPan: o.intent.maskedPan },
       original: definedOnly({ batch: o.intent.batch, stan: o.intent.stan, rrn: o.outcome?.rrn, authCode: o.outcome?.authCode }),
     };
@@ -573,10 +605,46 @@ function refused(txn: AuthKind, reason: RefusalReason, detail: string): TxnResul
 const validAmount = (n: number) => Number.isSafeInteger(n) && n > 0 && n <= 999_999_999_999;
 
 function stateOf(v: TxnView): TxnState {
-  if (v.reversal) return v.reversal.state === 'owed' ? 'reversal-pending' : v.reversal.state === 'stuck' ? 'reversal-stuck' : 'reversed';
+  if (v.reversal) return ({ owed: 'reversal-pending', stuck: 'reversal-stuck', cleared: 'reversed', closed: 'reversal-closed' } as const)[v.reversal.state];
   if (!v.outcome) return 'in-flight';
   if (v.outcome.result === 'declined') return v.outcome.responseCode === NOT_SENT ? 'not-sent' : 'declined';
   return v.consumedBy !== undefined && v.intent.kind === 'sale' ? 'voided' : 'approved';
+}
+
+/** Where a raised reversal stands, from the journal. */
+function standingOf(v: TxnView): ReversalStanding {
+  const r = v.reversal!;
+  return {
+    state: r.state === 'owed' ? 'pending' : r.state,
+    stan: v.intent.stan,
+    reason: r.reason,
+    attempts: r.attempts,
+    ...(r.responseCode !== undefined ? { responseCode: r.responseCode } : {}),
+    ...(r.closedReason !== undefined ? { closedReason: r.closedReason } : {}),
+  };
+}
+
+/** The outcome of a journaled transaction, as the engine would have answered it (a repeated request id). */
+function resultOf(v: TxnView, receiptPending: boolean): TxnResult {
+  const i = v.intent;
+  const base = { txn: i.kind, stan: i.stan, batch: i.batch, ...(i.requestId !== undefined ? { requestId: i.requestId } : {}) };
+  if (v.reversal) {
+    const standing = standingOf(v);
+    return { kind: 'reversed', ...base, ...reversedFields(standing, 'the terminal could not trust the result and reversed it') };
+  }
+  if (!v.outcome) return { kind: 'unknown', ...base, detail: 'still in flight: its outcome is decided when the terminal restarts' };
+  if (v.outcome.result === 'declined') {
+    return v.outcome.responseCode === NOT_SENT ? { kind: 'not-sent', ...base, detail: 'nothing reached the acquirer' } : { kind: 'declined', ...base, responseCode: v.outcome.responseCode };
+  }
+  return {
+    kind: 'approved',
+    ...base,
+    amount: i.amount,
+    maskedPan: i.maskedPan,
+    rrn: v.outcome.rrn ?? '',
+    ...(v.outcome.authCode !== undefined ? { authCode: v.outcome.authCode } : {}),
+    receipt: i.kind === 'balance' ? 'none' : v.printed ? 'printed' : receiptPending ? 'pending' : 'none',
+  };
 }
 
 function definedOnly<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
