@@ -1,10 +1,12 @@
 // The money invariants of DESIGN.md, checked by comparing the terminal's journal with the acquirer's
-// ledger after any mix of faults. Unit tests, end-to-end tests and the deterministic simulator all call
-// this one function; an empty list means the terminal and the acquirer agree.
+// ledger — and with what the cashier was told — after any mix of faults. Unit tests, end-to-end tests and
+// the deterministic simulator all call this one function; an empty list means the terminal, the acquirer
+// and the cashier agree. The journal is read through the checker's own fold (invariant-fold.ts), never
+// through the engine's lookups.
 import type { JournalRecord } from '../journal/state-machine.js';
 import { findSensitive } from '../pci/card-data.js';
+import { checkedKey as txnKey, foldForChecks, type CheckedTxn } from './invariant-fold.js';
 import { TerminalRecord, type AuthIntent, type StanAllocated } from './records.js';
-import { txnKey, txnViews } from './txn-history.js';
 
 /** The ledger fields the check reads (host-bridge/acquirer/ledger.ts entries fit this shape). */
 export interface LedgerEntryLike {
@@ -19,7 +21,20 @@ export interface LedgerEntryLike {
   target?: number | null;
 }
 
-export type InvariantName = 'no-phantom-debit' | 'no-lost-sale' | 'stan-unique' | 'batch-forward' | 'reversal-once' | 'no-card-data';
+export type InvariantName = 'no-phantom-debit' | 'no-lost-sale' | 'stan-unique' | 'batch-forward' | 'reversal-once' | 'no-card-data' | 'no-failed-debit' | 'request-once';
+
+/**
+ * What the cashier was told about one operation. `failed` covers declined, reversed (in any state), not
+ * sent, refused and an error reply; `unknown` an answer that says the outcome is not known yet; an
+ * operation whose answer never arrived (a crash, a lost reply) is simply not listed, or listed `unknown`.
+ */
+export interface ToldCashier {
+  said: 'approved' | 'failed' | 'unknown';
+  requestId?: string;
+  /** The transaction the answer named, when it named one. */
+  batch?: number;
+  stan?: number;
+}
 
 export interface Violation {
   invariant: InvariantName;
@@ -39,11 +54,13 @@ export interface InvariantInput {
    * or stuck, not cleared or closed) is an obligation kept, not yet a phantom debit. Off for final checks.
    */
   allowOwedReversals?: boolean;
+  /** What the cashier was told (invariant 8). Without it only the request-id half of 8 is checked. */
+  told?: readonly ToldCashier[];
 }
 
-export function checkMoneyInvariants({ records, ledger, terminalId, allowOwedReversals = false }: InvariantInput): Violation[] {
+export function checkMoneyInvariants({ records, ledger, terminalId, allowOwedReversals = false, told = [] }: InvariantInput): Violation[] {
   const out: Violation[] = [];
-  const views = txnViews(records);
+  const views = foldForChecks(records);
 
   checkCounters(records, out);
 
@@ -88,23 +105,61 @@ export function checkMoneyInvariants({ records, ledger, terminalId, allowOwedRev
     if (!v) {
       out.push({ invariant: 'no-phantom-debit', batch, stan, detail: `acquirer approved ${e.txn} ${e.amount} (ledger seq ${e.seq}) with no intent in the journal` });
     } else if (v.reversal) {
-      if (allowOwedReversals && (v.reversal.state === 'owed' || v.reversal.state === 'stuck')) continue;
-      out.push({ invariant: 'no-phantom-debit', batch, stan, detail: `acquirer holds ${e.txn} ${e.amount} (ledger seq ${e.seq}) that the journal reversed (${v.reversal.state})` });
-    } else if (v.outcome?.result !== 'approved') {
+      if (allowOwedReversals && owes(v)) continue;
+      out.push({ invariant: 'no-phantom-debit', batch, stan, detail: `acquirer holds ${e.txn} ${e.amount} (ledger seq ${e.seq}) that the journal reversed (${v.reversal})` });
+    } else if (!v.outcome?.approved) {
       out.push({ invariant: 'no-phantom-debit', batch, stan, detail: `acquirer approved ${e.txn} ${e.amount} (ledger seq ${e.seq}); journal says ${v.outcome ? `declined ${v.outcome.responseCode}` : 'no outcome'}` });
-    } else if (Number(e.amount) !== v.intent.amount) {
-      out.push({ invariant: 'no-phantom-debit', batch, stan, detail: `acquirer amount ${e.amount} vs journal ${v.intent.amount}` });
+    } else if (Number(e.amount) !== v.amount) {
+      out.push({ invariant: 'no-phantom-debit', batch, stan, detail: `acquirer amount ${e.amount} vs journal ${v.amount}` });
     }
   }
 
   // 2. No lost sale: everything the journal holds as approved (and did not reverse) is live at the acquirer.
   for (const [key, v] of views) {
-    if (v.outcome?.result !== 'approved' || v.reversal || v.intent.kind === 'balance') continue;
+    if (!v.outcome?.approved || v.reversal || v.kind === 'balance') continue;
     if (!liveAtHost.has(key)) {
-      out.push({ invariant: 'no-lost-sale', batch: v.intent.batch, stan: v.intent.stan, detail: `journal approved ${v.intent.kind} ${v.intent.amount}; the acquirer has no live authorization for it` });
+      out.push({ invariant: 'no-lost-sale', batch: v.batch, stan: v.stan, detail: `journal approved ${v.kind} ${v.amount}; the acquirer has no live authorization for it` });
     }
   }
+
+  checkToldFailed(views, liveAtHost, told, allowOwedReversals, out);
   return out;
+}
+
+/** A reversal the journal still owes (not answered, not closed). */
+const owes = (t: CheckedTxn) => t.reversal === 'owed' || t.reversal === 'stuck';
+
+/**
+ * 8. No "failed" that debits: whatever the cashier was told failed is not live at the acquirer once the
+ * reversals owed are answered; and one request id never starts two authorizations.
+ */
+function checkToldFailed(views: Map<string, CheckedTxn>, liveAtHost: Map<string, LedgerEntryLike>, told: readonly ToldCashier[], allowOwed: boolean, out: Violation[]): void {
+  const byRequest = new Map<string, CheckedTxn[]>();
+  for (const t of views.values()) {
+    if (t.requestId === undefined) continue;
+    byRequest.set(t.requestId, [...(byRequest.get(t.requestId) ?? []), t]);
+  }
+  for (const [id, ts] of byRequest) {
+    if (ts.length > 1) out.push({ invariant: 'request-once', detail: `request id ${id} started ${ts.length} authorizations (STAN ${ts.map((t) => t.stan).join(', ')})` });
+  }
+  for (const t of told) {
+    if (t.said !== 'failed') continue;
+    // The answer's own STAN, and whatever the request id started (an answer may name no STAN at all).
+    const named = new Map<string, CheckedTxn | undefined>();
+    if (t.batch !== undefined && t.stan !== undefined) named.set(txnKey(t.batch, t.stan), views.get(txnKey(t.batch, t.stan)));
+    for (const v of t.requestId !== undefined ? (byRequest.get(t.requestId) ?? []) : []) named.set(txnKey(v.batch, v.stan), v);
+    for (const [key, v] of named) {
+      const e = liveAtHost.get(key);
+      if (!e) continue;
+      if (allowOwed && v && owes(v)) continue;
+      out.push({
+        invariant: 'no-failed-debit',
+        batch: e.batch === undefined ? undefined : Number(e.batch),
+        stan: e.stan === undefined ? undefined : Number(e.stan),
+        detail: `the cashier was told ${t.requestId ?? key} failed; the acquirer holds ${e.txn} ${e.amount} live (ledger seq ${e.seq}); the journal says ${v ? (v.reversal ? `reversal ${v.reversal}` : v.outcome ? (v.outcome.approved ? 'approved' : `declined ${v.outcome.responseCode}`) : 'no outcome') : 'nothing'}`,
+      });
+    }
+  }
 }
 
 /** 3. STANs strictly increase (wrapping at 999999) and are unique per batch; batch numbers never go back. */
