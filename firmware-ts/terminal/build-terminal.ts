@@ -31,6 +31,8 @@ export interface TerminalWiring {
   timeouts: { connectMs: number; responseMs: number };
   onEngineEvent?: (e: EngineEvent) => void;
   onLinkEvent?: (e: LinkEvent) => void;
+  /** Uniform in [0, 1) for the reversal rounds' jitter (seeded in simulation); Math.random when absent. */
+  random?: () => number;
   /** Test-only: known bugs the simulator must catch. Never set by the daemon. */
   plantedBugs?: PlantedBugs;
 }
@@ -47,9 +49,13 @@ export function buildTerminal(w: TerminalWiring): Terminal {
     clock: w.clock,
     connectTimeoutMs: w.timeouts.connectMs,
     responseTimeoutMs: w.timeouts.responseMs,
-    ...(w.onLinkEvent ? { onEvent: w.onLinkEvent } : {}),
+    // The engine hears what the link saw outside an exchange (a late reply is logged, never acted on).
+    onEvent: (e) => {
+      w.onLinkEvent?.(e);
+      engine.linkEvent(e);
+    },
   });
-  const engine = TerminalEngine.create({
+  const engine: TerminalEngine = TerminalEngine.create({
     journal: w.journal,
     link,
     clock: w.clock,
@@ -59,6 +65,7 @@ export function buildTerminal(w: TerminalWiring): Terminal {
     storage: w.storage,
     config: { identity: w.identity, tmk: w.tmk, merchantName: w.merchantName, ...(w.reversal ? { reversal: w.reversal } : {}), ...(w.batch ? { batch: w.batch } : {}) },
     ...(w.onEngineEvent ? { onEvent: w.onEngineEvent } : {}),
+    ...(w.random ? { random: w.random } : {}),
     ...(w.plantedBugs ? { faults: w.plantedBugs } : {}),
   });
   const settlement = new Settlement({ journal: w.journal, link, clock: w.clock, identity: w.identity, storage: w.storage });

@@ -5,7 +5,7 @@
 import type { JournalRecord } from '../../firmware-ts/journal/state-machine.js';
 import { findPanLikeRun } from '../../firmware-ts/pci/card-data.js';
 import type { AcquirerHost } from '../acquirer/host.js';
-import { checkMoneyInvariants, type InvariantName } from '../../firmware-ts/txn/money-invariants.js';
+import { checkMoneyInvariants, type InvariantName, type ToldCashier } from '../../firmware-ts/txn/money-invariants.js';
 import { TerminalRecord, type AuthIntent, type SettlementDone, type StanAllocated } from '../../firmware-ts/txn/records.js';
 import type { SettlementStepRecord, TotalsSide } from '../../firmware-ts/txn/settlement-records.js';
 import { txnKey, txnViews } from '../../firmware-ts/txn/txn-history.js';
@@ -23,6 +23,8 @@ export const SIM_INVARIANTS: readonly SimInvariant[] = [
   'settled-totals',
   'journal-reopens',
   'no-card-data',
+  'no-failed-debit',
+  'request-once',
   'liveness',
   'engine-error',
 ];
@@ -41,6 +43,8 @@ export interface WorldView {
   wire: readonly { mti: string; stan: number }[];
   /** batch|STAN of what the terminal told the cashier was approved. */
   reportedApproved: ReadonlySet<string>;
+  /** Every answer the cashier heard (invariant 8). */
+  told: readonly ToldCashier[];
   /** Mid-run: reversals still owed are obligations kept, not violations. */
   final: boolean;
 }
@@ -48,11 +52,12 @@ export interface WorldView {
 const six = (n: number) => String(n).padStart(6, '0');
 
 export function checkWorld(w: WorldView): SimViolation[] {
-  const out: SimViolation[] = checkMoneyInvariants({ records: w.records, ledger: w.host.state.entries, terminalId: w.terminalId, allowOwedReversals: !w.final }).map((v) => ({
+  const out: SimViolation[] = checkMoneyInvariants({ records: w.records, ledger: w.host.state.entries, terminalId: w.terminalId, allowOwedReversals: !w.final, told: w.told }).map((v) => ({
     invariant: v.invariant,
     detail: v.detail,
   }));
   checkWireStans(w, out);
+  checkReversalRepeats(w, out);
   checkReportedApprovals(w, out);
   checkSettledTotals(w, out);
   for (const f of w.disk.fileInfo()) {
@@ -78,6 +83,23 @@ function checkWireStans(w: WorldView, out: SimViolation[]): void {
     if (allocated.has(m.stan) || reported.has(m.stan)) continue;
     reported.add(m.stan);
     out.push({ invariant: 'stan-unique', detail: `STAN ${m.stan} went on the wire (${m.mti}) but the journal never allocated it: it can be handed out again` });
+  }
+}
+
+/**
+ * 4, seen from the wire: once a 0400 for a STAN has left the terminal, every later send of that reversal is
+ * a 0401 repeat (so the acquirer knows it for one); a second 0400 means the "already sent" count was lost.
+ */
+function checkReversalRepeats(w: WorldView, out: SimViolation[]): void {
+  const first = new Set<number>();
+  const reported = new Set<number>();
+  for (const m of w.wire) {
+    if (m.mti !== '0400') continue;
+    if (first.has(m.stan) && !reported.has(m.stan)) {
+      reported.add(m.stan);
+      out.push({ invariant: 'reversal-once', detail: `a second 0400 for STAN ${m.stan} went on the wire: a repeat must be a 0401 (the attempt count was lost)` });
+    }
+    first.add(m.stan);
   }
 }
 

@@ -10,6 +10,7 @@ import { AcquirerHost } from '../acquirer/host.js';
 import { SecretKey } from '../../protocol/iso8583/index.js';
 import { JournalClosedError, JournalError } from '../../firmware-ts/journal/errors.js';
 import type { ReversalPolicy, SupervisorVerifier, TxnResult } from '../../firmware-ts/txn/engine-api.js';
+import type { ToldCashier } from '../../firmware-ts/txn/money-invariants.js';
 import type { PlantedBugs } from '../../firmware-ts/txn/planted-bugs.js';
 import { SettlementError, type Settlement } from '../../firmware-ts/txn/settlement.js';
 import type { TerminalEngine } from '../../firmware-ts/txn/terminal-engine.js';
@@ -104,6 +105,11 @@ class World {
   settlement!: Settlement;
   /** batch|STAN of every transaction the cashier was told was approved (balance inquiries left out). */
   readonly reportedApproved = new Set<string>();
+  /** Every answer the cashier heard, by request id (invariant 8). */
+  readonly told: ToldCashier[] = [];
+  /** Money operations whose answer the cashier never heard (the power failed): asked again after the reboot. */
+  readonly unheard: { requestId: string; op: Op }[] = [];
+  private nextRequest = 1;
   crashed = false;
   crashes = 0;
   reboots = 0;
@@ -130,15 +136,18 @@ class World {
     const k = opts.faultScale ?? 1;
     const scaled = <T extends object>(rates: T): T => Object.fromEntries(Object.entries(rates).map(([n, p]) => [n, Math.min(0.5, (p as number) * k)])) as T;
     this.net = new SimNetwork({ host: this.host, clock: this.clock, rng: this.rng, responseTimeoutMs: RESPONSE_TIMEOUT_MS, trace: log, rates: scaled(DEFAULT_NET_FAULTS) });
-    this.reader = new SimReader(this.rng, log, scaled(DEFAULT_DEVICE_FAULTS));
-    this.printer = new SimPrinter(this.rng, log, scaled(DEFAULT_DEVICE_FAULTS));
+    this.reader = new SimReader(this.rng, this.clock, log, scaled(DEFAULT_DEVICE_FAULTS));
+    this.printer = new SimPrinter(this.rng, this.clock, log, scaled(DEFAULT_DEVICE_FAULTS));
     this.realDevices = opts.devices === 'real' ? new RealDevices(this.clock, this.rng, log, scaled(DEFAULT_LINE_FAULTS)) : undefined;
     this.deviceKey = Buffer.from(this.rng.fill(new Uint8Array(32)));
     // Each seed runs its own reversal policy (the config keys a deployment may set).
     this.policy = {
       attemptsPerRound: 1 + this.rng.int(4),
+      attemptSpacingMs: 500 + this.rng.int(5_000),
       backoffMs: 5_000 + this.rng.int(60_000),
       maxBackoffMs: 5 * 60_000 + this.rng.int(10 * 60_000),
+      jitter: this.rng.float() * 0.5,
+      preSaleBudgetMs: 1_000 + this.rng.int(10_000),
       refuseSalesWhileStuck: this.rng.chance(0.8),
     };
   }
@@ -186,13 +195,18 @@ class World {
     this.net.cut = null;
   }
 
-  /** An operation failed because the journal refused writes after the planned fsync EIO: reboot. */
+  /**
+   * The journal refused writes after the planned fsync EIO (the operation either threw, or — inside an
+   * authorization, which never throws — answered from what it knew): reboot.
+   */
   rebootAfterFsyncFailure(r: Driven<unknown>): boolean {
-    if (r.kind !== 'error' || this.fsyncFails === null || !(r.error instanceof JournalClosedError)) return false;
+    if (this.fsyncFails === null) return false;
+    const threw = r.kind === 'error' && r.error instanceof JournalClosedError;
+    if (!threw && this.journal.failed === null) return false;
     const mode = this.fsyncFails;
     this.fsyncFails = null;
     this.disk.clearFaults();
-    this.log(`journal refused writes after fsync EIO (${(r.error as Error).message.slice(0, 60)}...)`);
+    this.log(`journal refused writes after fsync EIO (${String(this.journal.failed ?? (r.kind === 'error' ? r.error : '')).slice(0, 60)}...)`);
     this.powerCut(mode, 'the reboot after fsync EIO');
     return true;
   }
@@ -286,6 +300,7 @@ class World {
         reversal: this.policy,
         timeouts: { connectMs: 5_000, responseMs: RESPONSE_TIMEOUT_MS },
         onLinkEvent: (e) => e.type !== 'connected' && this.log(`link: ${e.type}${'reason' in e ? ` ${e.reason}` : ''}${'mti' in e ? ` ${e.mti} stan ${e.stan ?? '-'}` : ''}${'detail' in e ? ` ${e.detail}` : ''}`),
+        random: () => this.rng.float(),
         onEngineEvent: (e) => this.log(`engine: ${Object.values(e).join(' ')}`),
         ...(this.opts.plantedBugs ? { plantedBugs: this.opts.plantedBugs } : {}),
       });
@@ -336,31 +351,66 @@ class World {
     }
   }
 
-  async runOp(op: Op): Promise<Driven<string>> {
+  /** How a money operation starts, under a client request id; undefined for the world's moves. */
+  private startFor(op: Op): ((requestId: string) => Promise<TxnResult>) | undefined {
     const engine = this.engine!;
-    const txn = (p: Promise<TxnResult>) =>
-      this.drive(
-        p.then((r) => {
-          if (r.kind === 'approved' && r.txn !== 'balance') this.reportedApproved.add(`${r.batch}|${r.stan}`);
-          return describeResult(r);
-        }),
-      );
-    const busy = () => (this.settlement.pending ? { kind: 'done' as const, value: 'refused: settlement under way' } : undefined);
     switch (op.kind) {
       case 'sale':
-        return busy() ?? txn(engine.sale(op.amount, { cardTimeoutMs: 30_000 }));
+        return (requestId) => engine.sale(op.amount, { cardTimeoutMs: 30_000, requestId });
       case 'preauth':
-        return busy() ?? txn(engine.preauth(op.amount, { cardTimeoutMs: 30_000 }));
+        return (requestId) => engine.preauth(op.amount, { cardTimeoutMs: 30_000, requestId });
       case 'balance':
-        return txn(engine.balance({ cardTimeoutMs: 30_000 }));
+        return (requestId) => engine.balance({ cardTimeoutMs: 30_000, requestId });
       case 'completion':
-        return busy() ?? txn(engine.completion({ stan: op.stan, batch: op.batch, amount: op.amount }));
+        return (requestId) => engine.completion({ stan: op.stan, batch: op.batch, amount: op.amount, requestId });
       case 'preauth-void':
-        return busy() ?? txn(engine.preauthVoid({ stan: op.stan, batch: op.batch, password: PASSWORD }));
+        return (requestId) => engine.preauthVoid({ stan: op.stan, batch: op.batch, password: PASSWORD, requestId });
       case 'void':
-        return busy() ?? txn(engine.void({ stan: op.stan, password: PASSWORD }));
+        return (requestId) => engine.void({ stan: op.stan, password: PASSWORD, requestId });
       case 'refund':
-        return busy() ?? txn(engine.refund({ rrn: op.rrn, date: op.date, amount: op.amount, password: PASSWORD }));
+        return (requestId) => engine.refund({ rrn: op.rrn, date: op.date, amount: op.amount, password: PASSWORD, requestId });
+      default:
+        return undefined;
+    }
+  }
+
+  /** Asks the terminal, as the cashier's client does, and remembers what the cashier heard (or that nothing came). */
+  async ask(requestId: string, op: Op, start: (requestId: string) => Promise<TxnResult>): Promise<Driven<string>> {
+    this.log(`  request id ${requestId}`);
+    // A dead process answers nobody: what its promises do after the power cut is never heard.
+    const life = this.reboots;
+    const r = await this.drive(start(requestId).then((t) => (this.crashed || this.reboots !== life ? 'unheard' : this.hear(requestId, t))));
+    if (r.kind === 'crashed') this.unheard.push({ requestId, op });
+    // An error reply is a "failed" to the cashier (and an engine error to the simulator).
+    if (r.kind === 'error') this.told.push({ said: 'failed', requestId });
+    return r;
+  }
+
+  private hear(requestId: string, r: TxnResult): string {
+    if (r.kind === 'approved' && r.txn !== 'balance') this.reportedApproved.add(`${r.batch}|${r.stan}`);
+    const said = r.kind === 'approved' ? 'approved' : r.kind === 'unknown' ? 'unknown' : 'failed';
+    this.told.push({ said, requestId, ...(r.kind !== 'refused' ? { batch: r.batch, stan: r.stan } : {}) });
+    return describeResult(r) + (r.kind !== 'refused' && r.replayed ? ' (replayed: the first outcome of this request id)' : '');
+  }
+
+  /** After a reboot the cashier who heard nothing asks again with the same request id (most of the time). */
+  async askAgain(): Promise<Driven<string> | undefined> {
+    const next = this.unheard.shift();
+    if (!next || !this.rng.chance(0.7) || this.settlement.pending) return undefined;
+    const start = this.startFor(next.op);
+    if (!start) return undefined;
+    this.log(`cashier asks again: ${describeOp(next.op)} with request id ${next.requestId}`);
+    return this.ask(next.requestId, next.op, start);
+  }
+
+  async runOp(op: Op): Promise<Driven<string>> {
+    const engine = this.engine!;
+    const start = this.startFor(op);
+    if (start) {
+      if (this.settlement.pending && op.kind !== 'balance') return { kind: 'done', value: 'refused: settlement under way' };
+      return this.ask(`sim-${this.nextRequest++}`, op, start);
+    }
+    switch (op.kind) {
       case 'settle':
         return this.drive(this.settle());
       case 'send-reversals':
@@ -379,6 +429,8 @@ class World {
         else (this.realDevices ?? this.printer).breakDown();
         await flush();
         return this.crashed ? { kind: 'crashed' } : { kind: 'done', value: 'printer' };
+      default:
+        throw new Error(`no way to run ${describeOp(op)}`);
     }
   }
 
@@ -390,6 +442,7 @@ class World {
       terminalId: IDENTITY.terminalId,
       wire: this.net.wire,
       reportedApproved: this.reportedApproved,
+      told: this.told,
       final,
     });
     if (violations.length) throw new CheckFailed(violations, where);
@@ -444,6 +497,8 @@ function describeResult(r: TxnResult): string {
       return `reversed ${r.txn} stan ${r.stan} (${r.reason}, reversal ${r.reversal})`;
     case 'not-sent':
       return `not sent ${r.txn} stan ${r.stan}`;
+    case 'unknown':
+      return `unknown ${r.txn} stan ${r.stan}: ${r.detail}`;
     case 'refused':
       return `refused ${r.txn}: ${r.reason}`;
   }
@@ -478,6 +533,12 @@ export async function runSeed(seed: number, opts: SimOptions = {}): Promise<Seed
       if (r.kind === 'crashed' || w.rebootAfterFsyncFailure(r)) {
         await w.boot();
         w.check(false, `after reboot ${w.reboots - 1}`);
+        const again = await w.askAgain();
+        if (again?.kind === 'done') w.log(`  → ${again.value}`);
+        if (again && (again.kind === 'crashed' || w.rebootAfterFsyncFailure(again))) {
+          await w.boot();
+          w.check(false, `after reboot ${w.reboots - 1}`);
+        } else if (again) w.expectDone(again, 'the repeated request');
         continue;
       }
       w.expectDone(r, describeOp(op));
