@@ -12,6 +12,8 @@ export const ExitCode = {
   corrupt: 3,
   /** The journal is locked by another process. */
   locked: 4,
+  /** A money operation failed but the debit may stand (reversal owed, stuck, closed by a supervisor) or its outcome is unknown. */
+  unsettled: 5,
   /** `posj run` stopped because a bench asked for a reboot: `posj boot` starts it again at once. */
   reboot: 75,
   /** `posj run` stopped because its journal failed a write or sync: init restarts it and it recovers from disk. */

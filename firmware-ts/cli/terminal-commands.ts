@@ -23,6 +23,7 @@ import { readPasswords, type PasswordSource } from './password-input.js';
 import { describeStatus } from './status-words.js';
 
 export { describeStatus };
+import { requestIdProblem } from '../txn/request-id.js';
 
 const DEFAULT_SOCKET = path.join('var', 'posj.sock');
 
@@ -34,7 +35,8 @@ interface ClientOpts {
 type Printer = (result: Record<string, unknown>) => string;
 
 /** Sends a request, prints the answer, and maps it to an exit code. */
-async function call(o: ClientOpts, req: ControlRequest, human: Printer, succeeded: (r: Record<string, unknown>) => boolean = () => true): Promise<number> {
+/** `succeeded` says ok/failed, or gives the exit code itself (money operations: txnExitCode). */
+async function call(o: ClientOpts, req: ControlRequest, human: Printer, succeeded: (r: Record<string, unknown>) => boolean | number = () => true): Promise<number> {
   const res = await controlCall(o.socket, req);
   if (!res.ok) {
     if (o.json) process.stdout.write(JSON.stringify(res) + '\n');
@@ -43,29 +45,96 @@ async function call(o: ClientOpts, req: ControlRequest, human: Printer, succeede
   }
   const r = res.result as Record<string, unknown>;
   process.stdout.write((o.json ? JSON.stringify(r) : human(r)) + '\n');
-  return succeeded(r) ? ExitCode.ok : ExitCode.failed;
+  const verdict = succeeded(r);
+  return typeof verdict === 'number' ? verdict : verdict ? ExitCode.ok : ExitCode.failed;
 }
 
 const stan6 = (n: unknown) => String(n).padStart(6, '0');
 
+const REVERSAL_REASONS: Record<string, string> = {
+  '98': 'no trustworthy reply from the acquirer',
+  A0: 'the reply failed its MAC check',
+  '06': 'the card did not complete the approved transaction',
+};
+
+/**
+ * What the acquirer is known to hold after a reversal, in words a cashier can act on: "reversed at the
+ * acquirer" only once a 0410 cleared it; otherwise the debit may stand, and the STAN says which one.
+ */
+export function describeReversal(v: { state?: unknown; stan?: unknown; reason?: unknown; attempts?: unknown; responseCode?: unknown; closedReason?: unknown }): string {
+  const why = `reason ${v.reason}: ${REVERSAL_REASONS[String(v.reason)] ?? 'unknown reason'}`;
+  switch (v.state) {
+    case 'cleared':
+      return `reversed at the acquirer (0410 answered ${v.responseCode}; ${why}) — the cardholder is not debited`;
+    case 'pending':
+      return `reversal owed, not yet answered by the acquirer (${why}; ${v.attempts} sent) — the debit may stand until the acquirer answers STAN ${stan6(v.stan)}; the terminal keeps sending it`;
+    case 'stuck':
+      return `reversal STUCK after ${v.attempts} sends without an answer (${why}) — the cardholder may be debited until the acquirer answers STAN ${stan6(v.stan)}; a reversal slip was printed`;
+    case 'closed':
+      return `reversal closed by supervisor — not confirmed by the acquirer (supervisor's reason: ${v.closedReason}; ${why}) — the debit may stand for STAN ${stan6(v.stan)}`;
+    default:
+      return `reversal ${String(v.state)}`;
+  }
+}
+
+/** What the cashier reads after a sale, void, refund, completion or balance inquiry. */
 export function describeTxn(r: Record<string, unknown>): string {
+  const again = r.replayed ? ' [the first answer to this request id; nothing new was sent]' : '';
   switch (r.kind) {
     case 'approved':
-      return `APPROVED ${r.txn} stan=${stan6(r.stan)} batch=${stan6(r.batch)} amount=${formatMinor(Number(r.amount))} card=${r.maskedPan} rrn=${r.rrn} receipt=${r.receipt}`;
+      return `APPROVED ${r.txn} stan=${stan6(r.stan)} batch=${stan6(r.batch)} amount=${formatMinor(Number(r.amount))} card=${r.maskedPan} rrn=${r.rrn} receipt=${r.receipt}${r.receipt === 'pending' ? ' (prints when the printer is back; the sale stands)' : ''}${again}`;
     case 'declined':
-      return `DECLINED ${r.txn} stan=${stan6(r.stan)} response=${describeResponseCode(String(r.responseCode))}`;
+      return `DECLINED ${r.txn} stan=${stan6(r.stan)} response=${describeResponseCode(String(r.responseCode))} — not debited${again}`;
     case 'reversed':
-      return `FAILED ${r.txn} stan=${stan6(r.stan)}: reversed (reason ${r.reason}), reversal ${r.reversal} — the cardholder is not left debited`;
+      return `FAILED ${r.txn} stan=${stan6(r.stan)}: ${r.detail}; ${describeReversal({ state: r.reversal, stan: r.stan, reason: r.reason, attempts: r.attempts, responseCode: r.reversalResponseCode, closedReason: r.closedReason })}${again}`;
     case 'not-sent':
-      return `NOT SENT ${r.txn} stan=${stan6(r.stan)}: ${r.detail}`;
+      return `NOT SENT ${r.txn} stan=${stan6(r.stan)}: nothing reached the acquirer (${r.detail}) — not debited${again}`;
+    case 'unknown':
+      return `OUTCOME UNKNOWN ${r.txn} stan=${stan6(r.stan)}: ${r.detail} — do not charge the card again; ask with posj status${r.requestId !== undefined ? ` --request-id ${r.requestId}` : ` --stan ${r.stan}`} once the terminal is back${again}`;
     case 'refused':
-      return `REFUSED ${r.txn}: ${r.reason} (${r.detail})`;
+      return `REFUSED ${r.txn}: ${r.reason} (${r.detail}) — nothing was sent`;
     default:
       return JSON.stringify(r);
   }
 }
 
-const approved = (r: Record<string, unknown>) => r.kind === 'approved';
+/** One transaction looked up (posj status --stan / --rrn / --request-id / --last). */
+export function describeOneTxn(r: Record<string, unknown>): string {
+  if (!r.found) return 'not found: no transaction with that key was started (nothing was authorized)';
+  const head = `stan=${stan6(r.stan)} batch=${stan6(r.batch)} ${r.txn} ${formatMinor(Number(r.amount))} card=${r.maskedPan}${r.requestId !== undefined ? ` request-id=${r.requestId}` : ''}`;
+  const rev = r.reversal as Record<string, unknown> | undefined;
+  switch (r.state) {
+    case 'approved':
+      return `${head}: APPROVED rrn=${r.rrn} receipt=${r.receipt}`;
+    case 'voided':
+      return `${head}: APPROVED, then voided`;
+    case 'declined':
+      return `${head}: DECLINED response=${describeResponseCode(String(r.responseCode))} — not debited`;
+    case 'not-sent':
+      return `${head}: NOT SENT — not debited`;
+    case 'in-flight':
+      return `${head}: IN FLIGHT — decided when the terminal restarts (reversed unless approved)`;
+    default:
+      return `${head}: FAILED, ${rev ? describeReversal(rev) : String(r.state)}`;
+  }
+}
+
+/** Exit status of a money operation: 0 approved, 1 failed and not debited, 5 failed or unknown with the debit possibly standing. */
+export function txnExitCode(r: Record<string, unknown>): number {
+  if (r.kind === 'approved') return ExitCode.ok;
+  if (r.kind === 'unknown' || (r.kind === 'reversed' && r.reversal !== 'cleared')) return ExitCode.unsettled;
+  return ExitCode.failed;
+}
+
+/** --request-id: the client's idempotency key, checked here so a bad one fails before the card is read. */
+function requestIdArg(value: string): string {
+  const problem = requestIdProblem(value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return value;
+}
+
+const withRequestId = (o: { requestId?: string }) => (o.requestId !== undefined ? { requestId: o.requestId } : {});
+const REQUEST_ID_HELP = 'idempotency key: the same id again returns the first outcome, never a second charge';
 
 function slipLine(s: { printed: boolean; duplicate: boolean; reason?: string; mayBeOnPaper?: boolean } | undefined): string {
   if (!s) return '  settlement slip: not printed';
@@ -197,12 +266,20 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
     }),
   );
 
-  client(program.command('sale').description('消费: a sale of AMOUNT (yuan, e.g. 12.50)').argument('<amount>', 'amount', parseYuan)).action(
-    action((amount: number, o: ClientOpts) => call(o, { op: 'sale', amount }, describeTxn, approved)),
+  client(program.command('sale').description('消费: a sale of AMOUNT (yuan, e.g. 12.50)').argument('<amount>', 'amount', parseYuan).option('--request-id <id>', REQUEST_ID_HELP, requestIdArg)).action(
+    action((amount: number, o: ClientOpts & { requestId?: string }) => call(o, { op: 'sale', amount, ...withRequestId(o) }, describeTxn, txnExitCode)),
   );
 
-  client(withPassword(program.command('void').description('撤销: void a sale of the open batch (asks for the supervisor password)').requiredOption('--stan <n>', 'STAN of the sale', positiveInt))).action(
-    action(async (o: ClientOpts & PasswordSource & { stan: number }) => call(o, { op: 'void', stan: o.stan, password: await supervisorPassword(o) }, describeTxn, approved)),
+  client(
+    withPassword(
+      program
+        .command('void')
+        .description('撤销: void a sale of the open batch (asks for the supervisor password)')
+        .requiredOption('--stan <n>', 'STAN of the sale', positiveInt)
+        .option('--request-id <id>', REQUEST_ID_HELP, requestIdArg),
+    ),
+  ).action(
+    action(async (o: ClientOpts & PasswordSource & { stan: number; requestId?: string }) => call(o, { op: 'void', stan: o.stan, password: await supervisorPassword(o), ...withRequestId(o) }, describeTxn, txnExitCode)),
   );
 
   client(
@@ -211,8 +288,13 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
       .description('退货: refund up to AMOUNT of a sale from any batch (supervisor password)')
       .argument('<amount>', 'amount', parseYuan)
       .requiredOption('--rrn <rrn>', 'retrieval reference number of the sale')
-      .requiredOption('--date <MMDD>', 'date of the sale')),
-  ).action(action(async (amount: number, o: ClientOpts & PasswordSource & { rrn: string; date: string }) => call(o, { op: 'refund', amount, rrn: o.rrn, date: o.date, password: await supervisorPassword(o) }, describeTxn, approved)));
+      .requiredOption('--date <MMDD>', 'date of the sale')
+      .option('--request-id <id>', REQUEST_ID_HELP, requestIdArg)),
+  ).action(
+    action(async (amount: number, o: ClientOpts & PasswordSource & { rrn: string; date: string; requestId?: string }) =>
+      call(o, { op: 'refund', amount, rrn: o.rrn, date: o.date, password: await supervisorPassword(o), ...withRequestId(o) }, describeTxn, txnExitCode),
+    ),
+  );
 
   client(program.command('settle').description('结算: settle the open batch with the acquirer')).action(
     action((o: ClientOpts) => call(o, { op: 'settle' }, describeSettlement)),
@@ -223,13 +305,15 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
       .command('status')
       .description('the terminal (stan, batch, reversals, receipts, totals, devices), or one transaction: did it go through?')
       .option('--stan <n>', 'one transaction by STAN', positiveInt)
-      .option('--rrn <rrn>', 'one transaction by RRN'),
+      .option('--rrn <rrn>', 'one transaction by RRN')
+      .option('--request-id <id>', 'one transaction by the request id its client sent (heard nothing? ask this)', requestIdArg)
+      .option('--last', 'the last transaction started'),
   ).action(
-    action((o: ClientOpts & { stan?: number; rrn?: string }) => {
-      const req: ControlRequest = { op: 'status', ...(o.stan !== undefined ? { stan: o.stan } : {}), ...(o.rrn !== undefined ? { rrn: o.rrn } : {}) };
-      const one = o.stan !== undefined || o.rrn !== undefined;
+    action((o: ClientOpts & { stan?: number; rrn?: string; requestId?: string; last?: boolean }) => {
+      const req: ControlRequest = { op: 'status', ...(o.stan !== undefined ? { stan: o.stan } : {}), ...(o.rrn !== undefined ? { rrn: o.rrn } : {}), ...withRequestId(o), ...(o.last ? { last: true } : {}) };
+      const one = o.stan !== undefined || o.rrn !== undefined || o.requestId !== undefined || o.last === true;
       // A failed journal is a failed terminal: exit 1, whatever else the status says.
-      return call(o, req, one ? (r) => (r.found ? `stan=${stan6(r.stan)} ${r.txn} ${formatMinor(Number(r.amount))} ${r.state}${r.responseCode !== undefined ? ` response=${describeResponseCode(String(r.responseCode))}` : ''} receipt=${r.receipt}` : 'not found') : describeStatus, (r) => (one ? r.found === true : !r.journalFailure));
+      return call(o, req, one ? describeOneTxn : describeStatus, (r) => (one ? r.found === true : !r.journalFailure));
     }),
   );
 

@@ -2,6 +2,7 @@
 // requests are what the CLI clients (`posj sale`, `posj status`, ...) send.
 import type { Clock } from '../../protocol/io/clock.js';
 import type { TerminalEngineApi } from '../txn/engine-api.js';
+import { requestIdProblem } from '../txn/request-id.js';
 import { Settlement, SettlementError } from '../txn/settlement.js';
 import { reconciliation, settlementReceipt } from '../txn/settlement-reconciliation.js';
 import type { Supervisor } from '../txn/supervisor.js';
@@ -35,8 +36,18 @@ export const MAX_AMOUNT = 999_999_999;
 
 export const CONTROL_OPS = ['ping', 'status', 'health', 'sale', 'void', 'refund', 'settle', 'reversals', 'reprint', 'sign-on', 'supervisor-set', 'close-reversal'] as const;
 
-/** A new transaction would land in a batch whose settlement is half done: finish it first. */
-function refuseDuringSettlement(p: DaemonParts): void {
+/** The client's optional idempotency key (txn/request-id.ts). */
+function requestIdOf(req: ControlRequest): { requestId?: string } {
+  if (req.requestId === undefined) return {};
+  const id = strField(req, 'requestId');
+  const problem = requestIdProblem(id);
+  if (problem) throw new ControlRequestError('BAD_REQUEST', `"requestId": ${problem}`);
+  return { requestId: id };
+}
+
+/** A new transaction would land in a batch whose settlement is half done: finish it first. A repeated request id only reads its first outcome. */
+function refuseDuringSettlement(p: DaemonParts, id: { requestId?: string } = {}): void {
+  if (id.requestId !== undefined && p.engine.status({ requestId: id.requestId }).found) return;
   const run = p.settlement.pending;
   if (run) throw new SettlementError('SETTLEMENT_IN_FLIGHT', `settlement of batch ${run.batch} stopped at "${run.step}": run posj settle to finish it first`, run.step);
 }
@@ -48,6 +59,8 @@ export async function dispatch(p: DaemonParts, req: ControlRequest): Promise<unk
     case 'status': {
       if (req.stan !== undefined) return p.engine.status({ stan: intField(req, 'stan', 1, 999_999) });
       if (req.rrn !== undefined) return p.engine.status({ rrn: strField(req, 'rrn', /^[0-9A-Za-z]{12}$/) });
+      if (req.requestId !== undefined) return p.engine.status({ requestId: requestIdOf(req).requestId! });
+      if (req.last === true) return p.engine.status({ last: true });
       const s = p.journal.state;
       return {
         ...p.engine.health(),
@@ -67,22 +80,24 @@ export async function dispatch(p: DaemonParts, req: ControlRequest): Promise<unk
     }
     case 'sale': {
       const amount = intField(req, 'amount', 1, MAX_AMOUNT);
-      refuseDuringSettlement(p);
-      const r = await p.engine.sale(amount, { cardTimeoutMs: p.config.timeouts.cardMs });
+      const id = requestIdOf(req);
+      refuseDuringSettlement(p, id);
+      const r = await p.engine.sale(amount, { cardTimeoutMs: p.config.timeouts.cardMs, ...id });
       p.log.event('sale', txnLogFields(r));
       return r;
     }
     case 'void': {
       const stan = intField(req, 'stan', 1, 999_999);
       const password = strField(req, 'password');
-      refuseDuringSettlement(p);
-      const r = await p.engine.void({ stan, password });
+      const id = requestIdOf(req);
+      refuseDuringSettlement(p, id);
+      const r = await p.engine.void({ stan, password, ...id });
       p.log.event('void', txnLogFields(r));
       return r;
     }
     case 'refund': {
-      const q = { rrn: strField(req, 'rrn', /^[0-9A-Za-z]{12}$/), date: strField(req, 'date', /^(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$/), amount: intField(req, 'amount', 1, MAX_AMOUNT), password: strField(req, 'password') };
-      refuseDuringSettlement(p);
+      const q = { rrn: strField(req, 'rrn', /^[0-9A-Za-z]{12}$/), date: strField(req, 'date', /^(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$/), amount: intField(req, 'amount', 1, MAX_AMOUNT), password: strField(req, 'password'), ...requestIdOf(req) };
+      refuseDuringSettlement(p, q);
       const r = await p.engine.refund(q);
       p.log.event('refund', txnLogFields(r));
       return r;
