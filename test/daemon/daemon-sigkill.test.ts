@@ -20,11 +20,15 @@
 //                      no receipt.printed (after the outcome, before printing), or both (after printing).
 // And the reboot itself: now and then the boot that sends an owed reversal is killed the instant the 0410 is
 // delivered; the next boot repeats it as a 0401, and the acquirer must not apply it twice.
+// Every sale carries a client request id. The cashier whose sale was killed heard nothing: after the reboot
+// the same request id is sent again and must return the first outcome (the approval, when the kill came
+// between the durable approval and the reply) without a second authorization; and everything the cashier
+// was told is checked against the ledger at the end (invariant 8).
 import { afterAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { controlCall } from '../../firmware-ts/daemon/control-client.js';
-import { checkMoneyInvariants } from '../../firmware-ts/txn/money-invariants.js';
+import { checkMoneyInvariants, type ToldCashier } from '../../firmware-ts/txn/money-invariants.js';
 import { TerminalRecord, type AuthIntent, type AuthOutcome, type ReceiptPrinted } from '../../firmware-ts/txn/records.js';
 import { txnKey, txnViews } from '../../firmware-ts/txn/txn-history.js';
 import type { LedgerEntry } from '../../host-bridge/acquirer/ledger.js';
@@ -47,6 +51,15 @@ interface Kill {
   us?: number;
   /** What the acquirer must hold for it in the end. */
   expect: 'nothing' | 'reversed' | 'sale';
+  requestId: string;
+}
+
+/** What the cashier heard from one control reply. */
+function heard(res: unknown, requestId: string): ToldCashier {
+  const r = (res as { ok: boolean; result?: { kind: string; batch?: number; stan?: number } }).result;
+  if (!r) return { said: 'failed', requestId };
+  const said = r.kind === 'approved' ? 'approved' : r.kind === 'unknown' ? 'unknown' : 'failed';
+  return { said, requestId, ...(r.batch !== undefined && r.stan !== undefined ? { batch: r.batch, stan: r.stan } : {}) };
 }
 
 const TERMINAL_ID = '87654321';
@@ -89,6 +102,8 @@ describe('posj run SIGKILLed at every step of a sale', () => {
       entries.filter((e) => e.kind === 'authorization' && e.terminalId === TERMINAL_ID && e.batch === pad6(batch) && e.stan === pad6(stan));
 
     const kills: Kill[] = [];
+    const told: ToldCashier[] = [];
+    const replays: Array<{ round: number; step: Step; kind: string }> = [];
     const boots: Array<Record<string, string>> = [];
     const bootKills: Array<{ round: number; stan: number; cleared: boolean }> = [];
     // Bounds of the reply-kill search: largest delay that landed before the outcome, smallest after printing.
@@ -114,9 +129,19 @@ describe('posj run SIGKILLed at every step of a sale', () => {
       // Boot sent every reversal the last kill left owed, before serving anything.
       const st = (await controlCall(cfg.socketPath, { op: 'status' })) as { ok: true; result: { stan: number; batch: number; pendingReversals: number[]; stuckReversals: number[] } };
       expect(st.result.pendingReversals, `round ${round}: reversals still owed after boot`).toEqual([]);
+      if (prev) {
+        // The cashier of the killed sale heard nothing and asks again with the same request id.
+        const again = await controlCall(cfg.socketPath, { op: 'sale', amount: prev.amount, requestId: prev.requestId });
+        const outcome = prev.expect === 'sale' ? { kind: 'approved' } : { kind: 'reversed', reversal: 'cleared' };
+        expect(again, `round ${round}: request id ${prev.requestId} again (${prev.step})`).toMatchObject({ ok: true, result: { ...outcome, replayed: true, stan: prev.stan, requestId: prev.requestId } });
+        told.push(heard(again, prev.requestId));
+        replays.push({ round, step: prev.step, kind: (again as { result: { kind: string } }).result.kind });
+      }
       // The terminal sells normally after every reboot.
-      const normal = await controlCall(cfg.socketPath, { op: 'sale', amount: 100 + round });
+      const normalId = `normal-${round}`;
+      const normal = await controlCall(cfg.socketPath, { op: 'sale', amount: 100 + round, requestId: normalId });
       expect(normal, `round ${round}: a normal sale after reboot`).toMatchObject({ ok: true, result: { kind: 'approved', receipt: 'printed' } });
+      told.push(heard(normal, normalId));
 
       // The cycle first; then, if a step was still missed, the plan that aims at it.
       const missed = NAMED.find((s) => !hit(s));
@@ -124,6 +149,7 @@ describe('posj run SIGKILLed at every step of a sale', () => {
       const stan = (normal as { result: { stan: number } }).result.stan + 1;
       const batch = st.result.batch;
       const amount = plan === 'slow-reply' ? SLOW_AMOUNT : 1000 + round;
+      const requestId = `killed-${round}`;
       const kill = () => process.kill(daemon.pid, 'SIGKILL');
       const intentDurable = () => journalRecords(cfg.journalDir).some((r) => r.type === TerminalRecord.authIntent.name && (r.payload as AuthIntent).stan === stan);
       let step: Step;
@@ -133,7 +159,7 @@ describe('posj run SIGKILLed at every step of a sale', () => {
       if (plan === 'stall') {
         await gate.send('drop');
         const stalled = await gate.stall();
-        const sale = controlCall(cfg.socketPath, { op: 'sale', amount }).catch((e: Error) => e);
+        const sale = controlCall(cfg.socketPath, { op: 'sale', amount, requestId }).catch((e: Error) => e);
         await until(intentDurable, `round ${round}: the intent of STAN ${stan}`, 3000, 2);
         await sleep(Math.floor(Math.random() * 20));
         kill();
@@ -147,7 +173,7 @@ describe('posj run SIGKILLed at every step of a sale', () => {
       } else if (plan === 'hold-drop' || plan === 'hold-deliver') {
         await gate.send('hold');
         const from = gate.child.events.length;
-        const sale = controlCall(cfg.socketPath, { op: 'sale', amount }).catch((e: Error) => e);
+        const sale = controlCall(cfg.socketPath, { op: 'sale', amount, requestId }).catch((e: Error) => e);
         await gate.child.waitEvent((e) => e.event === 'held', `round ${round}: the request bytes at the gate`, 5000, from);
         kill();
         await daemon.exited;
@@ -165,7 +191,7 @@ describe('posj run SIGKILLed at every step of a sale', () => {
         }
         step = 'after-send';
       } else if (plan === 'slow-reply') {
-        const sale = controlCall(cfg.socketPath, { op: 'sale', amount }).catch((e: Error) => e);
+        const sale = controlCall(cfg.socketPath, { op: 'sale', amount, requestId }).catch((e: Error) => e);
         await until(() => debitOf(ledgerEntries(ledger), batch, stan).length === 1, `round ${round}: the acquirer's debit of STAN ${stan}`, 3000, 2);
         kill();
         await daemon.exited;
@@ -178,7 +204,7 @@ describe('posj run SIGKILLed at every step of a sale', () => {
         us = Math.max(0, us);
         const from = gate.child.events.length;
         await gate.send(`kill-after-reply ${daemon.pid} ${us}`);
-        const sale = controlCall(cfg.socketPath, { op: 'sale', amount }).catch((e: Error) => e);
+        const sale = controlCall(cfg.socketPath, { op: 'sale', amount, requestId }).catch((e: Error) => e);
         await gate.child.waitEvent((e) => e.event === 'killed', `round ${round}: the kill after the reply`, 10_000, from);
         await daemon.exited;
         await sale;
@@ -196,7 +222,7 @@ describe('posj run SIGKILLed at every step of a sale', () => {
       if (step !== 'after-outcome-before-printing' && step !== 'after-printing') {
         expect(journalRecords(cfg.journalDir).some((r) => r.type === TerminalRecord.authOutcome.name && (r.payload as AuthOutcome).stan === stan), `round ${round}: ${step} has no outcome`).toBe(false);
       }
-      kills.push({ round, plan, stan, batch, amount, step, ...(us !== undefined ? { us } : {}), expect: expectAtHost });
+      kills.push({ round, plan, stan, batch, amount, step, ...(us !== undefined ? { us } : {}), expect: expectAtHost, requestId });
     }
 
     // Reboot once more: every owed reversal goes out; then a sale, a clean stop, and the checks.
@@ -211,8 +237,20 @@ describe('posj run SIGKILLed at every step of a sale', () => {
       if (status!.pendingReversals.length) await sleep(100);
     }
     expect(status).toMatchObject({ pendingReversals: [], stuckReversals: [], pendingReceipts: [] });
-    const last = await posj(['sale', '1.00', '--json', ...sock]);
+    // The last killed sale's cashier asks through the CLI: by request id, and "the last one".
+    const lastKill = kills.at(-1)!;
+    const byId = await posj(['status', '--request-id', lastKill.requestId, ...sock]);
+    expect(byId.status, byId.stderr).toBe(0);
+    expect(byId.stdout).toContain(`stan=${pad6(lastKill.stan)}`);
+    expect(byId.stdout).toMatch(lastKill.expect === 'sale' ? /: APPROVED rrn=/ : /: FAILED, reversed at the acquirer \(0410 answered 00/);
+    const last = await posj(['sale', '1.00', '--request-id', 'final-1', '--json', ...sock]);
     expect(last.status, last.stdout + last.stderr).toBe(0);
+    told.push(heard({ ok: true, result: JSON.parse(last.stdout) }, 'final-1'));
+    const lastAgain = await posj(['sale', '1.00', '--request-id', 'final-1', '--json', ...sock]);
+    expect(JSON.parse(lastAgain.stdout)).toMatchObject({ kind: 'approved', replayed: true, stan: JSON.parse(last.stdout).stan });
+    const lastOne = await posj(['status', '--last', ...sock]);
+    expect(lastOne.stdout).toContain(`stan=${pad6(JSON.parse(last.stdout).stan)}`);
+    expect(lastOne.stdout).toContain('request-id=final-1');
     daemon.proc.kill('SIGTERM');
     expect(await daemon.exited).toEqual({ code: 0, signal: null });
     gate.child.proc.kill('SIGTERM');
@@ -226,7 +264,11 @@ describe('posj run SIGKILLed at every step of a sale', () => {
 
     const records = journalRecords(cfg.journalDir);
     const entries = ledgerEntries(ledger);
-    expect(checkMoneyInvariants({ records, ledger: entries, terminalId: TERMINAL_ID })).toEqual([]);
+    expect(checkMoneyInvariants({ records, ledger: entries, terminalId: TERMINAL_ID, told })).toEqual([]);
+    // Between the durable approval and the reply the kill left a sale whose cashier heard nothing: the same id returned it.
+    const approvedReplays = replays.filter((r) => r.step === 'after-outcome-before-printing' || r.step === 'after-printing');
+    expect(approvedReplays.length, 'replays of sales killed after their approval was durable').toBeGreaterThanOrEqual(1);
+    for (const r of approvedReplays) expect(r.kind).toBe('approved');
 
     // No STAN reused across the kills: every authorization and sign-on the acquirer ever received had its own.
     const sent = acquirer.child.events.filter((e) => e.event === 'request' && (e.mti === '0200' || e.mti === '0800')).map((e) => String(e.stan));

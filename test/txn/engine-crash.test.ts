@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../host-bridge/terminal-sim/rng.js';
 import type { CrashMode, SyncEvent } from '../../host-bridge/terminal-sim/sim-disk.js';
-import type { AuthIntent, AuthOutcome } from '../../firmware-ts/txn/records.js';
+import type { TxnResult } from '../../firmware-ts/txn/engine-api.js';
+import type { AuthIntent, AuthOutcome, ReceiptPrinted, ReversalCleared } from '../../firmware-ts/txn/records.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { EngineRig } from './engine-rig.js';
 
@@ -58,7 +59,11 @@ async function cutAndReboot(point: CutPoint, mode: CrashMode, seed: number) {
   expect(await rig.run(first.sale(1_000))).toMatchObject({ kind: 'approved' });
   const stansBefore = rig.journal.state.stan;
 
+  const ledgerCount = (kind: string) => rig.host.state.entries.filter((e) => e.kind === kind && (kind !== 'authorization' || e.amount === '000000004200')).length;
+  let atCut: { written: number; debited: number; reversed: number } | undefined;
+  const writtenBefore = rig.financialWrites;
   const crash = () => {
+    atCut = { written: rig.financialWrites - writtenBefore, debited: ledgerCount('authorization'), reversed: ledgerCount('reversal') };
     rig.disk.crash(rng, mode);
     // The dead process's socket goes with it.
     rig.link.close();
@@ -86,16 +91,18 @@ async function cutAndReboot(point: CutPoint, mode: CrashMode, seed: number) {
       rig.cutOnWrite = { at: 'after-host', cut: crash, reversal: true };
       break;
   }
-  await expect(rig.run(first.sale(4_200))).rejects.toThrow();
+  // The engine never throws out of an authorization; what it would have said is checked below.
+  const told: TxnResult = await rig.run(first.sale(4_200));
   first.stop();
   rig.disk.onSync(null);
 
   // Reboot on the crashed disk: a new process, the same acquirer.
   const engine = await rig.start();
+  confirmCut(point, mode, atCut, rig.records(), stansBefore + 1);
   const boot = await rig.run(engine.boot());
   expect(boot.reversalsStuck).toEqual([]);
   expect(engine.reversals()).toEqual([]);
-  expect(rig.violations()).toEqual([]);
+  expect(rig.violations([told])).toEqual([]);
 
   const cutSale = rig.ledger('authorization').filter((e) => e.kind === 'authorization' && e.amount === '000000004200');
   const reversed = new Set(rig.ledger('reversal').map((e) => (e.kind === 'reversal' ? e.target : null)));
@@ -121,6 +128,42 @@ async function cutAndReboot(point: CutPoint, mode: CrashMode, seed: number) {
   const intents = rig.records(TerminalRecord.authIntent.name).map((r) => (r.payload as AuthIntent).stan);
   expect(new Set(intents).size).toBe(intents.length);
   expect(rig.violations()).toEqual([]);
+}
+
+/** Where the power really went, from the evidence: the wire, the acquirer's ledger at the cut, the platter after. */
+function confirmCut(point: CutPoint, mode: CrashMode, at: { written: number; debited: number; reversed: number } | undefined, records: ReturnType<EngineRig['records']>, stan: number): void {
+  expect(at, 'the power cut never happened').toBeDefined();
+  const onDisk = (type: string) => records.some((r) => r.type === type && (r.payload as { stan: number }).stan === stan);
+  const intent = onDisk('auth.intent');
+  const outcome = records.some((r) => r.type === 'auth.outcome' && (r.payload as AuthOutcome).stan === stan);
+  const printed = records.some((r) => r.type === 'receipt.printed' && (r.payload as ReceiptPrinted).stan === stan);
+  const cleared = records.some((r) => r.type === 'reversal.cleared' && (r.payload as ReversalCleared).stan === stan);
+  switch (point) {
+    case 'before the intent is durable':
+      expect(at!.written).toBe(0);
+      // Unsynced when the power went: only a crash that keeps (or tears into) the page cache leaves it.
+      if (mode === 'drop') expect(intent).toBe(false);
+      break;
+    case 'after the intent is durable, before sending':
+      expect([at!.written, intent]).toEqual([0, true]);
+      break;
+    case 'after sending, before the host sees it':
+      expect([at!.written, at!.debited, intent]).toEqual([1, 0, true]);
+      break;
+    case 'after the host debits, before the reply':
+      expect([at!.written, at!.debited, intent, outcome]).toEqual([1, 1, true, false]);
+      break;
+    case 'after the reply, before the outcome is durable':
+      expect([at!.debited, intent]).toEqual([1, true]);
+      if (mode === 'drop') expect(outcome).toBe(false);
+      break;
+    case 'after the outcome, before printing':
+      expect([at!.debited, intent, outcome, printed]).toEqual([1, true, true, false]);
+      break;
+    case 'after the host applies the reversal, before it is cleared':
+      expect([at!.debited, at!.reversed, intent, cleared]).toEqual([1, 1, true, false]);
+      break;
+  }
 }
 
 describe('power cut at every step of a sale, then reboot', () => {

@@ -8,9 +8,9 @@ import { Secret } from '../../firmware-ts/devices/card-reader/secret.js';
 import type { PrintResult } from '../../firmware-ts/devices/printer/print-result.js';
 import { maskPan } from '../../firmware-ts/pci/card-data.js';
 import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
-import type { EngineConfig, EngineEvent, SupervisorVerifier } from '../../firmware-ts/txn/engine-api.js';
+import type { EngineConfig, EngineEvent, SupervisorVerifier, TxnResult } from '../../firmware-ts/txn/engine-api.js';
 import type { CardForTxn, CardReadOutcome, CardSource, ReceiptPrinter } from '../../firmware-ts/txn/engine-devices.js';
-import { checkMoneyInvariants, type Violation } from '../../firmware-ts/txn/money-invariants.js';
+import { checkMoneyInvariants, type ToldCashier, type Violation } from '../../firmware-ts/txn/money-invariants.js';
 import type { TerminalEngine } from '../../firmware-ts/txn/terminal-engine.js';
 import { buildTerminal } from '../../firmware-ts/terminal/build-terminal.js';
 import { openTerminalJournal, type TerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
@@ -22,13 +22,26 @@ import { ID, PAN, TMK } from '../acquirer/harness.js';
 export const JOURNAL_DIR = '/terminal/journal';
 export const PASSWORD = 'Tr4de-Sup';
 
+/** How a fake device call fails: it throws (driver error, line gone) or never answers. */
+export type CallFault = 'throw' | 'silent';
+
+/** Fails one call as told; `silent` never settles (the engine must bound it on its Clock). */
+function failed(fault: CallFault, call: string): Promise<never> {
+  if (fault === 'throw') return Promise.reject(new Error(`${call}: device error (test)`));
+  return new Promise<never>(() => undefined);
+}
+
 export class FakeReader implements CardSource {
   /** What the next completeChip says; '06' = the card refused the host's approval. */
   chipReversal: '06' | undefined;
   entryMode: CardForTxn['entryMode'] = 'magstripe';
   reads = 0;
+  chipCompletions = 0;
+  /** Makes every call of that kind fail until cleared. */
+  fail: { readCard?: CallFault; completeChip?: CallFault } = {};
   async readCard(): Promise<CardReadOutcome> {
     this.reads++;
+    if (this.fail.readCard) return failed(this.fail.readCard, 'READ');
     const chip = this.entryMode === 'chip';
     return {
       kind: 'card',
@@ -43,6 +56,8 @@ export class FakeReader implements CardSource {
     };
   }
   async completeChip() {
+    this.chipCompletions++;
+    if (this.fail.completeChip) return failed(this.fail.completeChip, 'GEN AC2');
     return this.chipReversal ? { reversalReason: this.chipReversal } : {};
   }
 }
@@ -50,8 +65,11 @@ export class FakeReader implements CardSource {
 export class FakePrinter implements ReceiptPrinter {
   working = true;
   jobs: string[] = [];
+  /** Makes every print fail this way until cleared. */
+  fail: CallFault | undefined;
   private listeners = new Set<() => void>();
   async print(_job: Buffer, jobId: string): Promise<PrintResult> {
+    if (this.fail) return failed(this.fail, 'print');
     if (!this.working) return { printed: false, jobId, reason: 'paper-end', stage: 'before', detail: 'out of paper' } as PrintResult;
     this.jobs.push(jobId);
     return { printed: true, jobId, status: { online: true } } as unknown as PrintResult;
@@ -62,6 +80,7 @@ export class FakePrinter implements ReceiptPrinter {
   }
   recover(): void {
     this.working = true;
+    this.fail = undefined;
     for (const l of this.listeners) l();
   }
 }
@@ -73,6 +92,12 @@ export const supervisor: SupervisorVerifier = {
 };
 
 const flush = () => new Promise((r) => setImmediate(r));
+
+/** What the cashier heard from one engine answer. */
+export function toldOf(r: TxnResult): ToldCashier {
+  const said = r.kind === 'approved' ? 'approved' : r.kind === 'unknown' ? 'unknown' : 'failed';
+  return { said, ...(r.requestId !== undefined ? { requestId: r.requestId } : {}), ...(r.kind !== 'refused' ? { batch: r.batch, stan: r.stan } : {}) };
+}
 
 /** Where to cut power around one request on the wire. */
 export type WireCut = 'before-host' | 'after-host';
@@ -91,6 +116,8 @@ export class EngineRig {
   reachable = true;
   /** Set to cut the terminal's power when the next request of this kind is written (default: financial 01xx/02xx). */
   cutOnWrite: { at: WireCut; cut: () => void; reversal?: boolean } | null = null;
+  /** Financial requests (01xx/02xx) written to the wire so far: evidence of where a cut landed. */
+  financialWrites = 0;
   readonly deviceKey = randomBytes(32);
 
   constructor(rules: Partial<RuleSet> = {}) {
@@ -109,7 +136,7 @@ export class EngineRig {
   }
 
   /** Opens the journal on the (possibly crashed) disk and starts a fresh engine with a fresh link. */
-  async start(opts: { attemptsPerRound?: number; refuseSalesWhileStuck?: boolean; batch?: EngineConfig['batch']; journal?: { dir: string; storage: Storage; space?: JournalSpaceOptions } } = {}): Promise<TerminalEngine> {
+  async start(opts: { attemptsPerRound?: number; refuseSalesWhileStuck?: boolean; preSaleBudgetMs?: number; batch?: EngineConfig['batch']; journal?: { dir: string; storage: Storage; space?: JournalSpaceOptions } } = {}): Promise<TerminalEngine> {
     // The journal on the SimDisk, or (full-disk tests) on a real small filesystem.
     const storage = opts.journal?.storage ?? this.disk;
     this.journal = await openTerminalJournal({ dir: opts.journal?.dir ?? JOURNAL_DIR, deviceKey: this.deviceKey, storage, segmentBytes: 64 * 1024, ...(opts.journal?.space ? { space: opts.journal.space } : {}) });
@@ -124,10 +151,17 @@ export class EngineRig {
       identity: ID,
       tmk: TMK,
       merchantName: 'Test Shop',
-      reversal: { backoffMs: 60_000, ...(opts.attemptsPerRound ? { attemptsPerRound: opts.attemptsPerRound } : {}), ...(opts.refuseSalesWhileStuck === false ? { refuseSalesWhileStuck: false } : {}) },
+      reversal: {
+        backoffMs: 60_000,
+        jitter: 0,
+        ...(opts.attemptsPerRound ? { attemptsPerRound: opts.attemptsPerRound } : {}),
+        ...(opts.refuseSalesWhileStuck === false ? { refuseSalesWhileStuck: false } : {}),
+        ...(opts.preSaleBudgetMs !== undefined ? { preSaleBudgetMs: opts.preSaleBudgetMs } : {}),
+      },
       timeouts: { connectMs: 5_000, responseMs: 30_000 },
       ...(opts.batch ? { batch: opts.batch } : {}),
       onEngineEvent: (e) => this.events.push(e),
+      random: () => 0.5,
     }));
     return this.engine;
   }
@@ -155,8 +189,9 @@ export class EngineRig {
     await flush();
   }
 
-  violations(): Violation[] {
-    return checkMoneyInvariants({ records: readTerminalRecords(this.journal, this.disk), ledger: this.host.state.entries, terminalId: ID.terminalId });
+  /** The money invariants, journal vs ledger, and (invariant 8) vs what the cashier was told. */
+  violations(told: TxnResult[] = []): Violation[] {
+    return checkMoneyInvariants({ records: readTerminalRecords(this.journal, this.disk), ledger: this.host.state.entries, terminalId: ID.terminalId, told: told.map(toldOf) });
   }
 
   records(type?: string) {
@@ -193,6 +228,7 @@ export class EngineRig {
       write: (bytes) => {
         const cut = this.cutOnWrite;
         // Byte 13 of the frame (2 length + 5 TPDU + 6 header) starts the BCD MTI: 0x01/0x02 = 01xx/02xx, 0x04 = 04xx.
+        if (bytes[13] === 0x02 || bytes[13] === 0x01) this.financialWrites++;
         const matches = cut?.reversal ? bytes[13] === 0x04 : bytes[13] === 0x02 || bytes[13] === 0x01;
         if (!cut || !matches) return t.write(bytes);
         this.cutOnWrite = null;

@@ -140,45 +140,98 @@ describe('reversal', () => {
     expect(rig.violations()).toEqual([]);
   });
 
-  it('stuck when no reversal gets through: kept, slip printed, sales refused; clears when the host is back', async () => {
+  it('host unreachable after the debit: each attempt journaled as not sent, none counted, never stuck; background rounds until it is back', async () => {
     const { rig, engine } = await bootedRig();
     // The host debits, then the network goes away before the reply.
     rig.cutOnWrite = { at: 'after-host', cut: () => rig.unplug() };
     const r = await rig.run(engine.sale(4_200));
-    expect(r).toMatchObject({ kind: 'reversed', reason: '98', reversal: 'stuck' });
+    expect(r).toMatchObject({ kind: 'reversed', reason: '98', reversal: 'pending', attempts: 0 });
     const stan = r.kind === 'reversed' ? r.stan : 0;
-    const attempts = rig.records(TerminalRecord.reversalAttempt.name).map((x) => (x.payload as ReversalAttempt).mti);
-    expect(attempts).toEqual(['0400', '0401', '0401']);
-    expect(engine.health().stuckReversals).toEqual([stan]);
-    expect(rig.printer.jobs).toContain(`reversal-${stan}`);
-    expect(engine.reversals()).toEqual([expect.objectContaining({ stan, stuck: true, attempts: 3, reason: '98' })]);
-    // The cardholder is debited right now, and the checker says so.
-    expect(rig.violations()).toEqual([expect.objectContaining({ invariant: 'no-phantom-debit', stan })]);
-
-    expect(await rig.run(engine.sale(100))).toMatchObject({ kind: 'refused', reason: 'reversal-stuck' });
-    expect(rig.ledger('authorization')).toHaveLength(1);
-    // Background rounds keep trying on the backoff; the reversal is never dropped.
-    await rig.idle(5 * 60_000, 5_000);
-    expect(engine.reversals()[0]!.attempts).toBeGreaterThan(6);
-    expect(engine.health().stuckReversals).toEqual([stan]);
+    expect(rig.records(TerminalRecord.reversalNotSent.name)).toHaveLength(1);
+    expect(engine.health().stuckReversals).toEqual([]);
+    expect(rig.events).toContainEqual(expect.objectContaining({ type: 'reversal-not-sent', stan }));
+    // Background rounds keep trying on a capped backoff; nothing is sent, nothing counted, nothing dropped.
+    await rig.idle(10 * 60_000, 5_000);
+    const notSent = rig.records(TerminalRecord.reversalNotSent.name).length;
+    expect(notSent).toBeGreaterThan(2);
+    expect(rig.records(TerminalRecord.reversalAttempt.name)).toHaveLength(notSent);
+    expect(engine.reversals()).toEqual([expect.objectContaining({ stan, attempts: 0, stuck: false })]);
+    const scheduled = rig.events.filter((e) => e.type === 'reversal-round-scheduled').map((e) => (e.type === 'reversal-round-scheduled' ? e.inMs : 0));
+    expect(scheduled.slice(0, 3)).toEqual([60_000, 120_000, 240_000]);
+    // Still owed, the debit still stands: the checker says so mid-run only as an obligation kept.
+    expect(rig.violations([r])).toEqual(expect.arrayContaining([expect.objectContaining({ invariant: 'no-failed-debit', stan })]));
 
     rig.reachable = true;
     await rig.idle(20 * 60_000, 10_000);
     expect(engine.health().pendingReversals).toEqual([]);
+    // The first send that left the terminal is the 0400.
+    const sent = rig.records(TerminalRecord.reversalAttempt.name).slice(notSent).map((x) => (x.payload as ReversalAttempt).mti);
+    expect(sent[0]).toBe('0400');
     expect(rig.ledger('reversal')).toHaveLength(1);
-    expect(rig.violations()).toEqual([]);
+    expect(rig.violations([r])).toEqual([]);
+    expect(engine.status({ stan })).toMatchObject({ state: 'reversed', reversal: { state: 'cleared', responseCode: '00' } });
+  });
+
+  it('stuck when the host answers every send without acting: kept, slip printed, debits refused naming the STAN; clears when it acts again', async () => {
+    const hostBusy = [{ when: { mti: '0400' }, then: { action: 'decline', code: '96' } }, { when: { mti: '0401' }, then: { action: 'decline', code: '96' } }] as const;
+    const { rig, engine } = await bootedRig({ rules: [{ when: { amount: 4_200, mti: '0200' }, then: { action: 'drop-reply' } }, ...hostBusy] });
+    const started = rig.clock.now();
+    const r = await rig.run(engine.sale(4_200), 100);
+    expect(r).toMatchObject({ kind: 'reversed', reason: '98', reversal: 'stuck', attempts: 3 });
+    const stan = r.kind === 'reversed' ? r.stan : 0;
+    const attempts = rig.records(TerminalRecord.reversalAttempt.name).map((x) => x.payload as ReversalAttempt);
+    expect(attempts.map((a) => a.mti)).toEqual(['0400', '0401', '0401']);
+    // Spaced on the Clock: 2 s, then 4 s (the default policy), not back to back.
+    const at = attempts.map((a) => Date.parse(a.at));
+    expect([at[1]! - at[0]!, at[2]! - at[1]!].map((d) => Math.round(d / 1_000))).toEqual([2, 4]);
+    expect(at[0]! - started).toBeLessThan(31_000 + 1_000);
+    expect(engine.health().stuckReversals).toEqual([stan]);
+    expect(rig.printer.jobs).toContain(`reversal-${stan}`);
+    expect(engine.reversals()).toEqual([expect.objectContaining({ stan, stuck: true, attempts: 3, reason: '98' })]);
+    // The cardholder is debited right now, and the checker says so.
+    expect(rig.violations([r])).toEqual(expect.arrayContaining([expect.objectContaining({ invariant: 'no-phantom-debit', stan }), expect.objectContaining({ invariant: 'no-failed-debit', stan })]));
+
+    const refusedSale = await rig.run(engine.sale(100));
+    expect(refusedSale).toMatchObject({ kind: 'refused', reason: 'reversal-stuck' });
+    expect(refusedSale.kind === 'refused' && refusedSale.detail).toContain(`STAN ${String(stan).padStart(6, '0')}`);
+    expect(rig.ledger('authorization')).toHaveLength(1);
+
+    rig.host.rules = { ...rig.host.rules, rules: [] };
+    await rig.idle(20 * 60_000, 10_000);
+    expect(engine.health().pendingReversals).toEqual([]);
+    expect(rig.ledger('reversal')).toHaveLength(1);
+    expect(rig.violations([r])).toEqual([]);
     expect(await rig.run(engine.sale(100))).toMatchObject({ kind: 'approved' });
     expect(rig.violations()).toEqual([]);
   });
 
   it('refusing sales while stuck is configurable', async () => {
-    const { rig, engine } = await bootedRig({}, { refuseSalesWhileStuck: false });
-    rig.cutOnWrite = { at: 'after-host', cut: () => rig.unplug() };
+    const { rig, engine } = await bootedRig({ rules: [{ when: { amount: 4_200, mti: '0200' }, then: { action: 'drop-reply' } }, { when: { mti: '0400' }, then: { action: 'decline', code: '96' } }, { when: { mti: '0401' }, then: { action: 'decline', code: '96' } }] }, { refuseSalesWhileStuck: false });
     expect(await rig.run(engine.sale(4_200))).toMatchObject({ reversal: 'stuck' });
-    rig.reachable = true;
+    rig.host.rules = { ...rig.host.rules, rules: [] };
     // The next sale first sends the owed reversal (before every online message), then goes through.
     expect(await rig.run(engine.sale(100))).toMatchObject({ kind: 'approved' });
     expect(engine.reversals()).toEqual([]);
+    expect(rig.violations()).toEqual([]);
+  });
+
+  it('a sale waits on owed reversals only for its budget, then goes ahead; the reversal goes on in the background', async () => {
+    const { rig, engine } = await bootedRig({}, { preSaleBudgetMs: 3_000 });
+    rig.cutOnWrite = { at: 'after-host', cut: () => rig.unplug() };
+    const prior = await rig.run(engine.sale(4_200));
+    expect(prior).toMatchObject({ kind: 'reversed', reversal: 'pending' });
+    const stan = prior.kind === 'reversed' ? prior.stan : 0;
+    // The host is back, but answers the 0400 20 s late: far beyond a 3 s budget.
+    rig.reachable = true;
+    rig.host.rules = { ...rig.host.rules, rules: [{ when: { mti: '0400' }, then: { action: 'approve', delayMs: 20_000 } }] };
+    const started = rig.clock.now();
+    const sale = await rig.run(engine.sale(700), 100);
+    expect(sale).toMatchObject({ kind: 'approved' });
+    expect(rig.clock.now() - started).toBeLessThan(3_000 + 2_000);
+    expect(rig.events).toContainEqual(expect.objectContaining({ type: 'reversal-wait-over' }));
+    expect(engine.health().pendingReversals).toEqual([stan]);
+    await rig.idle(5 * 60_000, 5_000);
+    expect(engine.health().pendingReversals).toEqual([]);
     expect(rig.violations()).toEqual([]);
   });
 
