@@ -29,7 +29,8 @@ export interface TerminalConfig {
   printer: DeviceConfig;
   socketPath: string;
   timeouts: { connectMs: number; responseMs: number; cardMs: number };
-  reversal: { attemptsPerRound: number; refuseSalesWhileStuck: boolean };
+  /** The engine's ReversalPolicy keys a deployment may set; parseConfig fills every one (defaults from the engine's). */
+  reversal: { attemptsPerRound: number; refuseSalesWhileStuck: boolean; attemptSpacingMs?: number; backoffMs?: number; maxBackoffMs?: number; preSaleBudgetMs?: number };
   /** The journal on a finite disk: budget with automatic retention, and the reserve (JOURNAL_FORMAT §10). */
   journalSpace: { budgetBytes: number; reserveBytes: number; retention: 'delete' | 'archive' };
   /** The bench's USB serial line (SERVICE_PORT.md); benches prove a key listed in `pairedKeysFile`. */
@@ -196,7 +197,14 @@ export function parseConfig(raw: unknown, baseDir: string): TerminalConfig {
   };
   t?.end();
   const r = c.section('reversal');
-  const reversal = { attemptsPerRound: r?.int('attemptsPerRound', 1, 20, 3) ?? 3, refuseSalesWhileStuck: r?.bool('refuseSalesWhileStuck', true) ?? true };
+  const reversal = {
+    attemptsPerRound: r?.int('attemptsPerRound', 1, 20, 3) ?? 3,
+    attemptSpacingMs: r?.int('attemptSpacingMs', 100, 60_000, 2_000) ?? 2_000,
+    backoffMs: r?.int('backoffMs', 1_000, 3_600_000, 30_000) ?? 30_000,
+    maxBackoffMs: r?.int('maxBackoffMs', 1_000, 86_400_000, 600_000) ?? 600_000,
+    preSaleBudgetMs: r?.int('preSaleBudgetMs', 0, 60_000, 5_000) ?? 5_000,
+    refuseSalesWhileStuck: r?.bool('refuseSalesWhileStuck', true) ?? true,
+  };
   r?.end();
   const js = c.section('journalSpace');
   const retention = js?.raw('retention') ?? 'delete';

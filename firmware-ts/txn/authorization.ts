@@ -11,7 +11,7 @@
 //   card done (or magstripe)  → approved; a printer failure leaves the slip pending, the sale stands
 import { AcquirerLinkError, type ExchangeResult } from '../acquirer/exchange-result.js';
 import type { AcquirerLink } from '../acquirer/link.js';
-import type { Clock } from '../io/clock.js';
+import type { Clock } from '../../protocol/io/clock.js';
 import { ResponseCode, textField, type IsoMessage } from '../../protocol/iso8583/index.js';
 import { bounded, boundedFailure } from './bounded-call.js';
 import type { EngineEvent, ReversalStanding, TxnResult } from './engine-api.js';

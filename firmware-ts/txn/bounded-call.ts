@@ -1,7 +1,7 @@
 // A device or dependency call with a deadline on the Clock: whatever the device does — answers, throws, or
 // never answers — the engine gets one of three plain results and decides what happens next itself. A late
 // answer after the deadline is dropped (the engine has already moved on).
-import type { Clock } from '../io/clock.js';
+import type { Clock } from '../../protocol/io/clock.js';
 
 export type Bounded<T> = { kind: 'ok'; value: T } | { kind: 'threw'; error: unknown } | { kind: 'timeout' };
 

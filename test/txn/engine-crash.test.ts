@@ -59,7 +59,7 @@ async function cutAndReboot(point: CutPoint, mode: CrashMode, seed: number) {
   expect(await rig.run(first.sale(1_000))).toMatchObject({ kind: 'approved' });
   const stansBefore = rig.journal.state.stan;
 
-  const ledgerCount = (kind: string) => rig.host.state.entries.filter((e) => e.kind === kind && (kind !== 'authorization' || e.amount === '000000004200')).length;
+  const ledgerCount = (kind: 'authorization' | 'reversal') => rig.host.state.entries.filter((e) => (kind === 'reversal' ? e.kind === 'reversal' : e.kind === 'authorization' && e.amount === '000000004200')).length;
   let atCut: { written: number; debited: number; reversed: number } | undefined;
   const writtenBefore = rig.financialWrites;
   const crash = () => {
