@@ -17,7 +17,7 @@ import { bounded, boundedFailure } from './bounded-call.js';
 import type { EngineEvent, ReversalStanding, TxnResult } from './engine-api.js';
 import { DEVICE_TIMEOUTS, type CardSource } from './engine-devices.js';
 import type { PlantedBugs } from './planted-bugs.js';
-import { TerminalRecord, type AuthIntent, type AuthOutcome, type ReversalReason } from './records.js';
+import { TerminalRecord, type AuthIntent, type AuthOutcome, type ReversalReason, type ReversalRequired } from './records.js';
 import type { TerminalJournal } from './terminal-journal.js';
 import { parseBalance } from './txn-messages.js';
 
@@ -184,7 +184,8 @@ export class Authorization {
       // A balance inquiry moves no money: there is nothing to reverse, only nothing learned.
       return this.declined(reason);
     }
-    await this.append(TerminalRecord.reversalRequired.name, { stan: this.stan, reason, at: this.now() });
+    const approved = this.step === 'approved';
+    await this.append(TerminalRecord.reversalRequired.name, { stan: this.stan, reason, at: this.now(), ...(approved ? { maskedPan: this.a.intent.maskedPan } : {}) } satisfies ReversalRequired);
     this.step = 'ended';
     const pending: ReversalStanding = { state: 'pending', stan: this.stan, reason, attempts: 0 };
     this.ended = this.base('reversed', reversedFields(pending, detail));

@@ -44,6 +44,8 @@ export interface ReversalRequired {
   stan: number;
   reason: ReversalReason;
   at: string;
+  /** Masked only. Written when the authorization was already approved (06), so the fold still names the card. */
+  maskedPan?: string;
 }
 
 export interface ReversalAttempt {

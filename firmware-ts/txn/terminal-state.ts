@@ -42,8 +42,6 @@ export interface BatchEntry {
   seq: number;
   kind: AuthKind;
   amount: number;
-  /** Kept so a reversal raised after approval (06) still names the card; absent in checkpoints written before. */
-  maskedPan?: string;
 }
 
 export interface PendingReceipt {
@@ -124,7 +122,7 @@ export const terminalState: StateMachine<TerminalState> = {
         delete s.inFlight[key(p.stan)];
         if (p.result !== 'approved') return;
         addToTotals(s.totals, auth.kind, auth.amount, 1);
-        s.batchEntries[key(p.stan)] = { seq: auth.seq, kind: auth.kind, amount: auth.amount, maskedPan: auth.maskedPan };
+        s.batchEntries[key(p.stan)] = { seq: auth.seq, kind: auth.kind, amount: auth.amount };
         if (auth.kind !== 'balance') s.pendingReceipts[key(p.stan)] = { seq: auth.seq, kind: auth.kind, amount: auth.amount };
         return;
       }
@@ -144,7 +142,9 @@ export const terminalState: StateMachine<TerminalState> = {
           delete s.batchEntries[k];
           delete s.pendingReceipts[k];
         }
-        const maskedPan = s.inFlight[k]?.maskedPan ?? entry?.maskedPan ?? '';
+        // A reversal raised after approval (06) names its card itself: the batch entry keeps no PAN, so the
+        // checkpoint stays small for a batch of thousands.
+        const maskedPan = s.inFlight[k]?.maskedPan ?? p.maskedPan ?? '';
         delete s.inFlight[k];
         s.reversals[k] = { seq: auth.seq, kind: auth.kind, amount: auth.amount, maskedPan, reason: p.reason, attempts: 0, stuck: false };
         return;

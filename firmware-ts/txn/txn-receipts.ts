@@ -59,7 +59,8 @@ export function stuckSlipJob(stan: number, rev: OwedReversal, intent: TxnView['i
     {
       kind: 'reversal-pending',
       merchant: merchantOf(config),
-      maskedPan: rev.maskedPan || intent?.maskedPan || '000000******0000',
+      // The intent holds the card as read; the fold's copy is the fallback (the intent is always readable: retention keeps it).
+      maskedPan: intent?.maskedPan ?? rev.maskedPan,
       transactionType: (rev.kind === 'balance' ? 'sale' : rev.kind) as TransactionType,
       batch: intent?.batch ?? 0,
       stan,

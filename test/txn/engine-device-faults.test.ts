@@ -92,6 +92,19 @@ describe('a device fails at each step of a sale', () => {
     expect(rig.violations([r])).toEqual([]);
   });
 
+  it('a 06 reversal left owed keeps its card: the reversal list and the stuck slip name the masked PAN', async () => {
+    const rig = new EngineRig({ rules: [{ when: { mti: '0400' }, then: { action: 'decline', code: '96' } }, { when: { mti: '0401' }, then: { action: 'decline', code: '96' } }] });
+    const engine = await rig.start();
+    await rig.run(engine.boot());
+    rig.reader.entryMode = 'chip';
+    rig.reader.fail.completeChip = 'throw';
+    const r = await rig.run(engine.sale(3_300));
+    expect(r).toMatchObject({ kind: 'reversed', reason: '06', reversal: 'stuck' });
+    expect(engine.reversals()).toEqual([expect.objectContaining({ reason: '06', maskedPan: '621214*********0006', stuck: true })]);
+    expect(describeTxn(r as never)).toMatch(/reversal STUCK after 3 sends .* the cardholder may be debited until the acquirer answers STAN \d{6}/);
+    expect(txnExitCode(r as never)).toBe(5);
+  });
+
   it('the link throws something unforeseen after the 0200 is sent: reversed (98) by the engine, never escapes', async () => {
     const { rig, engine } = await booted();
     const exchange = rig.link.exchange.bind(rig.link);
