@@ -68,7 +68,7 @@ export type EngineEvent =
   /** A new transaction waited its budget on owed reversals and goes ahead; they go on in the background. */
   | { type: 'reversal-wait-over'; owed: string; waitedMs: number }
   /** A reply for a request the engine had already given up on (timeout): logged, never acted on. */
-  | { type: 'late-reply-ignored'; mti: string; stan?: string; responseCode?: string }
+  | { type: 'late-reply-ignored'; mti: string; stan?: number; responseCode?: string }
   /** A device call after the intent failed or did not answer in time; the authorization still ended in the engine. */
   | { type: 'device-failed'; stan: number; device: 'reader' | 'printer'; call: string; detail: string }
   | { type: 'receipt-printed'; stan: number; duplicate: boolean }

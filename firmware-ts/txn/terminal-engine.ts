@@ -241,8 +241,8 @@ export class TerminalEngine implements TerminalEngineApi {
    */
   linkEvent(e: LinkEvent): void {
     if (e.type !== 'stray-response' || e.reason !== 'late') return;
-    this.d.onEvent?.({ type: 'late-reply-ignored', mti: e.mti, ...(e.stan !== undefined ? { stan: e.stan } : {}), ...(e.responseCode !== undefined ? { responseCode: e.responseCode } : {}) });
     const stan = Number(e.stan);
+    this.d.onEvent?.({ type: 'late-reply-ignored', mti: e.mti, ...(Number.isInteger(stan) ? { stan } : {}), ...(e.responseCode !== undefined ? { responseCode: e.responseCode } : {}) });
     if (this.d.faults?.lateReplyRevivesSale && e.mti === '0210' && e.responseCode === '00' && this.state.reversals[String(stan)] && !this.stopped) {
       // PLANTED BUG (g), test-only: the late approval is believed and the reversal given up.
       void this.d.journal.append([{ type: TerminalRecord.reversalClosed.name, payload: { stan, reason: 'planted bug: late approval believed', at: this.nowIso() } }], { durable: true }).catch(() => undefined);
