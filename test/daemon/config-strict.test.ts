@@ -43,7 +43,8 @@ describe('config keys', () => {
       [{ ...good, acquirer: { ...good.acquirer, prot: 5000 } }, 'acquirer.prot', 'port'],
       [{ ...good, reader: { ...good.reader, baudrate: 9600 } }, 'reader.baudrate', 'baud'],
       [{ ...good, reversal: { attempts: 3 } }, 'reversal.attempts', 'attemptsPerRound'],
-      [{ ...good, reversal: { backoff: 3 } }, 'reversal.backoff', null],
+      [{ ...good, reversal: { backoff: 3 } }, 'reversal.backoff', 'backoffMs'],
+      [{ ...good, reversal: { retries: 3 } }, 'reversal.retries', null],
       [{ ...good, colour: 'red' }, 'colour', null],
     ];
     for (const [raw, key, meant] of cases) {
