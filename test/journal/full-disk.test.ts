@@ -62,8 +62,11 @@ describe('a full disk', () => {
     expect(rig.journal.diskUsage().bytes).toBeLessThanOrEqual(512 * 1024 + 64 * 1024);
     expect(readTerminalRecords(rig.journal, nodeStorage).length).toBeGreaterThan(0);
 
-    // The host debits, the network goes away: the reversal is owed and gets stuck.
-    rig.cutOnWrite = { at: 'after-host', cut: () => rig.unplug() };
+    // The host debits and its reply is lost; it then answers every reversal 96 (did not act), so the reversal
+    // is owed and gets stuck. (An attempt that never left the terminal is not counted, so an unplugged network
+    // alone never makes a reversal stuck.)
+    const hostDoesNotAct = [{ when: { mti: '0400' }, then: { action: 'decline' as const, code: '96' } }, { when: { mti: '0401' }, then: { action: 'decline' as const, code: '96' } }];
+    rig.host.rules = { ...rig.host.rules, rules: [{ when: { amount: 9_999, mti: '0200' }, then: { action: 'drop-reply' as const } }, ...hostDoesNotAct] };
     const lost = await rig.run(engine.sale(9_999));
     expect(lost).toMatchObject({ kind: 'reversed', reversal: 'stuck' });
     const stan = lost.kind === 'reversed' ? lost.stan : 0;
@@ -75,9 +78,8 @@ describe('a full disk', () => {
     // The disk fills up to the last byte; the terminal restarts on it.
     fillDisk('filler-1');
     expect(free()).toBeLessThan(4096);
-    // The network is back but the host does not act on reversals (96): every attempt is journaled, none clears.
-    rig.reachable = true;
-    rig.host.rules = { ...rig.host.rules, rules: [{ when: { mti: '0400' }, then: { action: 'decline', code: '96' } }, { when: { mti: '0401' }, then: { action: 'decline', code: '96' } }] };
+    // The host still does not act on reversals (96): every attempt is journaled, none clears.
+    rig.host.rules = { ...rig.host.rules, rules: hostDoesNotAct };
     await engine.stop();
     await rig.journal.close();
     engine = await rig.start({ journal });
