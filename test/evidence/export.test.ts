@@ -31,14 +31,7 @@ async function threeOutcomes() {
   const approved = await rig.run(engine.sale(1_250));
   const reversed = await rig.run(engine.sale(6_660));
   // The host debits and the reply is lost, then it answers every reversal 96 (did not act): stuck.
-  rig.host.rules = {
-    ...rig.host.rules,
-    rules: [
-      { when: { amount: 4_200, mti: '0200' }, then: { action: 'drop-reply' } },
-      { when: { mti: '0400' }, then: { action: 'decline', code: '96' } },
-      { when: { mti: '0401' }, then: { action: 'decline', code: '96' } },
-    ],
-  };
+  rig.loseReplyAndIgnoreReversals(4_200);
   const stuck = await rig.run(engine.sale(4_200));
   return { rig, approved, reversed, stuck };
 }

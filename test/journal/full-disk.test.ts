@@ -12,7 +12,7 @@ import { Settlement } from '../../firmware-ts/txn/settlement.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { readTerminalRecords } from '../../firmware-ts/txn/txn-history.js';
 import { ID } from '../acquirer/harness.js';
-import { EngineRig } from '../txn/engine-rig.js';
+import { EngineRig, HOST_IGNORES_REVERSALS } from '../txn/engine-rig.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 let mount: string;
@@ -65,8 +65,7 @@ describe('a full disk', () => {
     // The host debits and its reply is lost; it then answers every reversal 96 (did not act), so the reversal
     // is owed and gets stuck. (An attempt that never left the terminal is not counted, so an unplugged network
     // alone never makes a reversal stuck.)
-    const hostDoesNotAct = [{ when: { mti: '0400' }, then: { action: 'decline' as const, code: '96' } }, { when: { mti: '0401' }, then: { action: 'decline' as const, code: '96' } }];
-    rig.host.rules = { ...rig.host.rules, rules: [{ when: { amount: 9_999, mti: '0200' }, then: { action: 'drop-reply' as const } }, ...hostDoesNotAct] };
+    rig.loseReplyAndIgnoreReversals(9_999);
     const lost = await rig.run(engine.sale(9_999));
     expect(lost).toMatchObject({ kind: 'reversed', reversal: 'stuck' });
     const stan = lost.kind === 'reversed' ? lost.stan : 0;
@@ -79,7 +78,7 @@ describe('a full disk', () => {
     fillDisk('filler-1');
     expect(free()).toBeLessThan(4096);
     // The host still does not act on reversals (96): every attempt is journaled, none clears.
-    rig.host.rules = { ...rig.host.rules, rules: hostDoesNotAct };
+    rig.host.rules = { ...rig.host.rules, rules: [...HOST_IGNORES_REVERSALS] };
     await engine.stop();
     await rig.journal.close();
     engine = await rig.start({ journal });

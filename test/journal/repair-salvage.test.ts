@@ -84,14 +84,7 @@ beforeAll(async () => {
   for (let i = 0; i < 130; i++) expect(await rig.run(engine.sale(2_000 + i))).toMatchObject({ kind: 'approved' });
   // The last sale: the host debits, the reply is lost and every reversal is answered 96 (did not act): the
   // reversal stays owed (stuck).
-  rig.host.rules = {
-    ...rig.host.rules,
-    rules: [
-      { when: { amount: 7_777, mti: '0200' }, then: { action: 'drop-reply' } },
-      { when: { mti: '0400' }, then: { action: 'decline', code: '96' } },
-      { when: { mti: '0401' }, then: { action: 'decline', code: '96' } },
-    ],
-  };
+  rig.loseReplyAndIgnoreReversals(7_777);
   const owed = await rig.run(engine.sale(7_777));
   expect(owed).toMatchObject({ kind: 'reversed', reversal: 'stuck' });
   await rig.engine.stop();

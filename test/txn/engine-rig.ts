@@ -102,6 +102,12 @@ export function toldOf(r: TxnResult): ToldCashier {
 /** Where to cut power around one request on the wire. */
 export type WireCut = 'before-host' | 'after-host';
 
+/** Rules for a host that answers every reversal 96 (host did not act). */
+export const HOST_IGNORES_REVERSALS: RuleSet['rules'] = [
+  { when: { mti: '0400' }, then: { action: 'decline', code: '96' } },
+  { when: { mti: '0401' }, then: { action: 'decline', code: '96' } },
+];
+
 export class EngineRig {
   readonly clock = new ManualClock();
   readonly disk = new SimDisk();
@@ -133,6 +139,16 @@ export class EngineRig {
 
   set script(script: (RuleAction | null)[]) {
     this.host.rules = { ...this.host.rules, script };
+  }
+
+  /** The host debits a sale of `amount` and its reply is lost; every reversal is then answered 96 (did not
+   *  act), so the reversal gets stuck. An unplugged network no longer does that: attempts that never left
+   *  the terminal are not counted. */
+  loseReplyAndIgnoreReversals(amount: number): void {
+    this.host.rules = {
+      ...this.host.rules,
+      rules: [{ when: { amount, mti: '0200' }, then: { action: 'drop-reply' } }, ...HOST_IGNORES_REVERSALS],
+    };
   }
 
   /** Opens the journal on the (possibly crashed) disk and starts a fresh engine with a fresh link. */
