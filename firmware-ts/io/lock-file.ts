@@ -32,6 +32,12 @@ function readOrNull(file: string): string | null {
   }
 }
 
+/** 12 characters: too short to hold a 13-digit run, so a LOCK never looks like a card number to the PCI scan
+ *  (16 hex digits did, about one LOCK in a thousand). */
+function lockNonce(): string {
+  return randomBytes(9).toString('base64url');
+}
+
 export function bootId(): string | null {
   return readOrNull('/proc/sys/kernel/random/boot_id')?.trim() || null;
 }
@@ -116,7 +122,7 @@ function syncDir(dir: string): void {
  */
 export function takeLock(dir: string, onStale?: (reason: string) => void): { release(): void } {
   const lockPath = path.join(dir, 'LOCK');
-  const me: Holder = { pid: process.pid, bootId: bootId(), startTime: processStartTime(process.pid), nonce: randomBytes(8).toString('hex') };
+  const me: Holder = { pid: process.pid, bootId: bootId(), startTime: processStartTime(process.pid), nonce: lockNonce() };
   const text = JSON.stringify(me) + '\n';
   for (let attempt = 0; attempt < 3; attempt++) {
     const tmp = path.join(dir, `LOCK.${process.pid}.${me.nonce}.tmp`);
