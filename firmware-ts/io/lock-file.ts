@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { JournalLockedError } from '../journal/errors.js';
+import { syncDir } from './sync-dir.js';
 
 interface Holder {
   pid: number;
@@ -105,15 +106,6 @@ export function staleReason(lockPath: string): string | null {
 function holderPid(lockPath: string): number {
   const h = parseHolder(readOrNull(lockPath) ?? '');
   return h === null ? -1 : 'legacyPid' in h ? h.legacyPid : h.pid;
-}
-
-function syncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /**

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Storage, StorageFile } from './storage.js';
 import { takeLock } from './lock-file.js';
+import { syncDir } from './sync-dir.js';
 
 /** Node's ENOSPC / EIO messages name the syscall, not the file: add the path, keep code and errno. */
 function named<T>(p: string, fn: () => T): T {
@@ -44,15 +45,6 @@ class NodeFile implements StorageFile {
   }
   close(): void {
     fs.closeSync(this.fd);
-  }
-}
-
-function syncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
   }
 }
 
