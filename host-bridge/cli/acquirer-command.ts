@@ -1,12 +1,13 @@
 // `posj-bridge acquirer --port P --ledger FILE [--rules FILE] [--json]`: the simulated CUP acquirer host.
 // Runs until SIGINT/SIGTERM; exits non-zero if the ledger cannot be made durable.
 import * as fs from 'node:fs';
+import * as readline from 'node:readline';
 import type { Command } from 'commander';
 import { action, ExitCode } from '../../firmware-ts/cli/exit-codes.js';
 import { systemClock } from '../../protocol/io/clock.js';
 import { nodeStorage } from '../../firmware-ts/io/node-storage.js';
 import { SecretKey } from '../../protocol/iso8583/index.js';
-import { AcquirerHost, defaultRules, loadRules, startAcquirerServer, type HostEvent } from '../acquirer/index.js';
+import { AcquirerHost, defaultRules, loadRules, parseRules, startAcquirerServer, type HostEvent } from '../acquirer/index.js';
 
 /** The test terminal master key the simulator and bench terminals share unless told otherwise. */
 export const TEST_TMK_HEX = '0123456789ABCDEFFEDCBA9876543210';
@@ -20,6 +21,7 @@ interface AcquirerOptions {
   tlsCert?: string;
   tlsKey?: string;
   json?: boolean;
+  control?: boolean;
 }
 
 export function registerAcquirerCommand(program: Command): void {
@@ -34,6 +36,7 @@ export function registerAcquirerCommand(program: Command): void {
     .option('--tls-cert <file>', 'serve TLS with this PEM certificate (needs --tls-key)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--json', 'log JSON lines')
+    .option('--control', 'read control lines on stdin: a rules JSON object per line replaces the rules (the bench runner changes them mid-scenario)')
     .action(
       action(async (opts: AcquirerOptions) => {
         const port = Number(opts.port);
@@ -80,6 +83,17 @@ export function registerAcquirerCommand(program: Command): void {
           port: server.port,
           ledgerEntries: host.state.entries.length,
         });
+        if (opts.control) {
+          readline.createInterface({ input: process.stdin }).on('line', (line) => {
+            if (line.trim() === '') return;
+            try {
+              host.rules = parseRules(JSON.parse(line));
+              out(`rules replaced: ${host.rules.rules.length} rules, ${host.rules.script.length} script steps`, { event: 'rules', rules: host.rules.rules.length, script: host.rules.script.length });
+            } catch (e) {
+              out(`bad rules line: ${(e as Error).message}`, { event: 'rules-error', message: (e as Error).message });
+            }
+          });
+        }
         await stopped;
         await server.close();
         host.close();
