@@ -3,10 +3,8 @@ import type { Command } from 'commander';
 import { action } from '../../firmware-ts/cli/exit-codes.js';
 import { positiveInt } from '../../firmware-ts/cli/journal-commands.js';
 
-export function registerBenchFlashCommand(program: Command): void {
-  program
-    .command('bench')
-    .description('bench figures')
+export function registerBenchFlashCommand(bench: Command): void {
+  bench
     .command('flash')
     .description('flash over a paced 115200 8N1 line with 10 ms latency each way: goodput on incompressible data, and the real bundle vs its size at line rate (JSON)')
     .option('--kib <n>', 'size of the incompressible image', positiveInt, 256)

@@ -7,6 +7,7 @@ import { registerBundleCommand } from './bundle-command.js';
 import { registerJournalPullCommand } from './journal-pull-command.js';
 import { registerFlashCommand, registerHelloCommand } from './flash-command.js';
 import { registerBenchFlashCommand } from './bench-flash-command.js';
+import { registerBenchRunCommand } from './bench-run-command.js';
 import { registerLedgerCommand } from './ledger-command.js';
 import { registerSimReaderCommand } from './sim-reader-command.js';
 import { registerSimPrinterCommand } from './sim-printer-command.js';
@@ -25,6 +26,8 @@ registerBundleCommand(program);
 registerJournalPullCommand(program);
 registerFlashCommand(program);
 registerHelloCommand(program);
-registerBenchFlashCommand(program);
+const bench = program.command('bench').description('bench runs and figures: scenarios against a terminal, flash figures');
+registerBenchRunCommand(bench);
+registerBenchFlashCommand(bench);
 
 await program.parseAsync(process.argv);

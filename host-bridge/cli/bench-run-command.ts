@@ -1,0 +1,68 @@
+// `posj-bridge bench run SCENARIO... [--bench BENCH.yaml] [--junit FILE] [--json] [--dir DIR]`: runs bench
+// scenarios (host-bridge/bench/scenarios/*.yaml) against a terminal and says whether money was lost. Every
+// scenario file is checked before anything starts (a mistake is file:line: key: reason, exit 2). Exit 0
+// only when every assertion of every scenario held, 1 otherwise.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { action, ExitCode } from '../../firmware-ts/cli/exit-codes.js';
+import { loadScenario, type Scenario } from '../bench/scenario.js';
+import { runScenarios } from '../bench/bench-runner.js';
+import { jsonReport, junitXml, stepLines, summaryText } from '../bench/bench-report.js';
+import { startSimulatedBench } from '../bench/sim-bench.js';
+
+/** Scenario arguments: files, or directories whose *.yaml files run in name order. */
+export function scenarioFiles(args: readonly string[]): string[] {
+  return args.flatMap((a) => {
+    if (fs.existsSync(a) && fs.statSync(a).isDirectory()) {
+      return fs
+        .readdirSync(a)
+        .filter((f) => /\.ya?ml$/.test(f))
+        .sort()
+        .map((f) => path.join(a, f));
+    }
+    return [a];
+  });
+}
+
+interface RunOpts {
+  bench?: string;
+  junit?: string;
+  json?: boolean;
+  dir?: string;
+}
+
+export function registerBenchRunCommand(bench: Command): void {
+  bench
+    .command('run')
+    .description('run bench scenarios (YAML) against a terminal: without --bench on a simulated bench of separate processes; JUnit and a readable summary')
+    .argument('<scenario...>', 'scenario files, or directories of them (e.g. host-bridge/bench/scenarios)')
+    .option('--bench <file>', 'bench file of a real bench (service port, power relay commands, acquirer address, simulator ports); not yet: see README')
+    .option('--junit <file>', 'write a JUnit XML report here')
+    .option('--json', 'print the results as one JSON object instead of the summary')
+    .option('--dir <dir>', 'where the simulated bench keeps journal, ledger, receipts and logs (default: a new temp dir)')
+    .action(
+      action(async (args: string[], o: RunOpts) => {
+        const scenarios: Scenario[] = scenarioFiles(args).map(loadScenario);
+        if (o.bench) throw new Error(`--bench ${o.bench}: real benches are not yet supported by this runner (README "bench run"); run without --bench for the simulated bench`);
+        const dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'posj-bench-'));
+        const b = await startSimulatedBench(dir);
+        const say = (s: string) => !o.json && process.stdout.write(s + '\n');
+        say(b.description.join('\n'));
+        let results;
+        try {
+          results = await runScenarios(b, scenarios, {
+            scenarioStart: (s) => say(`\n== ${s.name} (${s.file})${s.story ? `\n   ${s.story}` : ''}`),
+            step: (_s, r) => say(stepLines(r).join('\n')),
+          });
+        } finally {
+          await b.close();
+        }
+        if (o.junit) fs.writeFileSync(o.junit, junitXml(results));
+        if (o.json) process.stdout.write(JSON.stringify(jsonReport(results)) + '\n');
+        else say('\n' + summaryText(results, ['== summary', ...b.description]) + `\nreceipts (SVG) under ${b.receiptsDir}; logs under ${path.join(b.dir, 'logs')}`);
+        return results.every((r) => r.ok) ? ExitCode.ok : ExitCode.failed;
+      }),
+    );
+}
