@@ -13,10 +13,9 @@ import { ResponseCode, textField } from '../../protocol/iso8583/index.js';
 import { bounded, boundedFailure, sleep } from './bounded-call.js';
 import type { EngineConfig, EngineEvent, ReversalPolicy } from './engine-api.js';
 import type { ReceiptPrinter } from './engine-devices.js';
-import { TerminalRecord, type ReversalReason, type ReversalAttempt, type ReversalCleared, type ReversalClosed, type ReversalNotSent, type ReversalStuck } from './records.js';
+import { TerminalRecord, type AuthIntent, type ReversalReason, type ReversalAttempt, type ReversalCleared, type ReversalClosed, type ReversalNotSent, type ReversalStuck } from './records.js';
 import type { PlantedBugs } from './planted-bugs.js';
 import type { TerminalJournal } from './terminal-journal.js';
-import type { TxnView } from './txn-history.js';
 import { reversalFromImage } from './txn-messages.js';
 import { stuckSlipJob } from './txn-receipts.js';
 
@@ -44,8 +43,8 @@ export interface ReversalSenderDeps {
   ensureSignedOn(): Promise<boolean>;
   /** The session key is no longer trusted (a 0410 answered A0). */
   signedOff(): void;
-  /** The transaction a reversal belongs to (its intent holds the reversal image). */
-  view(stan: number): TxnView | undefined;
+  /** The intent of the transaction a reversal belongs to, with its reversal image. */
+  intent(stan: number): AuthIntent | undefined;
   emit(e: EngineEvent): void;
   /** Test-only planted bugs (planted-bugs.ts); never set outside tests. */
   faults?: PlantedBugs;
@@ -91,12 +90,12 @@ export class ReversalSender {
   /** Up to `attemptsPerRound` sends of one reversal that leave the terminal, spaced on the Clock. */
   async send(stan: number, deadline?: number): Promise<ReversalOutcome> {
     const { journal, policy, clock } = this.d;
-    const view = this.d.view(stan);
+    const intent = this.d.intent(stan);
     const timeLeft = () => (deadline === undefined ? Infinity : deadline - clock.now());
     for (let sent = 0; sent < policy.attemptsPerRound; ) {
       const rev = journal.state.reversals[String(stan)];
       if (!rev) return 'cleared';
-      if (!view) break;
+      if (!intent) break;
       if (sent > 0) {
         const wait = policy.attemptSpacingMs * 2 ** (sent - 1);
         if (wait >= timeLeft()) return 'owed';
@@ -108,16 +107,16 @@ export class ReversalSender {
         this.d.emit({ type: 'reversal-not-sent', stan, attempt, detail: 'no session with the acquirer (sign-on failed)' });
         return 'owed';
       }
-      const answer = await this.attempt(stan, view, rev.reason, attempt, timeLeft());
+      const answer = await this.attempt(stan, intent, rev.reason, attempt, timeLeft());
       if (answer === 'cleared' || answer === 'not-sent') return answer === 'cleared' ? 'cleared' : 'owed';
       sent++;
     }
-    await this.markStuck(stan, view);
+    await this.markStuck(stan, intent);
     return 'stuck';
   }
 
   /** One send: journaled first, then on the wire; what came back. */
-  private async attempt(stan: number, view: TxnView, reason: ReversalReason, attempt: number, timeLeft: number): Promise<'cleared' | 'not-sent' | 'failed'> {
+  private async attempt(stan: number, intent: AuthIntent, reason: ReversalReason, attempt: number, timeLeft: number): Promise<'cleared' | 'not-sent' | 'failed'> {
     const { journal, link, config, clock } = this.d;
     const mti = attempt === 1 ? '0400' : '0401';
     const at = () => new Date(clock.now()).toISOString();
@@ -128,7 +127,7 @@ export class ReversalSender {
       const payload: ReversalAttempt = { stan, attempt, mti, at: at() };
       await journal.append([{ type: TerminalRecord.reversalAttempt.name, payload }], { durable: true });
     }
-    const request = reversalFromImage(view.intent.reversalImage, config.identity, reason, mti === '0401');
+    const request = reversalFromImage(intent.reversalImage, config.identity, reason, mti === '0401');
     const timeoutMs = Number.isFinite(timeLeft) ? Math.max(1, Math.floor(timeLeft)) : undefined;
     const sentAt = clock.now();
     let result;
@@ -191,7 +190,7 @@ export class ReversalSender {
     return this.d.faults?.reversalAttemptsInMemory ? (this.memoryAttempts.get(stan) ?? 0) : journaled;
   }
 
-  private async markStuck(stan: number, view: TxnView | undefined): Promise<void> {
+  private async markStuck(stan: number, intent: AuthIntent | undefined): Promise<void> {
     const rev = this.d.journal.state.reversals[String(stan)];
     if (!rev || rev.stuck) return;
     const at = new Date(this.d.clock.now()).toISOString();
@@ -205,7 +204,7 @@ export class ReversalSender {
     const payload: ReversalStuck = { stan, attempts, at };
     await this.d.journal.append([{ type: TerminalRecord.reversalStuck.name, payload }], { durable: true });
     this.d.emit({ type: 'reversal-stuck', stan, attempts });
-    const job = stuckSlipJob(stan, { ...rev, attempts }, view?.intent, this.d.config, this.d.clock);
+    const job = stuckSlipJob(stan, { ...rev, attempts }, intent, this.d.config, this.d.clock);
     const slip = await bounded(this.d.clock, SLIP_PRINT_TIMEOUT_MS, () => this.d.printer.print(job, `reversal-${stan}`));
     if (slip.kind !== 'ok') this.d.emit({ type: 'slip-not-printed', stan, reason: boundedFailure(slip, SLIP_PRINT_TIMEOUT_MS) });
     else if (!slip.value.printed) this.d.emit({ type: 'slip-not-printed', stan, reason: slip.value.reason });

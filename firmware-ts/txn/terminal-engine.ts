@@ -31,7 +31,7 @@ import type { PlantedBugs } from './planted-bugs.js';
 import { TerminalRecord, type AuthIntent, type AuthKind, type AuthOutcome } from './records.js';
 import { requestIdProblem } from './request-id.js';
 import { DEFAULT_REVERSAL_POLICY, ReversalSender, type RoundResult } from './reversal-sender.js';
-import { readTerminalRecords, txnKey, txnViews, viewByRequestId, type TxnView } from './txn-history.js';
+import { newestView, reprintable, reversalIntent, saleByRrn, settledSale, viewByRequestId, viewByRrn, viewByStan, viewIn, type TxnView } from './txn-history.js';
 import { batchFullDetail, batchIsFull, batchLimitPolicy } from './batch-limit.js';
 import { nextStan, Settlement } from './settlement.js';
 import { buildRequest, localStamp, pad6, reversalImage, type RequestSpec } from './txn-messages.js';
@@ -94,7 +94,7 @@ export class TerminalEngine implements TerminalEngineApi {
       policy: this.policy,
       ensureSignedOn: () => this.ensureSignedOn(),
       signedOff: () => void (this.signedOn = false),
-      view: (stan) => this.viewByStan(stan),
+      intent: (stan) => this.reversalIntentOf(stan),
       emit: (e) => d.onEvent?.(e),
       ...(d.faults ? { faults: d.faults } : {}),
     });
@@ -162,7 +162,7 @@ export class TerminalEngine implements TerminalEngineApi {
       // 撤销 only within the open batch; after settlement it is a refund.
       const sale = this.original(this.state.batch, req.stan);
       if (!sale) {
-        const settled = this.settledSale(req.stan);
+        const settled = settledSale(this.state, req.stan);
         if (settled) return refused('void', 'original-not-voidable', `the sale with STAN ${req.stan} is in settled batch ${settled.intent.batch}: use refund (退货)${settled.outcome?.rrn ? ` with RRN ${settled.outcome.rrn}` : ''}`);
       }
       const refusal = this.checkOriginal(sale, 'sale', 'void');
@@ -181,19 +181,18 @@ export class TerminalEngine implements TerminalEngineApi {
       if (denied) return denied;
       // A refund of this terminal's own sale names it in field 61 (batch + STAN + date); another terminal's
       // sale only by RRN and date, the batch and STAN left zero.
-      const own = this.saleByRrn(req.rrn);
+      const own = saleByRrn(this.state, req.rrn);
       return this.withCard('refund', req.amount, req.requestId !== undefined ? { requestId: req.requestId } : {}, { date: req.date, rrn: req.rrn, ...(own ? { batch: own.intent.batch, stan: own.intent.stan } : {}) });
     });
   }
 
   status(q: { stan: number } | { rrn: string } | { requestId: string } | { last: true }): StatusResult {
-    const all = this.views();
-    const views = [...all.values()].reverse();
+    const s = this.state;
     let v: TxnView | undefined;
-    if ('stan' in q) v = views.find((x) => x.intent.stan === q.stan && x.intent.batch === this.state.batch) ?? views.find((x) => x.intent.stan === q.stan);
-    else if ('rrn' in q) v = views.find((x) => x.outcome?.rrn === q.rrn);
-    else if ('requestId' in q) v = viewByRequestId(all, q.requestId);
-    else v = views[0];
+    if ('stan' in q) v = viewByStan(s, q.stan);
+    else if ('rrn' in q) v = viewByRrn(s, q.rrn);
+    else if ('requestId' in q) v = viewByRequestId(s, q.requestId);
+    else v = newestView(s);
     if (!v) return { found: false };
     const pending = this.state.pendingReceipts[String(v.intent.stan)] !== undefined;
     return {
@@ -251,8 +250,7 @@ export class TerminalEngine implements TerminalEngineApi {
 
   reprint(q: { last: true } | { stan: number }): Promise<ReprintResult> {
     return this.serialize(async () => {
-      const approved = [...this.views().values()].filter((v) => v.outcome?.result === 'approved' && !v.reversal && v.intent.kind !== 'balance');
-      const v = 'last' in q ? approved.at(-1) : (approved.reverse().find((x) => x.intent.stan === q.stan && x.intent.batch === this.state.batch) ?? approved.find((x) => x.intent.stan === q.stan));
+      const v = reprintable(this.state, 'last' in q ? undefined : q.stan);
       if (!v) return { kind: 'not-found' };
       const r = await this.printSlip(v, true);
       return r === 'printed' ? { kind: 'printed', stan: v.intent.stan } : { kind: 'not-printed', stan: v.intent.stan, reason: r.reason };
@@ -299,7 +297,7 @@ export class TerminalEngine implements TerminalEngineApi {
       if (id === undefined) return run();
       const problem = requestIdProblem(id);
       if (problem) return { ...refused(asked.kind, 'invalid-request-id', problem), requestId: id };
-      const prior = viewByRequestId(this.views(), id);
+      const prior = viewByRequestId(this.state, id);
       if (!prior) return run();
       const i = prior.intent;
       const same = i.kind === asked.kind && (asked.amount === undefined || asked.amount === i.amount) && (asked.originalStan === undefined || asked.originalStan === i.original?.stan);
@@ -540,27 +538,20 @@ export class TerminalEngine implements TerminalEngineApi {
 
   // --- lookups ----------------------------------------------------------------------------------------
 
-  private views(): Map<string, TxnView> {
-    return txnViews(readTerminalRecords(this.d.journal, this.d.storage));
-  }
+  // Every lookup reads the fold (txn-history.ts), never the journal's history.
 
   private viewByStan(stan: number): TxnView | undefined {
-    const views = this.views();
-    return views.get(txnKey(this.state.batch, stan)) ?? [...views.values()].reverse().find((v) => v.intent.stan === stan);
+    return viewByStan(this.state, stan);
   }
 
   private original(batch: number, stan: number): TxnView | undefined {
-    return this.views().get(txnKey(batch, stan));
+    return viewIn(this.state, batch, stan);
   }
 
-  /** The latest approved sale with this STAN in a batch already settled (a void must become a refund). */
-  private settledSale(stan: number): TxnView | undefined {
-    return [...this.views().values()].reverse().find((v) => v.intent.kind === 'sale' && v.intent.stan === stan && v.intent.batch !== this.state.batch && v.outcome?.result === 'approved' && !v.reversal);
-  }
-
-  /** This terminal's approved sale or completion with that RRN, if it made it. */
-  private saleByRrn(rrn: string): TxnView | undefined {
-    return [...this.views().values()].find((v) => (v.intent.kind === 'sale' || v.intent.kind === 'preauth-completion') && v.outcome?.result === 'approved' && v.outcome.rrn === rrn);
+  /** The intent with its reversal image, for the reversal sender. */
+  private reversalIntentOf(stan: number): AuthIntent | undefined {
+    const view = this.viewByStan(stan);
+    return view ? reversalIntent(view, this.d.journal, this.d.storage) : undefined;
   }
 
   private checkOriginal(v: TxnView | undefined, wants: AuthKind, kind: AuthKind): TxnResult | undefined {

@@ -53,7 +53,7 @@ export const terminalFold: StateMachine<TerminalJournalState> = {
     }
   },
 
-  toCheckpoint: (s) => s,
+  toCheckpoint: (s) => terminalState.toCheckpoint(s),
 
   // Checkpoints written before the operator state was folded get its empty defaults.
   fromCheckpoint: (snap) => withOperatorDefaults(terminalState.fromCheckpoint(snap)),

@@ -71,7 +71,10 @@ function referencedStans(s: TerminalJournalState): Set<number> {
 }
 
 export const terminalSalvage: SalvagePolicy<TerminalJournalState, SalvagedObligations> = {
-  fold: terminalFold,
+  // The repair record holds the salvaged state in the version-1 form, without `txns` (they could exceed
+  // the half-segment limit of a record): the repaired journal rebuilds them from the open batch's records
+  // at its next open (terminal-journal.ts), as after a checkpoint of an older build.
+  fold: { ...terminalFold, toCheckpoint: ({ version: _version, txns: _txns, ...v1 }) => v1 },
   types: new RecordTypes([...INTERNAL_TYPES, ...Object.values(TerminalRecord)]),
 
   foldsUnverified: (type) => ADDS_ONLY.has(type),
@@ -131,6 +134,13 @@ export const terminalSalvage: SalvagePolicy<TerminalJournalState, SalvagedObliga
     for (const a of Object.values(s.pendingReceipts)) a.seq = to(a.seq);
     for (const a of Object.values(s.batchEntries)) a.seq = to(a.seq);
     if (s.batchStartSeq !== null) s.batchStartSeq = to(s.batchStartSeq);
+    // The transactions are keyed by their intent's seq: re-keyed in seq order (journal order).
+    const txns: typeof s.txns = {};
+    for (const v of Object.values(s.txns)) {
+      v.seq = to(v.seq);
+      txns[v.seq] = v;
+    }
+    s.txns = txns;
   },
 };
 

@@ -1,6 +1,9 @@
 // The terminal's state as a fold over its journal: counters, authorizations in flight, reversals owed,
-// receipts not yet printed, the open batch's totals and settlement progress. Nothing here is stored
-// anywhere else; a reboot rebuilds it from the newest checkpoint plus the tail.
+// receipts not yet printed, the open batch's totals and settlement progress, and the one lifecycle of each
+// transaction (`txns`: its intent, how it ended, its reversal, its receipt) for every transaction a lookup
+// must still reach — the open batch, every open obligation and a bounded window of the most recent before
+// them. Nothing here is stored anywhere else; a reboot rebuilds it from the newest checkpoint plus the
+// tail, so no lookup (status, void, reprint, a reversal's image, a request id) ever reads history.
 import type { JournalRecord, StateMachine } from '../journal/state-machine.js';
 import type {
   AuthIntent,
@@ -19,6 +22,7 @@ import type {
   StanAllocated,
 } from './records.js';
 import { TerminalRecord } from './records.js';
+import { decodeTxns, encodeTxns } from './txn-snapshot.js';
 
 export interface InFlightAuth {
   seq: number;
@@ -50,6 +54,42 @@ export interface PendingReceipt {
   amount: number;
 }
 
+/** One transaction's lifecycle, keyed in `txns` by the seq of its intent. */
+export interface TxnView {
+  /** Seq of the intent record. */
+  seq: number;
+  /** The intent as journaled; its reversal image is dropped once nothing can reverse it any more (closed). */
+  intent: StoredIntent;
+  /** How the host answered (the record's own STAN and time left out). */
+  outcome?: Pick<AuthOutcome, 'result' | 'responseCode' | 'rrn' | 'authCode'>;
+  reversal?: {
+    reason: ReversalReason;
+    state: 'owed' | 'stuck' | 'cleared' | 'closed';
+    /** Sends that left the terminal (0400 and 0401 repeats). */
+    attempts: number;
+    /** The 0410's response code, once cleared. */
+    responseCode?: string;
+    /** The supervisor's recorded reason, once closed. */
+    closedReason?: string;
+  };
+  printed: boolean;
+  /** STAN of an approved void / pre-auth void / completion (not reversed) that used this transaction up. */
+  consumedBy?: number;
+}
+
+export type StoredIntent = Omit<AuthIntent, 'reversalImage'> & { reversalImage?: AuthIntent['reversalImage'] };
+
+/**
+ * Closed transactions of earlier batches kept after a settlement, newest first: what a client may still
+ * ask about by request id (a retry after a lost answer, across a settlement), and what status / void's
+ * "use refund" / a refund of our own sale find by STAN or RRN. A terminal makes a few hundred a day, and
+ * a retry comes within minutes; 200 keeps each checkpoint (written once per segment) small.
+ */
+export const RECENT_CLOSED_TXNS = 200;
+
+/** The snapshot format of this fold (JOURNAL_FORMAT §6.1); 1 had no `txns`. */
+export const TERMINAL_STATE_VERSION = 2;
+
 export interface BatchTotals {
   saleCount: number;
   saleAmount: number;
@@ -60,6 +100,8 @@ export interface BatchTotals {
 }
 
 export interface TerminalState {
+  /** Snapshot format: TERMINAL_STATE_VERSION, or 1 for a checkpoint of an older build until its `txns` are rebuilt. */
+  version: number;
   /** Last STAN allocated (0 before the first). */
   stan: number;
   batch: number;
@@ -72,6 +114,8 @@ export interface TerminalState {
   /** Seq of the first record of the open batch; the batch upload needs everything from here. */
   batchStartSeq: number | null;
   settlement: { batch: number; step: SettlementStep['step'] } | null;
+  /** Each reachable transaction's lifecycle by intent seq (ascending seq is journal order). */
+  txns: Record<string, TxnView>;
 }
 
 export const emptyTotals = (): BatchTotals => ({ saleCount: 0, saleAmount: 0, refundCount: 0, refundAmount: 0, voidCount: 0, voidAmount: 0 });
@@ -92,118 +136,226 @@ export function addToTotals(t: BatchTotals, kind: AuthKind, amount: number, sign
 
 const key = (stan: number) => String(stan);
 
-export const terminalState: StateMachine<TerminalState> = {
-  initial: () => ({
-    stan: 0,
-    batch: 1,
-    inFlight: {},
-    reversals: {},
-    pendingReceipts: {},
-    batchEntries: {},
-    totals: emptyTotals(),
-    batchStartSeq: null,
-    settlement: null,
-  }),
+/** Which transactions the fold keeps once they are closed and their batch is settled. */
+export type TxnRetention = 'recent' | 'all';
 
-  apply(s, r: JournalRecord) {
-    switch (r.type) {
-      case TerminalRecord.authIntent.name: {
-        const p = r.payload as AuthIntent;
-        s.stan = p.stan;
-        s.inFlight[key(p.stan)] = { seq: r.seq, kind: p.kind, amount: p.amount, maskedPan: p.maskedPan };
-        s.batchStartSeq ??= r.seq;
-        return;
+/**
+ * The fold. The journal runs it with 'recent' (bounded: the open batch, open obligations, the
+ * RECENT_CLOSED_TXNS before); tools that look at a whole journal (the simulator's checks) with 'all'.
+ */
+export function terminalStateFold(retention: TxnRetention): StateMachine<TerminalState> {
+  return {
+    initial: () => ({
+      version: TERMINAL_STATE_VERSION,
+      stan: 0,
+      batch: 1,
+      inFlight: {},
+      reversals: {},
+      pendingReceipts: {},
+      batchEntries: {},
+      totals: emptyTotals(),
+      batchStartSeq: null,
+      settlement: null,
+      txns: {},
+    }),
+
+    apply: (s, r) => applyRecord(s, r, retention),
+
+    // The transactions as arrays (txn-snapshot.ts); everything else as it is in memory.
+    toCheckpoint: (s) => ({ ...s, txns: encodeTxns(s.txns) }),
+
+    fromCheckpoint(snap) {
+      const { txns, ...rest } = snap as Omit<TerminalState, 'txns'> & { txns?: Parameters<typeof decodeTxns>[0] };
+      const s = structuredClone(rest) as TerminalState;
+      // A checkpoint of a build before `txns`: the journal's opener rebuilds them from the open batch's
+      // records (txn-history.ts rebuildTxns); until then the state says version 1.
+      if (s.version === undefined || txns === undefined) {
+        s.version = 1;
+        s.txns = {};
+      } else {
+        s.txns = decodeTxns(txns);
       }
-      case TerminalRecord.authOutcome.name: {
-        const p = r.payload as AuthOutcome;
-        const auth = s.inFlight[key(p.stan)];
-        // A late reply for an authorization already being reversed never turns it back into a sale.
-        if (!auth) return;
-        delete s.inFlight[key(p.stan)];
-        if (p.result !== 'approved') return;
-        addToTotals(s.totals, auth.kind, auth.amount, 1);
-        s.batchEntries[key(p.stan)] = { seq: auth.seq, kind: auth.kind, amount: auth.amount };
-        if (auth.kind !== 'balance') s.pendingReceipts[key(p.stan)] = { seq: auth.seq, kind: auth.kind, amount: auth.amount };
-        return;
-      }
-      case TerminalRecord.receiptPrinted.name: {
-        delete s.pendingReceipts[key((r.payload as ReceiptPrinted).stan)];
-        return;
-      }
-      case TerminalRecord.reversalRequired.name: {
-        const p = r.payload as ReversalRequired;
-        const k = key(p.stan);
-        const auth = s.inFlight[k] ?? s.batchEntries[k];
-        if (!auth || s.reversals[k]) return;
-        const entry = s.batchEntries[k];
-        if (entry) {
-          // Approved by the host but refused afterwards (e.g. the chip declined): undo its effect on totals.
-          addToTotals(s.totals, entry.kind, entry.amount, -1);
-          delete s.batchEntries[k];
-          delete s.pendingReceipts[k];
-        }
-        // A reversal raised after approval (06) names its card itself: the batch entry keeps no PAN, so the
-        // checkpoint stays small for a batch of thousands.
-        const maskedPan = s.inFlight[k]?.maskedPan ?? p.maskedPan ?? '';
-        delete s.inFlight[k];
-        s.reversals[k] = { seq: auth.seq, kind: auth.kind, amount: auth.amount, maskedPan, reason: p.reason, attempts: 0, stuck: false };
-        return;
-      }
-      case TerminalRecord.reversalAttempt.name: {
-        const rev = s.reversals[key((r.payload as ReversalAttempt).stan)];
-        if (rev) rev.attempts++;
-        return;
-      }
-      case TerminalRecord.reversalNotSent.name: {
-        // The attempt never left the terminal: the next send is still the first (0400) if none did.
-        const rev = s.reversals[key((r.payload as ReversalNotSent).stan)];
-        if (rev && rev.attempts > 0) rev.attempts--;
-        return;
-      }
-      case TerminalRecord.reversalStuck.name: {
-        const rev = s.reversals[key((r.payload as ReversalStuck).stan)];
-        if (rev) rev.stuck = true;
-        return;
-      }
-      case TerminalRecord.reversalCleared.name:
-        delete s.reversals[key((r.payload as ReversalCleared).stan)];
-        return;
-      case TerminalRecord.reversalClosed.name:
-        delete s.reversals[key((r.payload as ReversalClosed).stan)];
-        return;
-      case TerminalRecord.stanAllocated.name:
-        s.stan = (r.payload as StanAllocated).stan;
-        return;
-      case TerminalRecord.settlementStep.name: {
-        const p = r.payload as SettlementStep;
-        s.settlement = { batch: p.batch, step: p.step };
-        return;
-      }
-      case TerminalRecord.settlementDone.name: {
-        const p = r.payload as SettlementDone;
-        if (p.batch !== s.batch) return;
-        s.batch = p.nextBatch;
-        s.totals = emptyTotals();
-        s.batchEntries = {};
-        s.batchStartSeq = null;
-        s.settlement = null;
-        return;
-      }
+      return s;
+    },
+
+    oldestOpenSeq(s) {
+      let oldest: number | null = s.batchStartSeq;
+      const consider = (seq: number) => {
+        if (oldest === null || seq < oldest) oldest = seq;
+      };
+      for (const a of Object.values(s.inFlight)) consider(a.seq);
+      for (const a of Object.values(s.reversals)) consider(a.seq);
+      for (const a of Object.values(s.pendingReceipts)) consider(a.seq);
+      return oldest;
+    },
+  };
+}
+
+export const terminalState = terminalStateFold('recent');
+
+function applyRecord(s: TerminalState, r: JournalRecord, retention: TxnRetention): void {
+  switch (r.type) {
+    case TerminalRecord.authIntent.name: {
+      const p = r.payload as AuthIntent;
+      s.stan = p.stan;
+      s.inFlight[key(p.stan)] = { seq: r.seq, kind: p.kind, amount: p.amount, maskedPan: p.maskedPan };
+      s.batchStartSeq ??= r.seq;
+      // A copy: closing it drops the reversal image, and the record's own payload stays as journaled.
+      s.txns[r.seq] = { seq: r.seq, intent: { ...p }, printed: false };
+      return;
     }
-  },
+    case TerminalRecord.authOutcome.name: {
+      const p = r.payload as AuthOutcome;
+      const auth = s.inFlight[key(p.stan)];
+      // A late reply for an authorization already being reversed never turns it back into a sale.
+      if (!auth) return;
+      delete s.inFlight[key(p.stan)];
+      const view = s.txns[auth.seq];
+      if (view) view.outcome = { result: p.result, responseCode: p.responseCode, ...(p.rrn !== undefined ? { rrn: p.rrn } : {}), ...(p.authCode !== undefined ? { authCode: p.authCode } : {}) };
+      if (p.result !== 'approved') {
+        closed(view);
+        return;
+      }
+      addToTotals(s.totals, auth.kind, auth.amount, 1);
+      s.batchEntries[key(p.stan)] = { seq: auth.seq, kind: auth.kind, amount: auth.amount };
+      if (auth.kind !== 'balance') s.pendingReceipts[key(p.stan)] = { seq: auth.seq, kind: auth.kind, amount: auth.amount };
+      else closed(view);
+      if (view) consume(s, view, true);
+      return;
+    }
+    case TerminalRecord.receiptPrinted.name: {
+      const k = key((r.payload as ReceiptPrinted).stan);
+      const pending = s.pendingReceipts[k];
+      if (!pending) return;
+      delete s.pendingReceipts[k];
+      const view = s.txns[pending.seq];
+      if (view) view.printed = true;
+      closed(view);
+      return;
+    }
+    case TerminalRecord.reversalRequired.name: {
+      const p = r.payload as ReversalRequired;
+      const k = key(p.stan);
+      const auth = s.inFlight[k] ?? s.batchEntries[k];
+      if (!auth || s.reversals[k]) return;
+      const entry = s.batchEntries[k];
+      const view = s.txns[auth.seq];
+      if (entry) {
+        // Approved by the host but refused afterwards (e.g. the chip declined): undo its effect on totals.
+        addToTotals(s.totals, entry.kind, entry.amount, -1);
+        delete s.batchEntries[k];
+        delete s.pendingReceipts[k];
+        if (view) consume(s, view, false);
+      }
+      // A reversal raised after approval (06) names its card itself: the batch entry keeps no PAN.
+      const maskedPan = s.inFlight[k]?.maskedPan ?? p.maskedPan ?? '';
+      delete s.inFlight[k];
+      s.reversals[k] = { seq: auth.seq, kind: auth.kind, amount: auth.amount, maskedPan, reason: p.reason, attempts: 0, stuck: false };
+      if (view) view.reversal = { reason: p.reason, state: 'owed', attempts: 0 };
+      return;
+    }
+    case TerminalRecord.reversalAttempt.name: {
+      const rev = s.reversals[key((r.payload as ReversalAttempt).stan)];
+      if (!rev) return;
+      rev.attempts++;
+      const v = s.txns[rev.seq]?.reversal;
+      if (v) v.attempts = rev.attempts;
+      return;
+    }
+    case TerminalRecord.reversalNotSent.name: {
+      // The attempt never left the terminal: the next send is still the first (0400) if none did.
+      const rev = s.reversals[key((r.payload as ReversalNotSent).stan)];
+      if (!rev || rev.attempts === 0) return;
+      rev.attempts--;
+      const v = s.txns[rev.seq]?.reversal;
+      if (v) v.attempts = rev.attempts;
+      return;
+    }
+    case TerminalRecord.reversalStuck.name: {
+      const rev = s.reversals[key((r.payload as ReversalStuck).stan)];
+      if (!rev) return;
+      rev.stuck = true;
+      const v = s.txns[rev.seq]?.reversal;
+      if (v) v.state = 'stuck';
+      return;
+    }
+    case TerminalRecord.reversalCleared.name: {
+      const p = r.payload as ReversalCleared;
+      const rev = s.reversals[key(p.stan)];
+      if (!rev) return;
+      delete s.reversals[key(p.stan)];
+      const view = s.txns[rev.seq];
+      if (view?.reversal) view.reversal = { ...view.reversal, state: 'cleared', responseCode: p.responseCode };
+      closed(view);
+      return;
+    }
+    case TerminalRecord.reversalClosed.name: {
+      const p = r.payload as ReversalClosed;
+      const rev = s.reversals[key(p.stan)];
+      if (!rev) return;
+      delete s.reversals[key(p.stan)];
+      const view = s.txns[rev.seq];
+      if (view?.reversal) view.reversal = { ...view.reversal, state: 'closed', closedReason: p.reason };
+      closed(view);
+      return;
+    }
+    case TerminalRecord.stanAllocated.name:
+      s.stan = (r.payload as StanAllocated).stan;
+      return;
+    case TerminalRecord.settlementStep.name: {
+      const p = r.payload as SettlementStep;
+      s.settlement = { batch: p.batch, step: p.step };
+      return;
+    }
+    case TerminalRecord.settlementDone.name: {
+      const p = r.payload as SettlementDone;
+      if (p.batch !== s.batch) return;
+      s.batch = p.nextBatch;
+      s.totals = emptyTotals();
+      s.batchEntries = {};
+      s.batchStartSeq = null;
+      s.settlement = null;
+      if (retention === 'recent') keepRecent(s);
+      return;
+    }
+  }
+}
 
-  toCheckpoint: (s) => s,
+/** Nothing can reverse it any more: its reversal image is no longer needed (the checkpoint stays small). */
+function closed(view: TxnView | undefined): void {
+  if (view) delete view.intent.reversalImage;
+}
 
-  fromCheckpoint: (snap) => structuredClone(snap as TerminalState),
+/** A void, pre-auth void or completion uses up its original while it stands; its reversal gives it back. */
+function consume(s: TerminalState, v: TxnView, on: boolean): void {
+  const kind = v.intent.kind;
+  const originalStan = v.intent.original?.stan;
+  if (originalStan === undefined || !(kind === 'void' || kind === 'preauth-void' || kind === 'preauth-completion')) return;
+  // Records name the original by STAN only: it is the newest transaction with that STAN.
+  const original = newestWithStan(s, originalStan, v.seq);
+  if (!original) return;
+  if (on) original.consumedBy = v.intent.stan;
+  else if (original.consumedBy === v.intent.stan) delete original.consumedBy;
+}
 
-  oldestOpenSeq(s) {
-    let oldest: number | null = s.batchStartSeq;
-    const consider = (seq: number) => {
-      if (oldest === null || seq < oldest) oldest = seq;
-    };
-    for (const a of Object.values(s.inFlight)) consider(a.seq);
-    for (const a of Object.values(s.reversals)) consider(a.seq);
-    for (const a of Object.values(s.pendingReceipts)) consider(a.seq);
-    return oldest;
-  },
-};
+function newestWithStan(s: TerminalState, stan: number, before: number): TxnView | undefined {
+  const seqs = Object.keys(s.txns);
+  for (let i = seqs.length - 1; i >= 0; i--) {
+    const v = s.txns[seqs[i]!]!;
+    if (v.seq < before && v.intent.stan === stan) return v;
+  }
+  return undefined;
+}
+
+/** After a settlement: every transaction still owing something, and the RECENT_CLOSED_TXNS newest of the rest. */
+function keepRecent(s: TerminalState): void {
+  const open = new Set<number>([...Object.values(s.inFlight), ...Object.values(s.reversals), ...Object.values(s.pendingReceipts)].map((a) => a.seq));
+  const seqs = Object.keys(s.txns);
+  let closedKept = 0;
+  for (let i = seqs.length - 1; i >= 0; i--) {
+    const seq = Number(seqs[i]);
+    if (open.has(seq)) continue;
+    if (closedKept < RECENT_CLOSED_TXNS) closedKept++;
+    else delete s.txns[seqs[i]!];
+  }
+}

@@ -1,138 +1,122 @@
-// Reads the journal's records back, for what the fold deliberately does not keep (it must fit in one
-// checkpoint even for a batch of thousands of sales): each transaction's intent with its reversal image,
-// how it ended, and whether its receipt printed. Status, reprint, void and the reversal sender ask here.
+// Lookups over the fold's transactions (terminal-state.ts `txns`): by STAN, by RRN, by request id, the
+// originals of a void or completion. They read the state, never the journal's segments, so a sale, a
+// status, a void, a reprint or a reversal costs the same after a million records of history as after a
+// thousand. What reads records back is for tools (`readTerminalRecords`, the simulator's checks, export)
+// and for the two bounded reads: a reversal image the fold no longer holds (one record, by seq) and the
+// rebuild of `txns` after a checkpoint of an older build (the open batch's records).
 import type { Storage } from '../io/storage.js';
 import { nodeStorage } from '../io/node-storage.js';
 import { INTERNAL_TYPES } from '../journal/internal-types.js';
-import { readRecordsFrom, type ReadableJournal } from '../journal/record-reader.js';
+import { readRecord, readRecordsFrom, type ReadableJournal } from '../journal/record-reader.js';
 import { RecordTypes } from '../journal/record-types.js';
 import type { JournalRecord } from '../journal/state-machine.js';
-import {
-  TerminalRecord,
-  type AuthIntent,
-  type AuthOutcome,
-  type ReversalCleared,
-  type ReversalAttempt,
-  type ReversalClosed,
-  type ReversalNotSent,
-  type ReversalRequired,
-  type ReversalStuck,
-  type ReceiptPrinted,
-} from './records.js';
+import { TerminalRecord, type AuthIntent } from './records.js';
+import { TERMINAL_STATE_VERSION, terminalStateFold, type TerminalState, type TxnView } from './terminal-state.js';
 
-export interface TxnView {
-  /** Seq of the intent record. */
-  seq: number;
-  intent: AuthIntent;
-  outcome?: AuthOutcome;
-  reversal?: {
-    reason: ReversalRequired['reason'];
-    state: 'owed' | 'stuck' | 'cleared' | 'closed';
-    /** Sends that left the terminal (0400 and 0401 repeats). */
-    attempts: number;
-    /** The 0410's response code, once cleared. */
-    responseCode?: string;
-    /** The supervisor's recorded reason, once closed. */
-    closedReason?: string;
-  };
-  printed: boolean;
-  /** STAN of an approved void / pre-auth void / completion (not reversed) that used this transaction up. */
-  consumedBy?: number;
-}
+export type { TxnView } from './terminal-state.js';
 
-/** Every terminal record still in the journal's segments, in order (the journal's own records left out). */
+const terminalTypes = () => new RecordTypes([...INTERNAL_TYPES, ...Object.values(TerminalRecord)]);
+const TERMINAL_NAMES = new Set<string>(Object.values(TerminalRecord).map((t) => t.name));
+
+/** Every terminal record still in the journal's segments, in order (the journal's own records left out). Reads all of history: tools only. */
 export function readTerminalRecords(journal: ReadableJournal, storage: Storage = nodeStorage): JournalRecord[] {
-  const names = new Set<string>(Object.values(TerminalRecord).map((t) => t.name));
-  const types = new RecordTypes([...INTERNAL_TYPES, ...Object.values(TerminalRecord)]);
   const records: JournalRecord[] = [];
-  for (const r of readRecordsFrom({ journal, storage, types }, 1)) if (names.has(r.type)) records.push(r);
+  for (const r of readRecordsFrom({ journal, storage, types: terminalTypes() }, 1)) if (TERMINAL_NAMES.has(r.type)) records.push(r);
   return records;
 }
 
-/** One view per authorization, keyed by batch and STAN, in journal order. */
+/** One view per authorization of a whole record list, keyed by batch and STAN, in journal order: the fold itself, keeping every transaction. */
 export function txnViews(records: readonly JournalRecord[]): Map<string, TxnView> {
+  const fold = terminalStateFold('all');
+  const s = fold.initial();
+  for (const r of records) fold.apply(s, r);
   const views = new Map<string, TxnView>();
-  // STAN → key of its newest intent: later records name only the STAN.
-  const byStan = new Map<number, TxnView>();
-  for (const r of records) {
-    switch (r.type) {
-      case TerminalRecord.authIntent.name: {
-        const intent = r.payload as AuthIntent;
-        const v: TxnView = { seq: r.seq, intent, printed: false };
-        views.set(txnKey(intent.batch, intent.stan), v);
-        byStan.set(intent.stan, v);
-        break;
-      }
-      case TerminalRecord.authOutcome.name: {
-        const p = r.payload as AuthOutcome;
-        const v = byStan.get(p.stan);
-        // As in the fold: an outcome after a reversal was raised never turns it back into a sale.
-        if (!v || v.outcome || v.reversal) break;
-        v.outcome = p;
-        if (p.result === 'approved') consume(byStan, v, true);
-        break;
-      }
-      case TerminalRecord.reversalRequired.name: {
-        const p = r.payload as ReversalRequired;
-        const v = byStan.get(p.stan);
-        if (!v || v.reversal) break;
-        v.reversal = { reason: p.reason, state: 'owed', attempts: 0 };
-        if (v.outcome?.result === 'approved') consume(byStan, v, false);
-        break;
-      }
-      case TerminalRecord.reversalAttempt.name: {
-        const v = byStan.get((r.payload as ReversalAttempt).stan);
-        if (v?.reversal) v.reversal.attempts++;
-        break;
-      }
-      case TerminalRecord.reversalNotSent.name: {
-        const v = byStan.get((r.payload as ReversalNotSent).stan);
-        if (v?.reversal && v.reversal.attempts > 0) v.reversal.attempts--;
-        break;
-      }
-      case TerminalRecord.reversalStuck.name: {
-        const v = byStan.get((r.payload as ReversalStuck).stan);
-        if (v?.reversal?.state === 'owed') v.reversal.state = 'stuck';
-        break;
-      }
-      case TerminalRecord.reversalCleared.name: {
-        const p = r.payload as ReversalCleared;
-        const v = byStan.get(p.stan);
-        if (v?.reversal && (v.reversal.state === 'owed' || v.reversal.state === 'stuck')) v.reversal = { ...v.reversal, state: 'cleared', responseCode: p.responseCode };
-        break;
-      }
-      case TerminalRecord.reversalClosed.name: {
-        const p = r.payload as ReversalClosed;
-        const v = byStan.get(p.stan);
-        if (v?.reversal && (v.reversal.state === 'owed' || v.reversal.state === 'stuck')) v.reversal = { ...v.reversal, state: 'closed', closedReason: p.reason };
-        break;
-      }
-      case TerminalRecord.receiptPrinted.name: {
-        const v = byStan.get((r.payload as ReceiptPrinted).stan);
-        if (v) v.printed = true;
-        break;
-      }
-    }
-  }
+  for (const v of Object.values(s.txns)) views.set(txnKey(v.intent.batch, v.intent.stan), v);
   return views;
 }
 
 export const txnKey = (batch: number, stan: number) => `${batch}|${stan}`;
 
-/** The transaction a client's request id started, if any (the newest, should a key ever be reused). */
-export function viewByRequestId(views: Map<string, TxnView>, requestId: string): TxnView | undefined {
-  let found: TxnView | undefined;
-  for (const v of views.values()) if (v.intent.requestId === requestId) found = v;
-  return found;
+/** Views newest first, while `pick` returns undefined. */
+function newest<T>(s: TerminalState, pick: (v: TxnView) => T | undefined): T | undefined {
+  const seqs = Object.keys(s.txns);
+  for (let i = seqs.length - 1; i >= 0; i--) {
+    const found = pick(s.txns[seqs[i]!]!);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
-/** A void, pre-auth void or completion uses up its original while it stands; its reversal gives it back. */
-function consume(byStan: Map<number, TxnView>, v: TxnView, on: boolean): void {
-  const kind = v.intent.kind;
-  const originalStan = v.intent.original?.stan;
-  if (originalStan === undefined || !(kind === 'void' || kind === 'preauth-void' || kind === 'preauth-completion')) return;
-  const original = byStan.get(originalStan);
-  if (!original) return;
-  if (on) original.consumedBy = v.intent.stan;
-  else if (original.consumedBy === v.intent.stan) delete original.consumedBy;
+/** The transaction with this STAN: in the open batch if there is one, else the newest kept. */
+export function viewByStan(s: TerminalState, stan: number): TxnView | undefined {
+  // An open obligation or the open batch's entry points at it directly (every sale's slip asks this).
+  const k = String(stan);
+  const direct = s.inFlight[k] ?? s.pendingReceipts[k] ?? s.batchEntries[k] ?? s.reversals[k];
+  const v = direct ? s.txns[direct.seq] : undefined;
+  if (v && v.intent.batch === s.batch) return v;
+  return viewIn(s, s.batch, stan) ?? newest(s, (x) => (x.intent.stan === stan ? x : undefined));
+}
+
+/** The newest transaction with this batch and STAN. */
+export function viewIn(s: TerminalState, batch: number, stan: number): TxnView | undefined {
+  return newest(s, (v) => (v.intent.stan === stan && v.intent.batch === batch ? v : undefined));
+}
+
+/** The transaction a client's request id started, if it is still kept (the newest, should a key ever be reused). */
+export function viewByRequestId(s: TerminalState, requestId: string): TxnView | undefined {
+  return newest(s, (v) => (v.intent.requestId === requestId ? v : undefined));
+}
+
+export function viewByRrn(s: TerminalState, rrn: string): TxnView | undefined {
+  return newest(s, (v) => (v.outcome?.rrn === rrn ? v : undefined));
+}
+
+export function newestView(s: TerminalState): TxnView | undefined {
+  return newest(s, (v) => v);
+}
+
+/** Approved, not reversed, not a balance inquiry: what a slip can be reprinted for, newest first. */
+export function reprintable(s: TerminalState, stan?: number): TxnView | undefined {
+  const ok = (v: TxnView) => v.outcome?.result === 'approved' && !v.reversal && v.intent.kind !== 'balance' && (stan === undefined || v.intent.stan === stan);
+  return newest(s, (v) => (ok(v) && (stan === undefined || v.intent.batch === s.batch) ? v : undefined)) ?? (stan !== undefined ? newest(s, (v) => (ok(v) ? v : undefined)) : undefined);
+}
+
+/** The latest approved sale with this STAN in a batch already settled (a void must become a refund). */
+export function settledSale(s: TerminalState, stan: number): TxnView | undefined {
+  return newest(s, (v) => (v.intent.kind === 'sale' && v.intent.stan === stan && v.intent.batch !== s.batch && v.outcome?.result === 'approved' && !v.reversal ? v : undefined));
+}
+
+/** This terminal's approved sale or completion with that RRN, if it is still kept. */
+export function saleByRrn(s: TerminalState, rrn: string): TxnView | undefined {
+  return newest(s, (v) => ((v.intent.kind === 'sale' || v.intent.kind === 'preauth-completion') && v.outcome?.result === 'approved' && v.outcome.rrn === rrn ? v : undefined));
+}
+
+/**
+ * The intent with its reversal image, for a reversal: from the fold while the transaction is open; if the
+ * fold already closed it (a reversal raised after its slip printed), the one intent record, read by seq
+ * from the segment that holds it (retention keeps every segment with an open obligation).
+ */
+export function reversalIntent(view: TxnView, journal: ReadableJournal, storage: Storage = nodeStorage): AuthIntent | undefined {
+  const image = view.intent.reversalImage;
+  if (image) return { ...view.intent, reversalImage: image };
+  const r = readRecord({ journal, storage, types: terminalTypes() }, view.seq);
+  return r?.type === TerminalRecord.authIntent.name ? (r.payload as AuthIntent) : undefined;
+}
+
+/**
+ * A checkpoint of a build before `txns` (state version 1): rebuild them from the records of the open batch
+ * and of every open obligation — all at or after the fold's oldest open seq, which retention keeps — by
+ * running the same fold over them, and keep the ones the state still refers to. Reads only that tail.
+ */
+export function rebuildTxns(s: TerminalState, oldestOpenSeq: number | null, journal: ReadableJournal, storage: Storage = nodeStorage): void {
+  const txns: TerminalState['txns'] = {};
+  if (oldestOpenSeq !== null) {
+    const fold = terminalStateFold('all');
+    const scratch = fold.initial();
+    for (const r of readRecordsFrom({ journal, storage, types: terminalTypes() }, oldestOpenSeq)) fold.apply(scratch, r);
+    const referenced = new Set<number>([...Object.values(s.inFlight), ...Object.values(s.reversals), ...Object.values(s.pendingReceipts), ...Object.values(s.batchEntries)].map((a) => a.seq));
+    for (const v of Object.values(scratch.txns)) if (referenced.has(v.seq) || v.intent.batch === s.batch) txns[v.seq] = v;
+  }
+  s.txns = txns;
+  s.version = TERMINAL_STATE_VERSION;
 }
