@@ -58,8 +58,10 @@ describe('a full disk', () => {
     for (let i = 0; i < 300; i++) expect(await rig.run(engine.sale(500 + i))).toMatchObject({ kind: 'approved' });
     const settlement = new Settlement({ journal: rig.journal, link: rig.link, clock: rig.clock, identity: ID, storage: nodeStorage });
     expect(await rig.run(settlement.settle())).toMatchObject({ balanced: true });
-    // Automatic retention kept the journal near its budget while the sales went in.
-    expect(rig.journal.diskUsage().bytes).toBeLessThanOrEqual(512 * 1024 + 64 * 1024);
+    // Automatic retention kept the journal near its budget while the sales went in: within one segment of it
+    // (a segment is larger than configured when its checkpoint, which carries the open batch, needs room).
+    const largestSegment = Math.max(...rig.journal.segmentNames().map((n) => fs.statSync(path.join(dir, n)).size));
+    expect(rig.journal.diskUsage().bytes).toBeLessThanOrEqual(512 * 1024 + largestSegment);
     expect(readTerminalRecords(rig.journal, nodeStorage).length).toBeGreaterThan(0);
 
     // The host debits and its reply is lost; it then answers every reversal 96 (did not act), so the reversal

@@ -47,6 +47,9 @@ function records(dir: string): Listed[] {
   return json.records as Listed[];
 }
 
+/** The size a segment's header declares (bytes 12..16): the configured size, or larger when its checkpoint needed room. */
+const declaredBytes = (file: string) => fs.readFileSync(file).readUInt32LE(12);
+
 const segmentsOf = (dir: string) => fs.readdirSync(dir).filter((n) => n.endsWith('.wal')).sort();
 
 function flipByte(file: string, at: number): void {
@@ -127,7 +130,8 @@ describe('posj journal verify on damaged journals', () => {
     const newest = segmentsOf(dir).at(-1)!;
     const last = records(dir).at(-1)!;
     expect(last.segment).toBe(newest);
-    const partial = 48 + 40; // header and 40 payload bytes of the last record survive, the rest never reached the disk
+    // The header and part of the payload of the last record survive, the rest never reached the disk.
+    const partial = 48 + Math.min(40, JSON.stringify(last.payload).length - 1);
     const file = path.join(dir, newest);
     const image = fs.readFileSync(file);
     image.fill(0, last.offset + partial);
@@ -138,14 +142,14 @@ describe('posj journal verify on damaged journals', () => {
     expect(json.tornTailBytes).toBe(partial);
     expect(json.tornTail).toMatchObject({ segment: newest, offset: last.offset });
     expect(json.lastSeq).toBe(last.seq - 1);
-    expect(posj('journal', 'verify', dir).stdout).toMatch(/torn tail: 88 bytes.*\nok \(torn tail only\)/);
+    expect(posj('journal', 'verify', dir).stdout).toMatch(new RegExp(`torn tail: ${partial} bytes.*\\nok \\(torn tail only\\)`));
 
     // The next writer cuts the tail and takes over the lost seq; the segment is whole again.
     expect(posj('journal', 'fill', dir, '--records', '5', '--segment-bytes', SEG).code).toBe(0);
     const after = posjJson('journal', 'verify', dir);
     expect(after.code).toBe(0);
     expect(after.json).toMatchObject({ tornTailBytes: 0, corrupt: null, tampered: null, lastSeq: last.seq + 4 });
-    expect(fs.statSync(path.join(dir, newest)).size).toBe(Number(SEG));
+    expect(fs.statSync(path.join(dir, newest)).size).toBe(declaredBytes(path.join(dir, newest)));
   });
 });
 
@@ -154,14 +158,16 @@ describe('posj journal verify on a truncated newest segment', () => {
     const dir = copyJournal('truncated');
     const newest = segmentsOf(dir).at(-1)!;
     const last = records(dir).at(-1)!;
-    fs.truncateSync(path.join(dir, newest), last.offset + 48 + 40);
+    const declared = declaredBytes(path.join(dir, newest));
+    const cut = last.offset + 48 + Math.min(40, JSON.stringify(last.payload).length - 1);
+    fs.truncateSync(path.join(dir, newest), cut);
     const { code, json } = posjJson('journal', 'verify', dir);
     expect(code).toBe(3);
-    const reason = `segment file is ${last.offset + 88} bytes but its header declares ${SEG}: truncated`;
-    expect(json.corrupt).toEqual({ segment: newest, offset: last.offset + 88, reason });
-    expect(posj('journal', 'verify', dir).stdout).toContain(`CORRUPT: segment ${newest} offset ${last.offset + 88}: ${reason}`);
+    const reason = `segment file is ${cut} bytes but its header declares ${declared}: truncated`;
+    expect(json.corrupt).toEqual({ segment: newest, offset: cut, reason });
+    expect(posj('journal', 'verify', dir).stdout).toContain(`CORRUPT: segment ${newest} offset ${cut}: ${reason}`);
     const key = readDeviceKey(`${path.resolve(dir)}.key`)!;
-    await expect(openTerminalJournal({ dir, deviceKey: key })).rejects.toThrow(`journal corrupt in segment ${newest} at offset ${last.offset + 88}: ${reason}`);
+    await expect(openTerminalJournal({ dir, deviceKey: key })).rejects.toThrow(`journal corrupt in segment ${newest} at offset ${cut}: ${reason}`);
   });
 });
 
