@@ -1,9 +1,10 @@
 // `posj journal export DIR --stan N [--batch B] | --rrn R | --from T --to T --format ndjson|csv|html`:
-// dispute evidence (交易凭证) from the journal. Exit 0 with at least one transaction, 1 when none matches,
+// dispute evidence (交易凭证) from the journal, with each receipt as printed when the merchant identity is given. Exit 0 with at least one transaction, 1 when none matches,
 // 3 when the journal is corrupt or tampered (the export is still written, its header says so), 2 usage.
 import * as fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { systemClock } from '../../protocol/io/clock.js';
+import { loadConfig } from '../daemon/config.js';
 import { queryOf } from '../evidence/evidence.js';
 import { exportEvidence } from '../evidence/evidence-export.js';
 import type { EvidenceFormat } from '../evidence/evidence-format.js';
@@ -19,6 +20,7 @@ interface ExportOptions {
   format: EvidenceFormat;
   out?: string;
   keyFile?: string;
+  config?: string;
   terminalId?: string;
   merchantName?: string;
   merchantId?: string;
@@ -45,13 +47,15 @@ export function registerExportCommand(journal: Command): void {
     }, 'ndjson')
     .option('--out <file>', 'write here instead of stdout')
     .option('--key-file <path>', 'device key file (default <dir>.key): checks the MAC chain of what is exported')
-    .option('--terminal-id <id>', 'for the HTML header')
-    .option('--merchant-name <name>', 'for the HTML header')
-    .option('--merchant-id <id>', 'for the HTML header')
+    .option('--config <file>', "the terminal's config: its merchant name and IDs head the export and re-render each receipt as printed")
+    .option('--terminal-id <id>', 'terminal ID (field 41), instead of or over --config')
+    .option('--merchant-name <name>', 'merchant name as printed, instead of or over --config')
+    .option('--merchant-id <id>', 'merchant ID (field 42), instead of or over --config')
     .action(
       action(async (dir: string, o: ExportOptions) => {
         if (!fs.existsSync(dir)) throw Object.assign(new Error(`no journal directory ${dir}`), { code: 'USAGE' });
-        const merchant = { ...(o.terminalId ? { terminalId: o.terminalId } : {}), ...(o.merchantName ? { merchantName: o.merchantName } : {}), ...(o.merchantId ? { merchantId: o.merchantId } : {}) };
+        const c = o.config ? loadConfig(o.config) : undefined;
+        const merchant = { ...(c ? { terminalId: c.terminalId, merchantName: c.merchantName, merchantId: c.merchantId } : {}), ...(o.terminalId ? { terminalId: o.terminalId } : {}), ...(o.merchantName ? { merchantName: o.merchantName } : {}), ...(o.merchantId ? { merchantId: o.merchantId } : {}) };
         const r = exportEvidence({ dir, query: queryOf(o), format: o.format, ...(o.keyFile ? { keyFile: o.keyFile } : {}), now: new Date(systemClock.now()), merchant });
         if (o.out) fs.writeFileSync(o.out, r.text);
         else process.stdout.write(r.text);

@@ -1,5 +1,5 @@
 // Reads a journal directory for evidence (the whole history, checked like `posj journal verify`) and
-// renders the transactions a query picks. Used by `posj journal export` and by the service port.
+// renders the transactions a query picks; with the terminal's merchant name and IDs, the receipts as printed. Used by `posj journal export` and by the service port.
 import * as fs from 'node:fs';
 import type { Storage } from '../io/storage.js';
 import { nodeStorage } from '../io/node-storage.js';
@@ -9,7 +9,7 @@ import { RecordTypes } from '../journal/record-types.js';
 import type { JournalRecord } from '../journal/state-machine.js';
 import { verifyJournal, type VerifyReport } from '../journal/verify.js';
 import { TerminalRecord } from '../txn/records.js';
-import { buildEvidence, selectEvidence, type EvidenceQuery, type TxnEvidence } from './evidence.js';
+import { buildEvidence, renderPrintedCopies, selectEvidence, type EvidenceQuery, type TxnEvidence } from './evidence.js';
 import { toCsv, toHtml, toNdjson, type EvidenceFormat, type HtmlContext } from './evidence-format.js';
 
 export interface EvidenceExport {
@@ -40,6 +40,8 @@ export function exportEvidence(o: { dir: string; query: EvidenceQuery; format: E
     },
   });
   const transactions = selectEvidence(buildEvidence(records), o.query);
+  const m = o.merchant;
+  if (m?.merchantName && m.merchantId && m.terminalId) renderPrintedCopies(transactions, { name: m.merchantName, merchantId: m.merchantId, terminalId: m.terminalId });
   const text = o.format === 'ndjson' ? toNdjson(transactions) : o.format === 'csv' ? toCsv(transactions) : toHtml(transactions, { ...o.merchant, exportedAt: o.now.toISOString(), journalCheck: journalCheckLine(verify) });
   return { text, transactions, verify };
 }

@@ -54,6 +54,15 @@ const STATUS: Record<TxnEvidence['status'], string> = {
   'no-answer': '无应答 No answer recorded',
 };
 
+/** Each printed copy as it came out of the printer, or why it cannot be shown. */
+function printedPaper(e: TxnEvidence): string {
+  if (!e.receipts.length) return '';
+  if (e.receipts.some((r) => r.paper === null)) return '<p class="note">签购单原样未重现：导出时未提供商户名称与编号（--config）。<br><small>The receipts are not re-rendered: the export was not given the merchant name and IDs (--config).</small></p>';
+  const papers = e.receipts.flatMap((r) => r.paper ?? []);
+  return `<h3>签购单原样 <small>Receipts as printed</small></h3>
+  <div class="papers">${papers.map((t) => `<pre class="paper">${esc(t)}</pre>`).join('')}</div>`;
+}
+
 export interface HtmlContext {
   terminalId?: string;
   merchantName?: string;
@@ -82,6 +91,7 @@ export function toHtml(list: readonly TxnEvidence[], ctx: HtmlContext): string {
     ${e.reversal ? row('冲正', 'Reversal', `${e.reversal.reason}; ${e.reversal.attempts} attempt(s); ${e.reversal.result}${e.reversal.endedAt ? ` at ${e.reversal.endedAt}` : ''}${e.reversal.closeReason ? ` (${e.reversal.closeReason})` : ''}`) : ''}
     ${row('签购单', 'Receipts printed', e.receipts.length ? e.receipts.map((r) => `${r.copies}${r.duplicate ? ' (重打印 duplicate)' : ''}`).join(', ') : 'none')}
   </table>
+  ${printedPaper(e)}
   <h3>报文记录 <small>Messages exchanged with the acquirer</small></h3>
   <table class="messages"><tr><th>时间 Time</th><th>方向 Direction</th><th>MTI</th><th>内容 What</th><th>应答码 Response</th></tr>
   ${e.messages.map((m) => `<tr><td>${esc(m.at)}</td><td>${esc(m.direction)}</td><td>${esc(m.mti)}</td><td>${esc(m.what)}</td><td>${esc(m.responseCode ?? '')}</td></tr>`).join('\n  ')}
@@ -93,6 +103,7 @@ export function toHtml(list: readonly TxnEvidence[], ctx: HtmlContext): string {
 body { font-family: "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif; margin: 2em; color: #000; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; } th, td { border: 1px solid #555; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
 .fields th { width: 10em; background: #eee; } small { color: #444; font-weight: normal; }
+.papers { display: flex; flex-wrap: wrap; gap: 1em; } .paper { font-family: "Noto Sans Mono CJK SC", monospace; border: 1px dashed #777; padding: 0.5em; margin: 0; }
 .txn { page-break-inside: avoid; border-top: 2px solid #000; padding-top: 0.5em; }
 @media print { body { margin: 1cm; } .txn { page-break-after: always; } }
 </style></head><body>

@@ -1,8 +1,11 @@
 // Dispute evidence (交易凭证) for one transaction, built only from the journal: when it was asked for,
 // STAN, RRN, the masked card, the amount, every message exchanged with the acquirer and its response code,
-// every reversal attempt and how it ended, and the receipts printed. The journal holds no full PAN, track
+// every reversal attempt and how it ended, and the receipts printed (re-rendered as they came out of the printer). The journal holds no full PAN, track
 // or PIN (DESIGN rule 6), so neither can this.
 import type { JournalRecord } from '../journal/state-machine.js';
+import { jobPaperText } from '../../protocol/escpos/page-text.js';
+import type { MerchantInfo, ReceiptLanguage } from '../receipts/receipt-model.js';
+import { DEFAULT_RECEIPT_LANGUAGE, salesSlipJobOf } from '../txn/txn-receipts.js';
 import { TerminalRecord as R, type AuthIntent, type AuthOutcome, type ReceiptPrinted, type ReversalAttempt, type ReversalCleared, type ReversalClosed, type ReversalRequired, type ReversalStuck } from '../txn/records.js';
 
 export interface EvidenceMessage {
@@ -29,7 +32,13 @@ export interface TxnEvidence {
   status: 'approved' | 'declined' | 'reversed' | 'reversal-owed' | 'reversal-stuck' | 'closed-by-supervisor' | 'no-answer';
   messages: EvidenceMessage[];
   reversal: { reason: string; requiredAt: string; attempts: number; result: 'cleared' | 'owed' | 'stuck' | 'closed'; endedAt: string | null; closeReason?: string } | null;
-  receipts: ReceiptPrinted[];
+  receipts: PrintedCopy[];
+}
+
+/** A receipt the journal says was printed, and, when the terminal's identity is known, its paper re-rendered. */
+export interface PrintedCopy extends ReceiptPrinted {
+  /** One text per paper receipt, exactly as the engine's job lays it out (null: the merchant identity was not given). */
+  paper: string[] | null;
 }
 
 export type EvidenceQuery = { stan: number; batch?: number } | { rrn: string } | { from: string; to: string };
@@ -110,7 +119,7 @@ export function buildEvidence(records: readonly JournalRecord[]): TxnEvidence[] 
         break;
       }
       case R.receiptPrinted.name:
-        e.receipts.push(r.payload as ReceiptPrinted);
+        e.receipts.push({ ...(r.payload as ReceiptPrinted), paper: null });
         break;
     }
   }
@@ -120,6 +129,19 @@ export function buildEvidence(records: readonly JournalRecord[]): TxnEvidence[] 
 /** The answer's MTI: the request's with the third digit moved on by one (0200 → 0210, 0100 → 0110). */
 function answerMti(request: string): string {
   return /^\d{4}$/.test(request) ? request.slice(0, 2) + String(Number(request[2]) + 1) + request[3] : '';
+}
+
+/**
+ * Fills in each printed copy's paper: the sales-slip job the engine built from the same intent and outcome,
+ * laid out as the printer lays it out. Only the merchant's name and IDs come from outside the journal (they
+ * are config, never journaled); times are the exporting machine's local time, as the terminal's are.
+ */
+export function renderPrintedCopies(list: readonly TxnEvidence[], merchant: MerchantInfo, language: ReceiptLanguage = DEFAULT_RECEIPT_LANGUAGE): void {
+  for (const e of list) {
+    const source = { ...e, at: e.requestedAt, original: e.original ?? undefined };
+    const outcome = { ...(e.rrn ? { rrn: e.rrn } : {}), ...(e.authCode ? { authCode: e.authCode } : {}) };
+    for (const copy of e.receipts) copy.paper = jobPaperText(salesSlipJobOf(source, outcome, merchant, language, copy.duplicate === true, copy.copies));
+  }
 }
 
 export function selectEvidence(all: readonly TxnEvidence[], q: EvidenceQuery): TxnEvidence[] {

@@ -22,7 +22,8 @@ const MAX_BODY = MAX_PAYLOAD - 256;
 
 export class JournalService {
   constructor(
-    private readonly o: { storage: Storage; journalDir: string; deviceKeyFile: string },
+    /** `merchant`: the terminal's own identity, so an export over the service port shows the receipts as printed. */
+    private readonly o: { storage: Storage; journalDir: string; deviceKeyFile: string; merchant?: { terminalId: string; merchantId: string; merchantName: string } },
   ) {}
 
   private segment(name: unknown): { file: string; size: number } {
@@ -68,7 +69,7 @@ export class JournalService {
     } catch (e) {
       throw new ServiceRequestError('BAD_REQUEST', (e as Error).message);
     }
-    const r = exportEvidence({ dir: this.o.journalDir, query, format, keyFile: this.o.deviceKeyFile, storage: this.o.storage, now, ...(head.merchant ? { merchant: head.merchant as Record<string, string> } : {}) });
+    const r = exportEvidence({ dir: this.o.journalDir, query, format, keyFile: this.o.deviceKeyFile, storage: this.o.storage, now, ...(this.o.merchant ? { merchant: this.o.merchant } : {}) });
     const body = deflateRawSync(Buffer.from(r.text));
     if (body.length > MAX_BODY) throw new ServiceRequestError('EXPORT_TOO_LARGE', `${r.transactions.length} transactions do not fit one answer: narrow the query (--stan, --rrn, or a shorter --from/--to)`);
     return { head: { transactions: r.transactions.length, corrupt: r.verify.corrupt !== null, tampered: r.verify.tampered !== null }, body };

@@ -43,7 +43,7 @@ export function startServicePort(o: { parts: DaemonParts; clock: Clock; slot: st
   const fw = config.firmware;
   if (fw) nodeStorage.mkdirp(fw.slotsDir);
   const flash = fw ? new FlashReceiver({ storage: nodeStorage, slotsDir: fw.slotsDir, trustedKeys: readPublicKeys(fw.trustedKeysFile), freeBytes: () => freeBytes(fw.slotsDir, fw.quotaBytes), target: `${process.platform}-${process.arch}` }) : null;
-  const journal = new JournalService({ storage: nodeStorage, journalDir: config.journalDir, deviceKeyFile: config.deviceKeyFile });
+  const journal = new JournalService({ storage: nodeStorage, journalDir: config.journalDir, deviceKeyFile: config.deviceKeyFile, merchant: { terminalId: config.terminalId, merchantId: config.merchantId, merchantName: config.merchantName } });
   const server = new ServiceServer({ parts: o.parts, pairedKeys: readPublicKeys(config.servicePort.pairedKeysFile), flash, journal, slot: o.slot, requestReboot: o.requestReboot });
   const port = o.link ?? openPort(config.servicePort, o.clock, o.parts.log);
   const served = serveServicePort({ link: port, baud: config.servicePort.baud, clock: o.clock, server, log });

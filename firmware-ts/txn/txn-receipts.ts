@@ -5,7 +5,7 @@ import { renderReceipt } from '../receipts/render-receipt.js';
 import type { EntryMode, LocalTime, MerchantInfo, ReceiptLanguage, ReversalPendingReason, TransactionType } from '../receipts/receipt-model.js';
 import { bothCopies } from '../receipts/sales-slip.js';
 import type { EngineConfig } from './engine-api.js';
-import type { ReversalReason } from './records.js';
+import type { AuthIntent, AuthOutcome, ReceiptPrinted, ReversalReason } from './records.js';
 import type { OwedReversal } from './terminal-state.js';
 import type { TxnView } from './txn-history.js';
 
@@ -29,13 +29,25 @@ export function localTime(ms: number): LocalTime {
   return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
 }
 
+/** What a sales slip is printed from: the intent and the outcome as journaled. */
+export type SlipSource = Pick<AuthIntent, 'maskedPan' | 'entryMode' | 'kind' | 'batch' | 'stan' | 'at' | 'amount' | 'original'>;
+
+/** Receipts print in Chinese unless the engine is configured otherwise. */
+export const DEFAULT_RECEIPT_LANGUAGE: ReceiptLanguage = 'zh';
+
 /** Merchant and customer copies of an approved transaction, as one print job. */
 export function salesSlipJob(view: TxnView, config: EngineConfig, reprint: boolean): Buffer {
-  const { intent, outcome } = view;
-  const language: ReceiptLanguage = config.language ?? 'zh';
-  const copies = bothCopies({
+  return salesSlipJobOf(view.intent, view.outcome, merchantOf(config), config.language ?? DEFAULT_RECEIPT_LANGUAGE, reprint);
+}
+
+/**
+ * The same job from its parts, so dispute evidence re-renders exactly what the engine printed; `copies`
+ * picks one copy when only one was printed.
+ */
+export function salesSlipJobOf(intent: SlipSource, outcome: Pick<AuthOutcome, 'rrn' | 'authCode'> | undefined, merchant: MerchantInfo, language: ReceiptLanguage, reprint: boolean, copies: ReceiptPrinted['copies'] = 'both'): Buffer {
+  const both = bothCopies({
     kind: 'sales-slip',
-    merchant: merchantOf(config),
+    merchant,
     reprint,
     maskedPan: intent.maskedPan,
     cardType: language === 'zh' ? '银联卡' : 'UnionPay',
@@ -50,7 +62,8 @@ export function salesSlipJob(view: TxnView, config: EngineConfig, reprint: boole
     amountMinor: intent.amount,
     ...(intent.original?.stan !== undefined ? { originalVoucher: intent.original.stan } : {}),
   });
-  return Buffer.concat(copies.map((c) => renderReceipt(c, language)));
+  const picked = copies === 'both' ? both : both.filter((c) => c.copy === copies);
+  return Buffer.concat(picked.map((c) => renderReceipt(c, language)));
 }
 
 /** 冲正未完成: printed when a reversal becomes stuck, so the merchant knows the cardholder may be debited. */

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderReceipt } from '../../firmware-ts/receipts/render-receipt.js';
 import { receiptSvg } from '../sim/printer-svg.js';
-import { receiptText } from '../sim/printer-text.js';
+import { receiptText } from '../../protocol/escpos/page-text.js';
 import { printThroughSimulator } from './print-through-simulator.js';
 import { sampleSale } from './sample-receipts.js';
 

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { PrintedLine } from '../../protocol/escpos/page.js';
 import type { SimReceipt } from './printer-device.js';
 import { receiptSvg } from './printer-svg.js';
-import { receiptText } from './printer-text.js';
+import { receiptText } from '../../protocol/escpos/page-text.js';
 
 const NAME = /^receipt-(\d{4,})\.txt$/;
 

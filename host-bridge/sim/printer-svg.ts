@@ -3,7 +3,7 @@
 // fixed to its paper width, so any monospace font lines up the way the thermal head does.
 import { charColumns, COLUMNS_58MM, DOTS_PER_COLUMN } from '../../protocol/escpos/text-width.js';
 import { runColumns, type PrintedReceipt, type PrintedRun } from '../../protocol/escpos/page.js';
-import { lineIndent } from './printer-text.js';
+import { lineIndent } from '../../protocol/escpos/page-text.js';
 
 const MARGIN = 16;
 /** Default ESC/POS line spacing is about 1/6 inch: 24-dot glyphs plus a few dots of air. */

@@ -12,7 +12,7 @@ import { renderReceipt } from '../../firmware-ts/receipts/render-receipt.js';
 import { STATUS_OK } from '../../protocol/escpos/status.js';
 import { systemClock } from '../../protocol/io/clock.js';
 import { PrinterDevice, type SimReceipt } from '../../host-bridge/sim/printer-device.js';
-import { receiptText } from '../../host-bridge/sim/printer-text.js';
+import { receiptText } from '../../protocol/escpos/page-text.js';
 import { embeddedConfig, startSimulatedDaemon } from '../../host-bridge/terminal/simulated-parts.js';
 import { tmpDir } from '../helpers/tmp.js';
 

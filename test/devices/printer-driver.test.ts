@@ -6,7 +6,7 @@ import type { PrintResult } from '../../firmware-ts/devices/printer/print-result
 import { renderReceipt } from '../../firmware-ts/receipts/render-receipt.js';
 import { sampleSale } from '../../host-bridge/examples/sample-receipts.js';
 import { PrinterDevice, type SimReceipt } from '../../host-bridge/sim/printer-device.js';
-import { receiptText } from '../../host-bridge/sim/printer-text.js';
+import { receiptText } from '../../protocol/escpos/page-text.js';
 import { FakeByteLink } from '../helpers/fake-byte-link.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 

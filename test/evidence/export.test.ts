@@ -10,12 +10,13 @@ import * as path from 'node:path';
 import { systemClock } from '../../protocol/io/clock.js';
 import { controlCall } from '../../firmware-ts/daemon/control-client.js';
 import { lineLog } from '../../firmware-ts/daemon/daemon-log.js';
-import { buildEvidence, selectEvidence } from '../../firmware-ts/evidence/evidence.js';
+import { buildEvidence, renderPrintedCopies, selectEvidence } from '../../firmware-ts/evidence/evidence.js';
+import { jobPaperText } from '../../protocol/escpos/page-text.js';
 import { toCsv, toHtml, toNdjson } from '../../firmware-ts/evidence/evidence-format.js';
 import { findPanLikeRun } from '../../firmware-ts/pci/card-data.js';
 import { embeddedConfig, SIMULATED_PAN, startSimulatedDaemon } from '../../host-bridge/terminal/simulated-parts.js';
 import { EngineRig } from '../txn/engine-rig.js';
-import { PAN } from '../acquirer/harness.js';
+import { ID, PAN } from '../acquirer/harness.js';
 import { createPtyPair } from '../helpers/pty-pair.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -33,7 +34,7 @@ async function threeOutcomes() {
   // The host debits and the reply is lost, then it answers every reversal 96 (did not act): stuck.
   rig.loseReplyAndIgnoreReversals(4_200);
   const stuck = await rig.run(engine.sale(4_200));
-  return { rig, approved, reversed, stuck };
+  return { rig, engine, approved, reversed, stuck };
 }
 
 describe('evidence from the journal', () => {
@@ -70,6 +71,36 @@ describe('evidence from the journal', () => {
     expect(toCsv(all).split('\r\n')[0]).toBe('batch,stan,kind,amount,currency,maskedPan,entryMode,requestedAt,rrn,authCode,status,reversal,reversalAttempts,messages');
     const html = outputs[2]!;
     for (const words of ['交易凭证', 'Transaction record', '已冲正 Reversed', '冲正失败 Reversal stuck', '参考号', 'RRN', '应答码 Response', '@media print']) expect(html).toContain(words);
+    // Without the merchant identity the receipts are listed but not re-rendered, and the page says why.
+    expect(a.receipts.every((c) => c.paper === null)).toBe(true);
+    expect(html).toContain('The receipts are not re-rendered');
+  });
+
+  it('each receipt re-rendered exactly as it came out of the printer, the reprint with its 重打印 mark', async () => {
+    const { rig, engine, approved } = await threeOutcomes();
+    const stan = stanOf(approved);
+    const reprint = await rig.run(engine.reprint({ stan }));
+    expect(reprint.kind).toBe('printed');
+    const [first, again] = rig.printer.jobs.flatMap((id, i) => (new RegExp(`^slip-\\d+-${stan}(-dup)?$`).test(id) ? [rig.printer.printedBytes[i]!] : []));
+    expect(again).toBeDefined();
+
+    const all = buildEvidence(rig.records());
+    renderPrintedCopies(all, { name: 'Test Shop', ...ID });
+    const e = selectEvidence(all, { stan })[0]!;
+    expect(e.receipts.map((c) => c.duplicate === true)).toEqual([false, true]);
+    // The paper the evidence shows is the paper the printer got: the same job through the same decoder.
+    expect(e.receipts[0]!.paper).toEqual(jobPaperText(first!));
+    expect(e.receipts[1]!.paper).toEqual(jobPaperText(again!));
+    const [merchantCopy, customerCopy] = e.receipts[0]!.paper!;
+    for (const want of ['Test Shop', ID.merchantId, ID.terminalId, e.maskedPan, e.rrn!, '12.50']) expect(merchantCopy).toContain(want);
+    expect(customerCopy).not.toContain('重打印');
+    expect(e.receipts[1]!.paper![0]).toContain('重打印');
+    const html = toHtml(all, { exportedAt: '2026-12-01T10:00:00Z', journalCheck: 'ok' });
+    expect(html).toContain('Receipts as printed');
+    expect(html).toContain(`<pre class="paper">`);
+    // The paper carries the merchant ID (15 digits, which may pass Luhn) as the printed slip does; no card number.
+    expect(html).not.toContain(PAN);
+    expect(findPanLikeRun(html.replaceAll(ID.merchantId, ''))).toBe(-1);
   });
 
   it('posj journal export on a real journal, and the same from the terminal over its service port', async () => {
@@ -90,6 +121,16 @@ describe('evidence from the journal', () => {
       const r = spawnSync(process.execPath, [POSJ, 'journal', 'export', config.journalDir, '--stan', String(stan), '--format', 'html', '--out', html, '--terminal-id', '12345678'], { encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
       const page = fs.readFileSync(html, 'utf8');
+      // The example config names another shop: its identity, not the journal's, heads the receipt.
+      const configFile = path.resolve('docs/posj.example.jsonc');
+      const saleStan = (sale as { result: { stan: number } }).result.stan;
+      const withConfig = spawnSync(process.execPath, [POSJ, 'journal', 'export', config.journalDir, '--stan', String(saleStan), '--config', configFile], { encoding: 'utf8' });
+      expect(withConfig.status, withConfig.stderr).toBe(0);
+      const printed = JSON.parse(withConfig.stdout.trim()).receipts[0].paper[0] as string;
+      for (const want of ['EXAMPLE SHOP', '12.50']) expect(printed).toContain(want);
+      const badConfig = spawnSync(process.execPath, [POSJ, 'journal', 'export', config.journalDir, '--stan', String(saleStan), '--config', path.join(dir, 'missing.json')], { encoding: 'utf8' });
+      expect(badConfig.status).toBe(2);
+      expect(badConfig.stderr).toContain('missing.json');
       expect(page).toContain('已冲正 Reversed');
       expect(page).toContain('MAC chain verified under the device key');
       expect(page).not.toContain(SIMULATED_PAN);
@@ -112,6 +153,14 @@ describe('evidence from the journal', () => {
       expect(remote.status, remote.stderr).toBe(0);
       const ev = JSON.parse(remote.stdout.trim());
       expect(ev).toMatchObject({ stan, status: 'reversed', amount: 6_660 });
+      const remoteSale = await new Promise<string>((resolve) => {
+        const child = spawn(process.execPath, [BRIDGE, 'journal', 'export', '--port', pty.b, '--key', path.join(dir, 'bench.pem'), '--stan', String(saleStan), '--format', 'ndjson']);
+        let stdout = '';
+        child.stdout.on('data', (c) => (stdout += c));
+        child.on('close', () => resolve(stdout));
+      });
+      // The terminal knows its own identity: over the service port the receipt comes back as printed.
+      expect(JSON.parse(remoteSale.trim()).receipts[0].paper[0]).toContain(config.merchantName);
     } finally {
       await sim.daemon.stop();
       await pty.close();

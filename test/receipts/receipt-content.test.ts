@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { printThroughSimulator } from '../../host-bridge/examples/print-through-simulator.js';
 import { sampleReversalPending, sampleSale, sampleSettlement } from '../../host-bridge/examples/sample-receipts.js';
-import { receiptText } from '../../host-bridge/sim/printer-text.js';
+import { receiptText } from '../../protocol/escpos/page-text.js';
 import { decodeEscPos } from '../../protocol/escpos/decoder.js';
 import { textColumns } from '../../protocol/escpos/text-width.js';
 import { formatMinor } from '../../firmware-ts/receipts/money.js';

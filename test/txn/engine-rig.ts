@@ -65,13 +65,16 @@ export class FakeReader implements CardSource {
 export class FakePrinter implements ReceiptPrinter {
   working = true;
   jobs: string[] = [];
+  /** The bytes of each job printed, in order. */
+  printedBytes: Buffer[] = [];
   /** Makes every print fail this way until cleared. */
   fail: CallFault | undefined;
   private listeners = new Set<() => void>();
-  async print(_job: Buffer, jobId: string): Promise<PrintResult> {
+  async print(job: Buffer, jobId: string): Promise<PrintResult> {
     if (this.fail) return failed(this.fail, 'print');
     if (!this.working) return { printed: false, jobId, reason: 'paper-end', stage: 'before', detail: 'out of paper' } as PrintResult;
     this.jobs.push(jobId);
+    this.printedBytes.push(job);
     return { printed: true, jobId, status: { online: true } } as unknown as PrintResult;
   }
   onReady(listener: () => void): () => void {
