@@ -1,7 +1,7 @@
 // The service port over a pty pair with real serialport on both ends: the daemon (bench build, simulated
 // acquirer and devices) serves it, the bench talks to it with the real client and the real posj-bridge.
 // An unauthenticated bench gets hello and status only; a flash end to end; a cable pull mid-transfer and
-// the resume; a bad signature, a downgrade and no space, each with its own exit code.
+// the resume; a bad signature, a wrong product, a downgrade, an unreadable journal and no space, each with its own exit code.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
@@ -214,23 +214,35 @@ describe('flash over a pty pair', () => {
     }
   });
 
-  it('bad signature, downgrade and no space: distinct exit codes, nothing switched', async () => {
+  it('bad signature, wrong product, downgrade, unreadable journal and no space: distinct exit codes, nothing switched', async () => {
     const t = await terminal('refusals', { quotaBytes: 500_000 });
     try {
       const m = describeImage(fs.readFileSync(bundle.imagePath), { version: '0.1.0', buildId: 'x', target: `${process.platform}-${process.arch}-glibc`, minVersion: '0.1.0' });
       const forged = variant('forged', Buffer.from(JSON.stringify(signManifest(m, generateKeyPairSync('ed25519').privateKey))));
       const older = variant('older', Buffer.from(JSON.stringify(signManifest({ ...m, version: '0.0.9' }, firmwareKey.privateKey))));
+      const otherBoard = variant('other-board', Buffer.from(JSON.stringify(signManifest({ ...m, target: 'linux-mips-musl' }, firmwareKey.privateKey))));
+      // A build that does not read a record type this terminal's journal holds.
+      const { 'reversal.not-sent': _, ...withoutNotSent } = m.journal.records;
+      const oldReader = variant('old-reader', Buffer.from(JSON.stringify(signManifest({ ...m, journal: { ...m.journal, records: withoutNotSent } }, firmwareKey.privateKey))));
       const key = path.join(dir, 'bench.pem');
       const codes: Record<string, [number | null, string]> = {};
       for (const [name, d, flags] of [
         ['signature', forged, []],
+        ['product', otherBoard, []],
         ['downgrade', older, []],
+        ['journal', oldReader, []],
         ['space', bundle.outDir, []],
       ] as const) {
         const r = await bridge(['flash', '--port', t.pty.b, '--key', key, '--json', ...flags, d]);
         codes[name] = [r.status, JSON.parse(r.stdout).error?.code];
       }
-      expect(codes).toEqual({ signature: [10, 'FLASH_BAD_SIGNATURE'], downgrade: [12, 'FLASH_DOWNGRADE'], space: [13, 'FLASH_NO_SPACE'] });
+      expect(codes).toEqual({
+        signature: [10, 'FLASH_BAD_SIGNATURE'],
+        product: [11, 'FLASH_WRONG_PRODUCT'],
+        downgrade: [12, 'FLASH_DOWNGRADE'],
+        journal: [15, 'FLASH_JOURNAL_INCOMPATIBLE'],
+        space: [13, 'FLASH_NO_SPACE'],
+      });
       expect(readSlotState(nodeStorage, t.slotsDir).active).toBe('a');
     } finally {
       await t.stop();
