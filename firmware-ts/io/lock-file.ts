@@ -57,13 +57,19 @@ function bootTimeMs(): number | null {
   return m ? Number(m[1]) * 1000 : null;
 }
 
+/**
+ * A zombie is not running: it holds no file, and after a power-cut-like kill of a launcher and its daemon,
+ * an init that is slow to reap (or never reaps, in some containers) would otherwise block every boot.
+ */
 function pidRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  const stat = readOrNull(`/proc/${pid}/stat`);
+  const state = stat === null ? null : stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
 }
 
 function parseHolder(text: string): Holder | { legacyPid: number } | null {

@@ -71,6 +71,35 @@ describe('journal LOCK: boot, PID and start time', () => {
   });
 });
 
+/** A process that has exited and that nobody reaps: its shell exec'd into a sleep that never waits for it. */
+async function zombieProcess(): Promise<{ pid: number; stop(): void }> {
+  const parent = spawn('sh', ['-c', 'sleep 0.05 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const pid = await new Promise<number>((resolve) => parent.stdout!.once('data', (c: Buffer) => resolve(Number(c.toString().trim()))));
+  const state = () => /\) (\S)/.exec(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+  for (let i = 0; state() !== 'Z'; i++) {
+    if (i > 200) throw new Error(`pid ${pid} never became a zombie`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return { pid, stop: () => parent.kill('SIGKILL') };
+}
+
+describe('journal LOCK held by a zombie', () => {
+  it('a holder that died and was never reaped is not running: its LOCK is taken over', async () => {
+    // A power cut kills a launcher with its daemon; the orphaned daemon waits on an init that may never reap it.
+    const z = await zombieProcess();
+    try {
+      const dir = tmpDir('lock-zombie');
+      plant(dir, JSON.stringify({ pid: z.pid, bootId: bootId(), startTime: processStartTime(z.pid), nonce: 'z' }));
+      expect(staleReason(path.join(dir, 'LOCK'))).toBe(`pid ${z.pid} not running`);
+      const reasons: string[] = [];
+      takeLock(dir, (r) => reasons.push(r)).release();
+      expect(reasons).toEqual([`pid ${z.pid} not running`]);
+    } finally {
+      z.stop();
+    }
+  });
+});
+
 describe('posj run on a LOCK left behind', () => {
   it('boots past a LOCK naming PID 1, or a live unrelated PID from a previous boot; refuses a live holder (exit 4)', async () => {
     requireDist();
