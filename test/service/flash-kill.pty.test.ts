@@ -1,0 +1,190 @@
+// A power cut during a flash, on the real thing: `posj boot` runs the bundled terminal firmware with its
+// service port on a pty, `posj-bridge flash` sends it a second build, and the launcher's whole process
+// group (launcher and daemon: a power cut spares neither) is SIGKILLed when the slot directory shows the
+// flash at a given step — mid-transfer, transfer done with the install under way, switched to the new slot
+// before it confirmed itself. After each cut: the slot the launcher would boot holds whole files of one
+// build (old or new, never a mix), the launcher comes back by itself on that slot, and flashing again
+// completes. The fsync ordering under lost writes is the SimDisk test's (flash-power-cut.test.ts); this one
+// shows the real process and the real filesystem keep the same promise.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { packImage, unpackImage } from '../../protocol/firmware/image.js';
+import { signManifest } from '../../protocol/firmware/manifest.js';
+import { decideBoot } from '../../firmware-ts/firmware/boot-control.js';
+import { readSlotState } from '../../firmware-ts/firmware/slot-state.js';
+import { nodeStorage } from '../../firmware-ts/io/node-storage.js';
+import { buildBundle, describeImage } from '../../host-bridge/bundle/build-bundle.js';
+import { Child, killAll, POSJ_BRIDGE, startAcquirer } from '../helpers/kill-rig.js';
+import { createPtyPair, type PtyPair } from '../helpers/pty-pair.js';
+import { tmpDir } from '../helpers/tmp.js';
+import { until } from '../helpers/wait.js';
+
+const POSJ_TERMINAL = path.resolve('dist/firmware-ts/cli/posj.js');
+const pem = (k: KeyObject) => k.export({ format: 'pem', type: 'spki' }).toString();
+const firmwareKey = generateKeyPairSync('ed25519');
+const benchKey = generateKeyPairSync('ed25519');
+
+let dir: string;
+let slots: string;
+let configFile: string;
+let service: PtyPair;
+const ptys: PtyPair[] = [];
+let oldFiles: Map<string, Buffer>;
+let newFiles: Map<string, Buffer>;
+let newBundle: string;
+
+/** Each of the two builds, as a path → bytes map of what its slot must hold. */
+function filesOf(image: Buffer): Map<string, Buffer> {
+  return new Map(unpackImage(image).map((f) => [f.path, f.bytes]));
+}
+
+function launch(): Child {
+  // detached: its own process group, so the cut takes the daemon it started with it.
+  return new Child(spawn(process.execPath, [POSJ_TERMINAL, 'boot', '--slots', slots, '--max-boots', '3', '--', 'run', '--config', configFile], { detached: true }), 'stderr');
+}
+
+async function powerCut(launcher: Child): Promise<void> {
+  process.kill(-launcher.pid, 'SIGKILL');
+  await launcher.exited;
+}
+
+function flashInBackground(): { stop(): void; done: Promise<{ status: number | null; out: string }> } {
+  const child = spawn(process.execPath, [POSJ_BRIDGE, 'flash', '--port', service.b, '--key', path.join(dir, 'bench.pem'), '--json', newBundle]);
+  let out = '';
+  child.stdout.on('data', (c) => (out += c));
+  child.stderr.on('data', (c) => (out += c));
+  return { stop: () => child.kill('SIGKILL'), done: new Promise((resolve) => child.on('close', (status) => resolve({ status, out }))) };
+}
+
+async function hello(launcher: Child): Promise<Record<string, unknown>> {
+  for (let i = 0; ; i++) {
+    const r = await new Promise<{ status: number | null; stdout: string }>((resolve) => {
+      const c = spawn(process.execPath, [POSJ_BRIDGE, 'hello', '--port', service.b, '--json']);
+      let stdout = '';
+      c.stdout.on('data', (d) => (stdout += d));
+      c.on('close', (status) => resolve({ status, stdout }));
+    });
+    if (r.status === 0) return JSON.parse(r.stdout) as Record<string, unknown>;
+    if (i > 30) throw new Error(`no hello\n${launcher.lines.slice(-20).join('\n')}`);
+    await new Promise((res) => setTimeout(res, 300));
+  }
+}
+
+/** Which build the launcher's next boot would run, checked file by file against both builds. */
+function bootedBuild(): 'old' | 'new' {
+  const d = decideBoot(nodeStorage, slots, 3);
+  const holds = (want: Map<string, Buffer>) => [...want].every(([p, bytes]) => fs.existsSync(path.join(slots, d.slot, p)) && fs.readFileSync(path.join(slots, d.slot, p)).equals(bytes));
+  if (holds(newFiles)) return 'new';
+  if (holds(oldFiles)) return 'old';
+  throw new Error(`slot ${d.slot} holds neither build whole`);
+}
+
+function progress(): { have: number; compressedSize: number } | null {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(slots, 'incoming', 'progress.json'), 'utf8')) as { have: number; compressedSize: number };
+  } catch {
+    return null;
+  }
+}
+
+beforeAll(async () => {
+  dir = tmpDir('flash-kill');
+  slots = path.join(dir, 'slots');
+  fs.writeFileSync(path.join(dir, 'trusted.pem'), pem(firmwareKey.publicKey));
+  fs.writeFileSync(path.join(dir, 'paired.pem'), pem(benchKey.publicKey));
+  fs.writeFileSync(path.join(dir, 'bench.pem'), benchKey.privateKey.export({ format: 'pem', type: 'pkcs8' }));
+  const target = `${process.platform}-${process.arch}`;
+  const bundle = await buildBundle({ root: process.cwd(), outDir: path.join(dir, 'bundle'), signingKey: firmwareKey.privateKey, target, libc: 'glibc', minVersion: '0.1.0' });
+  const oldImage = fs.readFileSync(bundle.imagePath);
+  oldFiles = filesOf(oldImage);
+  for (const [p, bytes] of oldFiles) {
+    fs.mkdirSync(path.join(slots, 'a', path.dirname(p)), { recursive: true });
+    fs.writeFileSync(path.join(slots, 'a', p), bytes);
+  }
+  fs.copyFileSync(bundle.manifestPath, path.join(slots, 'a', 'manifest.json'));
+  // The second build: the same firmware with different bytes, so a slot shows which build it holds.
+  const second = unpackImage(oldImage).map((f) => (f.path === 'posj.mjs' ? { ...f, bytes: Buffer.concat([f.bytes, Buffer.from('\n// second build\n')]) } : f));
+  const newImage = packImage(second);
+  newFiles = filesOf(newImage);
+  newBundle = path.join(dir, 'second');
+  fs.mkdirSync(newBundle);
+  fs.writeFileSync(path.join(newBundle, 'firmware.img'), newImage);
+  fs.writeFileSync(path.join(newBundle, 'manifest.json'), JSON.stringify(signManifest(describeImage(newImage, { version: '0.1.0', buildId: 'second', target: `${target}-glibc`, minVersion: '0.1.0' }), firmwareKey.privateKey)));
+
+  const rules = path.join(dir, 'rules.json');
+  fs.writeFileSync(rules, JSON.stringify({ rules: [] }));
+  const acquirer = await startAcquirer({ ledger: path.join(dir, 'ledger.jsonl'), rules });
+  service = await createPtyPair();
+  const reader = await createPtyPair();
+  const printer = await createPtyPair();
+  ptys.push(service, reader, printer);
+  configFile = path.join(dir, 'posj.json');
+  fs.writeFileSync(
+    configFile,
+    JSON.stringify({
+      journalDir: path.join(dir, 'journal'),
+      terminalId: '12345678',
+      merchantId: '898310048990001',
+      merchantName: 'FLASH CUT TEST',
+      acquirer: { host: '127.0.0.1', port: acquirer.port, tmk: '0123456789ABCDEFFEDCBA9876543210' },
+      reader: { path: reader.a, baud: 115_200 },
+      printer: { path: printer.a, baud: 115_200 },
+      servicePort: { path: service.a, baud: 115_200, pairedKeysFile: path.join(dir, 'paired.pem') },
+      firmware: { slotsDir: slots, trustedKeysFile: path.join(dir, 'trusted.pem') },
+    }),
+  );
+});
+
+afterAll(async () => {
+  await killAll();
+  for (const p of ptys) await p.close();
+});
+
+describe('a power cut (the whole process group SIGKILLed) during a real flash', () => {
+  it('mid-transfer, during the install and after the switch: always one whole build to boot, and the flash completes', async () => {
+    const landed: string[] = [];
+    const cutWhen: Array<[string, () => boolean]> = [
+      ['mid-transfer', () => {
+        const p = progress();
+        return p !== null && p.have > 0 && p.have < p.compressedSize;
+      }],
+      ['transfer done, install under way', () => {
+        const p = progress();
+        return (p !== null && p.have === p.compressedSize) || fs.existsSync(path.join(slots, 'b', 'posj.mjs'));
+      }],
+      ['switched, not yet confirmed', () => readSlotState(nodeStorage, slots).trying?.slot === 'b'],
+    ];
+    for (const [step, reached] of cutWhen) {
+      const launcher = launch();
+      // A cut late in the install may already have switched: then this boot is the one under test.
+      const switched = readSlotState(nodeStorage, slots).trying?.slot === 'b';
+      if (!switched) await hello(launcher);
+      const f = switched ? null : flashInBackground();
+      await until(reached, `the flash to reach "${step}"\n${launcher.lines.slice(-10).join('\n')}`, 60_000, 1);
+      await powerCut(launcher);
+      f?.stop();
+      await f?.done;
+      const s = readSlotState(nodeStorage, slots);
+      landed.push(`${step}: active=${s.active} trying=${s.trying?.slot ?? '-'} slot-b-manifest=${fs.existsSync(path.join(slots, 'b', 'manifest.json'))} boots=${bootedBuild()}`);
+      // What the terminal would boot now is one build, whole.
+      expect(['old', 'new']).toContain(bootedBuild());
+    }
+    // The switched cut left b under test: the launcher's next boot runs it, and the daemon confirms it.
+    const launcher = launch();
+    try {
+      const h = await hello(launcher);
+      await until(() => readSlotState(nodeStorage, slots).confirmed === 'b', `slot b confirmed\n${launcher.lines.slice(-20).join('\n')}\n${landed.join('\n')}`, 60_000, 50);
+      expect(bootedBuild()).toBe('new');
+      expect(h.firmware).toBeDefined();
+      expect(landed).toHaveLength(3);
+      expect(landed[0]).toMatch(/active=a .*boots=old/);
+      expect(landed[2]).toMatch(/active=b trying=b .*boots=new/);
+    } finally {
+      process.kill(-launcher.pid, 'SIGKILL');
+      await launcher.exited;
+    }
+  }, 180_000);
+});
