@@ -1,7 +1,8 @@
 // `posj-bridge journal pull`: copies a terminal's journal segments to the bench over the service port,
 // read-only on the terminal. Pieces are pipelined (several requests in flight) and come deflated (a
 // segment's preallocated zeros cost next to nothing). A pull resumes: for a file already partly on the
-// bench, the terminal hashes the same prefix and only a prefix that still matches is kept. The terminal
+// bench, the terminal hashes the same prefix and only a prefix that still matches is kept; a segment that
+// grew since keeps its records and only the rest is copied. The terminal
 // verifies its journal with the device key (which never leaves it) and the report carries that result;
 // the bench then checks the copy's checksums and sequence itself (posj journal verify without a key).
 import { createHash, type KeyObject } from 'node:crypto';
@@ -57,6 +58,28 @@ function sha256Prefix(file: string, length: number): string {
   return h.digest('hex');
 }
 
+async function samePrefix(c: ServiceClient, name: string, file: string, length: number): Promise<boolean> {
+  const remote = (await c.request({ op: 'journal-hash', name, length })).head;
+  return remote.sha256 === sha256Prefix(file, length);
+}
+
+/** Where the copy's bytes end before its trailing zeros. */
+function dataEnd(file: string, length: number): number {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    for (let end = length; end > 0; ) {
+      const from = Math.max(0, end - buf.length);
+      const n = fs.readSync(fd, buf, 0, end - from, from);
+      for (let i = n - 1; i >= 0; i--) if (buf[i] !== 0) return from + i + 1;
+      end = from;
+    }
+    return 0;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export async function pullJournal(o: PullOptions): Promise<PullReport> {
   fs.mkdirSync(o.outDir, { recursive: true });
   const deadline = o.clock.now() + o.retryForMs;
@@ -72,9 +95,11 @@ export async function pullJournal(o: PullOptions): Promise<PullReport> {
         if (!SEGMENT.test(seg.name)) throw new ServiceError('BAD_ANSWER', `the terminal listed a segment named ${JSON.stringify(seg.name)}`);
         const file = path.join(o.outDir, seg.name);
         let have = fs.existsSync(file) ? Math.min(fs.statSync(file).size, seg.size) : 0;
-        if (have > 0) {
-          const remote = (await c.request({ op: 'journal-hash', name: seg.name, length: have })).head;
-          if (remote.sha256 !== sha256Prefix(file, have)) have = 0;
+        if (have > 0 && !(await samePrefix(c, seg.name, file, have))) {
+          // The copy ends in the preallocated zeros the terminal has since written records over: its records
+          // are still the terminal's (segments only grow), so only what follows them is copied again.
+          const used = dataEnd(file, have);
+          have = used > 0 && used < have && (await samePrefix(c, seg.name, file, used)) ? used : 0;
         }
         const kept = have;
         const fd = fs.openSync(file, fs.existsSync(file) ? 'r+' : 'w');
