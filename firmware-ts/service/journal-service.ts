@@ -2,7 +2,7 @@
 // terminal's own verification (the MAC chain checked here under the device key, which never leaves the
 // terminal), a SHA-256 of a segment's prefix (so a resumed pull keeps only bytes that still match: a
 // preallocated segment's zeros are later overwritten by records), and pieces of a segment, deflated.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { MAX_PAYLOAD } from '../../protocol/service/service-frame.js';
@@ -57,8 +57,25 @@ export class JournalService {
     return { sha256: h.digest('hex'), size };
   }
 
-  /** Dispute evidence for one query, deflated into one answer (a query too wide for it is refused). */
+  /**
+   * Dispute evidence for one query, raw-deflated and sent in parts of one answer each: part 0 builds the
+   * export and names it (exportId, parts, sha256 of the whole deflated body); later parts come from that same
+   * export, so a long one never mixes two states of the journal. Only the newest export is kept.
+   */
   export(head: Record<string, unknown>, now: Date): { head: Record<string, unknown>; body: Buffer } {
+    const part = head.part === undefined ? 0 : Number(head.part);
+    if (!Number.isSafeInteger(part) || part < 0) throw new ServiceRequestError('BAD_REQUEST', `part ${String(head.part)}: a whole number from 0`);
+    if (part === 0) this.lastExport = this.buildExport(head, now);
+    const x = this.lastExport;
+    if (!x || (part > 0 && head.exportId !== x.exportId)) throw new ServiceRequestError('EXPORT_EXPIRED', 'that export is no longer held here: ask for part 0 again');
+    const parts = Math.max(1, Math.ceil(x.body.length / MAX_BODY));
+    if (part >= parts) throw new ServiceRequestError('BAD_REQUEST', `part ${part} of an export in ${parts} parts`);
+    return { head: { ...x.head, exportId: x.exportId, part, parts, sha256: x.sha256 }, body: x.body.subarray(part * MAX_BODY, (part + 1) * MAX_BODY) };
+  }
+
+  private lastExport: { exportId: string; head: Record<string, unknown>; body: Buffer; sha256: string } | null = null;
+
+  private buildExport(head: Record<string, unknown>, now: Date): NonNullable<JournalService['lastExport']> {
     const format = head.format;
     if (format !== 'ndjson' && format !== 'csv' && format !== 'html') throw new ServiceRequestError('BAD_REQUEST', 'format: ndjson, csv or html');
     const num = (v: unknown) => (v === undefined ? undefined : Number(v));
@@ -71,8 +88,12 @@ export class JournalService {
     }
     const r = exportEvidence({ dir: this.o.journalDir, query, format, keyFile: this.o.deviceKeyFile, storage: this.o.storage, now, ...(this.o.merchant ? { merchant: this.o.merchant } : {}) });
     const body = deflateRawSync(Buffer.from(r.text));
-    if (body.length > MAX_BODY) throw new ServiceRequestError('EXPORT_TOO_LARGE', `${r.transactions.length} transactions do not fit one answer: narrow the query (--stan, --rrn, or a shorter --from/--to)`);
-    return { head: { transactions: r.transactions.length, corrupt: r.verify.corrupt !== null, tampered: r.verify.tampered !== null }, body };
+    return {
+      exportId: randomBytes(8).toString('hex'),
+      head: { transactions: r.transactions.length, corrupt: r.verify.corrupt !== null, tampered: r.verify.tampered !== null },
+      body,
+      sha256: createHash('sha256').update(body).digest('hex'),
+    };
   }
 
   read(name: unknown, offset: unknown, length: unknown): { head: Record<string, unknown>; body: Buffer } {

@@ -113,7 +113,7 @@ export class ServiceServer {
       case 'journal-read':
         return this.o.journal.read(m.head.name, m.head.offset, m.head.length);
       case 'journal-export':
-        return this.o.journal.export({ ...m.head, merchant: { terminalId: p.config.terminalId, merchantId: p.config.merchantId, merchantName: p.config.merchantName } }, new Date(p.clock.now()));
+        return this.o.journal.export(m.head, new Date(p.clock.now()));
       case 'reboot':
         return { head: { rebooting: true }, after: () => this.o.requestReboot() };
       default:

@@ -13,9 +13,9 @@ import type { VerifyReport } from '../../firmware-ts/journal/verify.js';
 import { serviceRtoMs, SERVICE_WINDOW } from '../../firmware-ts/service/service-port.js';
 import { loadOrCreateSigningKey } from '../bundle/signing-key.js';
 import { pullJournal } from '../service/journal-pull.js';
+import { fetchExport } from '../service/remote-export.js';
 import { ServiceClient } from '../service/service-client.js';
 import { DEV_BENCH_KEY, untilOpen } from './flash-command.js';
-import { inflateRawSync } from 'node:zlib';
 
 const clean = (v: VerifyReport) => v.corrupt === null && v.tampered === null;
 const line = (v: VerifyReport) => `${v.records} records in ${v.segments} segments${v.tornTail ? `, torn tail ${v.tornTailBytes} bytes` : ''}${v.corrupt ? `, CORRUPT at ${v.corrupt.segment}+${v.corrupt.offset}: ${v.corrupt.reason}` : ''}${v.tampered ? `, TAMPERED at seq ${v.tampered.seq}` : ''}`;
@@ -94,12 +94,12 @@ function registerRemoteExport(journal: Command): void {
         try {
           await client.authenticate(key);
           const q = Object.fromEntries(Object.entries({ stan: o.stan, batch: o.batch, rrn: o.rrn, from: o.from, to: o.to }).filter(([, v]) => v !== undefined));
-          const a = await client.request({ op: 'journal-export', format: o.format, ...q }, Buffer.alloc(0), 120_000);
-          const text = inflateRawSync(a.body, { maxOutputLength: 16 * 1024 * 1024 });
-          if (o.out) fs.writeFileSync(o.out, text);
-          else process.stdout.write(text);
-          if (a.head.corrupt || a.head.tampered) return ExitCode.corrupt;
-          return Number(a.head.transactions) > 0 ? ExitCode.ok : ExitCode.failed;
+          const showParts = process.stderr.isTTY ? (part: number, parts: number) => parts > 1 && process.stderr.write(`\rexport: part ${part} of ${parts}${part === parts ? '\n' : ''}`) : undefined;
+          const x = await fetchExport(client, { format: o.format, ...q }, showParts);
+          if (o.out) fs.writeFileSync(o.out, x.text);
+          else process.stdout.write(x.text);
+          if (x.corrupt || x.tampered) return ExitCode.corrupt;
+          return x.transactions > 0 ? ExitCode.ok : ExitCode.failed;
         } finally {
           client.close();
           await port.close();

@@ -4,7 +4,8 @@
 // same export from the terminal over its service port.
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { systemClock } from '../../protocol/io/clock.js';
@@ -15,7 +16,8 @@ import { jobPaperText } from '../../protocol/escpos/page-text.js';
 import { toCsv, toHtml, toNdjson } from '../../firmware-ts/evidence/evidence-format.js';
 import { findPanLikeRun } from '../../firmware-ts/pci/card-data.js';
 import { embeddedConfig, SIMULATED_PAN, startSimulatedDaemon } from '../../host-bridge/terminal/simulated-parts.js';
-import { EngineRig } from '../txn/engine-rig.js';
+import { JournalService } from '../../firmware-ts/service/journal-service.js';
+import { EngineRig, JOURNAL_DIR } from '../txn/engine-rig.js';
 import { ID, PAN } from '../acquirer/harness.js';
 import { createPtyPair } from '../helpers/pty-pair.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -103,6 +105,25 @@ describe('evidence from the journal', () => {
     expect(findPanLikeRun(html.replaceAll(ID.merchantId, ''))).toBe(-1);
   });
 
+  it('over the service port an export comes in parts of one export: a later part of an older one is refused', async () => {
+    const { rig } = await threeOutcomes();
+    const service = new JournalService({ storage: rig.disk, journalDir: JOURNAL_DIR, deviceKeyFile: '/nonexistent.key', merchant: { terminalId: ID.terminalId, merchantId: ID.merchantId, merchantName: 'Test Shop' } });
+    const now = new Date('2026-12-01T10:00:00Z');
+    const query = { format: 'html', from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' };
+    const first = service.export(query, now);
+    const parts = Number(first.head.parts);
+    const pieces = [first.body];
+    for (let part = 1; part < parts; part++) pieces.push(service.export({ ...query, part, exportId: first.head.exportId }, now).body);
+    const joined = Buffer.concat(pieces);
+    expect(createHash('sha256').update(joined).digest('hex')).toBe(first.head.sha256);
+    expect(inflateRawSync(joined).toString()).toContain('Receipts as printed');
+    expect(first.head).toMatchObject({ transactions: 3, part: 0 });
+    expect(() => service.export({ ...query, part: parts, exportId: first.head.exportId }, now)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+    const again = service.export(query, now);
+    expect(again.head.exportId).not.toBe(first.head.exportId);
+    expect(() => service.export({ ...query, part: 1, exportId: first.head.exportId }, now)).toThrow(expect.objectContaining({ code: 'EXPORT_EXPIRED' }));
+  });
+
   it('posj journal export on a real journal, and the same from the terminal over its service port', async () => {
     const dir = tmpDir('export');
     const pty = await createPtyPair();
@@ -161,6 +182,25 @@ describe('evidence from the journal', () => {
       });
       // The terminal knows its own identity: over the service port the receipt comes back as printed.
       expect(JSON.parse(remoteSale.trim()).receipts[0].paper[0]).toContain(config.merchantName);
+
+      // A day's evidence is larger than one service-port answer: it comes in parts, joined and checked.
+      for (let i = 0; i < 60; i++) expect((await controlCall(sim.daemon.socketPath, { op: 'sale', amount: 100 + i })).ok).toBe(true);
+      const range = ['--from', '2000-01-01T00:00:00Z', '--to', '2100-01-01T00:00:00Z', '--format', 'ndjson'];
+      const day = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [BRIDGE, 'journal', 'export', '--port', pty.b, '--key', path.join(dir, 'bench.pem'), ...range]);
+        child.stdout.setEncoding('utf8'); // a CJK character may straddle two chunks
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (c) => (stdout += c));
+        child.stderr.on('data', (c) => (stderr += c));
+        child.on('close', (status) => resolve({ status, stdout, stderr }));
+      });
+      expect(day.status, day.stderr).toBe(0);
+      const local = spawnSync(process.execPath, [POSJ, 'journal', 'export', config.journalDir, ...range, '--merchant-name', config.merchantName, '--merchant-id', config.merchantId, '--terminal-id', config.terminalId], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      expect(local.status).toBe(0);
+      expect(day.stdout.trim().split('\n')).toHaveLength(62);
+      expect(day.stdout).toBe(local.stdout);
+      expect(deflateRawSync(Buffer.from(day.stdout)).length).toBeGreaterThan(3840); // more than one part
     } finally {
       await sim.daemon.stop();
       await pty.close();
