@@ -28,6 +28,7 @@ export const cupDialect: Dialect = {
     [44, 'Additional response data', 'ans', 'LLVAR', 25, 'ascii'],
     [48, 'Additional data, private (settlement totals)', 'n', 'LLLVAR', 322, 'bcd'],
     [49, 'Currency code, transaction', 'an', 'fixed', 3, 'ascii'],
+    [52, 'PIN data (encrypted PIN block)', 'b', 'fixed', 8, 'binary'],
     [53, 'Security related control information', 'n', 'fixed', 16, 'bcd'],
     [54, 'Additional amounts (balance)', 'ans', 'LLLVAR', 20, 'ascii'],
     [55, 'ICC system related data', 'b', 'LLLVAR', 255, 'binary'],

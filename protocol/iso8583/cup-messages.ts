@@ -2,6 +2,7 @@
 // code (60.1) make each transaction, and the layouts inside fields 48, 60 and 61. Both the terminal engine
 // and the acquirer simulator build and read messages through here, so the two cannot drift apart.
 import { message, textField, type IsoMessage } from './message.js';
+import { PIN_CAPTURE_CODE, PIN_SECURITY_CONTROL } from './pin-block.js';
 
 export type TransactionKind =
   | 'sale'
@@ -48,6 +49,12 @@ export const ResponseCode = {
   formatError: '30',
   originalNotFound: '25',
   insufficientFunds: '51',
+  /** 55 密码错误: the PIN in field 52 is not the card's (or a PIN-only card came without one). */
+  wrongPin: '55',
+  /** 75 密码错误次数超限: too many wrong PINs in a row; the card's PIN is blocked. */
+  pinTriesExceeded: '75',
+  /** 99 PIN格式错: field 52 does not decrypt to a format 0 block for this PAN. */
+  pinBlockError: '99',
   duplicate: '94',
   /** 77: the batch in field 60 is already settled at the host (重新签到); the terminal must move to its next batch. */
   batchSettled: '77',
@@ -147,10 +154,12 @@ export interface CardInput {
   pan?: string;
   track2?: string;
   expiry?: string;
-  /** Field 22, e.g. "021" swiped without PIN, "051" chip with PIN, "071" contactless. */
+  /** Field 22, e.g. "902" swiped without PIN, "051" chip with PIN, "072" contactless without. */
   entryMode: string;
   cardSequence?: string;
   icc?: Buffer;
+  /** Field 52, the PIN block encrypted under the PIK (memory only); with it go 26 and 53. */
+  pinBlock?: Buffer;
 }
 
 export interface FinancialRequest {
@@ -184,12 +193,15 @@ export function financialRequest(r: FinancialRequest): IsoMessage {
     22: r.card.entryMode,
     23: r.card.cardSequence,
     25: '00',
+    26: r.card.pinBlock ? PIN_CAPTURE_CODE : undefined,
     35: r.card.track2,
     37: r.originalRrn,
     38: r.originalAuthCode,
     41: r.id.terminalId,
     42: r.id.merchantId,
     49: r.amount === undefined ? undefined : '156',
+    52: r.card.pinBlock,
+    53: r.card.pinBlock ? PIN_SECURITY_CONTROL : undefined,
     55: r.card.icc,
     60: field60({ typeCode: k.typeCode, batch: r.batch, networkCode: NetworkCode.none }),
     61: r.original ? field61(r.original) : undefined,
@@ -200,7 +212,8 @@ export function financialRequest(r: FinancialRequest): IsoMessage {
  * The reversal of an authorization request: same STAN, amount, processing code and field 60, MTI 0400 on
  * the first try and 0401 on repeats, field 39 the reason. No card data (2, 14, 35, 55): the acquirer finds
  * the original by terminal, batch and STAN, and the reversal is rebuilt from what the journal keeps, which
- * holds no full PAN (protocol/ISO8583.md, "Why a reversal carries no field 2").
+ * holds no full PAN (protocol/ISO8583.md, "Why a reversal carries no field 2"). Never the PIN fields 26, 52
+ * and 53: a PIN block is sent once, in its own request, and never kept for a repeat.
  */
 export function reversalRequest(original: IsoMessage, reason: ReversalReason, repeat: boolean): IsoMessage {
   const keep = [3, 4, 11, 22, 23, 25, 38, 41, 42, 49, 60, 61];

@@ -11,3 +11,4 @@ export * from './framing.js';
 export * from './keys.js';
 export * from './mac.js';
 export * from './cup-messages.js';
+export * from './pin-block.js';

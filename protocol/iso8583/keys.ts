@@ -50,6 +50,16 @@ export interface WorkingKeys {
 
 /** Field 62 of a 0810 with double-length keys: PIK (16) + PIK check (4) + MAK (16) + MAK check (4). */
 export const WORKING_KEYS_LENGTH = 40;
+/** The PIK part of field 62 (key under the TMK + check value): what the PIN pad is given. */
+export const PIN_KEY_PART_LENGTH = 20;
+
+/** The PIN pad's side: unwrap the PIK part of field 62 under its TMK and check it. */
+export function unwrapPinKey(tmk: SecretKey, part: Buffer): SecretKey {
+  if (part.length !== PIN_KEY_PART_LENGTH) throw new KeyExchangeError('bad-length');
+  const key = new SecretKey(tmk.decrypt(part.subarray(0, 16)));
+  if (!key.checkValue().equals(part.subarray(16, 20))) throw new KeyExchangeError('pin-key-check-failed');
+  return key;
+}
 
 export class KeyExchangeError extends Error {
   constructor(readonly reason: 'bad-length' | 'pin-key-check-failed' | 'mac-key-check-failed') {
