@@ -15,6 +15,11 @@ export interface TestCard {
   panSeq?: string;
   /** Card verification: online PIN, PIN bypassed by the cardholder, or none asked. */
   pin: 'online' | 'bypass' | 'none';
+  /**
+   * The PIN the cardholder knows (4-12 digits) and the acquirer simulator checks; required for `online`
+   * and `bypass` cards. Test cards only: these are published test PANs with made-up PINs.
+   */
+  pinDigits?: string;
   /** The chip declines every second GENERATE AC (answers AAC even when the host approved). */
   declinesAc2?: boolean;
 }
@@ -30,10 +35,10 @@ export const TEST_PANS: ReadonlySet<string> = new Set([
 ]);
 
 export const DEFAULT_TEST_CARDS: readonly TestCard[] = [
-  { name: 'unionpay-chip', pan: '6200000000000005', expiry: '3012', entryMode: 'chip', aid: 'A000000333010101', panSeq: '01', pin: 'online' },
+  { name: 'unionpay-chip', pan: '6200000000000005', expiry: '3012', entryMode: 'chip', aid: 'A000000333010101', panSeq: '01', pin: 'online', pinDigits: '123456' },
   { name: 'visa-contactless', pan: '4761739001010010', expiry: '2912', entryMode: 'contactless', aid: 'A0000000031010', panSeq: '01', pin: 'none' },
   { name: 'visa-magstripe', pan: '4242424242424242', expiry: '2808', entryMode: 'magstripe', pin: 'none' },
-  { name: 'mastercard-chip-bypass', pan: '5555555555554444', expiry: '3106', entryMode: 'chip', aid: 'A0000000041010', panSeq: '00', pin: 'bypass' },
+  { name: 'mastercard-chip-bypass', pan: '5555555555554444', expiry: '3106', entryMode: 'chip', aid: 'A0000000041010', panSeq: '00', pin: 'bypass', pinDigits: '2580' },
   { name: 'unionpay-chip-declines', pan: '6212345678901232', expiry: '3012', entryMode: 'chip', aid: 'A000000333010101', panSeq: '01', pin: 'none', declinesAc2: true },
 ];
 
@@ -45,7 +50,7 @@ export class CardsFileError extends Error {
   }
 }
 
-const FIELDS = new Set(['name', 'pan', 'expiry', 'entryMode', 'aid', 'panSeq', 'pin', 'declinesAc2']);
+const FIELDS = new Set(['name', 'pan', 'expiry', 'entryMode', 'aid', 'panSeq', 'pin', 'pinDigits', 'declinesAc2']);
 
 export function validateCards(value: unknown, file = 'cards'): TestCard[] {
   if (!Array.isArray(value) || value.length === 0) throw new CardsFileError(file, '$', 'expected a non-empty JSON array of cards');
@@ -72,6 +77,8 @@ export function validateCards(value: unknown, file = 'cards'): TestCard[] {
     if (card.aid !== undefined) out.aid = str('aid', /^([0-9A-F]{2}){5,16}$/);
     else if (entryMode !== 'magstripe') throw new CardsFileError(file, at('aid'), `a ${entryMode} card needs an AID`);
     if (card.panSeq !== undefined) out.panSeq = str('panSeq', /^\d{2}$/);
+    if (card.pinDigits !== undefined) out.pinDigits = str('pinDigits', /^\d{4,12}$/);
+    else if (out.pin !== 'none') throw new CardsFileError(file, at('pinDigits'), `a card with pin "${out.pin}" needs its PIN (4-12 digits)`);
     if (card.declinesAc2 !== undefined) {
       if (typeof card.declinesAc2 !== 'boolean') throw new CardsFileError(file, at('declinesAc2'), 'expected true or false');
       out.declinesAc2 = card.declinesAc2;

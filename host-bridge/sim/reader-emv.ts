@@ -15,9 +15,10 @@ function yymmdd(now: Date): string {
   return `${p(now.getUTCFullYear() % 100)}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}`;
 }
 
-/** Track 2 equivalent: PAN 'D' YYMM service code + discretionary, F-padded to whole bytes. */
+/** Track 2 equivalent: PAN 'D' YYMM service code + discretionary, F-padded to whole bytes. Service code
+ * 220 (third digit 0: PIN required) for an online-PIN card, 201 otherwise. */
 export function track2Of(card: TestCard): string {
-  const t = `${card.pan}D${card.expiry}201${'0'.repeat(5)}`;
+  const t = `${card.pan}D${card.expiry}${card.pin === 'online' ? '220' : '201'}${'0'.repeat(5)}`;
   return t.length % 2 ? `${t}F` : t;
 }
 
@@ -30,6 +31,8 @@ export function firstAcData(card: TestCard, amount: number, currency: string, at
     node('82', '1980'),
     node('84', card.aid ?? ''),
     node('95', '0000008000'),
+    // CVM results: 02 enciphered PIN online (42: the same, bypass allowed), or 1F no CVM; result unknown (00) / successful (02).
+    node('9F34', card.pin === 'online' ? '020000' : card.pin === 'bypass' ? '420000' : '1F0002'),
     node('9A', yymmdd(now)),
     node('9C', '00'),
     node('5F2A', `0${currency}`),

@@ -18,7 +18,11 @@ export type ReaderFault =
   | { kind: 'lose-reply' }
   | { kind: 'drop-ack' }
   | { kind: 'unplug'; ms: number }
-  | { kind: 'decline-ac2' };
+  | { kind: 'decline-ac2' }
+  /** The cardholder at the PIN pad: types a wrong PIN, presses cancel, or walks away until the entry times out. */
+  | { kind: 'wrong-pin' }
+  | { kind: 'pin-cancel' }
+  | { kind: 'pin-timeout' };
 
 export type ControlAction =
   | { kind: 'fault'; fault: ReaderFault; on?: ReaderCommand['type'] }
@@ -43,7 +47,10 @@ Faults:
   drop-ack             the ACK of the next frame received is not sent (armed at once)
   unplug [MS]          close the port and reopen it after MS ms (default 1000);
                        without 'on CMD' it happens at once
-  decline-ac2          the card answers AAC to the next GEN_AC2`;
+  decline-ac2          the card answers AAC to the next GEN_AC2
+  wrong-pin            the cardholder types a wrong PIN at the next PIN
+  pin-cancel           the cardholder presses cancel at the next PIN
+  pin-timeout          nobody types at the next PIN: PIN_CANCELLED (timeout) after its timeoutMs`;
 
 export class ControlLineError extends Error {
   readonly code = 'CONTROL_LINE_INVALID';
@@ -92,6 +99,9 @@ export function parseControlLine(line: string): ControlAction | null {
     case 'lose-reply':
     case 'drop-ack':
     case 'decline-ac2':
+    case 'wrong-pin':
+    case 'pin-cancel':
+    case 'pin-timeout':
       noArg();
       return fault({ kind: word });
     case 'oversize':

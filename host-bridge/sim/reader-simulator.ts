@@ -1,12 +1,12 @@
 // A card reader on the far end of a serial line, for benches and tests: it answers the reader commands of
 // protocol/SERIAL_FRAMES.md with test cards, remembers each answer by command id (a repeated command gets
 // the same answer, never a second card action), and injects faults on command.
-import { randomBytes } from 'node:crypto';
 import { ReconnectingPort } from '../../firmware-ts/devices/reconnecting-port.js';
 import { systemClock, type Clock, type TimerHandle } from '../../protocol/io/clock.js';
 import { silentLog, type DeviceLog } from '../../protocol/io/device-log.js';
 import type { ByteLink } from '../../protocol/io/byte-link.js';
 import { maskPan } from '../../firmware-ts/pci/card-data.js';
+import { encryptPinBlock, KeyExchangeError, SecretKey, unwrapPinKey } from '../../protocol/iso8583/index.js';
 import { FrameLink, type FrameLinkCounters } from '../../protocol/serial/frame-link.js';
 import {
   ReaderMessageError,
@@ -30,7 +30,17 @@ export interface ReaderSimulatorOptions {
   log?: DeviceLog;
   /** Opens the line; the default is a ReconnectingPort. Tests may pass an in-memory link. */
   openLink?: () => ByteLink & { start?(): void };
+  /** The PIN pad's terminal master key, which unwraps the PIN key a PIN command carries; the test TMK by default. */
+  tmk?: SecretKey;
+  /** Called with each encrypted PIN block formed (the suite's on-disk scan looks for them; pin-block-scan.ts). */
+  onPinBlock?: (block: Buffer) => void;
 }
+
+/** The test terminal master key the simulators share (host-bridge/acquirer/README.md). */
+const TEST_TMK = '0123456789ABCDEFFEDCBA9876543210';
+
+/** A PIN that is not the card's: the last digit changed. */
+const wrongPin = (pin: string) => pin.slice(0, -1) + String((Number(pin.at(-1)) + 1) % 10);
 
 interface Armed {
   fault: ReaderFault;
@@ -49,6 +59,7 @@ const EXPECTED_BY: Record<ReaderResponse['type'], ReaderCommand['type']> = {
   CARD_DATA: 'READ',
   PIN_BLOCK: 'PIN',
   PIN_BYPASS: 'PIN',
+  PIN_CANCELLED: 'PIN',
   AC2: 'GEN_AC2',
   STATUS_OK: 'STATUS',
   ERROR: 'STATUS',
@@ -59,6 +70,9 @@ export class ReaderSimulator {
   private readonly log: DeviceLog;
   private readonly cards: Map<string, TestCard>;
   private readonly opts: ReaderSimulatorOptions;
+  private readonly tmk: SecretKey;
+  /** A PIN entry left to time out (fault pin-timeout). */
+  private pinWait: TimerHandle | undefined;
   private link: FaultyByteLink | undefined;
   private frames: FrameLink | undefined;
   private presented: TestCard | null;
@@ -83,6 +97,7 @@ export class ReaderSimulator {
   constructor(opts: ReaderSimulatorOptions) {
     this.opts = opts;
     this.clock = opts.clock ?? systemClock;
+    this.tmk = opts.tmk ?? SecretKey.fromHex(TEST_TMK);
     this.log = opts.log ?? silentLog;
     const cards = opts.cards ?? DEFAULT_TEST_CARDS;
     this.cards = new Map(cards.map((c) => [c.name, c]));
@@ -97,6 +112,7 @@ export class ReaderSimulator {
     this.stopped = true;
     this.reattach?.cancel();
     this.waiting?.timer.cancel();
+    this.pinWait?.cancel();
     await this.detach();
   }
 
@@ -233,17 +249,16 @@ export class ReaderSimulator {
     if (cached?.command === cmd.type) return this.send(cached.r);
     if (cached) this.log.warn(`reader sim: ${cmd.type} #${cmd.id} reuses the id of an earlier ${cached.command}; acting on it as new`);
     if (cmd.type === 'WAIT_CARD' && this.waiting?.id === cmd.id) return;
-    const decline = faults.some((f) => f.kind === 'decline-ac2');
     const lose = faults.some((f) => f.kind === 'lose-reply');
     if (lose) this.log.warn(`reader sim: carrying out ${cmd.type} #${cmd.id} but losing its answer (fault)`);
-    this.handle(cmd, decline, lose);
+    this.handle(cmd, new Set(faults.map((f) => f.kind)), lose);
   }
 
-  private handle(cmd: ReaderCommand, declineAc2: boolean, loseReply = false): void {
+  private handle(cmd: ReaderCommand, faults: ReadonlySet<ReaderFault['kind']>, loseReply = false): void {
     this.replyLost = loseReply;
     this.acting = cmd.type;
     try {
-      this.act(cmd, declineAc2);
+      this.act(cmd, faults);
     } finally {
       this.replyLost = false;
       this.acting = undefined;
@@ -253,7 +268,7 @@ export class ReaderSimulator {
   /** Set while acting on a command whose answer is to be cached but not sent (lose-reply). */
   private replyLost = false;
 
-  private act(cmd: ReaderCommand, declineAc2: boolean): void {
+  private act(cmd: ReaderCommand, faults: ReadonlySet<ReaderFault['kind']>): void {
     const card = this.presented;
     switch (cmd.type) {
       case 'STATUS':
@@ -290,23 +305,47 @@ export class ReaderSimulator {
         return this.answer(r);
       }
       case 'PIN':
-        if (!card) return this.answer({ type: 'ERROR', id: cmd.id, code: 'NO_CARD', message: 'no card presented' });
-        if (card.pin === 'bypass' || card.pin === 'none') return this.answer({ type: 'PIN_BYPASS', id: cmd.id });
-        return this.answer({
-          type: 'PIN_BLOCK',
-          id: cmd.id,
-          pinBlock: randomBytes(8).toString('hex').toUpperCase(),
-          ksn: `FFFF9876543210${randomBytes(3).toString('hex').toUpperCase()}`,
-        });
+        return this.pinEntry(cmd, card, faults);
       case 'GEN_AC2': {
         const txn = this.chipTxn;
         if (!txn || !card) return this.answer({ type: 'ERROR', id: cmd.id, code: 'NO_TRANSACTION', message: 'no chip transaction waiting for GEN AC2' });
         this.chipTxn = undefined;
         const hostApproved = ['00', '10', '11'].includes(cmd.arc);
-        const approve = hostApproved && !declineAc2 && !txn.card.declinesAc2;
+        const approve = hostApproved && !faults.has('decline-ac2') && !txn.card.declinesAc2;
         return this.answer({ type: 'AC2', id: cmd.id, emv: secondAcData(approve, this.atc - 1) });
       }
     }
+  }
+
+  /**
+   * The PIN pad: unwraps the PIN key under its TMK (checking the check value), takes the cardholder's PIN
+   * (the card's own, or a wrong one under the wrong-pin fault), forms the ISO 9564 format 0 block with the
+   * card's PAN and answers it encrypted. The clear PIN and clear block never leave this method.
+   */
+  private pinEntry(cmd: Extract<ReaderCommand, { type: 'PIN' }>, card: TestCard | null, faults: ReadonlySet<ReaderFault['kind']>): void {
+    if (!card) return this.answer({ type: 'ERROR', id: cmd.id, code: 'NO_CARD', message: 'no card presented' });
+    if (faults.has('pin-cancel')) return this.answer({ type: 'PIN_CANCELLED', id: cmd.id, reason: 'cancelled' });
+    if (faults.has('pin-timeout')) {
+      const id = cmd.id;
+      this.pinWait?.cancel();
+      this.pinWait = this.clock.setTimer(cmd.timeoutMs, () => {
+        this.pinWait = undefined;
+        this.answer({ type: 'PIN_CANCELLED', id, reason: 'timeout' });
+      });
+      return;
+    }
+    if (card.pin !== 'online' || card.pinDigits === undefined) return this.answer({ type: 'PIN_BYPASS', id: cmd.id });
+    let pik: SecretKey;
+    try {
+      pik = unwrapPinKey(this.tmk, Buffer.from(cmd.pinKey, 'hex'));
+    } catch (e) {
+      if (!(e instanceof KeyExchangeError)) throw e;
+      return this.answer({ type: 'ERROR', id: cmd.id, code: 'PIN_KEY_CHECK', message: 'the PIN key does not match its check value under this pad\'s TMK' });
+    }
+    const block = encryptPinBlock(pik, faults.has('wrong-pin') ? wrongPin(card.pinDigits) : card.pinDigits, card.pan);
+    this.opts.onPinBlock?.(block);
+    this.log.info(`reader sim: PIN entered for ${maskPan(card.pan)}${faults.has('wrong-pin') ? ' (a wrong one: fault)' : ''}`);
+    this.answer({ type: 'PIN_BLOCK', id: cmd.id, pinBlock: block.toString('hex').toUpperCase() });
   }
 
   private answer(r: ReaderResponse): void {

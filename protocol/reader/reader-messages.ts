@@ -4,13 +4,16 @@
 
 export type EntryMode = 'magstripe' | 'chip' | 'contactless';
 export const ENTRY_MODES: readonly EntryMode[] = ['magstripe', 'chip', 'contactless'];
+export type PinCancelReason = 'cancelled' | 'timeout';
+const PIN_CANCEL_REASONS: readonly PinCancelReason[] = ['cancelled', 'timeout'];
 
 /** Terminal → reader. `id` is chosen by the terminal; a repeated id is the same command sent again. */
 export type ReaderCommand =
   | { type: 'WAIT_CARD'; id: number; timeoutMs: number; modes: EntryMode[] }
   | { type: 'CANCEL'; id: number; target: number }
   | { type: 'READ'; id: number; amount: number; currency: string }
-  | { type: 'PIN'; id: number; amount: number; currency: string }
+  /** `pinKey`: the PIN key (PIK) as sign-on delivered it, under the TMK, with its check value (20 bytes hex). */
+  | { type: 'PIN'; id: number; amount: number; currency: string; timeoutMs: number; pinKey: string }
   | { type: 'GEN_AC2'; id: number; arc: string; issuerAuth?: string }
   | { type: 'STATUS'; id: number };
 
@@ -20,14 +23,16 @@ export type ReaderResponse =
   | { type: 'NO_CARD'; id: number }
   | { type: 'CANCELLED'; id: number; target: number }
   | { type: 'CARD_DATA'; id: number; entryMode: EntryMode; pan: string; expiry: string; track2?: string; panSeq?: string; emv?: string }
-  | { type: 'PIN_BLOCK'; id: number; pinBlock: string; ksn: string }
+  | { type: 'PIN_BLOCK'; id: number; pinBlock: string; ksn?: string }
   | { type: 'PIN_BYPASS'; id: number }
+  /** No PIN: the cardholder pressed cancel, or let the pad's entry time run out. Nothing was formed. */
+  | { type: 'PIN_CANCELLED'; id: number; reason: PinCancelReason }
   | { type: 'AC2'; id: number; emv: string }
   | { type: 'STATUS_OK'; id: number; model: string; firmware: string; cardPresent: boolean }
   | { type: 'ERROR'; id: number; code: string; message: string };
 
 export const COMMAND_TYPES = ['WAIT_CARD', 'CANCEL', 'READ', 'PIN', 'GEN_AC2', 'STATUS'] as const;
-export const RESPONSE_TYPES = ['CARD', 'NO_CARD', 'CANCELLED', 'CARD_DATA', 'PIN_BLOCK', 'PIN_BYPASS', 'AC2', 'STATUS_OK', 'ERROR'] as const;
+export const RESPONSE_TYPES = ['CARD', 'NO_CARD', 'CANCELLED', 'CARD_DATA', 'PIN_BLOCK', 'PIN_BYPASS', 'PIN_CANCELLED', 'AC2', 'STATUS_OK', 'ERROR'] as const;
 
 export class ReaderMessageError extends Error {
   readonly code = 'READER_BAD_MESSAGE';
@@ -48,6 +53,7 @@ const entryMode: Check = (v) => (ENTRY_MODES.includes(v as EntryMode) ? null : `
 
 const ID = int(1, 2 ** 31 - 1);
 const HEX = (maxBytes: number) => text(new RegExp(`^([0-9A-F]{2}){0,${maxBytes}}$`));
+const HEX_EXACTLY = (bytes: number) => text(new RegExp(`^([0-9A-F]{2}){${bytes}}$`));
 const AMOUNT = int(0, 999_999_999_999);
 const CURRENCY = text(/^\d{3}$/);
 
@@ -59,7 +65,7 @@ const SHAPES: Record<string, FieldSpec> = {
   WAIT_CARD: { id: [ID, 'required'], timeoutMs: [int(1, 600_000), 'required'], modes: [modes, 'required'] },
   CANCEL: { id: [ID, 'required'], target: [ID, 'required'] },
   READ: { id: [ID, 'required'], amount: [AMOUNT, 'required'], currency: [CURRENCY, 'required'] },
-  PIN: { id: [ID, 'required'], amount: [AMOUNT, 'required'], currency: [CURRENCY, 'required'] },
+  PIN: { id: [ID, 'required'], amount: [AMOUNT, 'required'], currency: [CURRENCY, 'required'], timeoutMs: [int(1_000, 300_000), 'required'], pinKey: [HEX_EXACTLY(20), 'required'] },
   GEN_AC2: { id: [ID, 'required'], arc: [text(/^[0-9A-Z]{2}$/), 'required'], issuerAuth: [HEX(16), 'optional'] },
   STATUS: { id: [ID, 'required'] },
   CARD: { id: [ID, 'required'], entryMode: [entryMode, 'required'] },
@@ -74,8 +80,9 @@ const SHAPES: Record<string, FieldSpec> = {
     panSeq: [text(/^\d{2}$/), 'optional'],
     emv: [HEX(512), 'optional'],
   },
-  PIN_BLOCK: { id: [ID, 'required'], pinBlock: [HEX(8), 'required'], ksn: [HEX(10), 'required'] },
+  PIN_BLOCK: { id: [ID, 'required'], pinBlock: [HEX_EXACTLY(8), 'required'], ksn: [HEX_EXACTLY(10), 'optional'] },
   PIN_BYPASS: { id: [ID, 'required'] },
+  PIN_CANCELLED: { id: [ID, 'required'], reason: [(v) => (PIN_CANCEL_REASONS.includes(v as PinCancelReason) ? null : `expected one of ${PIN_CANCEL_REASONS.join(', ')}`), 'required'] },
   AC2: { id: [ID, 'required'], emv: [HEX(512), 'required'] },
   STATUS_OK: { id: [ID, 'required'], model: [text(/^.{1,40}$/), 'required'], firmware: [text(/^.{1,40}$/), 'required'], cardPresent: [bool, 'required'] },
   ERROR: { id: [ID, 'required'], code: [text(/^[A-Z0-9_]{1,32}$/), 'required'], message: [text(/^.{0,200}$/), 'required'] },

@@ -86,7 +86,7 @@ async function pass(clock: ManualClock, ms: number): Promise<void> {
 const steps: Record<string, (r: CardReader) => Promise<unknown>> = {
   'the card wait': (r) => r.waitForCard({ timeoutMs: 60_000 }),
   READ: (r) => r.readCard({ amount: 100, currency: '156' }),
-  PIN: (r) => r.requestOnlinePin({ amount: 100, currency: '156' }),
+  PIN: (r) => r.requestOnlinePin({ amount: 100, currency: '156', pinKey: Buffer.alloc(20) }),
 };
 
 describe('card reader failures before the card is read: fail fast, say which', () => {

@@ -11,6 +11,11 @@ import { findSensitive } from '../../firmware-ts/pci/card-data.js';
 import { CardReader } from '../../firmware-ts/devices/card-reader/card-reader.js';
 import { findTag } from '../../protocol/emv/tlv.js';
 import { ReaderSimulator } from '../../host-bridge/sim/reader-simulator.js';
+import { decryptPinBlock, SecretKey } from '../../protocol/iso8583/index.js';
+
+/** A PIN key as sign-on delivers it: under the test TMK the simulator's PIN pad holds, with its check value. */
+const PIK = SecretKey.fromHex('F1E2D3C4B5A69788796A5B4C3D2E1F00');
+const PIK_UNDER_TMK = Buffer.concat([PIK.wrapUnder(SecretKey.fromHex('0123456789ABCDEFFEDCBA9876543210')), PIK.checkValue()]);
 import { cleanupsAfterEach } from '../helpers/wait.js';
 
 const cleanups = cleanupsAfterEach();
@@ -66,9 +71,11 @@ describe('card reader over a pty pair', () => {
     expect(findTag(read.emv, '9F02')?.value.toString('hex')).toBe('000000012345');
     expect(findTag(read.emv, '5A')).toBeUndefined();
     expect(findTag(read.emv, '57')).toBeUndefined();
-    const pin = await b.reader.requestOnlinePin({ amount: 12_345, currency: '156' });
+    expect(read.cvm).toBe('online-pin');
+    const pin = await b.reader.requestOnlinePin({ amount: 12_345, currency: '156', pinKey: PIK_UNDER_TMK });
     expect(pin.kind).toBe('pin');
-    if (pin.kind === 'pin') expect(pin.pinBlock.reveal()).toHaveLength(8);
+    // The pad formed the card's PIN into a format 0 block with this PAN and encrypted it under the PIK.
+    if (pin.kind === 'pin') expect(decryptPinBlock(PIK, pin.pinBlock.reveal(), '6200000000000005')).toBe('123456');
     const done = await b.reader.completeChip({ arc: '00' });
     expect(done.decision).toBe('TC');
     expect(done.reversalReason).toBeUndefined();

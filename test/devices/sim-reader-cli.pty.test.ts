@@ -25,7 +25,7 @@ describe('posj-bridge sim reader', () => {
     const dir = tmpDir('sim-reader');
     const cards = path.join(dir, 'cards.json');
     fs.writeFileSync(cards, JSON.stringify([
-      { name: 'up', pan: '6200000000000005', expiry: '3012', entryMode: 'chip', aid: 'A000000333010101', pin: 'online' },
+      { name: 'up', pan: '6200000000000005', expiry: '3012', entryMode: 'chip', aid: 'A000000333010101', pin: 'online', pinDigits: '123456' },
       { name: 'visa-mag', pan: '4242424242424242', expiry: '2808', entryMode: 'magstripe', pin: 'none' },
     ]));
     const faults = path.join(dir, 'faults.txt');

@@ -25,7 +25,7 @@ import {
 import { TlvError, encodeTlv, findTag, parseTlv, type TlvNode } from '../../../protocol/emv/tlv.js';
 import { Secret } from './secret.js';
 import { ReaderError } from './reader-errors.js';
-import { cardDecision, splitSensitive, type CardDecision } from './emv-data.js';
+import { cardDecision, cardholderVerification, splitSensitive, type CardDecision, type CardholderVerification } from './emv-data.js';
 
 export interface CardReaderOptions {
   link: ByteLink;
@@ -62,9 +62,12 @@ export interface CardRead {
   /** EMV data without the PAN/track tags (SENSITIVE_EMV_TAGS), safe for DE55 and the journal. */
   emv: TlvNode[];
   emvData: Buffer;
+  /** What the card asks for: online PIN (CVM results 9F34, or the magstripe service code), or not. */
+  cvm: CardholderVerification;
 }
 
-export type OnlinePinResult = { kind: 'pin'; pinBlock: Secret<Buffer>; ksn: string } | { kind: 'bypassed' };
+/** The PIN pad's answer: the encrypted block (memory only), bypass, or no PIN at all (cancelled, timed out). */
+export type OnlinePinResult = { kind: 'pin'; pinBlock: Secret<Buffer> } | { kind: 'bypassed' } | { kind: 'cancelled' } | { kind: 'timeout' };
 
 export interface ChipCompletion {
   decision: CardDecision;
@@ -105,7 +108,7 @@ const EXPECTED: Record<ReaderCommand['type'], ReaderResponse['type'][]> = {
   WAIT_CARD: ['CARD', 'NO_CARD'],
   CANCEL: ['CANCELLED'],
   READ: ['CARD_DATA'],
-  PIN: ['PIN_BLOCK', 'PIN_BYPASS'],
+  PIN: ['PIN_BLOCK', 'PIN_BYPASS', 'PIN_CANCELLED'],
   GEN_AC2: ['AC2'],
   STATUS: ['STATUS_OK'],
 };
@@ -210,6 +213,7 @@ export class CardReader {
       expiry: new Secret(r.expiry),
       emv: safe,
       emvData: encodeTlv(safe),
+      cvm: cardholderVerification(safe, track2),
     };
     if (track2 !== undefined) read.track2 = new Secret(track2);
     if (r.panSeq !== undefined) read.panSeq = r.panSeq;
@@ -217,12 +221,21 @@ export class CardReader {
     return read;
   }
 
-  /** Online PIN entry on the reader's keypad; the encrypted PIN block stays in memory. */
-  async requestOnlinePin(opts: { amount: number; currency: string }): Promise<OnlinePinResult> {
-    const r = await this.call({ type: 'PIN', amount: opts.amount, currency: opts.currency }, this.pinTimeoutMs, { failFast: true });
+  /**
+   * Online PIN entry on the reader's PIN pad. `pinKey` is the PIN key under the TMK with its check value
+   * (field 62 of the 0810, first 20 bytes): the pad unwraps it, so the terminal never holds it in clear.
+   * The encrypted PIN block stays in memory. Sent once: a PIN command sent again would start a second
+   * entry on the pad, so a pad that stays silent past the entry time is READER_NO_RESPONSE.
+   */
+  async requestOnlinePin(opts: { amount: number; currency: string; pinKey: Buffer; timeoutMs?: number }): Promise<OnlinePinResult> {
+    const timeoutMs = opts.timeoutMs ?? this.pinTimeoutMs;
+    const cmd: CommandBody = { type: 'PIN', amount: opts.amount, currency: opts.currency, timeoutMs, pinKey: opts.pinKey.toString('hex').toUpperCase() };
+    const r = await this.exchange(cmd, { timeoutMs: timeoutMs + this.responseTimeoutMs, tries: 1, failFast: true });
+    if (r === 'timeout' || r === 'aborted') throw this.unresponsive('PIN', `no answer to PIN within ${timeoutMs + this.responseTimeoutMs} ms`);
     if (r.type === 'PIN_BYPASS') return { kind: 'bypassed' };
+    if (r.type === 'PIN_CANCELLED') return { kind: r.reason };
     if (r.type !== 'PIN_BLOCK') throw this.unexpected('PIN', r);
-    return { kind: 'pin', pinBlock: new Secret(Buffer.from(r.pinBlock, 'hex')), ksn: r.ksn };
+    return { kind: 'pin', pinBlock: new Secret(Buffer.from(r.pinBlock, 'hex')) };
   }
 
   /**

@@ -45,3 +45,18 @@ export function cardDecision(cid: number): CardDecision {
       return 'RFU';
   }
 }
+
+/** How the card wants its holder verified, as far as the terminal must act on it: online PIN or not. */
+export type CardholderVerification = 'online-pin' | 'no-online-pin';
+
+/**
+ * Chip and contactless: CVM Results (9F34) byte 1, bits 6-1 = 02, enciphered PIN verified online (bit 7,
+ * "apply the next rule if this fails", does not change the method). Magstripe: the service code's third
+ * digit (ISO/IEC 7813) — 0, 3 and 5 require a PIN, 6 and 7 ask for one where there is a PIN pad.
+ */
+export function cardholderVerification(emv: readonly TlvNode[], track2: string | undefined): CardholderVerification {
+  const cvm = emv.find((n) => n.tag === '9F34');
+  if (cvm) return cvm.value.length === 3 && (cvm.value[0]! & 0x3f) === 0x02 ? 'online-pin' : 'no-online-pin';
+  const service = track2 === undefined ? undefined : /^\d{12,19}[=D]\d{4}(\d{3})/.exec(track2)?.[1];
+  return service !== undefined && '03567'.includes(service[2]!) ? 'online-pin' : 'no-online-pin';
+}
