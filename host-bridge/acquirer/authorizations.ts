@@ -14,6 +14,7 @@ import {
 import { authKey, batchKey, cardNet } from './ledger-state.js';
 import type { Answer, HostContext } from './host-context.js';
 import type { AuthorizationEntry } from './ledger.js';
+import { checkPin } from './pin-verification.js';
 
 export function kindOf(req: IsoMessage): TransactionKind | undefined {
   const typeCode = textField(req, 60)?.slice(0, 2);
@@ -77,6 +78,11 @@ export function authorize(ctx: HostContext, req: IsoMessage, kind: TransactionKi
     card = target.card;
   } else {
     return deny(ResponseCode.invalidCard);
+  }
+  // The card's own debits and its balance carry the PIN; a refund (a credit) does not.
+  if (pan !== undefined && (kind === 'sale' || kind === 'preauth' || kind === 'balance')) {
+    const refused = checkPin(ctx, req, terminalId, pan);
+    if (refused) return refused;
   }
 
   const available = ctx.openingBalance() - cardNet(ctx.state, card);

@@ -23,6 +23,7 @@ import {
   type WorkingKeys,
 } from '../../protocol/iso8583/index.js';
 import { authorize, kindOf } from './authorizations.js';
+import { DEFAULT_TEST_CARDS, type TestCard } from '../sim/reader-cards.js';
 import type { Answer, HostContext } from './host-context.js';
 import { Ledger } from './ledger.js';
 import { LedgerState } from './ledger-state.js';
@@ -53,6 +54,8 @@ export interface AcquirerHostOptions {
   tmk: SecretKey;
   clock: Clock;
   rules?: RuleSet;
+  /** Test cards with PINs (the reader simulator's cards file); the default test cards when absent. */
+  cards?: readonly TestCard[];
   random?: (n: number) => Buffer;
   onEvent?: (e: HostEvent) => void;
 }
@@ -75,6 +78,7 @@ export class AcquirerHost {
     this.rules = opts.rules ?? defaultRules();
     this.state = new LedgerState(ledger.entries);
     this.sessions = sessionsFromLedger(ledger.entries, opts.tmk);
+    const pins = new Map((opts.cards ?? DEFAULT_TEST_CARDS).flatMap((c) => (c.pinDigits !== undefined && c.pin !== 'none' ? [[c.pan, { pin: c.pinDigits, required: c.pin === 'online' }] as const] : [])));
     this.ctx = {
       state: this.state,
       record: (body) => {
@@ -84,6 +88,8 @@ export class AcquirerHost {
       },
       openingBalance: () => this.rules.openingBalance,
       nextSeq: () => this.ledger.entries.length + 1,
+      pinKey: (terminalId) => this.sessions.get(terminalId)?.pin,
+      cardPin: (pan) => pins.get(pan),
     };
   }
 

@@ -20,6 +20,8 @@ export class LedgerState {
   readonly refunded = new Map<number, bigint>();
   /** The first settlement of each terminal|batch: the batch is closed to new authorizations from then on. */
   readonly settlements = new Map<string, SettlementEntry & { seq: number }>();
+  /** Wrong PINs in a row per card (masked PAN); absent = none. */
+  readonly pinTries = new Map<string, number>();
   readonly entries: LedgerEntry[] = [];
 
   constructor(entries: readonly LedgerEntry[]) {
@@ -36,6 +38,8 @@ export class LedgerState {
         if (a.txn === 'refund') this.refunded.set(a.target, (this.refunded.get(a.target) ?? 0n) + BigInt(a.amount));
         else this.consumedBy.set(a.target, a.seq);
       }
+    } else if (e.kind === 'pin-tries') {
+      this.pinTries.set(e.card, e.tries);
     } else if (e.kind === 'settlement') {
       const key = batchKey(e.terminalId, e.batch);
       if (!this.settlements.has(key)) this.settlements.set(key, e);

@@ -92,8 +92,16 @@ export const totalsFromJson = (t: TotalsJson): BatchTotals => ({
   creditCount: t.creditCount,
 });
 
+/** Wrong PINs in a row for a card (masked PAN), after a wrong PIN or after the correct one reset them. */
+export interface PinTriesEntry {
+  kind: 'pin-tries';
+  card: string;
+  tries: number;
+}
+
 export type LedgerBody =
   | AuthorizationEntry
+  | PinTriesEntry
   | ReversalEntry
   | SignOnEntry
   | SettlementEntry
