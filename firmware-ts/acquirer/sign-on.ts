@@ -3,6 +3,7 @@
 import {
   bytesField,
   KeyExchangeError,
+  PIN_KEY_PART_LENGTH,
   signOnRequest,
   textField,
   unwrapWorkingKeys,
@@ -14,7 +15,8 @@ import type { ExchangeResult } from './exchange-result.js';
 import type { AcquirerLink } from './link.js';
 
 export type SignOnResult =
-  | { kind: 'signed-on'; keys: WorkingKeys }
+  /** `pinKeyUnderTmk`: field 62's PIN key part (key under the TMK + check value), for the PIN pad, which unwraps it itself. */
+  | { kind: 'signed-on'; keys: WorkingKeys; pinKeyUnderTmk: Buffer }
   | { kind: 'declined'; responseCode: string }
   | { kind: 'key-check-failed'; reason: KeyExchangeError['reason'] }
   | Exclude<ExchangeResult, { kind: 'response' }>;
@@ -34,7 +36,7 @@ export async function signOn(
   try {
     const keys = unwrapWorkingKeys(tmk, f62);
     link.setMacKey(keys.mac);
-    return { kind: 'signed-on', keys };
+    return { kind: 'signed-on', keys, pinKeyUnderTmk: Buffer.from(f62.subarray(0, PIN_KEY_PART_LENGTH)) };
   } catch (e) {
     if (e instanceof KeyExchangeError) return { kind: 'key-check-failed', reason: e.reason };
     throw e;

@@ -62,6 +62,7 @@ export function openDevices(opts: { reader: DeviceConfig; printer: DeviceConfig;
         return { kind: 'card', card: await driver.readCard({ amount, currency }) };
       },
       completeChip: (o) => driver.completeChip(o),
+      enterPin: (o) => driver.requestOnlinePin(o),
       health: () => driver.health(),
     };
   }

@@ -18,6 +18,7 @@ import {
 import type { Storage, StorageFile } from '../io/storage.js';
 import { nodeStorage } from '../io/node-storage.js';
 import { findSensitive } from '../pci/card-data.js';
+import { findPinBlockInFlight } from '../pci/pin-blocks-in-flight.js';
 import { RecordChain, ZERO_MAC } from './chain.js';
 import { JournalClosedError, JournalError, SensitiveDataError } from './errors.js';
 import { CHECKPOINT, INTERNAL_TYPES, RETENTION, SEAL, type CheckpointPayload, type RetentionPayload, type SealPayload } from './internal-types.js';
@@ -308,6 +309,8 @@ export class Journal<S> {
     const finding = findSensitive(r.payload, `records[${index}](${r.type})`);
     if (finding) throw new SensitiveDataError(finding.what, finding.where);
     const json = Buffer.from(JSON.stringify(r.payload ?? null), 'utf8');
+    // An encrypted PIN block has no shape to recognise: look for the blocks in flight, byte for byte.
+    if (findPinBlockInFlight(json) >= 0) throw new SensitiveDataError('a PIN block', `records[${index}](${r.type})`);
     if (json.length > MAX_APPEND_PAYLOAD_BYTES) {
       throw new JournalError('RECORD_TOO_LARGE', `record ${r.type} payload is ${json.length} bytes; the limit is ${MAX_APPEND_PAYLOAD_BYTES}`);
     }

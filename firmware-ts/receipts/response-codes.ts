@@ -35,7 +35,7 @@ export const RESPONSE_CODES: Readonly<Record<string, ResponseMeaning>> = {
   '43': { zh: '被窃卡，请没收', en: 'stolen card, pick up' },
   '51': { zh: '余额不足', en: 'insufficient funds' },
   '54': { zh: '过期卡', en: 'expired card' },
-  '55': { zh: '密码错误', en: 'incorrect PIN' },
+  '55': { zh: '密码错误', en: 'wrong PIN' },
   '57': { zh: '不允许持卡人进行的交易', en: 'transaction not permitted to cardholder' },
   '58': { zh: '不允许终端进行的交易', en: 'transaction not permitted to terminal' },
   '59': { zh: '有作弊嫌疑', en: 'suspected fraud' },

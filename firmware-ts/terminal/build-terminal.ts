@@ -9,6 +9,7 @@ import type { EngineEvent, ReversalPolicy, SupervisorVerifier } from '../txn/eng
 import type { BatchLimitPolicy } from '../txn/batch-limit.js';
 import type { CardSource, ReceiptPrinter } from '../txn/engine-devices.js';
 import type { PlantedBugs } from '../txn/planted-bugs.js';
+import type { OnlinePinProfile } from '../txn/online-pin.js';
 import { Settlement } from '../txn/settlement.js';
 import { TerminalEngine } from '../txn/terminal-engine.js';
 import type { TerminalJournal } from '../txn/terminal-journal.js';
@@ -28,6 +29,8 @@ export interface TerminalWiring {
   reversal?: Partial<ReversalPolicy>;
   /** The batch limit (≤ 999, field 48) and automatic settlement at it. */
   batch?: Partial<BatchLimitPolicy>;
+  /** Online PIN beyond the card's CVM (the acquirer profile) and the PIN pad's entry time. */
+  onlinePin?: OnlinePinProfile;
   timeouts: { connectMs: number; responseMs: number };
   onEngineEvent?: (e: EngineEvent) => void;
   onLinkEvent?: (e: LinkEvent) => void;
@@ -63,7 +66,7 @@ export function buildTerminal(w: TerminalWiring): Terminal {
     printer: w.printer,
     supervisor: w.supervisor,
     storage: w.storage,
-    config: { identity: w.identity, tmk: w.tmk, merchantName: w.merchantName, ...(w.reversal ? { reversal: w.reversal } : {}), ...(w.batch ? { batch: w.batch } : {}) },
+    config: { identity: w.identity, tmk: w.tmk, merchantName: w.merchantName, ...(w.reversal ? { reversal: w.reversal } : {}), ...(w.batch ? { batch: w.batch } : {}), ...(w.onlinePin ? { onlinePin: w.onlinePin } : {}) },
     ...(w.onEngineEvent ? { onEvent: w.onEngineEvent } : {}),
     ...(w.random ? { random: w.random } : {}),
     ...(w.plantedBugs ? { faults: w.plantedBugs } : {}),

@@ -6,6 +6,7 @@ import type { Clock } from '../../protocol/io/clock.js';
 import type { ReceiptLanguage } from '../receipts/receipt-model.js';
 import type { SecretKey, TerminalIdentity } from '../../protocol/iso8583/index.js';
 import type { CardSource, ReceiptPrinter } from './engine-devices.js';
+import type { OnlinePinProfile } from './online-pin.js';
 import type { BatchLimitPolicy } from './batch-limit.js';
 import type { AuthKind, ReversalReason } from './records.js';
 import type { BatchTotals } from './terminal-state.js';
@@ -41,6 +42,8 @@ export interface EngineConfig {
   reversal?: Partial<ReversalPolicy>;
   /** Transactions per batch before settlement (≤ 999, field 48) and whether to settle automatically. */
   batch?: Partial<BatchLimitPolicy>;
+  /** The acquirer's online PIN profile (online-pin.ts); without it the card's CVM alone decides. */
+  onlinePin?: OnlinePinProfile;
 }
 
 /** Checks the supervisor password (scrypt hash, rate limit and journaling live behind it). */
@@ -96,6 +99,12 @@ export type RefusalReason =
   | 'original-not-found'
   | 'original-not-voidable'
   | 'card-read-failed'
+  /** 取消输入密码: the cardholder pressed cancel on the PIN pad. */
+  | 'pin-entry-cancelled'
+  /** 输入密码超时: no PIN within the pad's entry time. */
+  | 'pin-entry-timeout'
+  /** The PIN pad failed, stayed silent, or there was no PIN key from sign-on. */
+  | 'pin-entry-failed'
   | 'invalid-amount'
   /** 交易笔数已满，请先结算: the open batch is at its limit (field 48 counts in three digits). */
   | 'batch-full'

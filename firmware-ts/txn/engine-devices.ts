@@ -1,10 +1,13 @@
 // What the engine needs from the card reader and the printer: the real drivers (CardReader, PrinterDriver)
 // fit these shapes, and tests plug in fakes. Full card data only ever travels inside a Secret.
-import type { CardRead, ChipCompletion } from '../devices/card-reader/card-reader.js';
+import type { CardRead, ChipCompletion, OnlinePinResult } from '../devices/card-reader/card-reader.js';
 import type { PrintResult } from '../devices/printer/print-result.js';
 
-/** A card read for one transaction: the masked PAN is what the journal may hold; the rest is memory only. */
-export type CardForTxn = Pick<CardRead, 'entryMode' | 'posEntryMode' | 'maskedPan' | 'pan' | 'expiry' | 'track2' | 'panSeq' | 'emvData'>;
+/**
+ * A card read for one transaction: the masked PAN is what the journal may hold; the rest is memory only.
+ * `cvm` absent: the card asks for no online PIN.
+ */
+export type CardForTxn = Pick<CardRead, 'entryMode' | 'posEntryMode' | 'maskedPan' | 'pan' | 'expiry' | 'track2' | 'panSeq' | 'emvData'> & Partial<Pick<CardRead, 'cvm'>>;
 
 export type CardReadOutcome = { kind: 'card'; card: CardForTxn } | { kind: 'no-card'; detail: string };
 
@@ -13,6 +16,12 @@ export interface CardSource {
   readCard(opts: { amount: number; currency: string; timeoutMs: number }): Promise<CardReadOutcome>;
   /** Second GENERATE AC after the host answered a chip transaction; `reversalReason: '06'` when the card refused an approval. */
   completeChip(opts: { arc: string; issuerAuth?: Buffer }): Promise<Pick<ChipCompletion, 'reversalReason'>>;
+  /**
+   * Online PIN on the reader's PIN pad (CardReader.requestOnlinePin): `pinKey` is the PIN key under the TMK
+   * with its check value, as sign-on delivered it. A source without it has no PIN pad: field 22 then says
+   * so (third digit 2) and no PIN is asked.
+   */
+  enterPin?(opts: { amount: number; currency: string; pinKey: Buffer; timeoutMs: number }): Promise<OnlinePinResult>;
 }
 
 export interface ReceiptPrinter {
@@ -33,4 +42,8 @@ export const DEVICE_TIMEOUTS = {
   printMs: 60_000,
   /** Beyond the cashier's card timeout, for the reader to report "no card". */
   cardReadGraceMs: 5_000,
+  /** How long the cardholder has for the PIN (the pad's own entry timeout). */
+  pinEntryMs: 60_000,
+  /** Beyond the PIN entry time, for the pad to report the timeout. */
+  pinEntryGraceMs: 5_000,
 } as const;

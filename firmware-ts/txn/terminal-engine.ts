@@ -35,6 +35,9 @@ import { newestView, reprintable, reversalIntent, saleByRrn, settledSale, viewBy
 import { batchFullDetail, batchIsFull, batchLimitPolicy } from './batch-limit.js';
 import { nextStan, Settlement } from './settlement.js';
 import { buildRequest, localStamp, pad6, reversalImage, type RequestSpec } from './txn-messages.js';
+import { pinStep } from './online-pin.js';
+import { holdPinBlock } from '../pci/pin-blocks-in-flight.js';
+import type { Secret } from '../devices/card-reader/secret.js';
 import { salesSlipJob } from './txn-receipts.js';
 
 const DEBITS: ReadonlySet<AuthKind> = new Set(['sale', 'preauth', 'preauth-completion']);
@@ -56,6 +59,8 @@ interface AuthSpec {
   /** The transaction this one refers to: batch + STAN (void, completion, pre-auth void) or RRN + date (refund). */
   original?: { batch?: number; stan?: number; date?: string; rrn?: string; authCode?: string };
   requestId?: string;
+  /** Field 52 for this one request; wiped when the authorization ends. */
+  pinBlock?: Secret<Buffer>;
 }
 
 /** What the client asked for, to tell a retried request from a different one under the same id. */
@@ -69,6 +74,8 @@ interface Asked {
 export class TerminalEngine implements TerminalEngineApi {
   private queue: Promise<unknown> = Promise.resolve();
   private signedOn = false;
+  /** This session's PIN key under the TMK (+ check value), as the 0810 gave it: only the PIN pad unwraps it. */
+  private pinKey: Buffer | undefined;
   private failedRounds = 0;
   private retryTimer: TimerHandle | null = null;
   private stopped = false;
@@ -315,7 +322,19 @@ export class TerminalEngine implements TerminalEngineApi {
     const read = await bounded(this.d.clock, timeoutMs + DEVICE_TIMEOUTS.cardReadGraceMs, () => this.d.reader.readCard({ amount, currency: '156', timeoutMs }));
     if (read.kind !== 'ok') return refused(kind, 'card-read-failed', `the card reader failed: ${boundedFailure(read, timeoutMs + DEVICE_TIMEOUTS.cardReadGraceMs)}`);
     if (read.value.kind !== 'card') return refused(kind, 'card-read-failed', read.value.detail);
-    return this.authorize({ kind, amount, card: read.value.card, ...(original ? { original } : {}), ...(opts.requestId !== undefined ? { requestId: opts.requestId } : {}) });
+    const card = read.value.card;
+    // Still before the intent: a PIN entry that ends without a block refuses the sale, nothing sent.
+    const pin = await pinStep({ reader: this.d.reader, clock: this.d.clock, pinKey: this.pinKey, profile: this.d.config.onlinePin }, kind, amount, card);
+    if (pin.kind === 'refused') return refused(kind, pin.reason, pin.detail);
+    const spec: AuthSpec = { kind, amount, card, ...(original ? { original } : {}), ...(opts.requestId !== undefined ? { requestId: opts.requestId } : {}) };
+    if (pin.kind !== 'pin') return this.authorize(spec);
+    const release = holdPinBlock(pin.block.reveal());
+    try {
+      return await this.authorize({ ...spec, pinBlock: pin.block });
+    } finally {
+      release();
+      pin.block.wipe();
+    }
   }
 
   private async authorizeOnline(spec: AuthSpec): Promise<TxnResult> {
@@ -375,6 +394,7 @@ export class TerminalEngine implements TerminalEngineApi {
       batch,
       ...(spec.kind !== 'balance' ? { amount: spec.amount } : {}),
       card: spec.card,
+      ...(spec.pinBlock ? { pinBlock: spec.pinBlock } : {}),
       stamp,
       ...(spec.original?.batch !== undefined && spec.original.stan !== undefined ? { original: { batch: spec.original.batch, stan: spec.original.stan, ...(spec.kind === 'refund' && spec.original.date ? { date: spec.original.date } : {}) } } : {}),
       // A refund of another terminal's sale: field 61 is zero batch and STAN with the original date.
@@ -472,6 +492,7 @@ export class TerminalEngine implements TerminalEngineApi {
       return false;
     }
     this.signedOn = r.kind === 'signed-on';
+    if (r.kind === 'signed-on') this.pinKey = r.pinKeyUnderTmk;
     this.d.onEvent?.(this.signedOn ? { type: 'signed-on' } : { type: 'sign-on-failed', detail: r.kind === 'declined' ? `declined ${r.responseCode}` : r.kind });
     return this.signedOn;
   }

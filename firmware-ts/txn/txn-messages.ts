@@ -11,10 +11,11 @@ import {
   type TerminalIdentity,
   type TransactionKind,
 } from '../../protocol/iso8583/index.js';
+import type { Secret } from '../devices/card-reader/secret.js';
 import type { CardForTxn } from './engine-devices.js';
 import type { ReversalReason } from './records.js';
 
-/** Fields of a request that the reversal repeats and the journal may hold. */
+/** Fields of a request that the reversal repeats and the journal may hold (never 26, 52, 53: the PIN). */
 const IMAGE_FIELDS = [3, 4, 11, 22, 23, 25, 38, 49, 60, 61] as const;
 
 export const pad6 = (n: number) => String(n).padStart(6, '0');
@@ -38,8 +39,8 @@ export function localStamp(clock: Clock): LocalStamp {
   };
 }
 
-/** Field 22: how the card was read (2 digits) + PIN capability "2" (no PIN pad on this path). */
-export const field22 = (posEntryMode: string) => `${posEntryMode}2`;
+/** Field 22: how the card was read (2 digits) + "1" when this message carries a PIN (52), else "2". */
+export const field22 = (posEntryMode: string, withPin = false) => `${posEntryMode}${withPin ? '1' : '2'}`;
 
 /** Track 2 equivalent as field 35 carries it: the reader's `D` separator written as `=`; undefined if not sendable. */
 export function field35(track2: string): string | undefined {
@@ -53,12 +54,14 @@ export function field35(track2: string): string | undefined {
  * whose reader gave no usable track 2 is 02 with PAN and expiry; chip and contactless keep the reader's
  * mode with PAN, expiry, card sequence and ICC data.
  */
-function cardFields(card: RequestSpec['card']) {
+function cardFields(card: RequestSpec['card'], pinBlock: Secret<Buffer> | undefined) {
   if (!('pan' in card)) return { entryMode: field22(card.posEntryMode) };
+  const pin = pinBlock ? { pinBlock: pinBlock.reveal() } : {};
   const track2 = card.entryMode === 'magstripe' && card.track2 ? field35(card.track2.reveal()) : undefined;
-  if (track2 !== undefined) return { entryMode: field22('90'), track2 };
+  if (track2 !== undefined) return { entryMode: field22('90', pinBlock !== undefined), track2, ...pin };
   return {
-    entryMode: field22(card.entryMode === 'magstripe' ? '02' : card.posEntryMode),
+    entryMode: field22(card.entryMode === 'magstripe' ? '02' : card.posEntryMode, pinBlock !== undefined),
+    ...pin,
     pan: card.pan.reveal(),
     expiry: card.expiry.reveal(),
     ...(card.panSeq ? { cardSequence: card.panSeq.padStart(3, '0') } : {}),
@@ -74,13 +77,15 @@ export interface RequestSpec {
   amount?: number;
   /** The card read for this transaction, or only the entry mode of the original (void, completion). */
   card: CardForTxn | { posEntryMode: string };
+  /** The encrypted PIN block for field 52 (online-pin.ts); memory only, never in the reversal image. */
+  pinBlock?: Secret<Buffer>;
   stamp: LocalStamp;
   original?: { batch: number; stan: number; date?: string };
   originalRrn?: string;
   originalAuthCode?: string;
 }
 
-/** The request, with PAN, expiry and track 2 revealed only into the message object (memory). */
+/** The request, with PAN, expiry, track 2 and the PIN block revealed only into the message object (memory). */
 export function buildRequest(s: RequestSpec): IsoMessage {
   return financialRequest({
     kind: s.kind,
@@ -88,7 +93,7 @@ export function buildRequest(s: RequestSpec): IsoMessage {
     stan: pad6(s.stan),
     batch: pad6(s.batch),
     ...(s.amount !== undefined ? { amount: amount12(s.amount) } : {}),
-    card: cardFields(s.card),
+    card: cardFields(s.card, s.pinBlock),
     time: s.stamp.time,
     date: s.stamp.date,
     ...(s.original ? { original: { batch: pad6(s.original.batch), stan: pad6(s.original.stan), ...(s.original.date ? { date: s.original.date } : {}) } } : {}),

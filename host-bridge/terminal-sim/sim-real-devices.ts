@@ -117,6 +117,7 @@ export class RealDevices {
           return { kind: 'card', card: await driver.readCard({ amount, currency }) };
         },
         completeChip: (o) => driver.completeChip(o),
+        enterPin: (o) => driver.requestOnlinePin(o),
       },
       printer: {
         print: (job, jobId) => {
