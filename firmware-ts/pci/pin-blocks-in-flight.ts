@@ -1,14 +1,22 @@
 // The PIN blocks this process holds right now, for the one request each belongs to. An encrypted PIN block
 // is 8 random-looking bytes, which no pattern can recognise, so the PCI guard checks what is about to be
-// written against the blocks actually in flight: their bytes raw, as hex (either case) and as base64.
+// written against the blocks actually in flight: their bytes raw (and as UTF-8 text), as hex (either case)
+// and as base64.
 // DESIGN rule 6 / PCI DSS 3.3.1: a PIN block is never stored, not even encrypted.
 
 const held = new Map<Buffer, Buffer[]>();
 
-/** The forms a block could take in a file: raw, upper- and lower-case hex, base64. */
+/** The forms a block could take in a file: raw, as its bytes taken for characters in UTF-8 text (JSON),
+ * upper- and lower-case hex, base64. */
 function formsOf(block: Buffer): Buffer[] {
   const hex = block.toString('hex');
-  return [Buffer.from(block), Buffer.from(hex.toUpperCase(), 'latin1'), Buffer.from(hex, 'latin1'), Buffer.from(block.toString('base64').replace(/=+$/, ''), 'latin1')];
+  return [
+    Buffer.from(block),
+    Buffer.from(block.toString('latin1'), 'utf8'),
+    Buffer.from(hex.toUpperCase(), 'latin1'),
+    Buffer.from(hex, 'latin1'),
+    Buffer.from(block.toString('base64').replace(/=+$/, ''), 'latin1'),
+  ];
 }
 
 /** Holds a copy of the block's forms until the returned release is called (at the end of its request). */

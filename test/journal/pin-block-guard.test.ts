@@ -1,0 +1,32 @@
+// The journal's PCI guard for PIN blocks (DESIGN rule 6, PCI DSS 3.3.1): an encrypted PIN block has no
+// shape a pattern could catch, so while one is in flight the journal refuses any record that holds its
+// bytes — as hex in either case, as base64, or raw — and takes the same record once the block is released.
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { SensitiveDataError } from '../../firmware-ts/journal/errors.js';
+import { holdPinBlock, pinBlocksInFlight } from '../../firmware-ts/pci/pin-blocks-in-flight.js';
+import { TerminalRecord } from '../../firmware-ts/txn/records.js';
+import { openTerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+describe('PIN blocks in flight never reach the journal', () => {
+  it('refuses the block as upper and lower hex, base64 and raw bytes, naming the record; takes it once released', async () => {
+    const j = await openTerminalJournal({ dir: tmpDir('pin-guard'), deviceKey: randomBytes(32) });
+    // A block whose hex and base64 hold no digit run, so only the PIN guard can refuse them.
+    const block = Buffer.from('ABCDEFABCDEFABCD', 'hex');
+    const forms = [block.toString('hex').toUpperCase(), block.toString('hex'), block.toString('base64'), block.toString('latin1')];
+    const release = holdPinBlock(block);
+    expect(pinBlocksInFlight()).toBe(1);
+    for (const f of forms) {
+      const append = j.append([{ type: TerminalRecord.reversalClosed.name, payload: { stan: 1, reason: `note ${f} end`, at: new Date(0).toISOString() } }], { durable: true });
+      await expect(append).rejects.toBeInstanceOf(SensitiveDataError);
+      await expect(append).rejects.toThrow(/refused to journal a PIN block at records\[0\]\(reversal\.closed\)/);
+    }
+    // Other bytes of the same shape go through while it is held.
+    await j.append([{ type: TerminalRecord.reversalClosed.name, payload: { stan: 1, reason: 'note ABCDEFABCDEFABCE', at: new Date(0).toISOString() } }], { durable: true });
+    release();
+    expect(pinBlocksInFlight()).toBe(0);
+    await j.append([{ type: TerminalRecord.reversalClosed.name, payload: { stan: 2, reason: `note ${forms[0]} end`, at: new Date(0).toISOString() } }], { durable: true });
+    await j.close();
+  });
+});
