@@ -20,7 +20,8 @@ interface BenchOptions {
   boot: boolean;
 }
 
-export function registerBenchCommands(program: Command): void {
+/** Registers `posj bench journal`; returns the `bench` command so the bench build can add its own subjects. */
+export function registerBenchCommands(program: Command): Command {
   const bench = program.command('bench').description('measure this terminal against the physical floor and SQLite');
   bench
     .command('journal')
@@ -45,4 +46,5 @@ export function registerBenchCommands(program: Command): void {
         process.stdout.write(opts.json ? lines.map((l) => JSON.stringify(l)).join('\n') + '\n' : formatBenchTable(lines));
       }),
     );
+  return bench;
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // `posj` on a development machine or bench (the package's `posj` bin): the terminal's commands, plus what
 // needs bench code — `posj run --simulated / --session` with the acquirer simulator in process, the
-// deterministic simulator `posj sim`, the power-cut drill `posj demo` and `posj bench journal`.
+// deterministic simulator `posj sim`, the power-cut drill `posj demo`, `posj bench journal` and `posj bench daemon`.
 import { registerBenchCommands } from '../../firmware-ts/cli/bench-commands.js';
 import { posjProgram } from '../../firmware-ts/cli/posj-program.js';
 import { embeddedConfig, startSimulatedDaemon } from '../terminal/simulated-parts.js';
 import { runSession } from '../terminal/session.js';
+import { registerBenchDaemonCommand } from './bench-daemon-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerSimCommand } from './terminal-sim-command.js';
 
@@ -17,7 +18,7 @@ const program = posjProgram({
   },
 });
 registerDemoCommand(program);
-registerBenchCommands(program);
+registerBenchDaemonCommand(registerBenchCommands(program));
 registerSimCommand(program);
 
 await program.parseAsync(process.argv);

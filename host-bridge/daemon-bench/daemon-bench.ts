@@ -1,0 +1,264 @@
+// `posj bench daemon`: the daemon's own cost per sale (issue 13, items 0 and 5). A real `posj run --config`
+// process with simulated reader and printer, an acquirer on loopback TCP that answers at once (its handler
+// time is measured and taken out), sales and lookups over one persistent control connection.
+//   - terminal-added time per sale = control round trip − acquirer handler time − the two fdatasyncs, the
+//     syncs taken as twice the median pwrite + fdatasync of one sector on the same filesystem, measured in
+//     the same run; also on tmpfs, where a sync costs nothing;
+//   - sale, status, reprint, void and a repeated request id with 1k and with 1M records of history: the
+//     ratio of medians must stay ≤ 1.2 (lookups flat in history);
+//   - RSS of the daemon after N sales against its RSS after the first 10,000 (flat).
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { systemClock } from '../../protocol/io/clock.js';
+import { fillHistory } from '../../firmware-ts/bench/journal-subject.js';
+import { median } from '../../firmware-ts/bench/runner.js';
+import { SIMULATOR_TMK } from '../terminal/simulated-parts.js';
+import { ControlSession } from './control-session.js';
+import { startInstantAcquirer, type InstantAcquirer } from './instant-acquirer.js';
+
+const POSJ = fileURLToPath(new URL('../cli/posj-bench.js', import.meta.url));
+const PASSWORD = 'Bench-739164';
+
+export interface DaemonBenchOptions {
+  dir: string;
+  /** Timed sales per history size (after a warm-up). */
+  sales: number;
+  /** Sales of the RSS run. */
+  rssSales: number;
+  histories: number[];
+  /** Also run the timed sales with the journal on this tmpfs directory (null: skip). */
+  tmpfsDir: string | null;
+  progress: (m: string) => void;
+}
+
+export interface DaemonBenchLine {
+  bench: 'daemon';
+  [field: string]: unknown;
+}
+
+const round = (x: number, d = 3) => Number(x.toFixed(d));
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+/** Median µs of pwrite + fdatasync of one sector at successive sectors of a preallocated file (the floor's sync). */
+export function syncCostUs(dir: string, n = 2000): number {
+  const file = path.join(dir, 'sync-probe.bin');
+  const fd = fs.openSync(file, 'w+');
+  try {
+    fs.writeSync(fd, Buffer.alloc(n * 512));
+    fs.fdatasyncSync(fd);
+    const sector = Buffer.alloc(512, 0x5a);
+    const us: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = process.hrtime.bigint();
+      fs.writeSync(fd, sector, 0, 512, i * 512);
+      fs.fdatasyncSync(fd);
+      us.push(Number(process.hrtime.bigint() - t0) / 1000);
+    }
+    return median(us);
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+  }
+}
+
+interface RunningTerminal {
+  child: ChildProcess;
+  session: ControlSession;
+  acquirer: InstantAcquirer;
+  stderr: () => string;
+}
+
+async function startTerminal(dir: string, journalDir: string, budgetBytes: number): Promise<RunningTerminal> {
+  const acquirer = await startInstantAcquirer(SIMULATOR_TMK, systemClock);
+  const socketPath = path.join(dir, 'posj.sock');
+  const config = {
+    journalDir,
+    deviceKeyFile: `${journalDir}.key`,
+    terminalId: '12345678',
+    merchantId: '898310048990001',
+    merchantName: 'POSJ BENCH',
+    acquirer: { host: '127.0.0.1', port: acquirer.port, tls: false, tmk: SIMULATOR_TMK },
+    reader: 'simulated',
+    printer: 'simulated',
+    socketPath,
+    journalSpace: { budgetBytes, reserveBytes: 0 },
+    batch: { limit: 999, autoSettle: true },
+    log: { file: path.join(dir, 'log', 'posj') },
+  };
+  const cfg = path.join(dir, 'posj.json');
+  fs.writeFileSync(cfg, JSON.stringify(config));
+  const child = spawn(process.execPath, [POSJ, 'run', '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`posj run exited ${child.exitCode}: ${err}`);
+    try {
+      const session = await ControlSession.connect(socketPath);
+      await session.call({ op: 'ping' });
+      return { child, session, acquirer, stderr: () => err };
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  child.kill('SIGKILL');
+  throw new Error(`posj run did not answer on ${socketPath}: ${err}`);
+}
+
+async function stopTerminal(t: RunningTerminal): Promise<void> {
+  t.session.close();
+  const exited = new Promise((r) => t.child.once('exit', r));
+  t.child.kill('SIGTERM');
+  await exited;
+  await t.acquirer.close();
+}
+
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+/** One approved sale: control round trip and the acquirer's handler time, in µs. */
+async function timedSale(t: RunningTerminal, amount: number, requestId: string): Promise<{ rttUs: number; acquirerUs: number; stan: number }> {
+  const a0 = t.acquirer.handlerNs();
+  const t0 = process.hrtime.bigint();
+  const r = await t.session.call({ op: 'sale', amount, requestId });
+  const rttUs = Number(process.hrtime.bigint() - t0) / 1000;
+  if (r.kind !== 'approved') throw new Error(`bench sale not approved: ${JSON.stringify(r)}\n${t.stderr()}`);
+  return { rttUs, acquirerUs: (t.acquirer.handlerNs() - a0) / 1000, stan: r.stan };
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1000;
+}
+
+interface OpFigures {
+  sale: number[];
+  /** Round trip minus the acquirer's handler time. */
+  saleTerminal: number[];
+  status: number[];
+  reprint: number[];
+  void: number[];
+  replay: number[];
+}
+
+/** Warm-up, then `sales` timed sales and the lookups on the sales just made (all in the open batch). */
+async function measureOps(t: RunningTerminal, sales: number, tag: string): Promise<OpFigures> {
+  const f: OpFigures = { sale: [], saleTerminal: [], status: [], reprint: [], void: [], replay: [] };
+  for (let i = 0; i < 200; i++) await timedSale(t, 100 + i, `${tag}-w${i}`);
+  const stans: number[] = [];
+  for (let i = 0; i < sales; i++) {
+    const s = await timedSale(t, 1_000 + i, `${tag}-${i}`);
+    f.sale.push(s.rttUs);
+    f.saleTerminal.push(s.rttUs - s.acquirerUs);
+    stans.push(s.stan);
+    // Lookups on the batch just made: every 10th sale, so the open batch stays under its limit.
+    if (i % 10 === 9) {
+      const stan = stans[stans.length - 5]!;
+      f.status.push(await timed(() => t.session.call({ op: 'status', stan })));
+      f.reprint.push(await timed(() => t.session.call({ op: 'reprint', stan })));
+      f.replay.push(await timed(() => t.session.call({ op: 'sale', amount: 1_000 + i - 4, requestId: `${tag}-${i - 4}` })));
+    }
+    if (i % 50 === 49) f.void.push(await timed(() => t.session.call({ op: 'void', stan: stans[stans.length - 20]!, password: PASSWORD })));
+  }
+  return f;
+}
+
+const summary = (xs: number[]) => ({ p50_us: round(pct(xs, 50), 1), p99_us: round(pct(xs, 99), 1), n: xs.length });
+
+export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonBenchLine[]> {
+  const lines: DaemonBenchLine[] = [];
+  fs.mkdirSync(opts.dir, { recursive: true });
+  const root = fs.mkdtempSync(path.join(opts.dir, 'daemon-'));
+  try {
+    const syncUs = syncCostUs(root);
+    lines.push({ bench: 'daemon', figure: 'fdatasync', us_median: round(syncUs, 1), detail: 'pwrite + fdatasync of one sector, same filesystem, same run' });
+    opts.progress(`fdatasync ${syncUs.toFixed(1)} us`);
+
+    // Sale and lookups with little and with much history.
+    const byHistory = new Map<number, OpFigures>();
+    for (const h of opts.histories) {
+      const dir = path.join(root, `history-${h}`);
+      const journalDir = path.join(dir, 'journal');
+      fs.mkdirSync(dir, { recursive: true });
+      opts.progress(`filling ${h} records of history`);
+      await fillHistory(journalDir, `${journalDir}.key`, h);
+      const t = await startTerminal(dir, journalDir, 2 ** 40);
+      try {
+        await t.session.call({ op: 'supervisor-set', password: PASSWORD });
+        const f = await measureOps(t, opts.sales, `h${h}`);
+        byHistory.set(h, f);
+        lines.push({ bench: 'daemon', figure: 'ops', history_records: h, sale: summary(f.sale), status: summary(f.status), reprint: summary(f.reprint), void: summary(f.void), repeated_request_id: summary(f.replay) });
+        opts.progress(`history ${h}: sale p50 ${pct(f.sale, 50).toFixed(0)} us, status ${pct(f.status, 50).toFixed(0)}, reprint ${pct(f.reprint, 50).toFixed(0)}, void ${pct(f.void, 50).toFixed(0)}`);
+      } finally {
+        await stopTerminal(t);
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    const [low, high] = [Math.min(...opts.histories), Math.max(...opts.histories)];
+    if (low !== high) {
+      const a = byHistory.get(low)!;
+      const b = byHistory.get(high)!;
+      for (const op of ['sale', 'status', 'reprint', 'void', 'replay'] as const) {
+        const ratio = median(b[op]) / median(a[op]);
+        lines.push({ bench: 'daemon', ratio: `${op === 'replay' ? 'repeated_request_id' : op} ${high} / ${low} records of history (median)`, measured: round(ratio), target: '<= 1.2', met: ratio <= 1.2 });
+      }
+    }
+
+    // The terminal's added time, on the disk and on tmpfs; RSS over a long run.
+    const run = async (where: string, journalRoot: string, sales: number, sampleRss: boolean) => {
+      const dir = path.join(root, `run-${where}`);
+      const journalDir = path.join(journalRoot, `journal-${where}`);
+      fs.mkdirSync(dir, { recursive: true });
+      await fillHistory(journalDir, `${journalDir}.key`, 1_000);
+      const t = await startTerminal(dir, journalDir, 64 << 20);
+      const added: number[] = [];
+      const rss: { sales: number; rss_mb: number }[] = [];
+      try {
+        for (let i = 0; i < 200; i++) await timedSale(t, 100 + i, `${where}-w${i}`);
+        for (let i = 0; i < sales; i++) {
+          const s = await timedSale(t, 1_000 + (i % 50_000), `${where}-${i}`);
+          added.push(s.rttUs - s.acquirerUs);
+          if (sampleRss && ((i + 1) % 10_000 === 0 || i + 1 === sales)) {
+            rss.push({ sales: i + 1, rss_mb: round(rssKb(t.child.pid!) / 1024, 1) });
+            opts.progress(`${where}: ${i + 1} sales, RSS ${rss.at(-1)!.rss_mb} MB`);
+          }
+        }
+      } finally {
+        await stopTerminal(t);
+        fs.rmSync(dir, { recursive: true, force: true });
+        fs.rmSync(journalDir, { recursive: true, force: true });
+        fs.rmSync(`${journalDir}.key`, { force: true });
+      }
+      return { added, rss };
+    };
+
+    const disk = await run('disk', root, opts.rssSales, true);
+    const syncs = 2 * syncUs;
+    const addedDisk = disk.added.map((x) => x - syncs);
+    const p50 = pct(addedDisk, 50) / 1000;
+    const p99 = pct(addedDisk, 99) / 1000;
+    lines.push({ bench: 'daemon', figure: 'terminal-added per sale (disk)', sales: disk.added.length, p50_ms: round(p50), p99_ms: round(p99), round_trip_p50_ms: round(pct(disk.added, 50) / 1000), two_syncs_ms: round(syncs / 1000), detail: 'control round trip − acquirer handler time − 2 × median fdatasync' });
+    lines.push({ bench: 'daemon', ratio: 'terminal-added p50 (disk)', measured: round(p50), target: '<= 1 ms', met: p50 <= 1 });
+    lines.push({ bench: 'daemon', ratio: 'terminal-added p99 (disk)', measured: round(p99), target: '<= 3 ms', met: p99 <= 3 });
+    const first = disk.rss.find((r) => r.sales >= 10_000) ?? disk.rss[0]!;
+    const last = disk.rss.at(-1)!;
+    lines.push({ bench: 'daemon', figure: 'rss', samples: disk.rss });
+    lines.push({ bench: 'daemon', ratio: `rss after ${last.sales} / after ${first.sales} sales`, measured: round(last.rss_mb / first.rss_mb), rss_mb: last.rss_mb, target: '<= 1.1 (flat)', met: last.rss_mb / first.rss_mb <= 1.1 });
+
+    if (opts.tmpfsDir) {
+      fs.mkdirSync(opts.tmpfsDir, { recursive: true });
+      const shm = await run('tmpfs', opts.tmpfsDir, opts.sales, false);
+      lines.push({ bench: 'daemon', figure: 'terminal-added per sale (tmpfs journal: syncs free, CPU and IPC only)', sales: shm.added.length, p50_ms: round(pct(shm.added, 50) / 1000), p99_ms: round(pct(shm.added, 99) / 1000) });
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  return lines;
+}
