@@ -14,6 +14,7 @@ export function floorSubject(recordSizes: SaleRecordSizes = jsonSaleRecordSizes)
   let offset = 0;
   let sizes: (readonly [number, number, number])[] = [];
   let record = Buffer.alloc(0);
+  let syncs = 0;
 
   const put = (length: number) => {
     fs.writeSync(fd, record, 0, length, offset);
@@ -36,6 +37,7 @@ export function floorSubject(recordSizes: SaleRecordSizes = jsonSaleRecordSizes)
       fs.fsyncSync(dirFd);
       fs.closeSync(dirFd);
       offset = 0;
+      syncs = 0;
     },
     async sale(i: number) {
       const s = sizes[i];
@@ -45,7 +47,9 @@ export function floorSubject(recordSizes: SaleRecordSizes = jsonSaleRecordSizes)
       put(s[1]);
       fs.fdatasyncSync(fd);
       put(s[2]);
+      syncs += 2;
     },
+    syncs: () => syncs,
     async close() {
       fs.closeSync(fd);
       fd = -1;

@@ -12,8 +12,8 @@ export function formatBenchTable(lines: BenchLine[]): string {
   const ratios = lines.filter((l): l is RatioLine => 'ratio' in l);
   const boot = lines.filter((l): l is BootLine => l.workload === 'boot' && !('ratio' in l));
   let out = pad([
-    ['subject', 'us/sale', 'device B/sale', 'sales', 'rounds (us/sale)'],
-    ...sale.map((l) => [l.subject, num(l.us_per_sale), num(l.device_bytes_per_sale), String(l.sales), l.us_per_sale_rounds.join(' ')]),
+    ['subject', 'fs', 'us/sale', 'cpu us/sale', 'syncs/sale', 'device B/sale', 'sales', 'rounds (us/sale)'],
+    ...sale.map((l) => [l.subject, l.fs, num(l.us_per_sale), num(l.cpu_us_per_sale), num(l.syncs_per_sale), num(l.device_bytes_per_sale), String(l.sales), l.us_per_sale_rounds.join(' ')]),
   ]);
   const note = sale.find((l) => l.device_note)?.device_note;
   if (note) out += `device bytes: not measured (${note})\n`;

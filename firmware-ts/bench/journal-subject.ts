@@ -14,6 +14,8 @@ import type { RecordInput } from '../journal/journal.js';
 import { saleIntent, saleOutcome, syntheticSteps } from '../journal/synthetic-sales.js';
 import { TerminalRecord } from '../txn/records.js';
 import { loadOrCreateDeviceKey } from '../journal/device-key.js';
+import { nodeStorage } from '../io/node-storage.js';
+import { countSyncs, type CountingStorage } from './sync-count.js';
 
 const BATCH_SIZE = 500;
 const SETTLED_AT = '2026-11-21T23:59:00.000Z';
@@ -30,13 +32,15 @@ export const saleRecordSizes: SaleRecordSizes = (i) => [
 
 export function journalSubject(): BenchSubject {
   let j: TerminalJournal | null = null;
+  let storage: CountingStorage | null = null;
   // The caller's records are built before the clock starts, as the floor's sizes are: only journal work is timed.
   let sales: RecordInput[][] = [];
   return {
     name: 'journal',
     detail: 'pos-journal: terminal record types, PCI guard, HMAC chain, state fold; intent + outcome durable appends, printed lazy; a lazy settlement-done record every 500 sales',
     async open(dir, plan) {
-      j = await openTerminalJournal({ dir: path.join(dir, 'journal'), deviceKey: randomBytes(32) });
+      storage = countSyncs(nodeStorage);
+      j = await openTerminalJournal({ dir: path.join(dir, 'journal'), deviceKey: randomBytes(32), storage });
       const base = j.state.stan;
       sales = Array.from({ length: plan.sales }, (_, i) => {
         const n = base + i + 1;
@@ -64,6 +68,7 @@ export function journalSubject(): BenchSubject {
       await j?.close();
       j = null;
     },
+    syncs: () => storage?.syncs ?? 0,
   };
 }
 

@@ -14,6 +14,8 @@ export interface BenchSubject {
   /** One sale: intent record durable, outcome record durable, printed record lazy. */
   sale(i: number): Promise<void>;
   close(): Promise<void>;
+  /** fdatasync/fsync calls since open, when the subject can count them (SQLite's own cannot be). */
+  syncs?(): number;
 }
 
 /** Boot figures for one journal history size, produced by the journal's own boot bench. */

@@ -18,6 +18,9 @@ interface BenchOptions {
   rounds: number;
   dir: string;
   boot: boolean;
+  tmpfs?: string;
+  only?: string;
+  profile?: boolean;
 }
 
 /** Registers `posj bench journal`; returns the `bench` command so the bench build can add its own subjects. */
@@ -31,16 +34,28 @@ export function registerBenchCommands(program: Command): Command {
     .option('--rounds <n>', 'rounds; subjects are interleaved and the median round is reported', positiveInt('--rounds'), 5)
     .option('--dir <dir>', 'directory to run in; its filesystem and block device are what is measured', 'var/bench')
     .option('--no-boot', 'skip the boot measurement')
+    .option('--only <subject>', 'run one subject (floor, sqlite or journal)')
+    .option('--profile', 'then profile the journal subject alone (node --cpu-prof) and break its CPU per sale down')
+    .option('--tmpfs <dir>', 'also run the sale workload in this tmpfs directory: the CPU-only figure (a sync costs nothing there)')
     .action(
       action(async (opts: BenchOptions) => {
         const { runSaleBench, saleRatios, bootLines } = await import('../bench/runner.js');
         const { benchSubjects } = await import('../bench/subjects.js');
         const { formatBenchTable } = await import('../bench/format.js');
         const dir = path.resolve(opts.dir);
-        const { subjects, boot } = await benchSubjects();
+        const all = await benchSubjects();
+        const subjects = opts.only ? all.subjects.filter((s) => s.name === opts.only) : all.subjects;
+        if (subjects.length === 0) throw new InvalidArgumentError(`--only: no subject named ${opts.only} (${all.subjects.map((s) => s.name).join(', ')})`);
+        const boot = opts.only && opts.only !== 'journal' ? null : all.boot;
         const progress = (m: string) => process.stderr.write(`bench: ${m}\n`);
         const sale = await runSaleBench({ dir, sales: opts.sales, rounds: opts.rounds, subjects, progress: opts.json ? undefined : progress });
         const lines: BenchLine[] = [...sale, ...saleRatios(sale)];
+        if (opts.tmpfs) lines.push(...(await runSaleBench({ dir: path.resolve(opts.tmpfs), sales: opts.sales, rounds: opts.rounds, subjects, fs: 'tmpfs', progress: opts.json ? undefined : progress })));
+        if (opts.profile) {
+          const { profileJournal } = await import('../bench/cpu-profile.js');
+          const where = opts.tmpfs ? path.resolve(opts.tmpfs) : dir;
+          lines.push({ bench: 'journal', workload: 'profile', fs: opts.tmpfs ? 'tmpfs' : 'disk', sales: opts.sales, ...(await profileJournal({ posj: process.argv[1]!, dir: where, sales: opts.sales })) });
+        }
         if (opts.boot && boot) lines.push(...bootLines(await boot(dir)));
         else if (opts.boot) progress('no journal subject yet (firmware-ts/bench/journal-subject.ts): boot not measured');
         process.stdout.write(opts.json ? lines.map((l) => JSON.stringify(l)).join('\n') + '\n' : formatBenchTable(lines));

@@ -18,6 +18,7 @@ import { SIMULATOR_TMK } from '../terminal/simulated-parts.js';
 import { ControlSession } from './control-session.js';
 import { startInstantAcquirer, type InstantAcquirer } from './instant-acquirer.js';
 
+/** The bench build of posj beside this module once compiled. */
 const POSJ = fileURLToPath(new URL('../cli/posj-bench.js', import.meta.url));
 const PASSWORD = 'Bench-739164';
 
@@ -31,6 +32,8 @@ export interface DaemonBenchOptions {
   /** Also run the timed sales with the journal on this tmpfs directory (null: skip). */
   tmpfsDir: string | null;
   progress: (m: string) => void;
+  /** The posj (bench build) to run; the compiled one beside this module by default. */
+  posj?: string;
 }
 
 export interface DaemonBenchLine {
@@ -73,7 +76,7 @@ interface RunningTerminal {
   stderr: () => string;
 }
 
-async function startTerminal(dir: string, journalDir: string, budgetBytes: number): Promise<RunningTerminal> {
+async function startTerminal(posj: string, dir: string, journalDir: string, budgetBytes: number): Promise<RunningTerminal> {
   const acquirer = await startInstantAcquirer(SIMULATOR_TMK, systemClock);
   const socketPath = path.join(dir, 'posj.sock');
   const config = {
@@ -92,7 +95,7 @@ async function startTerminal(dir: string, journalDir: string, budgetBytes: numbe
   };
   const cfg = path.join(dir, 'posj.json');
   fs.writeFileSync(cfg, JSON.stringify(config));
-  const child = spawn(process.execPath, [POSJ, 'run', '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [posj, 'run', '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
   for (let i = 0; i < 600; i++) {
@@ -132,6 +135,15 @@ async function timedSale(t: RunningTerminal, amount: number, requestId: string):
   return { rttUs, acquirerUs: (t.acquirer.handlerNs() - a0) / 1000, stan: r.stan };
 }
 
+/**
+ * A filled history may end with reversals owed (synthetic-sales.ts leaves some open until its batch ends);
+ * their images are synthetic, so no acquirer can answer them: a supervisor closes them before the clock starts.
+ */
+async function closeSyntheticReversals(t: RunningTerminal): Promise<void> {
+  const owed = (await t.session.call({ op: 'reversals' })) as { stan: number }[];
+  for (const r of owed) await t.session.call({ op: 'close-reversal', stan: r.stan, password: PASSWORD, reason: 'bench: synthetic history' });
+}
+
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = process.hrtime.bigint();
   await fn();
@@ -165,7 +177,7 @@ async function measureOps(t: RunningTerminal, sales: number, tag: string): Promi
       f.reprint.push(await timed(() => t.session.call({ op: 'reprint', stan })));
       f.replay.push(await timed(() => t.session.call({ op: 'sale', amount: 1_000 + i - 4, requestId: `${tag}-${i - 4}` })));
     }
-    if (i % 50 === 49) f.void.push(await timed(() => t.session.call({ op: 'void', stan: stans[stans.length - 20]!, password: PASSWORD })));
+    if (i % 50 === 49 || i === sales - 1) f.void.push(await timed(() => t.session.call({ op: 'void', stan: stans[Math.max(0, stans.length - 20)]!, password: PASSWORD })));
   }
   return f;
 }
@@ -174,6 +186,7 @@ const summary = (xs: number[]) => ({ p50_us: round(pct(xs, 50), 1), p99_us: roun
 
 export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonBenchLine[]> {
   const lines: DaemonBenchLine[] = [];
+  const posj = opts.posj ?? POSJ;
   fs.mkdirSync(opts.dir, { recursive: true });
   const root = fs.mkdtempSync(path.join(opts.dir, 'daemon-'));
   try {
@@ -189,9 +202,10 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonBe
       fs.mkdirSync(dir, { recursive: true });
       opts.progress(`filling ${h} records of history`);
       await fillHistory(journalDir, `${journalDir}.key`, h);
-      const t = await startTerminal(dir, journalDir, 2 ** 40);
+      const t = await startTerminal(posj, dir, journalDir, 2 ** 40);
       try {
         await t.session.call({ op: 'supervisor-set', password: PASSWORD });
+        await closeSyntheticReversals(t);
         const f = await measureOps(t, opts.sales, `h${h}`);
         byHistory.set(h, f);
         lines.push({ bench: 'daemon', figure: 'ops', history_records: h, sale: summary(f.sale), status: summary(f.status), reprint: summary(f.reprint), void: summary(f.void), repeated_request_id: summary(f.replay) });
@@ -217,7 +231,9 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonBe
       const journalDir = path.join(journalRoot, `journal-${where}`);
       fs.mkdirSync(dir, { recursive: true });
       await fillHistory(journalDir, `${journalDir}.key`, 1_000);
-      const t = await startTerminal(dir, journalDir, 64 << 20);
+      const t = await startTerminal(posj, dir, journalDir, 64 << 20);
+      await t.session.call({ op: 'supervisor-set', password: PASSWORD });
+      await closeSyntheticReversals(t);
       const added: number[] = [];
       const rss: { sales: number; rss_mb: number }[] = [];
       try {

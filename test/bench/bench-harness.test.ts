@@ -19,6 +19,10 @@ const finitePositive = (x: unknown) => typeof x === 'number' && Number.isFinite(
 function expectSaleLine(l: SaleLine, subject: string, sales: number, rounds: number) {
   expect(l).toMatchObject({ bench: 'journal', workload: 'sale', subject, sales, rounds });
   expect(finitePositive(l.us_per_sale)).toBe(true);
+  expect(finitePositive(l.cpu_us_per_sale)).toBe(true);
+  // The floor and the journal make two syncs per sale (the journal's segment fills aside); SQLite's are not counted.
+  if (subject === 'sqlite') expect(l.syncs_per_sale).toBeNull();
+  else expect(l.syncs_per_sale).toBeGreaterThanOrEqual(2);
   expect(l.us_per_sale_rounds).toHaveLength(rounds);
   expect(l.detail.length).toBeGreaterThan(10);
   if (l.device_bytes_per_sale === null) expect(l.device_note).toMatch(/\S/);
@@ -85,6 +89,9 @@ describe('sale runner', () => {
       workload: 'sale',
       subject,
       us_per_sale: us,
+      cpu_us_per_sale: 12,
+      syncs_per_sale: subject === 'sqlite' ? null : 2,
+      fs: 'disk',
       device_bytes_per_sale: bytes,
       rounds: 1,
       sales: 1,
@@ -96,9 +103,17 @@ describe('sale runner', () => {
     expect(ratios).toEqual([
       expect.objectContaining({ ratio: 'journal/floor', us_per_sale: 1.1, device_bytes_per_sale: 1, meets: true }),
       expect.objectContaining({ ratio: 'journal/sqlite', us_per_sale: 0.55, device_bytes_per_sale: 0.4, meets: true }),
+      expect.objectContaining({ ratio: 'journal cpu', cpu_us_per_sale: 12, meets: true }),
+      expect.objectContaining({ ratio: 'journal syncs', syncs_per_sale: 2, meets: true }),
     ]);
     const slow = saleRatios([line('floor', 100, null), line('journal', 120, null)]);
-    expect(slow).toEqual([expect.objectContaining({ ratio: 'journal/floor', device_bytes_per_sale: null, meets: false })]);
+    expect(slow.slice(0, 1)).toEqual([expect.objectContaining({ ratio: 'journal/floor', device_bytes_per_sale: null, meets: false })]);
+    const bytes = saleRatios([line('floor', 100, 8192), { ...line('journal', 110, 9100), cpu_us_per_sale: 16, syncs_per_sale: 3 }]);
+    expect(bytes.map((r) => [r.ratio, r.meets])).toEqual([
+      ['journal/floor', false], // 1.11 × the floor's device bytes
+      ['journal cpu', false],
+      ['journal syncs', false],
+    ]);
   });
 
   it('takes the median of rounds', () => {
@@ -150,6 +165,6 @@ describe('posj bench journal', () => {
     expect(subjects.map((l) => l.subject)).toEqual(expect.arrayContaining(['floor', 'sqlite']));
     for (const l of subjects) expectSaleLine(l, l.subject, 60, 2);
     const hasJournal = subjects.some((l) => l.subject === 'journal');
-    expect(lines.filter((l) => 'ratio' in l)).toHaveLength(hasJournal ? 2 : 0);
+    expect(lines.filter((l) => 'ratio' in l)).toHaveLength(hasJournal ? 4 : 0);
   });
 });
