@@ -323,7 +323,8 @@ function applyRecord(s: TerminalState, r: JournalRecord, retention: TxnRetention
 
 /** Nothing can reverse it any more: its reversal image is no longer needed (the checkpoint stays small). */
 function closed(view: TxnView | undefined): void {
-  if (view) delete view.intent.reversalImage;
+  // Set to undefined, not deleted (a delete turns the object into a slow dictionary); JSON leaves it out.
+  if (view?.intent.reversalImage) view.intent.reversalImage = undefined;
 }
 
 /** A void, pre-auth void or completion uses up its original while it stands; its reversal gives it back. */
