@@ -1,6 +1,7 @@
 // `posj sim` — the deterministic whole-terminal simulator (host-bridge/terminal-sim/): seeds 1..N (or from --first),
 // one seed with --seed S (a replay: same seed, same events, same trace hash), or until stopped (--forever,
 // what `npm run sim:long` runs). Exit 0 with zero violations, 1 otherwise.
+import * as os from 'node:os';
 import { Command } from 'commander';
 import { action, ExitCode } from '../../firmware-ts/cli/exit-codes.js';
 import { positiveInt } from '../../firmware-ts/cli/journal-commands.js';
@@ -15,6 +16,7 @@ interface SimCliOptions {
   forever?: boolean;
   json?: boolean;
   devices: 'ideal' | 'real';
+  workers: number;
 }
 
 function devicesMode(v: string): 'ideal' | 'real' {
@@ -36,6 +38,7 @@ export function registerSimCommand(program: Command): void {
     .option('--ops <n>', 'workload operations per seed', positiveInt, 30)
     .option('--forever', 'run seeds until stopped (Ctrl-C), printing progress')
     .option('--json', 'print one JSON object')
+    .option('--workers <n>', 'worker threads, one seed per task; results are taken in seed order, so the summary is the same for any number', positiveInt, os.availableParallelism())
     .option('--devices <mode>', 'real: the real reader and printer drivers over simulated serial lines with line faults; ideal: simulated devices in their place', devicesMode, 'ideal')
     .action(
       action(async (o: SimCliOptions) => {
@@ -64,6 +67,7 @@ export function registerSimCommand(program: Command): void {
           firstSeed: o.first,
           ops: o.ops,
           devices: o.devices,
+          workers: o.workers,
           stop: () => stopping,
           onSeed: (r, s) => {
             if (r.violations.length && !o.json) process.stdout.write(formatFailure(r) + '\n');
@@ -76,7 +80,7 @@ export function registerSimCommand(program: Command): void {
         process.off('SIGINT', onSigint);
         if (o.json) {
           const { seeds, steps, crashes, violations, seedsPerMinute, firstSeed, failedSeeds, elapsedMs } = summary;
-          process.stdout.write(JSON.stringify({ devices: o.devices, seeds, steps, crashes, violations, seedsPerMinute, firstSeed, failedSeeds, elapsedMs, failures: failures.slice(0, 5).map((f) => ({ seed: f.seed, failedAt: f.failedAt, violations: f.violations.slice(0, 5), trace: f.trace.slice(-20), traceHash: f.traceHash })) }) + '\n');
+          process.stdout.write(JSON.stringify({ devices: o.devices, workers: o.workers, seeds, steps, crashes, violations, seedsPerMinute, firstSeed, failedSeeds, elapsedMs, failures: failures.slice(0, 5).map((f) => ({ seed: f.seed, failedAt: f.failedAt, violations: f.violations.slice(0, 5), trace: f.trace.slice(-20), traceHash: f.traceHash })) }) + '\n');
         } else process.stdout.write(progressLine(summary) + (totalViolations(summary) ? `\nfailed seeds: ${summary.failedSeeds.slice(0, 20).join(', ')}` : '\nok: zero violations') + '\n');
         return totalViolations(summary) === 0 ? ExitCode.ok : ExitCode.failed;
       }),

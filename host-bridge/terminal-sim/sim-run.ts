@@ -1,7 +1,11 @@
-// Many seeds, one summary: what `posj sim` and the tests report. Seeds run one after another (each is
-// single-threaded and deterministic); only seedsPerMinute depends on the machine.
+// Many seeds, one summary: what `posj sim` and the tests report. Each seed is single-threaded and
+// deterministic; with `workers` > 1 seeds run on worker threads, one seed per task, and their results are
+// taken in seed order, so the summary (and every onSeed call) is the same whatever the number of workers —
+// only seedsPerMinute and elapsedMs depend on the machine.
+import { Worker } from 'node:worker_threads';
 import { SIM_INVARIANTS, type SimInvariant } from './sim-checks.js';
 import { runSeed, type SeedResult, type SimOptions } from './simulator.js';
+import type { SeedTask } from './sim-worker.js';
 
 export interface SimSummary {
   seeds: number;
@@ -25,6 +29,10 @@ export interface RunSeedsOptions extends SimOptions {
   stop?: () => boolean;
   /** Wall clock for seedsPerMinute (injected so tests need not depend on it). */
   now?: () => number;
+  /** Worker threads to run seeds on; 1 (the default) runs them on this thread. */
+  workers?: number;
+  /** The compiled worker module (sim-worker.js); beside this module by default. */
+  workerUrl?: URL;
 }
 
 export function emptySummary(firstSeed: number): SimSummary {
@@ -46,8 +54,7 @@ export async function runSeeds(o: RunSeedsOptions): Promise<{ summary: SimSummar
   const summary = emptySummary(first);
   const failures: SeedResult[] = [];
   const t0 = now();
-  for (let i = 0; i < o.seeds && !o.stop?.(); i++) {
-    const r = await runSeed(first + i, o);
+  const take = (r: SeedResult) => {
     summary.seeds++;
     summary.steps += r.steps;
     summary.crashes += r.crashes;
@@ -59,8 +66,64 @@ export async function runSeeds(o: RunSeedsOptions): Promise<{ summary: SimSummar
     summary.elapsedMs = Math.round(now() - t0);
     summary.seedsPerMinute = summary.elapsedMs > 0 ? Math.round((summary.seeds * 60_000) / summary.elapsedMs) : 0;
     o.onSeed?.(r, summary);
-  }
+  };
+  if ((o.workers ?? 1) > 1) await runOnWorkers(o, first, take);
+  else for (let i = 0; i < o.seeds && !o.stop?.(); i++) take(await runSeed(first + i, o));
   return { summary, failures };
+}
+
+function simOptionsOf(o: RunSeedsOptions): SimOptions {
+  const { ops, crashRate, traceSize, faultScale, devices, plantedBugs } = o;
+  return Object.fromEntries(Object.entries({ ops, crashRate, traceSize, faultScale, devices, plantedBugs }).filter(([, v]) => v !== undefined)) as SimOptions;
+}
+
+/**
+ * Hands seeds to the workers one at a time as each becomes free and takes the results in seed order: a
+ * result that arrives early waits for the seeds before it. Once stop() says so no new seed is handed out;
+ * the seeds already running finish and are taken in order.
+ */
+function runOnWorkers(o: RunSeedsOptions, first: number, take: (r: SeedResult) => void): Promise<void> {
+  const options = simOptionsOf(o);
+  const url = o.workerUrl ?? new URL('./sim-worker.js', import.meta.url);
+  const workers = Array.from({ length: o.workers! }, () => new Worker(url));
+  const done = new Map<number, SeedResult>();
+  let handedOut = 0;
+  let next = first;
+  return new Promise<void>((resolve, reject) => {
+    let finished = false;
+    const finish = (e?: unknown) => {
+      if (finished) return;
+      finished = true;
+      void Promise.all(workers.map((w) => w.terminate())).then(() => (e === undefined ? resolve() : reject(e)));
+    };
+    const hand = (w: Worker) => {
+      if (handedOut >= o.seeds || o.stop?.()) return false;
+      const task: SeedTask = { seed: first + handedOut++, options };
+      w.postMessage(task);
+      return true;
+    };
+    let busy = 0;
+    for (const w of workers) {
+      w.on('error', finish);
+      w.on('message', (m: { ok: true; result: SeedResult } | { ok: false; seed: number; error: string }) => {
+        busy--;
+        if (!m.ok) return finish(new Error(`seed ${m.seed} threw on a worker: ${m.error}`));
+        done.set(m.result.seed, m.result);
+        try {
+          for (let r = done.get(next); r; r = done.get(next)) {
+            done.delete(next++);
+            take(r);
+          }
+        } catch (e) {
+          return finish(e);
+        }
+        if (hand(w)) busy++;
+        else if (busy === 0) finish();
+      });
+      if (hand(w)) busy++;
+    }
+    if (busy === 0) finish();
+  });
 }
 
 export const totalViolations = (s: SimSummary): number => Object.values(s.violations).reduce((a, b) => a + b, 0);
