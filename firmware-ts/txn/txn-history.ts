@@ -30,6 +30,11 @@ export function txnViews(records: readonly JournalRecord[]): Map<string, TxnView
   const fold = terminalStateFold('all');
   const s = fold.initial();
   for (const r of records) fold.apply(s, r);
+  return viewsByKey(s);
+}
+
+/** The fold's transactions by batch and STAN, in journal order (a key used twice keeps its first place and its newest view). */
+export function viewsByKey(s: TerminalState): Map<string, TxnView> {
   const views = new Map<string, TxnView>();
   for (const v of Object.values(s.txns)) views.set(txnKey(v.intent.batch, v.intent.stan), v);
   return views;

@@ -3,8 +3,7 @@
 // sending reversals — mixed with the world's moves: time passing, network outages starting and ending,
 // the printer breaking and being fixed. Originals for voids, refunds and completions are picked from the
 // journal, as a cashier would pick them from a receipt.
-import type { JournalRecord } from '../../firmware-ts/journal/state-machine.js';
-import { txnViews, type TxnView } from '../../firmware-ts/txn/txn-history.js';
+import type { TxnView } from '../../firmware-ts/txn/txn-history.js';
 import type { Rng } from './rng.js';
 
 export type Op =
@@ -46,7 +45,8 @@ function amount(rng: Rng): number {
 const live = (v: TxnView) => v.outcome?.result === 'approved' && !v.reversal && v.consumedBy === undefined;
 
 /** The next operation; falls back to a sale when the chosen one has no original to work on. */
-export function nextOp(rng: Rng, records: readonly JournalRecord[], batch: number, netDown: boolean, printerBroken: boolean): Op {
+/** `views`: the terminal's transactions in journal order, one per batch and STAN (asked only when an op needs an original). */
+export function nextOp(rng: Rng, views: () => TxnView[], batch: number, netDown: boolean, printerBroken: boolean): Op {
   let pick = rng.int(TOTAL);
   let kind: Op['kind'] = 'sale';
   for (const [k, w] of WEIGHTS) {
@@ -57,7 +57,7 @@ export function nextOp(rng: Rng, records: readonly JournalRecord[], batch: numbe
     pick -= w;
   }
   const needsOriginal = kind === 'completion' || kind === 'preauth-void' || kind === 'void' || kind === 'refund';
-  const views = needsOriginal ? [...txnViews(records).values()] : [];
+  const txns = needsOriginal ? views() : [];
   const choose = <T>(xs: T[]): T | undefined => (xs.length ? xs[rng.int(xs.length)] : undefined);
   switch (kind) {
     case 'sale':
@@ -77,18 +77,18 @@ export function nextOp(rng: Rng, records: readonly JournalRecord[], batch: numbe
       return { kind, fix: printerBroken };
     case 'completion':
     case 'preauth-void': {
-      const pre = choose(views.filter((v) => v.intent.kind === 'preauth' && live(v)));
+      const pre = choose(txns.filter((v) => v.intent.kind === 'preauth' && live(v)));
       if (!pre) break;
       if (kind === 'preauth-void') return { kind, stan: pre.intent.stan, batch: pre.intent.batch };
       return { kind, stan: pre.intent.stan, batch: pre.intent.batch, amount: 1 + rng.int(pre.intent.amount) };
     }
     case 'void': {
-      const sale = choose(views.filter((v) => v.intent.kind === 'sale' && v.intent.batch === batch && live(v)));
+      const sale = choose(txns.filter((v) => v.intent.kind === 'sale' && v.intent.batch === batch && live(v)));
       if (sale) return { kind, stan: sale.intent.stan };
       break;
     }
     case 'refund': {
-      const sale = choose(views.filter((v) => (v.intent.kind === 'sale' || v.intent.kind === 'preauth-completion') && live(v) && v.outcome?.rrn));
+      const sale = choose(txns.filter((v) => (v.intent.kind === 'sale' || v.intent.kind === 'preauth-completion') && live(v) && v.outcome?.rrn));
       if (!sale) break;
       const d = new Date(sale.intent.at);
       const date = String(d.getUTCMonth() + 1).padStart(2, '0') + String(d.getUTCDate()).padStart(2, '0');

@@ -16,7 +16,7 @@ import { SettlementError, type Settlement } from '../../firmware-ts/txn/settleme
 import type { TerminalEngine } from '../../firmware-ts/txn/terminal-engine.js';
 import { buildTerminal } from '../../firmware-ts/terminal/build-terminal.js';
 import { openTerminalJournal, type TerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
-import { readTerminalRecords } from '../../firmware-ts/txn/txn-history.js';
+import { readTerminalRecords, viewsByKey } from '../../firmware-ts/txn/txn-history.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { createRng, type Rng } from './rng.js';
 import { checkWorld, type SimViolation } from './sim-checks.js';
@@ -525,7 +525,7 @@ export async function runSeed(seed: number, opts: SimOptions = {}): Promise<Seed
     await w.boot();
     for (; steps < ops; steps++) {
       // A settlement left half done blocks new transactions (as in the daemon): the cashier retries it.
-      const op: Op = w.settlement.pending && w.rng.chance(0.6) ? { kind: 'settle' } : nextOp(w.rng, readTerminalRecords(w.journal, w.disk), w.journal.state.batch, w.net.down, (w.realDevices ?? w.printer).problem !== null);
+      const op: Op = w.settlement.pending && w.rng.chance(0.6) ? { kind: 'settle' } : nextOp(w.rng, () => [...viewsByKey(w.journal.state).values()], w.journal.state.batch, w.net.down, (w.realDevices ?? w.printer).problem !== null);
       w.maybeArmCrash();
       w.log(`op ${steps + 1}: ${describeOp(op)}`);
       const r = await w.runOp(op);
