@@ -3,7 +3,7 @@
 // request counted, so the bench can take the acquirer's answer out of what the terminal is charged.
 import type { Clock } from '../../protocol/io/clock.js';
 import { SecretKey } from '../../protocol/iso8583/index.js';
-import { AcquirerHost, startAcquirerServer, type AcquirerServer } from '../acquirer/index.js';
+import { AcquirerHost, defaultRules, startAcquirerServer, type AcquirerServer } from '../acquirer/index.js';
 import { SimDisk } from '../terminal-sim/sim-disk.js';
 
 export interface InstantAcquirer {
@@ -14,7 +14,9 @@ export interface InstantAcquirer {
 }
 
 export async function startInstantAcquirer(tmkHex: string, clock: Clock): Promise<InstantAcquirer> {
-  const host = AcquirerHost.open({ storage: new SimDisk(), ledgerPath: '/acquirer/ledger.jsonl', tmk: SecretKey.fromHex(tmkHex), clock });
+  // A card that never runs out: a long run's sales must all be approved.
+  const rules = { ...defaultRules(), openingBalance: 10n ** 15n };
+  const host = AcquirerHost.open({ storage: new SimDisk(), ledgerPath: '/acquirer/ledger.jsonl', tmk: SecretKey.fromHex(tmkHex), clock, rules });
   let busyNs = 0;
   // The server calls only handle(): time it around the real host.
   const timed = Object.create(host) as AcquirerHost;
