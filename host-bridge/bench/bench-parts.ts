@@ -16,6 +16,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const POSJ_BRIDGE = path.resolve(here, '../cli/posj-bridge.js');
 export const POSJ = path.resolve(here, '../../firmware-ts/cli/posj.js');
 const NET_GATE = path.resolve(here, 'net-gate.js');
+export const LINKED_TERMINAL = path.resolve(here, 'linked-terminal.js');
 
 /** The socat binary: $SOCAT, else /usr/bin/socat. */
 export function socatPath(): string {
@@ -59,6 +60,19 @@ export interface ReceiptSeen {
   svg: string;
   incomplete: boolean;
   duplicate: boolean;
+  /** What the slip is, from its text: copy, transaction type and amount (消费 12.50元 商户存根). */
+  label: string;
+}
+
+/** A receipt's own words for what it is: the copy, the transaction type and the amount, or its title. */
+function receiptLabel(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const field = (name: string) => lines.find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim();
+  const copy = lines.find((l) => /存根|COPY/.test(l));
+  const kind = field('交易类型') ?? field('TYPE');
+  const amount = field('金额') ?? field('AMOUNT');
+  const parts = kind ? [kind, amount, copy] : [lines[0], lines[1]];
+  return [lines.some((l) => /^(重打印|DUPLICATE)/.test(l)) ? '重打印' : undefined, ...parts].filter(Boolean).join(' ');
 }
 
 export class AcquirerSim {
@@ -109,8 +123,57 @@ export class NetGate {
   }
 }
 
+/** What a scenario does to the reader or the printer, and the receipts the printer tore off. */
+export interface BenchDevice {
+  apply(a: DeviceAction): Promise<void>;
+  receiptsSeen(): ReceiptSeen[];
+}
+
+const quote = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Receipts announced as `receipt TXT SVG [INCOMPLETE]` lines, each judged for its duplicate mark. */
+function receiptsIn(lines: readonly string[]): ReceiptSeen[] {
+  const out: ReceiptSeen[] = [];
+  for (const l of lines) {
+    const m = /^receipt (\S+) (\S+)( INCOMPLETE)?$/.exec(l);
+    if (!m) continue;
+    let text = '';
+    try {
+      text = fs.readFileSync(m[1]!, 'utf8');
+    } catch {
+      // removed since: counted, not judged for a duplicate mark
+    }
+    out.push({ txt: m[1]!, svg: m[2]!, incomplete: Boolean(m[3]), duplicate: /重打印|DUPLICATE/.test(text), label: receiptLabel(text) });
+  }
+  return out;
+}
+
+/** A device simulator inside the linked terminal process (no socat): control lines go to that process. */
+export class LinkedDevice implements BenchDevice {
+  constructor(
+    readonly kind: 'reader' | 'printer',
+    private readonly terminal: { process: BenchChild | null; lines(): string[] },
+  ) {}
+
+  async apply(a: DeviceAction): Promise<void> {
+    const p = this.terminal.process;
+    if (!p) throw new Error(`the ${this.kind} is inside the terminal process, which is off`);
+    for (const cmd of a.kind === 'control' ? a.lines : [a.kind]) {
+      const line = `${this.kind} ${cmd}`;
+      const done = p.waitLine(new RegExp(`^(ok|error) ${quote(line)}`), `the ${this.kind} to apply ${cmd}`, 5000);
+      p.send(line);
+      const answer = await done;
+      if (answer.startsWith('error')) throw new Error(answer);
+    }
+  }
+
+  receiptsSeen(): ReceiptSeen[] {
+    return this.kind === 'printer' ? receiptsIn(this.terminal.lines()) : [];
+  }
+}
+
 /** A device simulator process on the device end of a serial line. */
-export class DeviceSim {
+export class DeviceSim implements BenchDevice {
   readonly receipts: ReceiptSeen[] = [];
 
   private constructor(
@@ -133,25 +196,13 @@ export class DeviceSim {
 
   /** Receipts the printer simulator tore off so far (it announces each on stdout). */
   receiptsSeen(): ReceiptSeen[] {
-    const out: ReceiptSeen[] = [];
-    for (const l of this.child.lines) {
-      const m = /^receipt (\S+) (\S+)( INCOMPLETE)?$/.exec(l);
-      if (!m) continue;
-      let text = '';
-      try {
-        text = fs.readFileSync(m[1]!, 'utf8');
-      } catch {
-        // removed since: counted, not judged for a duplicate mark
-      }
-      out.push({ txt: m[1]!, svg: m[2]!, incomplete: Boolean(m[3]), duplicate: /重打印|DUPLICATE/.test(text) });
-    }
-    return out;
+    return receiptsIn(this.child.lines);
   }
 
   async apply(a: DeviceAction): Promise<void> {
     if (a.kind === 'control') {
       for (const line of a.lines) {
-        const quoted = line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        const quoted = quote(line);
         const applied = this.kind === 'printer' ? new RegExp(`^ok ${quoted}:`) : new RegExp(`control ${quoted}$`);
         const done = this.child.waitLine(applied, `the ${this.kind} simulator to apply ${line}`, 5000);
         this.child.send(line);

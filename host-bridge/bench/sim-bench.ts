@@ -3,7 +3,7 @@
 // pairs, and the terminal daemon (`posj run --config`) with its real serial drivers on the other ends.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AcquirerSim, DeviceSim, NetGate, PtyLine, socatPath, socatPresent } from './bench-parts.js';
+import { AcquirerSim, DeviceSim, LinkedDevice, NetGate, PtyLine, socatPath, socatPresent, type BenchDevice } from './bench-parts.js';
 import { killAllGroups } from './bench-children.js';
 import { SimulatedTerminal, type TerminalUnderTest } from './terminal-under-test.js';
 
@@ -13,8 +13,8 @@ export interface Bench {
   terminal: TerminalUnderTest;
   acquirer: AcquirerSim;
   gate: NetGate;
-  reader: DeviceSim;
-  printer: DeviceSim;
+  reader: BenchDevice;
+  printer: BenchDevice;
   /** Where the printer simulator writes receipt-NNNN.txt / .svg. */
   receiptsDir: string;
   /** Where the bench keeps its logs. */
@@ -24,37 +24,71 @@ export interface Bench {
 
 export const SIM_TERMINAL_ID = '12345678';
 
+export interface SimBenchOptions {
+  receiptsDir?: string;
+  /** `pty`: socat pty pairs and a simulator process per device; `in-process`: the drivers and the simulators in the terminal's process. Default: pty where socat is installed. */
+  lines?: 'pty' | 'in-process';
+}
+
 /** Builds the simulated bench under `dir` (state carries on when `dir` is reused: journal, ledger, receipts). */
-export async function startSimulatedBench(dir: string): Promise<Bench> {
-  if (!socatPresent()) throw new Error(`socat not found at ${socatPath()}: the simulated bench puts the reader and printer on socat pty pairs (apt-get install socat, or set SOCAT=/path/to/socat)`);
+export async function startSimulatedBench(dir: string, opts: SimBenchOptions = {}): Promise<Bench> {
+  const lines = opts.lines ?? (socatPresent() ? 'pty' : 'in-process');
+  if (lines === 'pty' && !socatPresent()) throw new Error(`socat not found at ${socatPath()}: the pty bench puts the reader and printer on socat pty pairs (apt-get install socat, or set SOCAT=/path/to/socat)`);
   const root = path.resolve(dir);
   const logs = path.join(root, 'logs');
-  const lines = path.join(root, 'lines');
-  const receiptsDir = path.join(root, 'receipts');
-  for (const d of [logs, lines, receiptsDir]) fs.mkdirSync(d, { recursive: true });
+  const receiptsDir = path.resolve(opts.receiptsDir ?? path.join(root, 'receipts'));
+  for (const d of [logs, receiptsDir]) fs.mkdirSync(d, { recursive: true });
   try {
     const acquirer = await AcquirerSim.start({ ledgerFile: path.join(root, 'acquirer', 'ledger.jsonl'), port: 0, address: '127.0.0.1', logFile: path.join(logs, 'acquirer.log') });
     const gate = await NetGate.start({ upstreamPort: acquirer.port, listenHost: '127.0.0.1', listenPort: 0, logFile: path.join(logs, 'network-gate.log') });
-    const readerLine = new PtyLine(path.join(lines, 'reader-terminal'), path.join(lines, 'reader-device'));
-    const printerLine = new PtyLine(path.join(lines, 'printer-terminal'), path.join(lines, 'printer-device'));
-    await readerLine.plug();
-    await printerLine.plug();
-    const reader = await DeviceSim.start('reader', { devicePath: readerLine.deviceEnd, line: readerLine, receiptsDir, logFile: path.join(logs, 'reader.log') });
-    const printer = await DeviceSim.start('printer', { devicePath: printerLine.deviceEnd, line: printerLine, receiptsDir, logFile: path.join(logs, 'printer.log') });
-    const terminal = new SimulatedTerminal({ dir: path.join(root, 'terminal'), terminalId: SIM_TERMINAL_ID, acquirerPort: gate.port, readerPath: readerLine.terminalEnd, printerPath: printerLine.terminalEnd, logFile: path.join(logs, 'posj.log') });
-    await terminal.powerRestore();
+    const net = `  acquirer simulator on 127.0.0.1:${acquirer.port} (ledger ${acquirer.ledgerFile}) behind the network gate on 127.0.0.1:${gate.port}`;
+    const terminalDir = path.join(root, 'terminal');
+    let parts: { terminal: SimulatedTerminal; reader: BenchDevice; printer: BenchDevice; description: string[] };
+    if (lines === 'pty') {
+      const ptys = path.join(root, 'lines');
+      fs.mkdirSync(ptys, { recursive: true });
+      const readerLine = new PtyLine(path.join(ptys, 'reader-terminal'), path.join(ptys, 'reader-device'));
+      const printerLine = new PtyLine(path.join(ptys, 'printer-terminal'), path.join(ptys, 'printer-device'));
+      await readerLine.plug();
+      await printerLine.plug();
+      const reader = await DeviceSim.start('reader', { devicePath: readerLine.deviceEnd, line: readerLine, receiptsDir, logFile: path.join(logs, 'reader.log') });
+      const printer = await DeviceSim.start('printer', { devicePath: printerLine.deviceEnd, line: printerLine, receiptsDir, logFile: path.join(logs, 'printer.log') });
+      const terminal = new SimulatedTerminal({ dir: terminalDir, terminalId: SIM_TERMINAL_ID, acquirerPort: gate.port, devices: { readerPath: readerLine.terminalEnd, printerPath: printerLine.terminalEnd }, logFile: path.join(logs, 'posj.log') });
+      parts = {
+        terminal,
+        reader,
+        printer,
+        description: [
+          `simulated bench, reader and printer on socat pty pairs, every part its own process (under ${root})`,
+          net,
+          `  card reader simulator (posj-bridge sim reader) on pty ${readerLine.deviceEnd} ↔ terminal ${readerLine.terminalEnd}`,
+          `  printer simulator (posj-bridge sim printer) on pty ${printerLine.deviceEnd} ↔ terminal ${printerLine.terminalEnd}, receipts to ${receiptsDir}`,
+          `  terminal: posj run --config ${path.join(terminalDir, 'posj.json')} with its real serial drivers; power cut = SIGKILL`,
+        ],
+      };
+    } else {
+      const terminal = new SimulatedTerminal({ dir: terminalDir, terminalId: SIM_TERMINAL_ID, acquirerPort: gate.port, devices: { linked: { receiptsDir } }, logFile: path.join(logs, 'posj.log') });
+      parts = {
+        terminal,
+        reader: new LinkedDevice('reader', terminal),
+        printer: new LinkedDevice('printer', terminal),
+        description: [
+          `simulated bench, reader and printer over in-process byte links (socat not found at ${socatPath()}); acquirer and terminal their own processes (under ${root})`,
+          net,
+          `  terminal: the daemon with its real serial drivers (CardReader, PrinterDriver on ReconnectingPort) and, on in-process cables, the reader and printer simulators — one process; power cut = SIGKILL`,
+          `  receipts to ${receiptsDir}`,
+        ],
+      };
+    }
+    await parts.terminal.powerRestore();
+    const { terminal } = parts;
     return {
-      description: [
-        `simulated bench under ${root}: every part its own process`,
-        `  acquirer simulator on 127.0.0.1:${acquirer.port} (ledger ${acquirer.ledgerFile}) behind the network gate on 127.0.0.1:${gate.port}`,
-        `  card reader simulator on pty ${readerLine.deviceEnd} ↔ terminal ${readerLine.terminalEnd}; printer simulator on pty ${printerLine.deviceEnd} ↔ terminal ${printerLine.terminalEnd} (socat)`,
-        `  terminal: posj run --config ${path.join(root, 'terminal', 'posj.json')} with its real serial drivers; power cut = SIGKILL`,
-      ],
+      description: parts.description,
       terminal,
       acquirer,
       gate,
-      reader,
-      printer,
+      reader: parts.reader,
+      printer: parts.printer,
       receiptsDir,
       dir: root,
       async close() {

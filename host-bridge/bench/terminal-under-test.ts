@@ -11,7 +11,7 @@ import { listSegments } from '../../firmware-ts/journal/verify.js';
 import { nodeStorage } from '../../firmware-ts/io/node-storage.js';
 import { readTerminalRecords } from '../../firmware-ts/txn/txn-history.js';
 import { BenchChild } from './bench-children.js';
-import { POSJ } from './bench-parts.js';
+import { LINKED_TERMINAL, POSJ } from './bench-parts.js';
 
 /** What `posj journal verify` said, in one line, and whether it found corruption or tampering. */
 export interface JournalVerdict {
@@ -43,8 +43,8 @@ export interface SimTerminalOptions {
   dir: string;
   terminalId: string;
   acquirerPort: number;
-  readerPath: string;
-  printerPath: string;
+  /** Serial paths of the pty lines, or `linked`: the drivers and the device simulators share one process on in-process cables (linked-terminal.ts). */
+  devices: { readerPath: string; printerPath: string } | { linked: { receiptsDir: string } };
   logFile: string;
 }
 
@@ -75,11 +75,13 @@ export async function verifyJournalDir(dir: string, keyFile: string): Promise<Jo
   }
 }
 
-/** `posj run --config` on the simulated bench. */
+/** `posj run --config` on the simulated bench (or, without socat, linked-terminal.js with the same config). */
 export class SimulatedTerminal implements TerminalUnderTest {
   readonly terminalId: string;
   readonly journalDir: string;
   readonly boots: BootSeen[] = [];
+  /** Output lines of earlier boots (power cuts end a process; its receipts stay counted). */
+  private readonly pastLines: string[] = [];
   private readonly configFile: string;
   private readonly socketPath: string;
   private daemon: BenchChild | null = null;
@@ -96,8 +98,8 @@ export class SimulatedTerminal implements TerminalUnderTest {
       merchantId: '898310048990001',
       merchantName: 'POSJ BENCH MERCHANT',
       acquirer: { host: '127.0.0.1', port: o.acquirerPort, tmk: '0123456789ABCDEFFEDCBA9876543210' },
-      reader: { path: o.readerPath, baud: 115200 },
-      printer: { path: o.printerPath, baud: 115200 },
+      reader: 'linked' in o.devices ? 'simulated' : { path: o.devices.readerPath, baud: 115200 },
+      printer: 'linked' in o.devices ? 'simulated' : { path: o.devices.printerPath, baud: 115200 },
       socketPath: 'posj.sock',
       // A lost reply is given up on in 1.5 s, reversals spaced 0.3 s: a scenario's faults cost seconds, not minutes.
       timeouts: { connectMs: 2000, responseMs: 1500, cardMs: 3000 },
@@ -124,12 +126,24 @@ export class SimulatedTerminal implements TerminalUnderTest {
 
   async powerCut(): Promise<void> {
     await this.daemon?.kill('SIGKILL');
+    this.pastLines.push(...(this.daemon?.lines ?? []));
     this.daemon = null;
+  }
+
+  /** Every output line of every boot so far (the linked terminal's receipts and acks). */
+  lines(): string[] {
+    return [...this.pastLines, ...(this.daemon?.lines ?? [])];
+  }
+
+  /** The running process, for control lines to the linked terminal's devices. */
+  get process(): BenchChild | null {
+    return this.daemon;
   }
 
   async powerRestore(): Promise<void> {
     if (this.powered) return;
-    const d = new BenchChild('terminal daemon', process.execPath, [POSJ, 'run', '--config', this.configFile], { logFile: this.o.logFile });
+    const args = 'linked' in this.o.devices ? [LINKED_TERMINAL, this.configFile, this.o.devices.linked.receiptsDir] : [POSJ, 'run', '--config', this.configFile];
+    const d = new BenchChild('terminal daemon', process.execPath, args, { logFile: this.o.logFile, stdin: 'linked' in this.o.devices });
     this.daemon = d;
     try {
       await d.waitLine(/ listening /, 'the terminal daemon to listen', 30_000);
@@ -143,7 +157,12 @@ export class SimulatedTerminal implements TerminalUnderTest {
 
   async close(): Promise<void> {
     if (!this.daemon?.running) return;
-    await this.daemon.kill('SIGTERM');
+    const stopped = this.daemon.kill('SIGTERM');
+    // A daemon that does not stop within its shutdown bound is cut: the journal makes that safe.
+    const timer = setTimeout(() => void this.daemon?.kill('SIGKILL'), 15_000);
+    await stopped;
+    clearTimeout(timer);
+    this.pastLines.push(...this.daemon.lines);
     this.daemon = null;
   }
 }

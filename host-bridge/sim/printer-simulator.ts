@@ -3,6 +3,7 @@
 // opens the line through ReconnectingPort, so when the pty pair is torn down and made again it comes back
 // by itself; `unplug` closes the line for good until `replug`.
 import { ReconnectingPort } from '../../firmware-ts/devices/reconnecting-port.js';
+import type { OpenRawPort } from '../../firmware-ts/devices/raw-port.js';
 import { silentLog, type DeviceLog } from '../../protocol/io/device-log.js';
 import type { Clock } from '../../protocol/io/clock.js';
 import { describeStatus } from '../../protocol/escpos/status.js';
@@ -18,6 +19,8 @@ export interface PrinterSimulatorOptions {
   log?: DeviceLog;
   /** Told about each receipt file written (the CLI prints the path). */
   onReceipt?: (written: WrittenReceipt, receipt: SimReceipt) => void;
+  /** Opens the line; default node-serialport on `path`. An in-process cable passes its own (SimSerialLine). */
+  openPort?: OpenRawPort;
 }
 
 /** Noise a bad cable or a wrong baud rate produces: none of these is a valid status byte. */
@@ -64,6 +67,7 @@ export class PrinterSimulator {
       backoffMs: 50,
       maxBackoffMs: 1000,
       ...(this.opts.clock ? { clock: this.opts.clock } : {}),
+      ...(this.opts.openPort ? { openPort: this.opts.openPort } : {}),
     });
     this.link = link;
     link.onData((bytes) => {
