@@ -10,11 +10,40 @@ const secs = (ms: number) => (ms / 1000).toFixed(3);
 export function stepLines(r: StepResult): string[] {
   const mark = r.ok ? 'ok  ' : 'FAIL';
   const slow = r.ms >= 500 ? ` [${(r.ms / 1000).toFixed(1)} s]` : '';
-  const out = [`  ${mark} ${r.line ? `line ${String(r.line).padEnd(3)} ` : ''}${r.what}${slow}${r.said ? ` → ${r.said.split('\n').join('\n             ')}` : ''}`];
+  const out = [`  ${mark} ${r.line ? `line ${String(r.line).padEnd(3)} ` : ''}${r.title ? `${r.title} — ` : ''}${r.what}${slow}${r.said ? ` → ${r.said.split('\n').join('\n             ')}` : ''}`];
   if (r.error) out.push(`         error: ${r.error}`);
   for (const j of r.judgements) out.push(`       ${j.ok ? '✓' : '✗'} ${j.what}: ${j.detail}`);
   if (!r.ok) for (const e of [...r.judgements.filter((j) => !j.ok).flatMap((j) => j.evidence), ...r.evidence]) out.push(`         | ${e}`);
   return out;
+}
+
+/** One step as `npm start` tells it: the scenario's words as the heading, then what happened and what was judged. */
+export function narrationLines(r: StepResult): string[] {
+  const out = ['', `== ${r.title ?? r.what}${r.ms >= 1000 ? ` (${(r.ms / 1000).toFixed(1)} s)` : ''}`];
+  if (r.title) out.push(`   ${r.what}`);
+  if (r.said) out.push(...r.said.split('\n').map((l) => `   ${l}`));
+  if (r.error) out.push(`   ERROR: ${r.error}`);
+  for (const j of r.judgements) out.push(`   ${j.ok ? '✓' : '✗'} ${j.what}: ${j.detail}`);
+  if (!r.ok) for (const e of [...r.judgements.filter((j) => !j.ok).flatMap((j) => j.evidence), ...r.evidence]) out.push(`     | ${e}`);
+  return out;
+}
+
+/** The last words of a narrated run: whether the journal and the acquirer's ledger agree, and where the receipts are. */
+export function verdictText(results: readonly ScenarioResult[], receipts: readonly string[]): string {
+  const judged = results.flatMap((r) => r.steps.flatMap((s) => s.judgements));
+  const bad = judged.filter((j) => !j.ok);
+  const errors = results.flatMap((r) => r.steps.filter((s) => s.error));
+  const invariants = judged.filter((j) => j.what.startsWith('invariant ')).length;
+  const lines = [''];
+  if (bad.length === 0 && errors.length === 0 && results.every((r) => r.ok)) {
+    lines.push(`VERDICT: the journal and the acquirer's ledger agree — ${invariants} money invariant checks held, the journal verifies clean, and every one of ${judged.length} assertions held.`);
+  } else {
+    lines.push(`VERDICT: FAILED — ${[bad.length ? `${bad.length} of ${judged.length} assertions failed` : '', errors.length ? `${errors.length} step(s) could not run` : ''].filter(Boolean).join(', ')}:`);
+    for (const j of bad) lines.push(`  ✗ ${j.what}: ${j.detail}`);
+    for (const s of errors) lines.push(`  ✗ line ${s.line} ${s.what}: ${s.error}`);
+  }
+  lines.push('', `receipts printed in this run (SVG, open them in a browser):`, ...(receipts.length ? receipts.map((r) => `  ${r}`) : ['  none']));
+  return lines.join('\n');
 }
 
 export function summaryText(results: readonly ScenarioResult[], head: readonly string[] = []): string {

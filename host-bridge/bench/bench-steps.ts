@@ -13,6 +13,8 @@ import type { Bench } from './sim-bench.js';
 
 export interface StepResult {
   line: number;
+  /** The scenario's own words for the step, when it gave some (the narration's heading). */
+  title?: string;
   what: string;
   /** What the cashier (or the field engineer) was told, in the CLI's words. */
   said?: string;
@@ -282,7 +284,7 @@ async function check(ctx: RunContext, step: Step & { do: 'check' }, out: StepRes
 }
 
 export async function runStep(ctx: RunContext, step: Step): Promise<StepResult> {
-  const out: StepResult = { line: step.line, what: step.title ? `${step.title} — ${describe(step)}` : describe(step), judgements: [], evidence: [], ok: true, ms: 0 };
+  const out: StepResult = { line: step.line, ...(step.title ? { title: step.title } : {}), what: describe(step), judgements: [], evidence: [], ok: true, ms: 0 };
   const t0 = Date.now();
   try {
     await run(ctx, step, out);

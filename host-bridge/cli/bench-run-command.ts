@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { action, ExitCode } from '../../firmware-ts/cli/exit-codes.js';
 import { loadScenario, type Scenario } from '../bench/scenario.js';
 import { runScenarios } from '../bench/bench-runner.js';
-import { jsonReport, junitXml, stepLines, summaryText } from '../bench/bench-report.js';
+import { jsonReport, junitXml, narrationLines, stepLines, summaryText, verdictText } from '../bench/bench-report.js';
 import { startSimulatedBench } from '../bench/sim-bench.js';
 
 /** Scenario arguments: files, or directories whose *.yaml files run in name order. */
@@ -31,6 +31,8 @@ interface RunOpts {
   junit?: string;
   json?: boolean;
   dir?: string;
+  receipts?: string;
+  narrate?: boolean;
 }
 
 export function registerBenchRunCommand(bench: Command): void {
@@ -41,26 +43,31 @@ export function registerBenchRunCommand(bench: Command): void {
     .option('--bench <file>', 'bench file of a real bench (service port, power relay commands, acquirer address, simulator ports); not yet: see README')
     .option('--junit <file>', 'write a JUnit XML report here')
     .option('--json', 'print the results as one JSON object instead of the summary')
-    .option('--dir <dir>', 'where the simulated bench keeps journal, ledger, receipts and logs (default: a new temp dir)')
+    .option('--dir <dir>', 'where the simulated bench keeps journal, ledger, receipts and logs (default: a new temp dir); reused, the journal and ledger carry on')
+    .option('--receipts <dir>', 'where the printer simulator writes receipt-NNNN.svg / .txt (default DIR/receipts)')
+    .option('--narrate', 'tell each step in the scenario\'s words and end with the verdict and the receipts printed (what npm start shows)')
     .action(
       action(async (args: string[], o: RunOpts) => {
         const scenarios: Scenario[] = scenarioFiles(args).map(loadScenario);
         if (o.bench) throw new Error(`--bench ${o.bench}: real benches are not yet supported by this runner (README "bench run"); run without --bench for the simulated bench`);
         const dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'posj-bench-'));
-        const b = await startSimulatedBench(dir);
+        const b = await startSimulatedBench(dir, o.receipts ? { receiptsDir: o.receipts } : {});
         const say = (s: string) => !o.json && process.stdout.write(s + '\n');
         say(b.description.join('\n'));
+        const receiptsBefore = b.printer.receiptsSeen().length;
         let results;
         try {
           results = await runScenarios(b, scenarios, {
-            scenarioStart: (s) => say(`\n== ${s.name} (${s.file})${s.story ? `\n   ${s.story}` : ''}`),
-            step: (_s, r) => say(stepLines(r).join('\n')),
+            scenarioStart: (s) => say(o.narrate ? `\n${s.story}` : `\n== ${s.name} (${s.file})${s.story ? `\n   ${s.story}` : ''}`),
+            step: (_s, r) => say((o.narrate ? narrationLines(r) : stepLines(r)).join('\n')),
           });
         } finally {
           await b.close();
         }
         if (o.junit) fs.writeFileSync(o.junit, junitXml(results));
+        const printed = b.printer.receiptsSeen().slice(receiptsBefore).map((r) => `${path.relative(process.cwd(), r.svg) || r.svg}  ${r.label}`);
         if (o.json) process.stdout.write(JSON.stringify(jsonReport(results)) + '\n');
+        else if (o.narrate) say(verdictText(results, printed) + `\nthe daemon's log: ${path.join(b.dir, 'logs', 'posj.log')}`);
         else say('\n' + summaryText(results, ['== summary', ...b.description]) + `\nreceipts (SVG) under ${b.receiptsDir}; logs under ${path.join(b.dir, 'logs')}`);
         return results.every((r) => r.ok) ? ExitCode.ok : ExitCode.failed;
       }),
