@@ -55,7 +55,8 @@ export class BenchChild {
     readonly name: string,
     command: string,
     args: string[],
-    opts: { logFile?: string; stdin?: boolean; env?: NodeJS.ProcessEnv } = {},
+    /** `keepGroupAfterExit`: a shell command (a power relay's) may start something meant to outlive it. */
+    opts: { logFile?: string; stdin?: boolean; env?: NodeJS.ProcessEnv; keepGroupAfterExit?: boolean } = {},
   ) {
     hookExit();
     const spawnOpts: SpawnOptions = { detached: true, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], ...(opts.env ? { env: opts.env } : {}) };
@@ -68,8 +69,8 @@ export class BenchChild {
     this.exited = new Promise((resolve) =>
       proc.once('exit', (code, signal) => {
         groups.delete(this.pid);
-        // Whatever the leader left in its group (none of ours fork, but a shell command might) goes with it.
-        killGroup(this.pid, 'SIGKILL');
+        // Whatever the leader left in its group goes with it (none of ours fork).
+        if (!opts.keepGroupAfterExit) killGroup(this.pid, 'SIGKILL');
         this.exitInfo = { code, signal };
         log?.end();
         resolve(this.exitInfo);

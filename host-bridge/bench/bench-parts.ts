@@ -125,6 +125,8 @@ export class NetGate {
 
 /** What a scenario does to the reader or the printer, and the receipts the printer tore off. */
 export interface BenchDevice {
+  /** Whether the bench can pull and replug this device's cable. */
+  readonly pluggable: boolean;
   apply(a: DeviceAction): Promise<void>;
   receiptsSeen(): ReceiptSeen[];
 }
@@ -150,6 +152,8 @@ function receiptsIn(lines: readonly string[]): ReceiptSeen[] {
 
 /** A device simulator inside the linked terminal process (no socat): control lines go to that process. */
 export class LinkedDevice implements BenchDevice {
+  readonly pluggable = true;
+
   constructor(
     readonly kind: 'reader' | 'printer',
     private readonly terminal: { process: BenchChild | null; lines(): string[] },
@@ -181,6 +185,10 @@ export class DeviceSim implements BenchDevice {
     readonly child: BenchChild,
     readonly line: PtyLine | null,
   ) {}
+
+  get pluggable(): boolean {
+    return this.line !== null;
+  }
 
   static async start(kind: 'reader' | 'printer', o: { devicePath: string; line: PtyLine | null; receiptsDir: string; logFile: string }): Promise<DeviceSim> {
     const args = kind === 'reader' ? [POSJ_BRIDGE, 'sim', 'reader', '--port', o.devicePath] : [POSJ_BRIDGE, 'sim', 'printer', '--port', o.devicePath, '--out', o.receiptsDir];

@@ -43,6 +43,8 @@ export interface RunContext {
   receiptsFrom: number;
   /** Makes request ids unique per run, so a bench reused (npm start's ./var) never replays an earlier answer. */
   nonce: string;
+  /** Judgements that need the journal of a terminal whose power is off: made at the next power restore. */
+  afterRestore: Array<() => Promise<Judgement>>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -93,8 +95,6 @@ function describe(step: Step): string {
       return `card ${step.name} presented`;
     case 'wait':
       return step.until ? `wait until ${step.until}` : `wait ${step.ms} ms`;
-    case 'flash':
-      return `flash ${step.bundle}`;
     case 'tamper-ledger':
       return `PLANTED FAULT: delete the acquirer's reversal of ${step.deleteReversalOf} from its ledger`;
     case 'check':
@@ -121,26 +121,41 @@ async function intentOf(ctx: RunContext, requestId: string): Promise<AuthIntent 
 /** A sale the power relay cuts: once its intent is durable, or once the acquirer's ledger holds its debit. */
 async function cutSale(ctx: RunContext, step: Step & { do: 'sale' }, requestId: string, out: StepResult): Promise<void> {
   const t = ctx.bench.terminal;
+  const ledgerBefore = ctx.bench.acquirer.ledger().length;
   const answer = t.call({ op: 'sale', amount: step.amount, requestId }, 60_000).catch((e: Error) => e);
-  const intent = await until('the sale intent in the journal', 15_000, () => intentOf(ctx, requestId));
+  let intent: { stan: number; batch: number };
   if (step.cut === 'after-debit') {
-    await until(`the acquirer's debit of STAN ${pad6(intent.stan)}`, 15_000, () =>
-      ctx.bench.acquirer.ledger().find((e) => e.kind === 'authorization' && (e as { terminalId?: string }).terminalId === t.terminalId && (e as { stan?: string }).stan === pad6(intent.stan)),
-    );
+    // The ledger is the bench's own file: watching it cuts within milliseconds of the debit, well before the
+    // terminal gives up on the reply (the scenario makes the acquirer answer slowly).
+    const debit = await until(`the acquirer's debit of ${formatMinor(step.amount)}`, 15_000, () =>
+      ctx.bench.acquirer
+        .ledger()
+        .slice(ledgerBefore)
+        .find((e) => e.kind === 'authorization' && (e as { terminalId?: string }).terminalId === t.terminalId && Number((e as { amount?: string }).amount) === step.amount),
+    ) as { stan: string; batch: string };
+    intent = { stan: Number(debit.stan), batch: Number(debit.batch) };
+  } else {
+    const i = await until('the sale intent in the journal', 15_000, () => intentOf(ctx, requestId));
+    intent = { stan: i.stan, batch: i.batch };
   }
   await t.powerCut();
   await answer;
   ctx.labels.set(step.as ?? `line-${step.line}`, { stan: intent.stan, batch: intent.batch, amount: step.amount });
   out.said = `nothing: the terminal lost power with STAN ${pad6(intent.stan)} in flight`;
-  // The cut must have landed before the outcome, or the step did not test what it says.
-  const records = await t.records();
-  const outcome = records.find((r) => r.type === TerminalRecord.authOutcome.name && (r.payload as { stan: number }).stan === intent.stan);
-  out.judgements.push({
-    what: `power cut ${step.cut}`,
-    ok: outcome === undefined,
-    detail: outcome ? `the outcome of STAN ${pad6(intent.stan)} was already durable: the cut came too late` : `intent of STAN ${pad6(intent.stan)} durable, no outcome`,
-    evidence: outcome ? txnEvidence(records, ctx.bench.acquirer.ledger(), t.terminalId, intent.batch, intent.stan) : [],
-  });
+  // The cut must have landed before the outcome, or the step did not test what it says. A boot never writes
+  // an outcome for an intent it finds open (it owes a reversal instead), so this can wait for the power.
+  const judge = async (): Promise<Judgement> => {
+    const records = await t.records();
+    const outcome = records.find((r) => r.type === TerminalRecord.authOutcome.name && (r.payload as { stan: number }).stan === intent.stan);
+    return {
+      what: `power cut ${step.cut} (line ${step.line})`,
+      ok: outcome === undefined,
+      detail: outcome ? `the outcome of STAN ${pad6(intent.stan)} was already durable: the cut came too late` : `intent of STAN ${pad6(intent.stan)} durable, no outcome`,
+      evidence: outcome ? txnEvidence(records, ctx.bench.acquirer.ledger(), t.terminalId, intent.batch, intent.stan) : [],
+    };
+  };
+  if (t.readableWhileOff) out.judgements.push(await judge());
+  else ctx.afterRestore.push(judge);
 }
 
 /** A money answer: what the cashier heard, the label, and the `expect:` judgement with its evidence. */
@@ -213,6 +228,7 @@ async function run(ctx: RunContext, step: Step, out: StepResult): Promise<void> 
     case 'power-restore': {
       await t.powerRestore();
       out.said = `booted: ${t.boots.at(-1)?.detail ?? ''}`;
+      for (const judge of ctx.afterRestore.splice(0)) out.judgements.push(await judge());
       return;
     }
     case 'network':
@@ -238,8 +254,6 @@ async function run(ctx: RunContext, step: Step, out: StepResult): Promise<void> 
       out.said = fields.map((f) => `${f}: ${JSON.stringify(s[f])}`).join(', ');
       return;
     }
-    case 'flash':
-      throw new Error('flash is not yet a bench run step (use posj-bridge flash)');
     case 'tamper-ledger': {
       const of = label(ctx, step.deleteReversalOf);
       const file = b.acquirer.ledgerFile;

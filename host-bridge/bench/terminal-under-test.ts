@@ -35,6 +35,8 @@ export interface TerminalUnderTest {
   powerCut(): Promise<void>;
   powerRestore(): Promise<void>;
   readonly powered: boolean;
+  /** Whether the journal can be read with the power off (a directory on the simulated bench; a lab terminal's only over its service port). */
+  readonly readableWhileOff: boolean;
   readonly boots: BootSeen[];
   close(): Promise<void>;
 }
@@ -80,6 +82,7 @@ export class SimulatedTerminal implements TerminalUnderTest {
   readonly terminalId: string;
   readonly journalDir: string;
   readonly boots: BootSeen[] = [];
+  readonly readableWhileOff = true;
   /** Output lines of earlier boots (power cuts end a process; its receipts stay counted). */
   private readonly pastLines: string[] = [];
   private readonly configFile: string;

@@ -11,6 +11,8 @@ import { loadScenario, type Scenario } from '../bench/scenario.js';
 import { runScenarios } from '../bench/bench-runner.js';
 import { jsonReport, junitXml, narrationLines, stepLines, summaryText, verdictText } from '../bench/bench-report.js';
 import { startSimulatedBench } from '../bench/sim-bench.js';
+import { startRealBench } from '../bench/real-bench.js';
+import { loadBenchFile } from '../bench/bench-file.js';
 
 /** Scenario arguments: files, or directories whose *.yaml files run in name order. */
 export function scenarioFiles(args: readonly string[]): string[] {
@@ -40,7 +42,7 @@ export function registerBenchRunCommand(bench: Command): void {
     .command('run')
     .description('run bench scenarios (YAML) against a terminal: without --bench on a simulated bench of separate processes; JUnit and a readable summary')
     .argument('<scenario...>', 'scenario files, or directories of them (e.g. host-bridge/bench/scenarios)')
-    .option('--bench <file>', 'bench file of a real bench (service port, power relay commands, acquirer address, simulator ports); not yet: see README')
+    .option('--bench <file>', 'bench file of a real bench (YAML: terminal service port, power relay on/off commands, acquirer listen address and ledger, reader and printer simulator ports)')
     .option('--junit <file>', 'write a JUnit XML report here')
     .option('--json', 'print the results as one JSON object instead of the summary')
     .option('--dir <dir>', 'where the simulated bench keeps journal, ledger, receipts and logs (default: a new temp dir); reused, the journal and ledger carry on')
@@ -49,9 +51,9 @@ export function registerBenchRunCommand(bench: Command): void {
     .action(
       action(async (args: string[], o: RunOpts) => {
         const scenarios: Scenario[] = scenarioFiles(args).map(loadScenario);
-        if (o.bench) throw new Error(`--bench ${o.bench}: real benches are not yet supported by this runner (README "bench run"); run without --bench for the simulated bench`);
+        const benchFile = o.bench ? loadBenchFile(o.bench) : null;
         const dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'posj-bench-'));
-        const b = await startSimulatedBench(dir, o.receipts ? { receiptsDir: o.receipts } : {});
+        const b = benchFile ? await startRealBench(benchFile, dir) : await startSimulatedBench(dir, o.receipts ? { receiptsDir: o.receipts } : {});
         const say = (s: string) => !o.json && process.stdout.write(s + '\n');
         say(b.description.join('\n'));
         const receiptsBefore = b.printer.receiptsSeen().length;
