@@ -22,6 +22,7 @@ export interface Judgement {
 }
 
 const pad6 = (n: number) => String(n).padStart(6, '0');
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const clip = (s: string, n = 220) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
 export function journalLine(r: JournalRecord): string {
@@ -102,9 +103,9 @@ export function judgeInvariants(which: readonly BenchInvariant[], i: InvariantIn
     if (bad.length === 0) {
       const held =
         name === 'journal-reopens'
-          ? `${i.boots.length} boots, each came up by itself`
+          ? `${plural(i.boots.length, 'boot')}, each came up by itself`
           : name === 'no-failed-debit'
-            ? `${i.told.filter((t) => t.said === 'failed').length} answers told "failed", none live at the acquirer`
+            ? `${plural(i.told.filter((t) => t.said === 'failed').length, 'answer')} told "failed", none live at the acquirer`
             : `held over ${i.records.length} journal records and ${i.ledger.length} ledger lines`;
       return { what: `invariant ${name}`, ok: true, detail: held, evidence: [] };
     }

@@ -45,7 +45,6 @@ export type StepAction =
   | { do: 'printer'; action: DeviceAction }
   | { do: 'card'; name: string }
   | { do: 'wait'; ms?: number; until?: 'receipts-printed' | 'reversals-cleared'; timeoutMs: number }
-  | { do: 'flash'; bundle: string }
   | { do: 'tamper-ledger'; deleteReversalOf: string }
   | { do: 'check'; checks: Checks };
 
@@ -250,7 +249,7 @@ function action(kind: (typeof ACTIONS)[number], v: YNode): StepAction {
       return { do: 'wait', until: until as 'receipts-printed' | 'reversals-cleared', timeoutMs: tm ? Number(tm[1]) * (tm[2] === 's' ? 1000 : 1) : 15_000 };
     }
     case 'flash':
-      return { do: 'flash', bundle: v.str() };
+      return v.fail('flash is not yet a bench run step: flash the bundle with posj-bridge flash before the run');
     case 'tamper-ledger':
       return { do: 'tamper-ledger', deleteReversalOf: labelRef(v.map(['delete-reversal-of']).need('delete-reversal-of')) };
     case 'check':

@@ -48,6 +48,7 @@ describe('bench scenario files', () => {
     ['steps:\n  - power-cut:\n    expect: {kind: approved}\n', 3, 'steps[0].expect', /power-cut has none/],
     ['steps:\n  - sale: 1\n  - sale: 2\n    as: x\n  - sale: 3\n    as: x\n', 6, 'steps[2].as', /used twice/],
     ['name: demo\nsteps: [\n', 3, '(yaml)', /./],
+    ['steps:\n  - flash: dist/bundle\n', 2, 'steps[0].flash', /not yet a bench run step/],
   ])('refuses %j at line %i, key %s', (text, line, key, reason) => {
     const e = failure(text);
     expect(e.code).toBe('BENCH_FILE_INVALID');
