@@ -55,6 +55,7 @@ const parts: SimulatedParts = {
         return { kind: 'card', card: await driver.readCard({ amount, currency }) };
       },
       completeChip: (o) => driver.completeChip(o),
+      enterPin: (o) => driver.requestOnlinePin(o),
       health: () => driver.health(),
     };
   },
