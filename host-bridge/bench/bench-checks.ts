@@ -66,8 +66,10 @@ function settlementTotals(ledger: readonly LedgerEntry[], terminalId: string): F
       if (JSON.stringify(s.terminalTotals) !== JSON.stringify(s.hostTotals)) out.push({ as: 'settlement-totals', batch: Number(s.batch), detail: `settlement seq ${s.seq} says balanced but terminal totals ${JSON.stringify(s.terminalTotals)} ≠ host ${JSON.stringify(s.hostTotals)}` });
       continue;
     }
-    const end = mine.find((x) => x.kind === 'batch-end' && (x as { batch?: string }).batch === s.batch && x.seq > s.seq);
+    const end = mine.find((x) => x.kind === 'batch-end' && (x as { batch?: string }).batch === s.batch && x.seq > s.seq) as (LedgerEntry & { records?: number }) | undefined;
+    const uploads = mine.filter((x) => x.kind === 'batch-upload' && (x as { batch?: string }).batch === s.batch && x.seq > s.seq && (!end || x.seq < end.seq)).length;
     if (!end) out.push({ as: 'settlement-totals', batch: Number(s.batch), detail: `settlement seq ${s.seq} of batch ${s.batch} did not balance and no batch upload ended (no batch-end after it)` });
+    else if (end.records !== uploads) out.push({ as: 'settlement-totals', batch: Number(s.batch), detail: `batch ${s.batch}: batch-end seq ${end.seq} counts ${end.records} records, the acquirer received ${uploads} uploads` });
   }
   return out;
 }
@@ -88,6 +90,8 @@ function cardBytesOnDisk(journalDir: string): Found[] {
 export interface InvariantInputs {
   records: readonly JournalRecord[];
   ledger: readonly LedgerEntry[];
+  /** Ledger seqs of debits the bench itself sent under the terminal's ID (acquirer-debit.ts): not the terminal's doing. */
+  injected: ReadonlySet<number>;
   terminalId: string;
   told: readonly ToldCashier[];
   boots: readonly BootSeen[];
@@ -95,7 +99,8 @@ export interface InvariantInputs {
 }
 
 export function judgeInvariants(which: readonly BenchInvariant[], i: InvariantInputs): Judgement[] {
-  const found: Found[] = checkMoneyInvariants({ records: i.records, ledger: i.ledger, terminalId: i.terminalId, told: i.told }).map((v: Violation) => ({ as: v.invariant, detail: v.detail, batch: v.batch, stan: v.stan }));
+  const theTerminals = i.ledger.filter((e) => !i.injected.has(e.seq));
+  const found: Found[] = checkMoneyInvariants({ records: i.records, ledger: theTerminals, terminalId: i.terminalId, told: i.told }).map((v: Violation) => ({ as: v.invariant, detail: v.detail, batch: v.batch, stan: v.stan }));
   found.push(...settlementTotals(i.ledger, i.terminalId), ...cardBytesOnDisk(i.journalDir));
   for (const b of i.boots) if (!b.ok) found.push({ as: 'journal-reopens', detail: `a boot needed more than a restart: ${b.detail}` });
   return which.map((name) => {
@@ -106,7 +111,7 @@ export function judgeInvariants(which: readonly BenchInvariant[], i: InvariantIn
           ? `${plural(i.boots.length, 'boot')}, each came up by itself`
           : name === 'no-failed-debit'
             ? `${plural(i.told.filter((t) => t.said === 'failed').length, 'answer')} told "failed", none live at the acquirer`
-            : `held over ${i.records.length} journal records and ${i.ledger.length} ledger lines`;
+            : `held over ${i.records.length} journal records and ${theTerminals.length} ledger lines${i.injected.size ? ` (${i.injected.size} debit(s) the bench itself sent left out: ledger seq ${[...i.injected].join(', ')})` : ''}`;
       return { what: `invariant ${name}`, ok: true, detail: held, evidence: [] };
     }
     const evidence = bad.flatMap((v) => [`VIOLATION ${v.as}: ${v.detail}`, ...txnEvidence(i.records, i.ledger, i.terminalId, v.batch, v.stan).map((l) => `  ${l}`)]);

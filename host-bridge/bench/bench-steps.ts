@@ -10,6 +10,7 @@ import { formatMinor } from '../../firmware-ts/receipts/money.js';
 import { judgeFields, judgeInvariants, judgeJournal, judgeLedger, judgeReceipts, txnEvidence, ledgerLine, type Judgement } from './bench-checks.js';
 import type { Scenario, Step } from './scenario.js';
 import type { Bench } from './sim-bench.js';
+import { debitOnlyTheAcquirerSaw, injectedSeqs } from './acquirer-debit.js';
 
 export interface StepResult {
   line: number;
@@ -95,6 +96,8 @@ function describe(step: Step): string {
       return `card ${step.name} presented`;
     case 'wait':
       return step.until ? `wait until ${step.until}` : `wait ${step.ms} ms`;
+    case 'acquirer-debit':
+      return `a debit of ${formatMinor(step.amount)} only the acquirer saw (the bench sends it under the terminal's ID)`;
     case 'tamper-ledger':
       return `PLANTED FAULT: delete the acquirer's reversal of ${step.deleteReversalOf} from its ledger`;
     case 'check':
@@ -254,6 +257,12 @@ async function run(ctx: RunContext, step: Step, out: StepResult): Promise<void> 
       out.said = fields.map((f) => `${f}: ${JSON.stringify(s[f])}`).join(', ');
       return;
     }
+    case 'acquirer-debit': {
+      const st = await call(ctx, { op: 'status' });
+      const e = await debitOnlyTheAcquirerSaw({ port: b.acquirer.port, ledgerFile: b.acquirer.ledgerFile, ledger: () => b.acquirer.ledger(), terminalId: t.terminalId, batch: Number(st.batch), amount: step.amount });
+      out.said = `the acquirer holds ledger seq ${e.seq} (STAN ${(e as { stan?: string }).stan}, batch ${(e as { batch?: string }).batch}); the journal knows nothing of it, and the money checks leave it out as the bench's own`;
+      return;
+    }
     case 'tamper-ledger': {
       const of = label(ctx, step.deleteReversalOf);
       const file = b.acquirer.ledgerFile;
@@ -280,7 +289,7 @@ async function check(ctx: RunContext, step: Step & { do: 'check' }, out: StepRes
   const t = b.terminal;
   const records = await t.records();
   const ledger = b.acquirer.ledger();
-  if (c.invariants) out.judgements.push(...judgeInvariants(c.invariants, { records, ledger, terminalId: t.terminalId, told: ctx.told, boots: t.boots, journalDir: t.journalDir }));
+  if (c.invariants) out.judgements.push(...judgeInvariants(c.invariants, { records, ledger, injected: injectedSeqs(b.acquirer.ledgerFile), terminalId: t.terminalId, told: ctx.told, boots: t.boots, journalDir: t.journalDir }));
   if (c.journalClean) out.judgements.push(judgeJournal(await t.verify()));
   if (c.receipts) out.judgements.push(judgeReceipts(c.receipts, b.printer.receiptsSeen().slice(ctx.receiptsFrom)));
   if (c.status) out.judgements.push(judgeFields('status', await call(ctx, { op: 'status' }), c.status));

@@ -46,6 +46,7 @@ export type StepAction =
   | { do: 'card'; name: string }
   | { do: 'wait'; ms?: number; until?: 'receipts-printed' | 'reversals-cleared'; timeoutMs: number }
   | { do: 'tamper-ledger'; deleteReversalOf: string }
+  | { do: 'acquirer-debit'; amount: number }
   | { do: 'check'; checks: Checks };
 
 export type Step = StepAction & { line: number; as?: string; title?: string; expect?: FieldExpect };
@@ -57,7 +58,7 @@ export interface Scenario {
   steps: Step[];
 }
 
-const ACTIONS = ['sale', 'void', 'refund', 'settle', 'reprint', 'supervisor-password', 'power-cut', 'power-restore', 'network', 'acquirer', 'reader', 'printer', 'card', 'wait', 'flash', 'tamper-ledger', 'check'] as const;
+const ACTIONS = ['sale', 'void', 'refund', 'settle', 'reprint', 'supervisor-password', 'power-cut', 'power-restore', 'network', 'acquirer', 'acquirer-debit', 'reader', 'printer', 'card', 'wait', 'flash', 'tamper-ledger', 'check'] as const;
 const COMMON = ['as', 'title', 'expect'] as const;
 const LABEL = /^[a-z][a-z0-9-]{0,39}$/;
 
@@ -230,6 +231,8 @@ function action(kind: (typeof ACTIONS)[number], v: YNode): StepAction {
       }
       return { do: 'acquirer', rules };
     }
+    case 'acquirer-debit':
+      return { do: 'acquirer-debit', amount: amountOf(v) };
     case 'reader':
     case 'printer':
       return { do: kind, action: deviceAction(v, kind) };

@@ -75,9 +75,12 @@ describe('posj-bridge bench run on the simulated bench', () => {
     expect(cases.filter((c) => c.failure)).toEqual([]);
     expect(r.stdout).toMatch(new RegExp(`${files.length} scenarios: ${files.length} passed, 0 failed`));
     // The seeds' stories are among them, and each says what it judged.
-    for (const story of ['lost-reply-reversed', 'void-with-supervisor-password', 'refund', 'settlement', 'paper-out-reprint']) expect(cases.map((c) => c.name)).toContain(story);
+    for (const story of ['lost-reply-reversed', 'void-with-supervisor-password', 'refund', 'settlement', 'unbalanced-settlement', 'paper-out-reprint']) expect(cases.map((c) => c.name)).toContain(story);
     expect(r.stdout).toMatch(/FAILED sale stan=\d+: no reply from the acquirer in time; reversed at the acquirer/);
     expect(r.stdout).toMatch(/✓ invariant no-failed-debit: [1-9]\d* answers told "failed", none live at the acquirer/);
+    expect(r.stdout).toMatch(/UNBALANCED \(对账不平\), [1-9]\d* transactions uploaded/);
+    // The debit the bench sent itself is left out of the money checks, and they say so.
+    expect(r.stdout).toMatch(/✓ invariant no-phantom-debit: held over \d+ journal records and \d+ ledger lines \(1 debit\(s\) the bench itself sent left out: ledger seq \d+\)/);
     expect(leftovers(dir)).toEqual([]);
   }, 180_000);
 
