@@ -6,8 +6,8 @@ import { COMMAND_TYPES, decodeReaderCommand, decodeReaderResponse, encodeReaderM
 import { expectEqual, FuzzFinding, refusedWith, type FuzzTarget } from '../target.js';
 
 const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype);
-const FIELDS = ['id', 'timeoutMs', 'modes', 'target', 'amount', 'currency', 'arc', 'issuerAuth', 'entryMode', 'pan', 'expiry', 'track2', 'panSeq', 'emv', 'pinBlock', 'ksn', 'model', 'firmware', 'cardPresent', 'code', 'message'];
-const VALUES: unknown[] = [1, 0, -1, 2 ** 31, 1.5, '156', 'magstripe', 'chip', ['chip'], [], true, null, {}, '4242424242424242', '2808', '4242424242424242D28082010000', '00', 'AB', ''];
+const FIELDS = ['id', 'timeoutMs', 'modes', 'target', 'amount', 'currency', 'arc', 'issuerAuth', 'entryMode', 'pan', 'expiry', 'track2', 'panSeq', 'emv', 'pinBlock', 'ksn', 'pinKey', 'reason', 'model', 'firmware', 'cardPresent', 'code', 'message'];
+const VALUES: unknown[] = [1, 0, -1, 2 ** 31, 1.5, '156', 'magstripe', 'chip', ['chip'], [], true, null, {}, '4242424242424242', '2808', '4242424242424242D28082010000', '00', 'AB', '', 'cancelled', 'timeout', '5CB134481FA2130D'];
 
 const SEEDS: [string, object][] = [
   ['READ', { id: 3, amount: 12345, currency: '156' }],
@@ -18,6 +18,8 @@ const SEEDS: [string, object][] = [
   ['STATUS_OK', { id: 2, model: 'SIM-READER', firmware: '1.0', cardPresent: false }],
   ['ERROR', { id: 2, code: 'NO_CARD', message: 'no card' }],
   ['PIN_BLOCK', { id: 6, pinBlock: '0123456789ABCDEF', ksn: 'FFFF9876543210E00001' }],
+  ['PIN', { id: 7, amount: 12345, currency: '156', timeoutMs: 60000, pinKey: '4A299B940973BD26353161F5E68EA097E305958D' }],
+  ['PIN_CANCELLED', { id: 7, reason: 'timeout' }],
 ];
 
 const split = (input: Buffer) => {
