@@ -8,7 +8,7 @@ const held = new Map<Buffer, Buffer[]>();
 
 /** The forms a block could take in a file: raw, as its bytes taken for characters in UTF-8 text (JSON),
  * upper- and lower-case hex, base64. */
-function formsOf(block: Buffer): Buffer[] {
+export function pinBlockForms(block: Buffer): Buffer[] {
   const hex = block.toString('hex');
   return [
     Buffer.from(block),
@@ -22,7 +22,7 @@ function formsOf(block: Buffer): Buffer[] {
 /** Holds a copy of the block's forms until the returned release is called (at the end of its request). */
 export function holdPinBlock(block: Buffer): () => void {
   const key = Buffer.from(block);
-  held.set(key, formsOf(block));
+  held.set(key, pinBlockForms(block));
   return () => {
     for (const f of held.get(key) ?? []) f.fill(0);
     held.delete(key);

@@ -18,6 +18,7 @@ import {
 import { DEFAULT_TEST_CARDS, type TestCard } from './reader-cards.js';
 import { FaultyByteLink, parseControlLine, type ControlAction, type ReaderFault } from './reader-faults.js';
 import { firstAcData, secondAcData, track2Of } from './reader-emv.js';
+import { notePinBlock } from './pin-block-registry.js';
 
 export interface ReaderSimulatorOptions {
   /** Serial path to attach to (one end of a socat pty pair, or a USB-serial adapter). */
@@ -344,6 +345,7 @@ export class ReaderSimulator {
     }
     const block = encryptPinBlock(pik, faults.has('wrong-pin') ? wrongPin(card.pinDigits) : card.pinDigits, card.pan);
     this.opts.onPinBlock?.(block);
+    notePinBlock(block);
     this.log.info(`reader sim: PIN entered for ${maskPan(card.pan)}${faults.has('wrong-pin') ? ' (a wrong one: fault)' : ''}`);
     this.answer({ type: 'PIN_BLOCK', id: cmd.id, pinBlock: block.toString('hex').toUpperCase() });
   }

@@ -1,0 +1,56 @@
+// The suite's on-disk PIN block scan: what a simulated PIN pad notes (keyed fingerprints, never the block)
+// is enough to find each block afterwards in any file, in every form it could take, at its byte offset —
+// and the notes themselves hold no block in any form.
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { KEY_ENV, notePinBlock, REGISTRY_ENV, scanForPinBlocks } from '../../host-bridge/sim/pin-block-registry.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+describe('PIN block fingerprints and the scan', () => {
+  it('finds each noted block raw, as UTF-8 text, as hex in either case and as base64, at its offset; nothing else', () => {
+    const dir = tmpDir('pin-scan');
+    const files = path.join(dir, 'files');
+    fs.mkdirSync(files);
+    const registry = path.join(dir, 'registry');
+    const key = randomBytes(32).toString('hex');
+    const env = { [REGISTRY_ENV]: registry, [KEY_ENV]: key };
+    // One block with high bytes (its UTF-8 text form differs from its raw bytes), one without.
+    const a = Buffer.from('5CB134481FA2130D', 'hex');
+    const b = Buffer.from('8AF0C3E19B27D4A6', 'hex');
+    const never = Buffer.from('0123456789ABCDEF', 'hex');
+    notePinBlock(a, env);
+    notePinBlock(b, env);
+    const noise = (n: number) => Buffer.alloc(n, 0x20);
+    fs.writeFileSync(path.join(files, 'raw.bin'), Buffer.concat([randomBytes(100).fill(0x41), a, noise(30)]));
+    fs.writeFileSync(path.join(files, 'log.json'), JSON.stringify({ note: `x${b.toString('latin1')}y` }));
+    fs.writeFileSync(path.join(files, 'hex.txt'), `pinBlock=${b.toString('hex')} and ${a.toString('hex').toUpperCase()}`);
+    fs.mkdirSync(path.join(files, 'deep'));
+    fs.writeFileSync(path.join(files, 'deep', 'b64.txt'), `${'-'.repeat(7)}${a.toString('base64')}`);
+    fs.writeFileSync(path.join(files, 'clean.bin'), Buffer.concat([never, Buffer.from(never.toString('hex')), noise(5000)]));
+
+    const r = scanForPinBlocks(files, registry, key);
+    expect(r.blocks).toBe(2);
+    expect(r.files).toBe(5);
+    const rel = r.hits.map((h) => path.relative(files, h.split(' at ')[0]!) + ' at' + h.split(' at')[1]).sort();
+    expect(rel).toEqual([
+      'deep/b64.txt at byte 7 (base64)',
+      `hex.txt at byte ${9 + 16 + 5} (hex)`,
+      'hex.txt at byte 9 (hex-lower)',
+      `log.json at byte ${'{"note":"x'.length} (utf8)`,
+      'raw.bin at byte 100 (raw)',
+    ]);
+    // The notes name no block in any form, not even to this scan.
+    expect(scanForPinBlocks(registry, registry, key).hits).toEqual([]);
+    // Without the run's key the notes find nothing.
+    expect(scanForPinBlocks(files, registry, randomBytes(32).toString('hex')).hits).toEqual([]);
+  });
+
+  it('notes nothing without both the directory and a key in the environment', () => {
+    const registry = path.join(tmpDir('pin-scan'), 'registry');
+    notePinBlock(randomBytes(8), { [REGISTRY_ENV]: registry });
+    notePinBlock(randomBytes(8), { [KEY_ENV]: randomBytes(32).toString('hex') });
+    expect(fs.existsSync(registry)).toBe(false);
+  });
+});
