@@ -1,9 +1,11 @@
 // The money invariants of DESIGN.md as the simulator checks them, after every reboot and at the end:
 // checkMoneyInvariants (journal vs the acquirer's reference ledger) plus what only the simulator can see —
 // every STAN that went on the wire was journaled first, settled batches' totals equal the acquirer's, and
-// no file on the terminal's disk holds a PAN-like digit run (raw bytes, torn and garbled sectors included).
+// no file on the terminal's disk holds a PAN-like digit run or any PIN block the PIN pad formed, in any
+// form (raw bytes, torn and garbled sectors included).
 import type { JournalRecord } from '../../firmware-ts/journal/state-machine.js';
 import { findPanLikeRun } from '../../firmware-ts/pci/card-data.js';
+import { pinBlockForms } from '../../firmware-ts/pci/pin-blocks-in-flight.js';
 import type { AcquirerHost } from '../acquirer/host.js';
 import { checkMoneyInvariants, type InvariantName, type ToldCashier } from '../../firmware-ts/txn/money-invariants.js';
 import { TerminalRecord, type AuthIntent, type SettlementDone, type StanAllocated } from '../../firmware-ts/txn/records.js';
@@ -45,6 +47,8 @@ export interface WorldView {
   reportedApproved: ReadonlySet<string>;
   /** Every answer the cashier heard (invariant 8). */
   told: readonly ToldCashier[];
+  /** Every encrypted PIN block the PIN pad formed this run. */
+  pinBlocks?: readonly Buffer[];
   /** Mid-run: reversals still owed are obligations kept, not violations. */
   final: boolean;
 }
@@ -60,9 +64,13 @@ export function checkWorld(w: WorldView): SimViolation[] {
   checkReversalRepeats(w, out);
   checkReportedApprovals(w, out);
   checkSettledTotals(w, out);
+  const pinForms = (w.pinBlocks ?? []).flatMap((b) => pinBlockForms(b));
   for (const f of w.disk.fileInfo()) {
-    const at = findPanLikeRun(w.disk.readFile(f.path));
+    const bytes = w.disk.readFile(f.path);
+    const at = findPanLikeRun(bytes);
     if (at >= 0) out.push({ invariant: 'no-card-data', detail: `${f.path} holds a PAN-like digit run at byte ${at}` });
+    const pin = pinForms.reduce((found, form) => (found >= 0 ? found : bytes.indexOf(form)), -1);
+    if (pin >= 0) out.push({ invariant: 'no-card-data', detail: `${f.path} holds a PIN block at byte ${pin}` });
   }
   return out;
 }

@@ -3,8 +3,14 @@
 // chip refuses an approval the host gave (second GENERATE AC → reversal reason 06), the printer runs out
 // of paper or its cover is open until the simulator "fixes" it (which fires the onReady listeners) — and
 // every call can throw (a driver error, the line gone) or stay silent far beyond any engine bound (its
-// answer comes, too late, on the simulated clock), the GEN AC2 after a host approval included.
+// answer comes, too late, on the simulated clock), the GEN AC2 after a host approval included. As PIN pad
+// it forms real PIN blocks under the session's PIK; which cards ask for a PIN and how the cardholder
+// enters it (right, wrong, cancel, walk away) come from a PIN stream of their own, so adding PIN sales did
+// not move the draws of the main stream.
 import type { Clock } from '../../protocol/io/clock.js';
+import { encryptPinBlock, unwrapPinKey, type SecretKey } from '../../protocol/iso8583/index.js';
+import type { OnlinePinResult } from '../../firmware-ts/devices/card-reader/card-reader.js';
+import type { TestCard } from '../sim/reader-cards.js';
 import { Secret } from '../../firmware-ts/devices/card-reader/secret.js';
 import type { PrintResult } from '../../firmware-ts/devices/printer/print-result.js';
 import { luhnValid, maskPan } from '../../firmware-ts/pci/card-data.js';
@@ -17,6 +23,30 @@ export const SIM_PANS: readonly string[] = ['000000000000', '000000000123', '000
   for (let d = 0; d <= 9; d++) if (luhnValid(body + d)) return body + d;
   throw new Error('no check digit');
 });
+
+/** Each test card's PIN: what the simulated cardholder types and the acquirer checks. */
+export const SIM_PINS: readonly string[] = ['1234', '246810', '0000'];
+
+/** The simulator's cards as the acquirer knows them: PIN optional (pin "bypass"), checked when sent. */
+export const SIM_CARDS: readonly TestCard[] = SIM_PANS.map((pan, i) => ({ name: `sim-${i}`, pan, expiry: '2812', entryMode: 'chip', aid: 'A000000333010101', pin: 'bypass', pinDigits: SIM_PINS[i]! }));
+
+/** What the cardholder does at the PIN pad, per PIN asked; the rest of the time the right PIN. */
+export interface PinEntryRates {
+  /** Share of card reads whose card asks for online PIN (CVM). */
+  pinCard: number;
+  wrongPin: number;
+  cancelled: number;
+  timeout: number;
+}
+
+export const DEFAULT_PIN_ENTRY: PinEntryRates = { pinCard: 0.4, wrongPin: 0.06, cancelled: 0.03, timeout: 0.02 };
+
+/** The PIN pad's side of the simulated reader: its own seeded stream and the TMK it unwraps PIKs with. */
+export interface SimPinPad {
+  rng: Rng;
+  tmk: SecretKey;
+  rates?: PinEntryRates;
+}
 
 export interface DeviceFaultRates {
   cardPulled: number;
@@ -52,11 +82,16 @@ async function faulty<T>(dev: { rng: Rng; clock: Clock; trace: (l: string) => vo
 
 export class SimReader implements CardSource {
   faultsOn = true;
+  /** Every encrypted PIN block formed (copies: the engine wipes its own), for the on-disk scan. */
+  readonly pinBlocks: Buffer[] = [];
+  /** The card last read: the PIN pad forms its block with this PAN. */
+  private lastPan: string | undefined;
   constructor(
     readonly rng: Rng,
     readonly clock: Clock,
     readonly trace: (line: string) => void,
     readonly rates: DeviceFaultRates = DEFAULT_DEVICE_FAULTS,
+    private readonly pinPad?: SimPinPad,
   ) {}
 
   readCard(): Promise<CardReadOutcome> {
@@ -71,9 +106,12 @@ export class SimReader implements CardSource {
     }
     const pan = SIM_PANS[this.rng.int(SIM_PANS.length)]!;
     const chip = this.rng.chance(0.7);
+    this.lastPan = pan;
+    const pinCard = this.pinPad !== undefined && this.pinPad.rng.chance((this.pinPad.rates ?? DEFAULT_PIN_ENTRY).pinCard);
     return {
       kind: 'card',
       card: {
+        ...(pinCard ? { cvm: 'online-pin' as const } : {}),
         entryMode: chip ? 'chip' : 'magstripe',
         posEntryMode: chip ? '05' : '90',
         maskedPan: maskPan(pan),
@@ -83,6 +121,37 @@ export class SimReader implements CardSource {
         emvData: chip ? Buffer.from('9f2701809f360200019f2608a1b2c3d4e5f60718', 'hex') : Buffer.alloc(0),
       },
     };
+  }
+
+  /** Absent without a PIN pad (the reader then has none, as before PIN sales). */
+  get enterPin(): ((opts: { pinKey: Buffer; timeoutMs: number }) => Promise<OnlinePinResult>) | undefined {
+    const pad = this.pinPad;
+    if (!pad) return undefined;
+    // Faults of the PIN call draw from the PIN stream too.
+    const dev = { rng: pad.rng, clock: this.clock, trace: this.trace, rates: this.rates, faultsOn: this.faultsOn };
+    return async (opts) => faulty(dev, 'reader: PIN', () => this.pinEntry(pad, opts)).then((r) => r);
+  }
+
+  private pinEntry(pad: SimPinPad, opts: { pinKey: Buffer; timeoutMs: number }): Promise<OnlinePinResult> | OnlinePinResult {
+    const rates = pad.rates ?? DEFAULT_PIN_ENTRY;
+    const wrong = pad.rng.chance(rates.wrongPin);
+    const cancelled = pad.rng.chance(rates.cancelled);
+    const timeout = pad.rng.chance(rates.timeout);
+    if (this.faultsOn && cancelled) {
+      this.trace('reader: the cardholder cancels PIN entry');
+      return { kind: 'cancelled' };
+    }
+    if (this.faultsOn && timeout) {
+      this.trace('reader: nobody types the PIN');
+      return new Promise((resolve) => void this.clock.setTimer(opts.timeoutMs, () => resolve({ kind: 'timeout' })));
+    }
+    const pan = this.lastPan!;
+    const right = SIM_PINS[SIM_PANS.indexOf(pan)]!;
+    const pin = this.faultsOn && wrong ? right.slice(0, -1) + String((Number(right.at(-1)) + 1) % 10) : right;
+    this.trace(pin !== right ? 'reader: the cardholder types a wrong PIN' : 'reader: PIN entered');
+    const block = encryptPinBlock(unwrapPinKey(pad.tmk, opts.pinKey), pin, pan);
+    this.pinBlocks.push(Buffer.from(block));
+    return { kind: 'pin', pinBlock: new Secret(block) };
   }
 
   completeChip(opts: { arc: string }): Promise<{ reversalReason?: '06' }> {

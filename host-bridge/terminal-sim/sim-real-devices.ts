@@ -53,6 +53,8 @@ export class RealDevices {
   readonly printerDevice: PrinterDevice;
   private readonly printerPort: ReconnectingPort;
   private side: TerminalSide | undefined;
+  /** Every encrypted PIN block the reader simulator formed, for the on-disk scan. */
+  readonly pinBlocks: Buffer[] = [];
   /** Printer fault timers (a printer that answers nothing for a while): cancelled when fixed. */
   private readonly healers = new Set<TimerHandle>();
   slips = 0;
@@ -70,6 +72,7 @@ export class RealDevices {
       present: null,
       clock,
       log: silentLog,
+      onPinBlock: (b) => this.pinBlocks.push(Buffer.from(b)),
       openLink: () => new ReconnectingPort({ path: this.readerLine.path, baudRate: BAUD, clock, log: silentLog, backoffMs: 50, maxBackoffMs: 500, openPort: this.readerLine.device }),
     });
     this.readerSim.start();

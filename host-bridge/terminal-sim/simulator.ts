@@ -21,7 +21,8 @@ import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { createRng, type Rng } from './rng.js';
 import { checkWorld, type SimViolation } from './sim-checks.js';
 import { SimClock } from './sim-clock.js';
-import { DEFAULT_DEVICE_FAULTS, SimReader, SimPrinter } from './sim-devices.js';
+import { DEFAULT_DEVICE_FAULTS, SIM_CARDS, SimReader, SimPrinter } from './sim-devices.js';
+import { DEFAULT_TEST_CARDS } from '../sim/reader-cards.js';
 import { DEFAULT_LINE_FAULTS, RealDevices } from './sim-real-devices.js';
 import { PowerCutError, SimDisk, type CrashMode } from './sim-disk.js';
 import { DEFAULT_NET_FAULTS, SimNetwork } from './sim-network.js';
@@ -130,13 +131,16 @@ class World {
       ledgerPath: '/acquirer/ledger.jsonl',
       tmk: TMK,
       clock: this.clock,
+      // The PINs of the simulator's cards and of the reader simulator's (with --devices real).
+      cards: [...DEFAULT_TEST_CARDS, ...SIM_CARDS],
       random: (n) => Buffer.from(hostRng.fill(new Uint8Array(n))),
       onEvent: (e) => log(`host: ${e.mti} stan ${e.stan ?? '-'} ${e.action}${e.responseCode ? ` ${e.responseCode}` : ''}${e.detail ? ` (${e.detail})` : ''}`),
     });
     const k = opts.faultScale ?? 1;
     const scaled = <T extends object>(rates: T): T => Object.fromEntries(Object.entries(rates).map(([n, p]) => [n, Math.min(0.5, (p as number) * k)])) as T;
     this.net = new SimNetwork({ host: this.host, clock: this.clock, rng: this.rng, responseTimeoutMs: RESPONSE_TIMEOUT_MS, trace: log, rates: scaled(DEFAULT_NET_FAULTS) });
-    this.reader = new SimReader(this.rng, this.clock, log, scaled(DEFAULT_DEVICE_FAULTS));
+    // PIN sales draw from a stream of their own: the main stream's draws are what they were before them.
+    this.reader = new SimReader(this.rng, this.clock, log, scaled(DEFAULT_DEVICE_FAULTS), { rng: createRng(seed ^ 0x9157_0b1c), tmk: TMK });
     this.printer = new SimPrinter(this.rng, this.clock, log, scaled(DEFAULT_DEVICE_FAULTS));
     this.realDevices = opts.devices === 'real' ? new RealDevices(this.clock, this.rng, log, scaled(DEFAULT_LINE_FAULTS)) : undefined;
     this.deviceKey = Buffer.from(this.rng.fill(new Uint8Array(32)));
@@ -443,6 +447,7 @@ class World {
       wire: this.net.wire,
       reportedApproved: this.reportedApproved,
       told: this.told,
+      pinBlocks: [...this.reader.pinBlocks, ...(this.realDevices?.pinBlocks ?? [])],
       final,
     });
     if (violations.length) throw new CheckFailed(violations, where);
