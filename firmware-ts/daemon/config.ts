@@ -39,6 +39,8 @@ export interface TerminalConfig {
   firmware?: { slotsDir: string; trustedKeysFile: string; quotaBytes?: number };
   /** Transactions per batch before "settle first" (≤ 999: field 48 counts in three digits), and settling by itself there. */
   batch?: { limit: number; autoSettle: boolean };
+  /** Online PIN beyond the card's CVM: the acquirer profile's amount (fen) from which every sale asks for a PIN, and the PIN pad's entry time. */
+  onlinePin?: { fromAmount?: number; entryMs: number };
   /** The rotated log file; absent: `log/posj` beside the journal, 1 MiB × 4 (file-log.ts). */
   log?: { file: string; maxBytes: number; keep: number };
 }
@@ -219,6 +221,10 @@ export function parseConfig(raw: unknown, baseDir: string): TerminalConfig {
   const bs = c.section('batch');
   const batch = bs && { limit: bs.int('limit', 1, 999, 999), autoSettle: bs.bool('autoSettle', false) };
   bs?.end();
+  const op = c.section('onlinePin');
+  const from = op?.raw('fromAmount') === undefined ? undefined : op.int('fromAmount', 1, 999_999_999_999);
+  const onlinePin = op && { ...(from !== undefined ? { fromAmount: from } : {}), entryMs: op.int('entryMs', 1_000, 300_000, 60_000) };
+  op?.end();
   const l = c.section('log');
   const log = l && {
     file: l.raw('file') === undefined ? path.join(path.dirname(journalDir), 'log', 'posj') : l.path('file', baseDir),
@@ -227,7 +233,7 @@ export function parseConfig(raw: unknown, baseDir: string): TerminalConfig {
   };
   l?.end();
   c.end();
-  return { journalDir, deviceKeyFile, terminalId, merchantId, merchantName, acquirer, reader, printer, socketPath, timeouts, reversal, journalSpace, ...extra, ...(batch ? { batch } : {}), ...(log ? { log } : {}) };
+  return { journalDir, deviceKeyFile, terminalId, merchantId, merchantName, acquirer, reader, printer, socketPath, timeouts, reversal, journalSpace, ...extra, ...(batch ? { batch } : {}), ...(onlinePin ? { onlinePin } : {}), ...(log ? { log } : {}) };
 }
 function servicePortAndFirmware(c: Section, baseDir: string, journalDir: string): Pick<TerminalConfig, 'servicePort' | 'firmware'> {
   const out: Pick<TerminalConfig, 'servicePort' | 'firmware'> = {};

@@ -186,6 +186,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       merchantName: config.merchantName,
       reversal: config.reversal,
       ...(config.batch ? { batch: config.batch } : {}),
+      ...(config.onlinePin ? { onlinePin: config.onlinePin } : {}),
       timeouts: config.timeouts,
       onEngineEvent: (e) => log.event(e.type, { ...e, type: undefined, ...reversalWhy(e) }),
       onLinkEvent: (e) => {

@@ -8,6 +8,7 @@ import { systemClock } from '../../protocol/io/clock.js';
 import { nodeStorage } from '../../firmware-ts/io/node-storage.js';
 import { SecretKey } from '../../protocol/iso8583/index.js';
 import { AcquirerHost, defaultRules, loadRules, parseRules, startAcquirerServer, type HostEvent } from '../acquirer/index.js';
+import { loadCardsFile } from '../sim/reader-cards.js';
 
 /** The test terminal master key the simulator and bench terminals share unless told otherwise. */
 export const TEST_TMK_HEX = '0123456789ABCDEFFEDCBA9876543210';
@@ -22,6 +23,7 @@ interface AcquirerOptions {
   tlsKey?: string;
   json?: boolean;
   control?: boolean;
+  cards?: string;
 }
 
 export function registerAcquirerCommand(program: Command): void {
@@ -33,6 +35,7 @@ export function registerAcquirerCommand(program: Command): void {
     .option('--rules <file>', 'rules JSON: rules, script, openingBalance (see host-bridge/acquirer/README.md)')
     .option('--address <address>', 'address to listen on', '127.0.0.1')
     .option('--tmk <hex>', 'terminal master key, 32 hex digits (test key by default)', TEST_TMK_HEX)
+    .option('--cards <file>', "test cards with their PINs (the reader simulator's cards file), checked on online PIN; default: the built-in test cards")
     .option('--tls-cert <file>', 'serve TLS with this PEM certificate (needs --tls-key)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--json', 'log JSON lines')
@@ -56,6 +59,7 @@ export function registerAcquirerCommand(program: Command): void {
           tmk: SecretKey.fromHex(opts.tmk),
           clock: systemClock,
           rules: opts.rules ? loadRules(opts.rules) : defaultRules(),
+          ...(opts.cards ? { cards: loadCardsFile(opts.cards) } : {}),
           onEvent,
         });
         let fatal: Error | undefined;

@@ -7,6 +7,7 @@ import { ExitCode, action } from '../../firmware-ts/cli/exit-codes.js';
 import { stderrLog, type DeviceLog } from '../../protocol/io/device-log.js';
 import { systemClock } from '../../protocol/io/clock.js';
 import { maskPan } from '../../firmware-ts/pci/card-data.js';
+import { SecretKey } from '../../protocol/iso8583/index.js';
 import { DEFAULT_TEST_CARDS, loadCardsFile, type TestCard } from '../sim/reader-cards.js';
 import { CONTROL_HELP, ControlLineError, parseControlLine } from '../sim/reader-faults.js';
 import { ReaderSimulator } from '../sim/reader-simulator.js';
@@ -18,6 +19,8 @@ export interface SimReaderOptions {
   cards?: string;
   present?: string;
   faults?: string;
+  /** The PIN pad's terminal master key (32 hex digits): the terminal's, which wraps the PIN key. */
+  tmk?: string;
 }
 
 /** Checks a --faults file completely before anything is attached, naming the bad line. */
@@ -39,7 +42,7 @@ export async function runSimReader(opts: SimReaderOptions, io: { control: Readab
   const cards: readonly TestCard[] = opts.cards ? loadCardsFile(opts.cards) : DEFAULT_TEST_CARDS;
   const script = opts.faults ? readFaultsFile(opts.faults) : [];
   const present = opts.present === 'none' ? null : opts.present;
-  const sim = new ReaderSimulator({ path: opts.port, baudRate: opts.baud, cards, present, clock: systemClock, log: io.log });
+  const sim = new ReaderSimulator({ path: opts.port, baudRate: opts.baud, cards, present, clock: systemClock, log: io.log, ...(opts.tmk ? { tmk: SecretKey.fromHex(opts.tmk) } : {}) });
   io.log.info(`reader sim: cards ${cards.map((c) => `${c.name} (${maskPan(c.pan)}, ${c.entryMode})`).join(', ')}`);
   io.log.info(`reader sim: presented ${sim.presentedCard ?? 'no card'}; attaching to ${opts.port} at ${opts.baud} baud`);
   sim.start();
@@ -72,6 +75,7 @@ export function registerSimReaderCommand(program: Command): void {
     .option('--cards <file>', 'JSON array of test cards (test PANs only); default: the built-in test cards')
     .option('--present <name>', "card presented at start ('none' for no card); default: the first card")
     .option('--faults <file>', 'control lines applied at start, one per line (same language as stdin)')
+    .option('--tmk <hex>', "the PIN pad's terminal master key, 32 hex digits, which unwraps the PIN key of each PIN command (test key by default)")
     .addHelpText(
       'after',
       `\n${CONTROL_HELP}\n\nExample:\n  socat -d -d pty,raw,echo=0,link=/tmp/term pty,raw,echo=0,link=/tmp/reader &\n  (sleep 5; echo 'on READ bad-crc'; sleep 5; echo 'on GEN_AC2 decline-ac2') | posj-bridge sim reader --port /tmp/reader\n`,
