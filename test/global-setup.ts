@@ -3,7 +3,7 @@
 // 13–19 digit run may appear anywhere in one, archived and damaged parts included (DESIGN invariant 7).
 // Receipts are not scanned: they print merchant IDs, which are 15 digits and Luhn-valid one time in ten.
 // Then every file the run wrote, receipts and logs included, is scanned for every PIN block a simulated
-// PIN pad formed during the run — raw, as UTF-8 text, as hex in either case, as base64 — through the
+// PIN pad formed during the run — raw, as hex in either case, as base64 — through the
 // keyed fingerprints the pads noted (host-bridge/sim/pin-block-registry.ts), never the blocks themselves.
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -1,50 +1,52 @@
 // Finding PIN blocks on disk after a run, without the blocks themselves ever touching the disk. When
 // POSJ_PIN_BLOCK_REGISTRY names a directory (and POSJ_PIN_BLOCK_KEY holds 64 hex digits, set only in the
 // run's environment), every PIN block a simulated PIN pad forms is noted there as fingerprints: a keyed
-// rolling hash of each form the block could take in a file (raw, as UTF-8 text, upper/lower hex, base64)
-// and a keyed HMAC of the block. scanForPinBlocks() then rolls the same hashes over every file and confirms
-// a hit with the HMAC — one pass per file, whatever the number of blocks. The test suite's global setup
-// uses it (test/global-setup.ts); a bench can point it at a session's directory the same way.
+// rolling hash of each form the block takes in a file (raw, upper and lower hex, base64) and a keyed HMAC
+// of the block. scanForPinBlocks() rolls the same hashes over every file — a bit test per byte and form,
+// whatever the number of blocks — and confirms a hit with the HMAC. The test suite's global setup uses it
+// (test/global-setup.ts); a bench can point it at a session's directory the same way.
 import { createHmac } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { pinBlockForms } from '../../firmware-ts/pci/pin-blocks-in-flight.js';
 import { PIN_BLOCK_LENGTH } from '../../protocol/iso8583/index.js';
 
 export const REGISTRY_ENV = 'POSJ_PIN_BLOCK_REGISTRY';
 export const KEY_ENV = 'POSJ_PIN_BLOCK_KEY';
 
-/** The forms pinBlockForms() gives, in its order, and how each turns back into the 8 bytes. */
-const FORM_NAMES = ['raw', 'utf8', 'hex', 'hex-lower', 'base64'] as const;
-type FormName = (typeof FORM_NAMES)[number];
+/** Text forms, each of one length and one character class: 16 hex digits in either case, 11 base64 characters. */
+const TEXT_FORMS = [
+  { name: 'hex', length: 16, of: (b: Buffer) => Buffer.from(b.toString('hex').toUpperCase(), 'latin1'), back: (w: Buffer) => Buffer.from(w.toString('latin1'), 'hex') },
+  { name: 'hex-lower', length: 16, of: (b: Buffer) => Buffer.from(b.toString('hex'), 'latin1'), back: (w: Buffer) => Buffer.from(w.toString('latin1'), 'hex') },
+  { name: 'base64', length: 11, of: (b: Buffer) => Buffer.from(b.toString('base64').slice(0, 11), 'latin1'), back: (w: Buffer) => Buffer.from(w.toString('latin1'), 'base64') },
+] as const;
 
-function decodeForm(form: FormName, window: Buffer): Buffer | undefined {
-  switch (form) {
-    case 'raw':
-      return window;
-    case 'utf8':
-      return Buffer.from(window.toString('utf8'), 'latin1');
-    case 'hex':
-    case 'hex-lower':
-      return Buffer.from(window.toString('latin1'), 'hex');
-    case 'base64':
-      return Buffer.from(window.toString('latin1'), 'base64');
-  }
+/** Which bytes each text form is made of (hex serves both cases). */
+const HEX_CHARS = classOf('0123456789ABCDEFabcdef');
+const BASE64_CHARS = classOf('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/');
+
+function classOf(chars: string): Uint8Array {
+  const t = new Uint8Array(256);
+  for (const c of chars) t[c.charCodeAt(0)] = 1;
+  return t;
 }
 
 interface Fingerprint {
   /** HMAC-SHA256 of the block under the run's key, hex, first 32 digits. */
   mac: string;
-  /** [form, window length, rolling hash] for each form. */
-  forms: [FormName, number, number][];
+  /** A keyed 24-bit index of the block's first 4 bytes (the raw form). */
+  raw: number;
+  /** The rolling hash of each text form, in TEXT_FORMS order. */
+  text: number[];
 }
 
 function keyOf(hex: string | undefined): Buffer | undefined {
   return hex !== undefined && /^[0-9a-f]{64}$/i.test(hex) ? Buffer.from(hex, 'hex') : undefined;
 }
 
-/** The rolling hash's base: odd, from the key, so the hashes on disk say nothing without it. */
+/** The rolling hash's base and the raw index's multiplier: odd, from the key, so the notes say nothing without it. */
 const baseOf = (key: Buffer) => (key.readUInt32BE(0) | 1) >>> 0;
+const multiplierOf = (key: Buffer) => (key.readUInt32BE(4) | 1) >>> 0;
+const rawIndex = (word: number, k: number) => Math.imul(word, k) >>> 8;
 
 function rollingHash(bytes: Uint8Array, base: number): number {
   let h = 0;
@@ -60,7 +62,7 @@ export function notePinBlock(block: Buffer, env: NodeJS.ProcessEnv = process.env
   const key = keyOf(env[KEY_ENV]);
   if (!dir || !key || block.length !== PIN_BLOCK_LENGTH) return;
   const base = baseOf(key);
-  const fp: Fingerprint = { mac: macOf(key, block), forms: pinBlockForms(block).map((f, i) => [FORM_NAMES[i]!, f.length, rollingHash(f, base)]) };
+  const fp: Fingerprint = { mac: macOf(key, block), raw: rawIndex(block.readUInt32BE(0), multiplierOf(key)), text: TEXT_FORMS.map((f) => rollingHash(f.of(block), base)) };
   fs.mkdirSync(dir, { recursive: true });
   fs.appendFileSync(path.join(dir, `${process.pid}.jsonl`), JSON.stringify(fp) + '\n');
 }
@@ -86,45 +88,119 @@ function* filesUnder(dir: string): Generator<string> {
   }
 }
 
+/** A 2^24-bit set: the first test per byte, so a pass costs a bit test, not a map lookup. */
+class Filter {
+  private readonly bits = new Uint8Array(1 << 21);
+  add(i: number): void {
+    this.bits[i >>> 3]! |= 1 << (i & 7);
+  }
+  has(i: number): boolean {
+    return (this.bits[i >>> 3]! & (1 << (i & 7))) !== 0;
+  }
+}
+
 /** Every file under `root` searched for every block in the registry, in each of its forms. */
 export function scanForPinBlocks(root: string, registryDir: string, keyHex: string): PinScanResult {
   const key = keyOf(keyHex);
   if (!key) throw new RangeError(`${KEY_ENV}: 64 hex digits`);
   const base = baseOf(key);
+  const k = multiplierOf(key);
   const prints = readRegistry(registryDir);
   const macs = new Set(prints.map((p) => p.mac));
-  // Window length → rolling hash → the forms registered with it.
-  const byLength = new Map<number, Map<number, Set<FormName>>>();
-  for (const p of prints) {
-    for (const [form, len, h] of p.forms) {
-      const table = byLength.get(len) ?? new Map<number, Set<FormName>>();
-      byLength.set(len, table);
-      table.set(h, (table.get(h) ?? new Set()).add(form));
-    }
-  }
-  const result: PinScanResult = { blocks: macs.size, files: 0, bytes: 0, hits: [] };
-  for (const file of filesUnder(root)) {
-    const bytes = fs.readFileSync(file);
-    result.files++;
-    result.bytes += bytes.length;
-    for (const [len, table] of byLength) {
-      if (bytes.length < len) continue;
-      let top = 1;
-      for (let i = 1; i < len; i++) top = Math.imul(top, base) >>> 0;
-      let h = rollingHash(bytes.subarray(0, len), base);
-      for (let at = 0; ; at++) {
-        const forms = table.get(h);
-        if (forms) {
-          const window = bytes.subarray(at, at + len);
-          for (const form of forms) {
-            const block = decodeForm(form, window);
-            if (block?.length === PIN_BLOCK_LENGTH && macs.has(macOf(key, block))) result.hits.push(`${file} at byte ${at} (${form})`);
-          }
-        }
-        if (at + len >= bytes.length) break;
-        h = (Math.imul((h - Math.imul(bytes[at]!, top)) >>> 0, base) + bytes[at + len]!) >>> 0;
+  const raw = new Filter();
+  for (const p of prints) raw.add(p.raw);
+  // Text forms by length (hex upper and lower share one): rolling hash → the forms registered with it.
+  const texts = [16, 11].map((length) => {
+    const table = new Map<number, (typeof TEXT_FORMS)[number][]>();
+    const filter = new Filter();
+    TEXT_FORMS.forEach((form, i) => {
+      if (form.length !== length) return;
+      for (const p of prints) {
+        const h = p.text[i]!;
+        table.set(h, [...(table.get(h) ?? []), form]);
+        filter.add(h >>> 8);
       }
+    });
+    let top = 1;
+    for (let n = 1; n < length; n++) top = Math.imul(top, base) >>> 0;
+    return { length, chars: length === 16 ? HEX_CHARS : BASE64_CHARS, table, filter, top };
+  });
+  const result: PinScanResult = { blocks: macs.size, files: 0, bytes: 0, hits: [] };
+  const confirm = (file: string, at: number, form: string, block: Buffer) => {
+    if (block.length === PIN_BLOCK_LENGTH && macs.has(macOf(key, block))) result.hits.push(`${file} at byte ${at} (${form})`);
+  };
+  for (const file of filesUnder(root)) {
+    const whole = fs.readFileSync(file);
+    result.files++;
+    result.bytes += whole.length;
+    if (prints.length === 0) continue;
+    for (const [from, to] of nonZeroSpans(whole)) {
+      const bytes = whole.subarray(from, to);
+      const where = (at: number) => from + at;
+      scanSpan(bytes, (at, form, block) => confirm(file, where(at), form, block));
     }
   }
   return result;
+
+  function scanSpan(bytes: Buffer, found: (at: number, form: string, block: Buffer) => void): void {
+    // Raw: a sliding 32-bit word of the first 4 bytes of each 8-byte window.
+    let word = 0;
+    for (let at = 0; at + 4 <= bytes.length; at++) {
+      word = at === 0 ? bytes.readUInt32BE(0) : ((word << 8) | bytes[at + 3]!) >>> 0;
+      if (at + PIN_BLOCK_LENGTH <= bytes.length && raw.has(rawIndex(word, k))) found(at, 'raw', bytes.subarray(at, at + PIN_BLOCK_LENGTH));
+    }
+    // Text: rolling hashes only inside runs of the form's characters that are long enough.
+    for (const { length, chars, table, filter, top } of texts) {
+      let at = 0;
+      while (at < bytes.length) {
+        if (!chars[bytes[at]!]) {
+          at++;
+          continue;
+        }
+        let end = at;
+        while (end < bytes.length && chars[bytes[end]!]) end++;
+        if (end - at >= length) {
+          let h = rollingHash(bytes.subarray(at, at + length), base);
+          for (let i = at; ; i++) {
+            if (filter.has(h >>> 8)) for (const form of table.get(h) ?? []) found(i, form.name, form.back(bytes.subarray(i, i + length)));
+            if (i + length >= end) break;
+            h = (Math.imul((h - Math.imul(bytes[i]!, top)) >>> 0, base) + bytes[i + length]!) >>> 0;
+          }
+        }
+        at = end;
+      }
+    }
+  }
+}
+
+/** Below this many zero bytes in a row, a gap is scanned through rather than skipped. */
+const ZERO_GAP = 64;
+const ZERO_CHUNK = Buffer.alloc(4096);
+
+/**
+ * The parts of a file that are not long runs of zero bytes (preallocated journal space is mostly zeros),
+ * each widened by a block's length on both sides: a window that is all zeros is skipped — a PIN block of
+ * eight zero bytes has odds of 2^-64 — and every other window lies inside a span.
+ */
+function nonZeroSpans(bytes: Buffer): [number, number][] {
+  const spans: [number, number][] = [];
+  const n = bytes.length;
+  let at = 0;
+  while (at < n) {
+    // Zeros: whole aligned chunks by a native compare, the rest byte by byte.
+    while (at < n) {
+      if (at % ZERO_CHUNK.length === 0 && at + ZERO_CHUNK.length <= n && bytes.compare(ZERO_CHUNK, 0, ZERO_CHUNK.length, at, at + ZERO_CHUNK.length) === 0) at += ZERO_CHUNK.length;
+      else if (bytes[at] === 0) at++;
+      else break;
+    }
+    if (at >= n) break;
+    const start = at;
+    let zeros = 0;
+    while (at < n && zeros < ZERO_GAP) {
+      zeros = bytes[at] === 0 ? zeros + 1 : 0;
+      at++;
+    }
+    spans.push([Math.max(0, start - PIN_BLOCK_LENGTH), Math.min(n, at - zeros + PIN_BLOCK_LENGTH)]);
+  }
+  return spans;
 }

@@ -9,37 +9,46 @@ import { KEY_ENV, notePinBlock, REGISTRY_ENV, scanForPinBlocks } from '../../hos
 import { tmpDir } from '../helpers/tmp.js';
 
 describe('PIN block fingerprints and the scan', () => {
-  it('finds each noted block raw, as UTF-8 text, as hex in either case and as base64, at its offset; nothing else', () => {
+  it('finds each noted block raw, as hex in either case and as base64, at its offset; nothing else', () => {
     const dir = tmpDir('pin-scan');
     const files = path.join(dir, 'files');
     fs.mkdirSync(files);
     const registry = path.join(dir, 'registry');
     const key = randomBytes(32).toString('hex');
     const env = { [REGISTRY_ENV]: registry, [KEY_ENV]: key };
-    // One block with high bytes (its UTF-8 text form differs from its raw bytes), one without.
     const a = Buffer.from('5CB134481FA2130D', 'hex');
     const b = Buffer.from('8AF0C3E19B27D4A6', 'hex');
     const never = Buffer.from('0123456789ABCDEF', 'hex');
+    // Mostly zero bytes, in a file of long zero runs (the scan skips those): found where it starts, 4 KiB
+    // aligned, and where it straddles a 4 KiB boundary.
+    const z = Buffer.from('00AB000000CD0000', 'hex');
     notePinBlock(a, env);
     notePinBlock(b, env);
+    notePinBlock(z, env);
     const noise = (n: number) => Buffer.alloc(n, 0x20);
     fs.writeFileSync(path.join(files, 'raw.bin'), Buffer.concat([randomBytes(100).fill(0x41), a, noise(30)]));
-    fs.writeFileSync(path.join(files, 'log.json'), JSON.stringify({ note: `x${b.toString('latin1')}y` }));
+    fs.writeFileSync(path.join(files, 'log.bin'), Buffer.concat([Buffer.from('{"note":"'), b, Buffer.from('"}')]));
     fs.writeFileSync(path.join(files, 'hex.txt'), `pinBlock=${b.toString('hex')} and ${a.toString('hex').toUpperCase()}`);
     fs.mkdirSync(path.join(files, 'deep'));
     fs.writeFileSync(path.join(files, 'deep', 'b64.txt'), `${'-'.repeat(7)}${a.toString('base64')}`);
+    const zeros = Buffer.alloc(3 * 4096);
+    z.copy(zeros, 4096);
+    z.copy(zeros, 2 * 4096 - 3);
+    fs.writeFileSync(path.join(files, 'segment.wal'), zeros);
     fs.writeFileSync(path.join(files, 'clean.bin'), Buffer.concat([never, Buffer.from(never.toString('hex')), noise(5000)]));
 
     const r = scanForPinBlocks(files, registry, key);
-    expect(r.blocks).toBe(2);
-    expect(r.files).toBe(5);
+    expect(r.blocks).toBe(3);
+    expect(r.files).toBe(6);
     const rel = r.hits.map((h) => path.relative(files, h.split(' at ')[0]!) + ' at' + h.split(' at')[1]).sort();
     expect(rel).toEqual([
       'deep/b64.txt at byte 7 (base64)',
       `hex.txt at byte ${9 + 16 + 5} (hex)`,
       'hex.txt at byte 9 (hex-lower)',
-      `log.json at byte ${'{"note":"x'.length} (utf8)`,
+      `log.bin at byte ${'{"note":"'.length} (raw)`,
       'raw.bin at byte 100 (raw)',
+      'segment.wal at byte 4096 (raw)',
+      `segment.wal at byte ${2 * 4096 - 3} (raw)`,
     ]);
     // The notes name no block in any form, not even to this scan.
     expect(scanForPinBlocks(registry, registry, key).hits).toEqual([]);
