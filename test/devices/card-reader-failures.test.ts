@@ -156,6 +156,18 @@ describe('card reader failures before the card is read: fail fast, say which', (
   });
 });
 
+describe('PIN entry on a pad that stays silent', () => {
+  it('PIN is sent once (a second PIN would start a second entry on the pad) and is unresponsive after the entry time and one response timeout', async () => {
+    const s = rig({ PIN: 'ack-only' });
+    const r = await timed(s.clock, s.reader.requestOnlinePin({ amount: 100, currency: '156', pinKey: Buffer.alloc(20), timeoutMs: 2_000 }));
+    expect(r).toMatchObject({ ok: false, error: { code: 'READER_NO_RESPONSE', command: 'PIN' } });
+    expect(r.ms).toBeGreaterThanOrEqual(2_000 + RESPONSE_MS);
+    expect(r.ms).toBeLessThan(2_000 + 2 * RESPONSE_MS);
+    expect(s.commands.filter((c) => c.type === 'PIN')).toHaveLength(1);
+    expect(s.commands[0]).toMatchObject({ type: 'PIN', timeoutMs: 2_000, pinKey: '00'.repeat(20) });
+  });
+});
+
 describe('card reader failures at GEN AC2, after the host answered', () => {
   it('silent at GEN AC2: READER_NO_RESPONSE after every try (the engine must reverse 06)', async () => {
     const s = rig({ GEN_AC2: 'ack-only' });

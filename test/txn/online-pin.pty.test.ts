@@ -188,6 +188,26 @@ describe('online PIN over a pty PIN pad and loopback TCP', () => {
     });
   }
 
+  it('a card that allows no PIN, bypassed on the pad: sent as a sale without PIN (22 = 052, no 26/52/53) and approved', async () => {
+    const b = await bench();
+    b.sim.present('mastercard-chip-bypass');
+    expect(await b.sale(800)).toMatchObject({ kind: 'approved', maskedPan: '555555******4444' });
+    const [sale] = financial(b);
+    expect(sale!.message.fields.get(22)).toBe('052');
+    for (const n of [26, 52, 53]) expect(sale!.message.fields.has(n), `field ${n}`).toBe(false);
+    expect(b.blocks).toEqual([]);
+    expect(b.sim.handled.PIN).toBe(1);
+  });
+
+  it('a PIN pad that never answers: refused pin-entry-failed after the entry time, nothing sent', async () => {
+    const b = await bench({ entryMs: 1_000 });
+    b.sim.inject({ kind: 'no-reply' }, 'PIN');
+    const r = await b.sale(600);
+    expect(r).toMatchObject({ kind: 'refused', reason: 'pin-entry-failed' });
+    expect(financial(b)).toEqual([]);
+    expect(readTerminalRecords(b.journal).filter((x) => x.type === TerminalRecord.authIntent.name)).toEqual([]);
+  });
+
   it('a lost reply after a PIN sale is reversed with a 0400 that carries no 26, 52 or 53 and no byte of the block', async () => {
     const b = await bench({ rules: { rules: [{ when: { mti: '0200' }, then: { action: 'drop-reply' } }] }, responseMs: 1_500 });
     const r = await b.sale(3_300);
