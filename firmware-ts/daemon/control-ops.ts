@@ -4,7 +4,7 @@ import type { Clock } from '../../protocol/io/clock.js';
 import type { TerminalEngineApi } from '../txn/engine-api.js';
 import { requestIdProblem } from '../txn/request-id.js';
 import { Settlement, SettlementError } from '../txn/settlement.js';
-import { reconciliation, settlementReceipt } from '../txn/settlement-reconciliation.js';
+import { settlementReceipt } from '../txn/settlement-reconciliation.js';
 import type { Supervisor } from '../txn/supervisor.js';
 import type { TerminalJournal } from '../txn/terminal-journal.js';
 import type { TerminalConfig } from './config.js';
@@ -108,7 +108,7 @@ export async function dispatch(p: DaemonParts, req: ControlRequest): Promise<unk
       const r = await p.settlement.settle();
       p.log.event('settled', { batch: r.batch, balanced: r.balanced, uploaded: r.uploaded, nextBatch: r.nextBatch });
       const receipt = settlementReceipt(r.report, merchantOf(p), localTime(new Date(p.clock.now())));
-      const slip = await p.slips.printNew(receipt);
+      const slip = await p.slips.printNew(r.batch);
       return { ...r, receipt, slip };
     }
     case 'reversals':
@@ -116,11 +116,9 @@ export async function dispatch(p: DaemonParts, req: ControlRequest): Promise<unk
     case 'reprint': {
       if (req.settlement === true) {
         // The last settlement's slip, rebuilt from the journal; a reprint is always marked duplicate.
-        const last = p.journal.state.lastSettlement;
-        if (!last) return { kind: 'not-found', detail: 'no batch has been settled yet' };
-        const report = reconciliation(last.batch, last.balanced, last.terminal, last.acquirer, last.uploaded);
-        const slip = await p.slips.reprint(settlementReceipt(report, merchantOf(p), localTime(new Date(last.at))));
-        return slip.printed ? { kind: 'printed', batch: last.batch, duplicate: true } : { kind: 'not-printed', batch: last.batch, reason: `${slip.reason}: ${slip.detail}` };
+        const slip = await p.slips.reprint();
+        if (!slip) return { kind: 'not-found', detail: 'no batch has been settled yet' };
+        return slip.printed ? { kind: 'printed', batch: slip.batch, duplicate: true } : { kind: 'not-printed', batch: slip.batch, reason: `${slip.reason}: ${slip.detail}` };
       }
       return p.engine.reprint(req.stan === undefined ? { last: true } : { stan: intField(req, 'stan', 1, 999_999) });
     }

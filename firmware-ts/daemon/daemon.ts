@@ -201,7 +201,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     if (!supervisor.isSet) log.event('supervisor-password-missing', { detail: 'void, refund and closing a reversal are refused until one is set: posj supervisor set' });
 
     const queue = new OperationQueue(clock);
-    const slips = new SettlementSlips(devices.printer, log);
+    const slips = new SettlementSlips({ journal, printer: devices.printer, clock, log, merchant: { name: config.merchantName, merchantId: config.merchantId, terminalId: config.terminalId } });
     closers.push(() => slips.close());
     const parts: DaemonParts = { journal, engine, supervisor, settlement, devices, config, log, clock, queue, linkWatch, slips };
     confirmHealthySlot(parts, opts.slot ?? null);
@@ -213,6 +213,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       log.event('settlement-resume', { batch: settlement.pending.batch, step: settlement.pending.step });
       await queue.run('settle', () => dispatch(parts, { op: 'settle' })).catch((e: Error) => log.event('settlement-resume-failed', { error: e.message }));
     }
+    // Settlement slips owed from before the restart (the printer was out, or the power went mid-job).
+    if (journal.state.slipsOwed.length > 0) await slips.printOwed();
 
     const server = new ControlServer({ dispatch: (req) => dispatch(parts, req), queue, log, ...(opts.controlLimits ? { limits: opts.controlLimits } : {}) });
     await server.listen(config.socketPath);

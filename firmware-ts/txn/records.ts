@@ -103,6 +103,20 @@ export interface SettlementDone {
   at: string;
 }
 
+/**
+ * The settlement slip (结算单) on paper. `printing` is written before the job goes to the printer, so a power
+ * cut during the job leaves evidence that part of it may be on paper; `printed` ends what is owed;
+ * `not-printed` keeps it owed (marked duplicate when any of it may have reached the paper).
+ */
+export interface SettlementSlip {
+  batch: number;
+  event: 'printing' | 'printed' | 'not-printed';
+  duplicate: boolean;
+  mayBeOnPaper?: boolean;
+  reason?: string;
+  at: string;
+}
+
 export const TerminalRecord = {
   authIntent: { name: 'auth.intent', code: 16, version: 1 },
   authOutcome: { name: 'auth.outcome', code: 17, version: 1 },
@@ -115,6 +129,7 @@ export const TerminalRecord = {
   reversalNotSent: { name: 'reversal.not-sent', code: 26, version: 1 },
   settlementStep: { name: 'settlement.step', code: 24, version: 1 },
   settlementDone: { name: 'settlement.done', code: 25, version: 1 },
+  settlementSlip: { name: 'settlement.slip', code: 27, version: 1 },
   supervisorPasswordSet: { name: 'supervisor.password-set', code: 40, version: 1 },
   supervisorAttempt: { name: 'supervisor.attempt', code: 41, version: 1 },
   stanAllocated: { name: 'stan.allocated', code: 32, version: 1 },

@@ -1,10 +1,11 @@
 // The fold the terminal's journal is opened with: the transaction state of terminal-state.ts plus what the
 // operator side keeps in the same journal (DESIGN rule 1) — the supervisor password and its failed
-// attempts, and the settlement under way. All of it lives in every checkpoint, so retention can never
-// take the password or a half-done settlement away with an old segment.
+// attempts, the settlement under way and the settlement slips still owed. All of it lives in every
+// checkpoint, so retention can never take the password or a half-done settlement away with an old segment.
 import type { StateMachine } from '../journal/state-machine.js';
-import { TerminalRecord, type SettlementDone } from './records.js';
+import { TerminalRecord, type SettlementDone, type SettlementSlip } from './records.js';
 import { applySettlementStep, type SettlementRun, type SettlementStepRecord, type SettlementSummary } from './settlement-records.js';
+import { applySlipRecord, oweSlip, type OwedSlip } from './settlement-slip-records.js';
 import { applyAttempt, applyPasswordSet, emptySupervisorState, type SupervisorAttempt, type SupervisorPasswordSet, type SupervisorState } from './supervisor-records.js';
 import { terminalState, type TerminalState } from './terminal-state.js';
 
@@ -12,6 +13,8 @@ export interface OperatorState {
   supervisor: SupervisorState;
   settlementRun: SettlementRun | null;
   lastSettlement: SettlementSummary | null;
+  /** Settlement slips not yet printed, oldest first (settlement-slip-records.ts). */
+  slipsOwed: OwedSlip[];
 }
 
 export type TerminalJournalState = TerminalState & OperatorState;
@@ -20,6 +23,7 @@ function withOperatorDefaults(s: TerminalState & Partial<OperatorState>): Termin
   s.supervisor ??= emptySupervisorState();
   s.settlementRun ??= null;
   s.lastSettlement ??= null;
+  s.slipsOwed ??= [];
   return s as TerminalJournalState;
 }
 
@@ -48,8 +52,12 @@ export const terminalFold: StateMachine<TerminalJournalState> = {
         if (!run || run.batch !== p.batch) return;
         s.lastSettlement = { batch: run.batch, balanced: p.balanced, terminal: run.terminal, acquirer: run.acquirer ?? run.terminal, uploaded: run.uploaded.length, at: p.at };
         s.settlementRun = null;
+        s.slipsOwed = oweSlip(s.slipsOwed, s.lastSettlement);
         return;
       }
+      case TerminalRecord.settlementSlip.name:
+        s.slipsOwed = applySlipRecord(s.slipsOwed, r.payload as SettlementSlip, s.lastSettlement);
+        return;
     }
   },
 

@@ -11,6 +11,7 @@ import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
 import type { EngineConfig, EngineEvent, SupervisorVerifier, TxnResult } from '../../firmware-ts/txn/engine-api.js';
 import type { CardForTxn, CardReadOutcome, CardSource, ReceiptPrinter } from '../../firmware-ts/txn/engine-devices.js';
 import { checkMoneyInvariants, type ToldCashier, type Violation } from '../../firmware-ts/txn/money-invariants.js';
+import type { Settlement } from '../../firmware-ts/txn/settlement.js';
 import type { TerminalEngine } from '../../firmware-ts/txn/terminal-engine.js';
 import { buildTerminal } from '../../firmware-ts/terminal/build-terminal.js';
 import { openTerminalJournal, type TerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
@@ -122,6 +123,7 @@ export class EngineRig {
   journal!: TerminalJournal;
   link!: AcquirerLink;
   engine!: TerminalEngine;
+  settlement!: Settlement;
   reachable = true;
   /** Set to cut the terminal's power when the next request of this kind is written (default: financial 01xx/02xx). */
   cutOnWrite: { at: WireCut; cut: () => void; reversal?: boolean } | null = null;
@@ -159,7 +161,7 @@ export class EngineRig {
     // The journal on the SimDisk, or (full-disk tests) on a real small filesystem.
     const storage = opts.journal?.storage ?? this.disk;
     this.journal = await openTerminalJournal({ dir: opts.journal?.dir ?? JOURNAL_DIR, deviceKey: this.deviceKey, storage, segmentBytes: 64 * 1024, ...(opts.journal?.space ? { space: opts.journal.space } : {}) });
-    ({ link: this.link, engine: this.engine } = buildTerminal({
+    ({ link: this.link, engine: this.engine, settlement: this.settlement } = buildTerminal({
       journal: this.journal,
       storage,
       connector: this.connector(),
