@@ -15,9 +15,16 @@ export interface OwedSlip {
   printing: boolean;
 }
 
+/**
+ * Slips owed at most: every checkpoint carries them, and a terminal that settles with no printer at all
+ * (the simulator, a bench without one) must not grow its checkpoints by a slip per settlement. The totals
+ * of an older batch stay in the journal's settlement records; only its paper copy is given up.
+ */
+export const MAX_OWED_SLIPS = 4;
+
 /** A completed settlement owes its slip. */
 export function oweSlip(owed: OwedSlip[], summary: SettlementSummary): OwedSlip[] {
-  return [...owed.filter((o) => o.batch !== summary.batch), { batch: summary.batch, summary, duplicate: false, printing: false }];
+  return [...owed.filter((o) => o.batch !== summary.batch), { batch: summary.batch, summary, duplicate: false, printing: false }].slice(-MAX_OWED_SLIPS);
 }
 
 /** `lastSettlement` is the slip a reprint asks for when nothing is owed for its batch. */

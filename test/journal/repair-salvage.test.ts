@@ -87,6 +87,14 @@ beforeAll(async () => {
   rig.loseReplyAndIgnoreReversals(7_777);
   const owed = await rig.run(engine.sale(7_777));
   expect(owed).toMatchObject({ kind: 'reversed', reversal: 'stuck' });
+  // Balance inquiries move no money, so they go on while the reversal is stuck: whatever the checkpoints'
+  // size, the newest segment then holds records that are not the owed reversal's, for the damage to hit.
+  for (let i = 0; i < 6; i++) expect(await rig.run(engine.balance())).toMatchObject({ kind: 'approved' });
+  // One more round for the stuck reversal: its records vouch that the inquiries before them were durable,
+  // so damage to those is corruption, not a torn tail.
+  const attemptsBefore = rig.records('reversal.attempt').length;
+  await rig.run(engine.sendReversals());
+  expect(rig.records('reversal.attempt').length).toBeGreaterThan(attemptsBefore);
   await rig.engine.stop();
   const state = rig.journal.state;
   await rig.journal.close();
