@@ -16,7 +16,7 @@ import type { ReceiptPrinter } from '../../firmware-ts/txn/engine-devices.js';
 import { STATUS_OK } from '../../protocol/escpos/status.js';
 import { systemClock } from '../../protocol/io/clock.js';
 import { PrinterDevice, type SimReceipt } from '../../host-bridge/sim/printer-device.js';
-import { receiptText } from '../../host-bridge/sim/printer-text.js';
+import { receiptText } from '../../protocol/escpos/page-text.js';
 import { createRng } from '../../host-bridge/terminal-sim/rng.js';
 import { embeddedConfig, startSimulatedDaemon } from '../../host-bridge/terminal/simulated-parts.js';
 import { EngineRig } from '../txn/engine-rig.js';
