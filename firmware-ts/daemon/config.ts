@@ -30,7 +30,7 @@ export interface TerminalConfig {
   socketPath: string;
   timeouts: { connectMs: number; responseMs: number; cardMs: number };
   /** The engine's ReversalPolicy keys a deployment may set; parseConfig fills every one (defaults from the engine's). */
-  reversal: { attemptsPerRound: number; refuseSalesWhileStuck: boolean; attemptSpacingMs?: number; backoffMs?: number; maxBackoffMs?: number; preSaleBudgetMs?: number };
+  reversal: { attemptsPerRound: number; refuseSalesWhileStuck: boolean; attemptSpacingMs?: number; backoffMs?: number; maxBackoffMs?: number; preSaleBudgetMs?: number; jitter?: number };
   /** The journal on a finite disk: budget with automatic retention, and the reserve (JOURNAL_FORMAT §10). */
   journalSpace: { budgetBytes: number; reserveBytes: number; retention: 'delete' | 'archive' };
   /** The bench's USB serial line (SERVICE_PORT.md); benches prove a key listed in `pairedKeysFile`. */
@@ -100,6 +100,14 @@ class Section {
     if (v === undefined && fallback !== undefined) return fallback;
     if (v === undefined) throw new ConfigError(this.name(key), 'is missing');
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ConfigError(this.name(key), `must be a whole number ${min}..${max}`);
+    return v;
+  }
+
+  /** A number (fractions allowed) in min..max. */
+  fraction(key: string, min: number, max: number, fallback: number): number {
+    const v = this.raw(key);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new ConfigError(this.name(key), `must be a number ${min}..${max}`);
     return v;
   }
 
@@ -205,6 +213,8 @@ export function parseConfig(raw: unknown, baseDir: string): TerminalConfig {
     backoffMs: r?.int('backoffMs', 1_000, 3_600_000, 30_000) ?? 30_000,
     maxBackoffMs: r?.int('maxBackoffMs', 1_000, 86_400_000, 600_000) ?? 600_000,
     preSaleBudgetMs: r?.int('preSaleBudgetMs', 0, 60_000, 5_000) ?? 5_000,
+    // Spread of the background rounds' backoff (±): terminals that lost the acquirer together do not all return at once.
+    jitter: r?.fraction('jitter', 0, 1, 0.2) ?? 0.2,
     refuseSalesWhileStuck: r?.bool('refuseSalesWhileStuck', true) ?? true,
   };
   r?.end();

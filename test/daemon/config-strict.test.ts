@@ -45,6 +45,7 @@ describe('config keys', () => {
       [{ ...good, reversal: { attempts: 3 } }, 'reversal.attempts', 'attemptsPerRound'],
       [{ ...good, reversal: { backoff: 3 } }, 'reversal.backoff', 'backoffMs'],
       [{ ...good, reversal: { retries: 3 } }, 'reversal.retries', null],
+      [{ ...good, reversal: { jiter: 0.1 } }, 'reversal.jiter', 'jitter'],
       [{ ...good, colour: 'red' }, 'colour', null],
     ];
     for (const [raw, key, meant] of cases) {
@@ -56,6 +57,17 @@ describe('config keys', () => {
     // Inherited names are not keys of the file.
     expect(() => parseConfig({ ...good, toString: 'x' }, '/')).toThrow(/config key "toString": unknown key/);
     expect(didYouMean('journaldir', ['journalDir', 'socketPath'])).toBe('journalDir');
+  });
+
+  it('reversal.jitter is a fraction 0..1 (default 0.2), anything else refused naming the key', () => {
+    expect(parseConfig(good, '/etc/posj').reversal.jitter).toBe(0.2);
+    expect(parseConfig({ ...good, reversal: { jitter: 0.35 } }, '/etc/posj').reversal.jitter).toBe(0.35);
+    expect(parseConfig({ ...good, reversal: { jitter: 0 } }, '/etc/posj').reversal.jitter).toBe(0);
+    for (const bad of [1.5, -0.1, '0.2', null]) {
+      const e = keyError(() => parseConfig({ ...good, reversal: { jitter: bad } }, '/etc/posj'));
+      expect(e.key).toBe('reversal.jitter');
+      expect(e.message).toContain('must be a number 0..1');
+    }
   });
 
   it('every path is taken from the config file, serial device paths included', () => {
