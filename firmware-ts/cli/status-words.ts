@@ -87,5 +87,12 @@ export function describeStatus(r: R): string {
     ...Object.entries(devices).map(([name, h]) => describeDevice(name, h)),
     ...(r.journal ? [journalLine(r.journal as R)] : []),
     ...(r.journalFailure ? [`JOURNAL FAILED: ${r.journalFailure}`] : []),
+    ...(r.rollback ? [rollbackLine(r.rollback as R)] : []),
   ].join('\n');
+}
+
+/** The rollback alarm (JOURNAL_FORMAT §10.2): what was found, where the counters went, what to do. */
+function rollbackLine(a: R): string {
+  const after = a.after as { stan: number; batch: number };
+  return `ALARM journal rolled back: ${a.detail}; STAN moved to ${stan6(after.stan)}, batch to ${stan6(after.batch)}; money operations refused — check the acquirer's ledger for what the journal lost, then posj supervisor ack-rollback --reason TEXT`;
 }

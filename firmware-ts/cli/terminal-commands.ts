@@ -312,8 +312,8 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
     action((o: ClientOpts & { stan?: number; rrn?: string; requestId?: string; last?: boolean }) => {
       const req: ControlRequest = { op: 'status', ...(o.stan !== undefined ? { stan: o.stan } : {}), ...(o.rrn !== undefined ? { rrn: o.rrn } : {}), ...withRequestId(o), ...(o.last ? { last: true } : {}) };
       const one = o.stan !== undefined || o.rrn !== undefined || o.requestId !== undefined || o.last === true;
-      // A failed journal is a failed terminal: exit 1, whatever else the status says.
-      return call(o, req, one ? describeOneTxn : describeStatus, (r) => (one ? r.found === true : !r.journalFailure));
+      // A failed journal, or one found rolled back, is a failed terminal: exit 1, whatever else the status says.
+      return call(o, req, one ? describeOneTxn : describeStatus, (r) => (one ? r.found === true : !r.journalFailure && !r.rollback));
     }),
   );
 
@@ -359,4 +359,10 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
       .requiredOption('--stan <n>', 'STAN of the stuck reversal', positiveInt)
       .requiredOption('--reason <text>', 'why (recorded in the journal)')),
   ).action(action(async (o: ClientOpts & PasswordSource & { stan: number; reason: string }) => call(o, { op: 'close-reversal', stan: o.stan, password: await supervisorPassword(o), reason: o.reason }, (r) => `${r.closed ? 'closed' : 'NOT closed'}: ${r.detail}`, (r) => r.closed === true)));
+  client(
+    withPassword(supervisor
+      .command('ack-rollback')
+      .description('end the rollback alarm (journal behind the acquirer) once the acquirer\'s ledger is checked, with a recorded reason')
+      .requiredOption('--reason <text>', 'what was checked (recorded in the journal)')),
+  ).action(action(async (o: ClientOpts & PasswordSource & { reason: string }) => call(o, { op: 'acknowledge-rollback', password: await supervisorPassword(o), reason: o.reason }, (r) => `${r.acknowledged ? 'acknowledged' : 'NOT acknowledged'}: ${r.detail}`, (r) => r.acknowledged === true)));
 }

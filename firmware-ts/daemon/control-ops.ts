@@ -34,7 +34,7 @@ export interface DaemonParts {
 /** Largest amount one request may carry: 9,999,999.99 CNY, under field 4's twelve digits. */
 export const MAX_AMOUNT = 999_999_999;
 
-export const CONTROL_OPS = ['ping', 'status', 'health', 'sale', 'void', 'refund', 'settle', 'reversals', 'reprint', 'sign-on', 'supervisor-set', 'close-reversal'] as const;
+export const CONTROL_OPS = ['ping', 'status', 'health', 'sale', 'void', 'refund', 'settle', 'reversals', 'reprint', 'sign-on', 'supervisor-set', 'close-reversal', 'acknowledge-rollback'] as const;
 
 /** The client's optional idempotency key (txn/request-id.ts). */
 function requestIdOf(req: ControlRequest): { requestId?: string } {
@@ -76,7 +76,7 @@ export async function dispatch(p: DaemonParts, req: ControlRequest): Promise<unk
     }
     case 'health': {
       const h = p.engine.health();
-      return { journal: h.journalFailure === null ? 'ok' : 'failed', journalFailure: h.journalFailure, signedOn: h.signedOn, acquirerLink: p.linkWatch.health(), stuckReversals: h.stuckReversals, devices: p.devices.health(), busy: busy(p) };
+      return { journal: h.journalFailure === null ? 'ok' : 'failed', journalFailure: h.journalFailure, signedOn: h.signedOn, acquirerLink: p.linkWatch.health(), stuckReversals: h.stuckReversals, rollback: h.rollback, devices: p.devices.health(), busy: busy(p) };
     }
     case 'sale': {
       const amount = intField(req, 'amount', 1, MAX_AMOUNT);
@@ -134,6 +134,11 @@ export async function dispatch(p: DaemonParts, req: ControlRequest): Promise<unk
     case 'close-reversal': {
       const r = await p.engine.closeReversal({ stan: intField(req, 'stan', 1, 999_999), password: strField(req, 'password'), reason: strField(req, 'reason') });
       p.log.event('reversal-close', { ...r });
+      return r;
+    }
+    case 'acknowledge-rollback': {
+      const r = await p.engine.acknowledgeRollback({ password: strField(req, 'password'), reason: strField(req, 'reason') });
+      p.log.event('rollback-acknowledge', { ...r });
       return r;
     }
     default:

@@ -12,6 +12,7 @@ import type { PlantedBugs } from '../txn/planted-bugs.js';
 import type { OnlinePinProfile } from '../txn/online-pin.js';
 import { Settlement } from '../txn/settlement.js';
 import { TerminalEngine } from '../txn/terminal-engine.js';
+import type { RollbackAnchor } from '../txn/rollback-anchor.js';
 import type { TerminalJournal } from '../txn/terminal-journal.js';
 
 export interface TerminalWiring {
@@ -38,6 +39,8 @@ export interface TerminalWiring {
   random?: () => number;
   /** Test-only: known bugs the simulator must catch. Never set by the daemon. */
   plantedBugs?: PlantedBugs;
+  /** Rollback anchors besides the acquirer (JOURNAL_FORMAT §10.2). */
+  anchors?: RollbackAnchor[];
 }
 
 export interface Terminal {
@@ -70,6 +73,7 @@ export function buildTerminal(w: TerminalWiring): Terminal {
     ...(w.onEngineEvent ? { onEvent: w.onEngineEvent } : {}),
     ...(w.random ? { random: w.random } : {}),
     ...(w.plantedBugs ? { faults: w.plantedBugs } : {}),
+    ...(w.anchors ? { anchors: w.anchors } : {}),
   });
   const settlement = new Settlement({ journal: w.journal, link, clock: w.clock, identity: w.identity, storage: w.storage });
   return { link, engine, settlement };

@@ -11,6 +11,7 @@ import type { BatchLimitPolicy } from './batch-limit.js';
 import type { AuthKind, ReversalReason } from './records.js';
 import type { BatchTotals } from './terminal-state.js';
 import type { TerminalJournal } from './terminal-journal.js';
+import type { RollbackAlarm } from './rollback-records.js';
 
 /** How hard the engine tries to get a reversal answered, and what it does while one is stuck. */
 export interface ReversalPolicy {
@@ -48,7 +49,7 @@ export interface EngineConfig {
 
 /** Checks the supervisor password (scrypt hash, rate limit and journaling live behind it). */
 export interface SupervisorVerifier {
-  verify(password: string, purpose: 'void' | 'refund' | 'close-reversal'): Promise<SupervisorCheck>;
+  verify(password: string, purpose: 'void' | 'refund' | 'close-reversal' | 'acknowledge-rollback'): Promise<SupervisorCheck>;
 }
 
 export type SupervisorCheck = { ok: true } | { ok: false; reason: 'wrong-password' | 'locked-out' | 'not-set'; detail: string };
@@ -57,6 +58,8 @@ export type SupervisorCheck = { ok: true } | { ok: false; reason: 'wrong-passwor
 export type EngineEvent =
   | { type: 'signed-on' }
   | { type: 'sign-on-failed'; detail: string }
+  /** A rollback anchor found the journal behind; STAN and batch are where they were moved to. */
+  | { type: 'rollback-detected'; anchor: string; detail: string; stan: number; batch: number }
   | { type: 'reversal-sent'; stan: number; mti: '0400' | '0401'; attempt: number }
   /** The attempt could not leave the terminal (no connection, no session): journaled as such, not counted. */
   | { type: 'reversal-not-sent'; stan: number; attempt: number; detail: string }
@@ -108,6 +111,8 @@ export type RefusalReason =
   | 'invalid-amount'
   /** 交易笔数已满，请先结算: the open batch is at its limit (field 48 counts in three digits). */
   | 'batch-full'
+  /** A rollback anchor found the journal behind (JOURNAL_FORMAT §10.2): refused until a supervisor acknowledges. */
+  | 'journal-rolled-back'
   | 'invalid-request-id'
   /** The request id was used before for a different operation or amount. */
   | 'request-id-reused';
@@ -230,6 +235,8 @@ export interface EngineHealth {
   totals: BatchTotals;
   /** Why the journal refuses writes (a failed fsync), or null. */
   journalFailure: string | null;
+  /** The rollback alarm: an anchor found the journal behind; money operations are refused until acknowledged. */
+  rollback: RollbackAlarm | null;
 }
 
 export interface SaleOptions {
@@ -260,6 +267,8 @@ export interface TerminalEngineApi {
   reversals(): ReversalView[];
   /** A supervisor takes a stuck reversal out of the open set, with a recorded reason (DESIGN rule 3). */
   closeReversal(req: { stan: number; password: string; reason: string }): Promise<{ closed: boolean; detail: string }>;
+  /** A supervisor ends the rollback alarm, with a recorded reason, after checking the acquirer's ledger. */
+  acknowledgeRollback(req: { password: string; reason: string }): Promise<{ acknowledged: boolean; detail: string }>;
   /** Sends owed reversals now (the background round runs on its own backoff as well). */
   sendReversals(): Promise<{ cleared: number[]; stuck: number[]; owed: number[] }>;
   reprint(q: { last: true } | { stan: number }): Promise<ReprintResult>;

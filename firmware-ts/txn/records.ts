@@ -130,6 +130,8 @@ export const TerminalRecord = {
   settlementStep: { name: 'settlement.step', code: 24, version: 1 },
   settlementDone: { name: 'settlement.done', code: 25, version: 1 },
   settlementSlip: { name: 'settlement.slip', code: 27, version: 1 },
+  anchorRollback: { name: 'anchor.rollback', code: 28, version: 1 },
+  anchorAcknowledged: { name: 'anchor.acknowledged', code: 29, version: 1 },
   supervisorPasswordSet: { name: 'supervisor.password-set', code: 40, version: 1 },
   supervisorAttempt: { name: 'supervisor.attempt', code: 41, version: 1 },
   stanAllocated: { name: 'stan.allocated', code: 32, version: 1 },

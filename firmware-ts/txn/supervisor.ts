@@ -82,7 +82,7 @@ export class Supervisor implements SupervisorVerifier {
   }
 
   /** What the engine's void, refund and close-stuck-reversal call before acting. Every check is journaled. */
-  verify(password: string, purpose: 'void' | 'refund' | 'close-reversal'): Promise<SupervisorCheck> {
+  verify(password: string, purpose: 'void' | 'refund' | 'close-reversal' | 'acknowledge-rollback'): Promise<SupervisorCheck> {
     return this.exclusive(() => this.check(password, purpose));
   }
 

@@ -39,6 +39,9 @@ import { pinStep } from './online-pin.js';
 import { holdPinBlock } from '../pci/pin-blocks-in-flight.js';
 import type { Secret } from '../devices/card-reader/secret.js';
 import { salesSlipJob } from './txn-receipts.js';
+import { AcquirerAnchor, behindBy, countersPast, type RollbackAnchor } from './rollback-anchor.js';
+import type { AnchorRollback } from './rollback-records.js';
+import { REPAIR_STAN_MARGIN } from './terminal-salvage.js';
 
 const DEBITS: ReadonlySet<AuthKind> = new Set(['sale', 'preauth', 'preauth-completion']);
 const DEFAULT_CARD_TIMEOUT_MS = 60_000;
@@ -49,6 +52,8 @@ export interface TerminalEngineDeps extends EngineDeps {
   storage?: Storage;
   /** Test-only: known bugs the simulator must catch (planted-bugs.ts). Never set outside tests. */
   faults?: PlantedBugs;
+  /** Rollback anchors besides the acquirer (an RPMB counter, a secure element), asked at every sign-on. */
+  anchors?: RollbackAnchor[];
 }
 
 /** What one authorization needs beyond its kind. */
@@ -80,6 +85,8 @@ export class TerminalEngine implements TerminalEngineApi {
   private retryTimer: TimerHandle | null = null;
   private stopped = false;
   private readonly reversalSender: ReversalSender;
+  /** What the acquirer's 0810 and its 94 answers say about counters this terminal has used. */
+  private readonly acquirerAnchor = new AcquirerAnchor();
   private readonly unsubscribePrinter: () => void;
   private readonly policy;
   private readonly batchLimit;
@@ -277,6 +284,7 @@ export class TerminalEngine implements TerminalEngineApi {
       pendingReceipts: stans(s.pendingReceipts),
       totals: { ...s.totals },
       journalFailure: this.d.journal.failed === null ? null : String(this.d.journal.failed),
+      rollback: s.rollbackAlarm,
     };
   }
 
@@ -353,6 +361,10 @@ export class TerminalEngine implements TerminalEngineApi {
       const which = stuck.map(([k, r]) => `STAN ${pad6(Number(k))} (${r.kind} ${r.amount} fen, ${r.attempts} sends unanswered)`).join(', ');
       return refused(kind, 'reversal-stuck', `reversal stuck: ${which} — the cardholder may be debited until the acquirer answers it; new debits wait until it is answered or a supervisor closes it`);
     };
+    const alarm = this.state.rollbackAlarm;
+    if (alarm) {
+      return refused(kind, 'journal-rolled-back', `the journal is behind what this terminal has used (${alarm.detail}): restored from an older copy or lost its newest records; STAN moved to ${pad6(alarm.after.stan)} and batch to ${pad6(alarm.after.batch)}. Transactions the journal lost (sales, owed reversals) may stand at the acquirer: check its ledger, then posj supervisor ack-rollback`);
+    }
     // Already stuck: refuse before sending anything, so refused sales write nothing (the background rounds
     // keep trying on their backoff) and the journal does not grow by a round per refused sale.
     const early = refuseWhileStuck();
@@ -382,7 +394,7 @@ export class TerminalEngine implements TerminalEngineApi {
     return undefined;
   }
 
-  private authorize(spec: AuthSpec): Promise<TxnResult> {
+  private async authorize(spec: AuthSpec): Promise<TxnResult> {
     const { config } = this.d;
     const stan = this.allocateStan();
     const batch = this.state.batch;
@@ -417,7 +429,7 @@ export class TerminalEngine implements TerminalEngineApi {
       ...(spec.requestId !== undefined ? { requestId: spec.requestId } : {}),
     };
     const chip = 'pan' in spec.card && spec.card.entryMode === 'chip';
-    return new Authorization(
+    const result = await new Authorization(
       {
         journal: this.d.journal,
         link: this.d.link,
@@ -434,6 +446,13 @@ export class TerminalEngine implements TerminalEngineApi {
       },
       { intent, request, chip },
     ).run();
+    // 94: the acquirer already has this STAN in this batch. This terminal never sends one twice, so its
+    // journal is behind what it once used (restored from an old copy).
+    if (result.kind === 'declined' && result.responseCode === '94') {
+      this.acquirerAnchor.duplicateStan(batch, stan);
+      await this.checkAnchors([this.acquirerAnchor]);
+    }
+    return result;
   }
 
   /** The reversal just raised goes out at once; what is left is retried in the background. */
@@ -494,7 +513,41 @@ export class TerminalEngine implements TerminalEngineApi {
     this.signedOn = r.kind === 'signed-on';
     if (r.kind === 'signed-on') this.pinKey = r.pinKeyUnderTmk;
     this.d.onEvent?.(this.signedOn ? { type: 'signed-on' } : { type: 'sign-on-failed', detail: r.kind === 'declined' ? `declined ${r.responseCode}` : r.kind });
+    if (r.kind === 'signed-on') this.acquirerAnchor.signedOn(r.hostCounters);
+    // After boot (and so after a repair) the anchors say whether this journal is behind what was used.
+    await this.checkAnchors([this.acquirerAnchor, ...(this.d.anchors ?? [])]);
     return this.signedOn;
+  }
+
+  /**
+   * An anchor with evidence of counters past the journal's: one durable record moves STAN and batch past it
+   * and raises the alarm (money operations refused until a supervisor acknowledges).
+   */
+  private async checkAnchors(anchors: RollbackAnchor[]): Promise<void> {
+    for (const anchor of anchors) {
+      const e = await anchor.evidence();
+      if (!e) continue;
+      const s = this.state;
+      const counters = { stan: s.stan, batch: s.batch, batchEndPending: s.settlementRun?.step === 'batch-end' ? s.settlementRun.batch : null };
+      const detail = behindBy(counters, e);
+      if (!detail) continue;
+      const after = countersPast(counters, e, REPAIR_STAN_MARGIN);
+      const payload: AnchorRollback = { anchor: e.anchor, evidence: { ...(e.batch !== undefined ? { batch: e.batch } : {}), ...(e.last ? { last: e.last } : {}) }, detail, before: { stan: s.stan, batch: s.batch }, after, at: this.nowIso() };
+      await this.d.journal.append([{ type: TerminalRecord.anchorRollback.name, payload }], { durable: true });
+      this.d.onEvent?.({ type: 'rollback-detected', anchor: e.anchor, detail, stan: after.stan, batch: after.batch });
+    }
+  }
+
+  /** A supervisor's recorded decision ends the rollback alarm (JOURNAL_FORMAT §10.2 says what to check first). */
+  acknowledgeRollback(req: { password: string; reason: string }): Promise<{ acknowledged: boolean; detail: string }> {
+    return this.serialize(async () => {
+      if (!this.state.rollbackAlarm) return { acknowledged: false, detail: 'no rollback alarm is raised' };
+      if (req.reason.trim().length === 0) return { acknowledged: false, detail: 'a reason is required' };
+      const check = await this.d.supervisor.verify(req.password, 'acknowledge-rollback');
+      if (!check.ok) return { acknowledged: false, detail: check.detail };
+      await this.d.journal.append([{ type: TerminalRecord.anchorAcknowledged.name, payload: { reason: req.reason, at: this.nowIso() } }], { durable: true });
+      return { acknowledged: true, detail: 'rollback alarm acknowledged by supervisor' };
+    });
   }
 
   private async runReversalRound(deadline?: number): Promise<RoundResult> {

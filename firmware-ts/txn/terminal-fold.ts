@@ -6,6 +6,7 @@ import type { StateMachine } from '../journal/state-machine.js';
 import { TerminalRecord, type SettlementDone, type SettlementSlip } from './records.js';
 import { applySettlementStep, type SettlementRun, type SettlementStepRecord, type SettlementSummary } from './settlement-records.js';
 import { applySlipRecord, oweSlip, type OwedSlip } from './settlement-slip-records.js';
+import { applyRollback, type AnchorRollback, type RollbackAlarm } from './rollback-records.js';
 import { applyAttempt, applyPasswordSet, emptySupervisorState, type SupervisorAttempt, type SupervisorPasswordSet, type SupervisorState } from './supervisor-records.js';
 import { terminalState, type TerminalState } from './terminal-state.js';
 
@@ -15,6 +16,8 @@ export interface OperatorState {
   lastSettlement: SettlementSummary | null;
   /** Settlement slips not yet printed, oldest first (settlement-slip-records.ts). */
   slipsOwed: OwedSlip[];
+  /** A rollback an anchor found, not yet acknowledged by a supervisor: money operations are refused. */
+  rollbackAlarm: RollbackAlarm | null;
 }
 
 export type TerminalJournalState = TerminalState & OperatorState;
@@ -24,6 +27,7 @@ function withOperatorDefaults(s: TerminalState & Partial<OperatorState>): Termin
   s.settlementRun ??= null;
   s.lastSettlement ??= null;
   s.slipsOwed ??= [];
+  s.rollbackAlarm ??= null;
   return s as TerminalJournalState;
 }
 
@@ -55,6 +59,12 @@ export const terminalFold: StateMachine<TerminalJournalState> = {
         s.slipsOwed = oweSlip(s.slipsOwed, s.lastSettlement);
         return;
       }
+      case TerminalRecord.anchorRollback.name:
+        s.rollbackAlarm = applyRollback(s, r.payload as AnchorRollback);
+        return;
+      case TerminalRecord.anchorAcknowledged.name:
+        s.rollbackAlarm = null;
+        return;
       case TerminalRecord.settlementSlip.name:
         s.slipsOwed = applySlipRecord(s.slipsOwed, r.payload as SettlementSlip, s.lastSettlement);
         return;

@@ -58,6 +58,8 @@ export interface AcquirerHostOptions {
   cards?: readonly TestCard[];
   random?: (n: number) => Buffer;
   onEvent?: (e: HostEvent) => void;
+  /** The 0810 carries the terminal's batch (60.2) and last STAN (61) as this host saw them; default true. */
+  signOnCounters?: boolean;
 }
 
 /** Echoed from request to response when present. */
@@ -168,7 +170,7 @@ export class AcquirerHost {
     try {
       switch (req.mti) {
         case '0800': {
-          const { answer, keys } = signOn(this.ctx, req, this.opts.tmk, this.opts.random ?? randomBytes);
+          const { answer, keys } = signOn(this.ctx, req, this.opts.tmk, this.opts.random ?? randomBytes, this.opts.signOnCounters ?? true);
           this.sessions.set(textField(req, 41) ?? '', keys);
           return answer;
         }

@@ -23,6 +23,12 @@ export class LedgerState {
   /** Wrong PINs in a row per card (masked PAN); absent = none. */
   readonly pinTries = new Map<string, number>();
   readonly entries: LedgerEntry[] = [];
+  /**
+   * Per terminal, what the host can tell it at sign-on (the rollback anchor, JOURNAL_FORMAT §10.2): the
+   * batch it is in (a batch end moves it to the next) and the last STAN it used (a reversal repeats its
+   * original's STAN, so it says nothing new).
+   */
+  readonly counters = new Map<string, { batch: string; last: { batch: string; stan: string } | null }>();
 
   constructor(entries: readonly LedgerEntry[]) {
     for (const e of entries) this.apply(e);
@@ -30,6 +36,7 @@ export class LedgerState {
 
   apply(e: LedgerEntry): void {
     this.entries.push(e);
+    this.noteCounters(e);
     if (e.kind === 'authorization') {
       const a = e as AuthorizationEntry & { seq: number };
       this.byKey.set(authKey(a.terminalId, a.batch, a.stan), a);
@@ -56,6 +63,16 @@ export class LedgerState {
         else if (this.consumedBy.get(undone.target) === undone.seq) this.consumedBy.delete(undone.target);
       }
     }
+  }
+
+  private noteCounters(e: LedgerEntry): void {
+    if (e.kind !== 'authorization' && e.kind !== 'settlement' && e.kind !== 'batch-upload' && e.kind !== 'batch-end') return;
+    const prev = this.counters.get(e.terminalId);
+    const stan = 'stan' in e && e.stan ? e.stan : undefined;
+    const last = stan !== undefined ? { batch: e.batch, stan } : (prev?.last ?? null);
+    // After its batch end the terminal is in the next batch (999999 wraps to 1).
+    const batch = e.kind === 'batch-end' ? String((Number(e.batch) % 999_999) + 1).padStart(6, '0') : e.batch;
+    this.counters.set(e.terminalId, { batch, last });
   }
 
   isLive(seq: number): boolean {

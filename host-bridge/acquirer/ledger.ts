@@ -69,6 +69,8 @@ export interface BatchEndEntry {
   terminalId: string;
   batch: string;
   records: number;
+  /** Field 11 of the batch-end 0320. Absent in older ledgers. */
+  stan?: string;
 }
 
 export interface TotalsJson {

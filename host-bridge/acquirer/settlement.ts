@@ -48,7 +48,7 @@ export function batchUpload(ctx: HostContext, req: IsoMessage): Answer {
   if (f60.networkCode === NetworkCode.batchEnd) {
     const records = textField(req, 48);
     if (records === undefined || !/^\d{4}$/.test(records)) throw new CupContentError(48, 'batch end carries a 4-digit record count');
-    ctx.record({ kind: 'batch-end', terminalId, batch: f60.batch, records: Number(records) });
+    ctx.record({ kind: 'batch-end', terminalId, batch: f60.batch, records: Number(records), stan: textField(req, 11) ?? '' });
     return { code: ResponseCode.approved };
   }
   if (f60.networkCode !== NetworkCode.batchUpload) return { code: ResponseCode.invalidTransaction };

@@ -207,6 +207,8 @@ describe('journal repair never rolls the terminal back', () => {
       expect(Object.keys(s.reversals).map(Number)).not.toContain(fx.cleared);
       // Boot sends the owed reversal (the acquirer answers it) and the next sale takes a fresh STAN.
       await rig.run(engine.boot());
+      // The acquirer's 0810 (the rollback anchor) finds a repaired journal not behind: no alarm.
+      expect(rig.journal.state.rollbackAlarm).toBeNull();
       expect(Object.keys(rig.journal.state.reversals)).toEqual([]);
       const sale = await rig.run(engine.sale(3_333));
       expect(sale).toMatchObject({ kind: 'approved' });
