@@ -8,7 +8,6 @@
 // shows the real process and the real filesystem keep the same promise.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { packImage, unpackImage } from '../../protocol/firmware/image.js';
@@ -16,22 +15,13 @@ import { signManifest } from '../../protocol/firmware/manifest.js';
 import { decideBoot } from '../../firmware-ts/firmware/boot-control.js';
 import { readSlotState } from '../../firmware-ts/firmware/slot-state.js';
 import { nodeStorage } from '../../firmware-ts/io/node-storage.js';
-import { buildBundle, describeImage } from '../../host-bridge/bundle/build-bundle.js';
-import { Child, killAll, POSJ_BRIDGE, startAcquirer } from '../helpers/kill-rig.js';
-import { createPtyPair, type PtyPair } from '../helpers/pty-pair.js';
-import { tmpDir } from '../helpers/tmp.js';
+import { describeImage } from '../../host-bridge/bundle/build-bundle.js';
+import { Child, killAll, POSJ_BRIDGE } from '../helpers/kill-rig.js';
+import { hello, labTerminal, POSJ_TERMINAL, type LabTerminal } from '../helpers/lab-terminal.js';
 import { until } from '../helpers/wait.js';
 
-const POSJ_TERMINAL = path.resolve('dist/firmware-ts/cli/posj.js');
-const pem = (k: KeyObject) => k.export({ format: 'pem', type: 'spki' }).toString();
-const firmwareKey = generateKeyPairSync('ed25519');
-const benchKey = generateKeyPairSync('ed25519');
-
-let dir: string;
+let lab: LabTerminal;
 let slots: string;
-let configFile: string;
-let service: PtyPair;
-const ptys: PtyPair[] = [];
 let oldFiles: Map<string, Buffer>;
 let newFiles: Map<string, Buffer>;
 let newBundle: string;
@@ -43,7 +33,7 @@ function filesOf(image: Buffer): Map<string, Buffer> {
 
 function launch(): Child {
   // detached: its own process group, so the cut takes the daemon it started with it.
-  return new Child(spawn(process.execPath, [POSJ_TERMINAL, 'boot', '--slots', slots, '--max-boots', '3', '--', 'run', '--config', configFile], { detached: true }), 'stderr');
+  return new Child(spawn(process.execPath, [POSJ_TERMINAL, 'boot', '--slots', slots, '--max-boots', '3', '--', 'run', '--config', lab.configFile], { detached: true }), 'stderr');
 }
 
 async function powerCut(launcher: Child): Promise<void> {
@@ -52,25 +42,11 @@ async function powerCut(launcher: Child): Promise<void> {
 }
 
 function flashInBackground(): { stop(): void; done: Promise<{ status: number | null; out: string }> } {
-  const child = spawn(process.execPath, [POSJ_BRIDGE, 'flash', '--port', service.b, '--key', path.join(dir, 'bench.pem'), '--json', newBundle]);
+  const child = spawn(process.execPath, [POSJ_BRIDGE, 'flash', '--port', lab.service.b, '--key', lab.benchKeyFile, '--json', newBundle]);
   let out = '';
   child.stdout.on('data', (c) => (out += c));
   child.stderr.on('data', (c) => (out += c));
   return { stop: () => child.kill('SIGKILL'), done: new Promise((resolve) => child.on('close', (status) => resolve({ status, out }))) };
-}
-
-async function hello(launcher: Child): Promise<Record<string, unknown>> {
-  for (let i = 0; ; i++) {
-    const r = await new Promise<{ status: number | null; stdout: string }>((resolve) => {
-      const c = spawn(process.execPath, [POSJ_BRIDGE, 'hello', '--port', service.b, '--json']);
-      let stdout = '';
-      c.stdout.on('data', (d) => (stdout += d));
-      c.on('close', (status) => resolve({ status, stdout }));
-    });
-    if (r.status === 0) return JSON.parse(r.stdout) as Record<string, unknown>;
-    if (i > 30) throw new Error(`no hello\n${launcher.lines.slice(-20).join('\n')}`);
-    await new Promise((res) => setTimeout(res, 300));
-  }
 }
 
 /** Which build the launcher's next boot would run, checked file by file against both builds. */
@@ -91,56 +67,23 @@ function progress(): { have: number; compressedSize: number } | null {
 }
 
 beforeAll(async () => {
-  dir = tmpDir('flash-kill');
-  slots = path.join(dir, 'slots');
-  fs.writeFileSync(path.join(dir, 'trusted.pem'), pem(firmwareKey.publicKey));
-  fs.writeFileSync(path.join(dir, 'paired.pem'), pem(benchKey.publicKey));
-  fs.writeFileSync(path.join(dir, 'bench.pem'), benchKey.privateKey.export({ format: 'pem', type: 'pkcs8' }));
-  const target = `${process.platform}-${process.arch}`;
-  const bundle = await buildBundle({ root: process.cwd(), outDir: path.join(dir, 'bundle'), signingKey: firmwareKey.privateKey, target, libc: 'glibc', minVersion: '0.1.0' });
-  const oldImage = fs.readFileSync(bundle.imagePath);
+  lab = await labTerminal('flash-kill', 'FLASH CUT TEST');
+  slots = lab.slots;
+  const oldImage = fs.readFileSync(lab.bundle.imagePath);
   oldFiles = filesOf(oldImage);
-  for (const [p, bytes] of oldFiles) {
-    fs.mkdirSync(path.join(slots, 'a', path.dirname(p)), { recursive: true });
-    fs.writeFileSync(path.join(slots, 'a', p), bytes);
-  }
-  fs.copyFileSync(bundle.manifestPath, path.join(slots, 'a', 'manifest.json'));
   // The second build: the same firmware with different bytes, so a slot shows which build it holds.
   const second = unpackImage(oldImage).map((f) => (f.path === 'posj.mjs' ? { ...f, bytes: Buffer.concat([f.bytes, Buffer.from('\n// second build\n')]) } : f));
   const newImage = packImage(second);
   newFiles = filesOf(newImage);
-  newBundle = path.join(dir, 'second');
+  newBundle = path.join(lab.dir, 'second');
   fs.mkdirSync(newBundle);
   fs.writeFileSync(path.join(newBundle, 'firmware.img'), newImage);
-  fs.writeFileSync(path.join(newBundle, 'manifest.json'), JSON.stringify(signManifest(describeImage(newImage, { version: '0.1.0', buildId: 'second', target: `${target}-glibc`, minVersion: '0.1.0' }), firmwareKey.privateKey)));
-
-  const rules = path.join(dir, 'rules.json');
-  fs.writeFileSync(rules, JSON.stringify({ rules: [] }));
-  const acquirer = await startAcquirer({ ledger: path.join(dir, 'ledger.jsonl'), rules });
-  service = await createPtyPair();
-  const reader = await createPtyPair();
-  const printer = await createPtyPair();
-  ptys.push(service, reader, printer);
-  configFile = path.join(dir, 'posj.json');
-  fs.writeFileSync(
-    configFile,
-    JSON.stringify({
-      journalDir: path.join(dir, 'journal'),
-      terminalId: '12345678',
-      merchantId: '898310048990001',
-      merchantName: 'FLASH CUT TEST',
-      acquirer: { host: '127.0.0.1', port: acquirer.port, tmk: '0123456789ABCDEFFEDCBA9876543210' },
-      reader: { path: reader.a, baud: 115_200 },
-      printer: { path: printer.a, baud: 115_200 },
-      servicePort: { path: service.a, baud: 115_200, pairedKeysFile: path.join(dir, 'paired.pem') },
-      firmware: { slotsDir: slots, trustedKeysFile: path.join(dir, 'trusted.pem') },
-    }),
-  );
+  fs.writeFileSync(path.join(newBundle, 'manifest.json'), JSON.stringify(signManifest(describeImage(newImage, { version: '0.1.0', buildId: 'second', target: `${process.platform}-${process.arch}-glibc`, minVersion: '0.1.0' }), lab.firmwareKey.privateKey)));
 });
 
 afterAll(async () => {
   await killAll();
-  for (const p of ptys) await p.close();
+  await lab?.closePtys();
 });
 
 describe('a power cut (the whole process group SIGKILLed) during a real flash', () => {
@@ -161,7 +104,7 @@ describe('a power cut (the whole process group SIGKILLed) during a real flash', 
       const launcher = launch();
       // A cut late in the install may already have switched: then this boot is the one under test.
       const switched = readSlotState(nodeStorage, slots).trying?.slot === 'b';
-      if (!switched) await hello(launcher);
+      if (!switched) await hello(lab, launcher);
       const f = switched ? null : flashInBackground();
       await until(reached, `the flash to reach "${step}"\n${launcher.lines.slice(-10).join('\n')}`, 60_000, 1);
       await powerCut(launcher);
@@ -175,7 +118,7 @@ describe('a power cut (the whole process group SIGKILLed) during a real flash', 
     // The switched cut left b under test: the launcher's next boot runs it, and the daemon confirms it.
     const launcher = launch();
     try {
-      const h = await hello(launcher);
+      const h = await hello(lab, launcher);
       await until(() => readSlotState(nodeStorage, slots).confirmed === 'b', `slot b confirmed\n${launcher.lines.slice(-20).join('\n')}\n${landed.join('\n')}`, 60_000, 50);
       expect(bootedBuild()).toBe('new');
       expect(h.firmware).toBeDefined();
