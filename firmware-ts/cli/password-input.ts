@@ -33,8 +33,9 @@ function readLines(fd: number, count: number): string[] {
 function promptNoEcho(prompt: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const stdin = process.stdin;
-    process.stderr.write(prompt);
+    // Echo off before the prompt shows: whoever types as soon as they see it must not be echoed.
     stdin.setRawMode(true);
+    process.stderr.write(prompt);
     stdin.resume();
     let typed = '';
     const done = (err: Error | null) => {
