@@ -1,5 +1,5 @@
-// `posj run` (the terminal daemon) and its clients: sale, void, refund, settle, status, reversals, reprint,
-// supervisor. Clients send one JSON line to the daemon's socket. Exit codes: 0 approved / done, 1 the
+// `posj run` (the terminal daemon) and its clients: sale, preauth, completion, preauth-void, balance, void,
+// refund, settle, status, reversals, reprint, supervisor. Clients send one JSON line to the daemon's socket. Exit codes: 0 approved / done, 1 the
 // operation ran and did not succeed (declined, reversed, refused, unbalanced), 2 usage, a bad config key,
 // an error reply or no daemon.
 import * as fs from 'node:fs';
@@ -82,7 +82,8 @@ export function describeTxn(r: Record<string, unknown>): string {
   const again = r.replayed ? ' [the first answer to this request id; nothing new was sent]' : '';
   switch (r.kind) {
     case 'approved':
-      return `APPROVED ${r.txn} stan=${stan6(r.stan)} batch=${stan6(r.batch)} amount=${formatMinor(Number(r.amount))} card=${r.maskedPan} rrn=${r.rrn} receipt=${r.receipt}${r.receipt === 'pending' ? ' (prints when the printer is back; the sale stands)' : ''}${again}`;
+      if (r.txn === 'balance') return `APPROVED balance stan=${stan6(r.stan)} card=${r.maskedPan}${r.rrn ? ` rrn=${r.rrn}` : ''} balance=${typeof r.balance === 'number' ? formatMinor(r.balance) : 'not given by the acquirer'}${again}`;
+      return `APPROVED ${r.txn} stan=${stan6(r.stan)} batch=${stan6(r.batch)} amount=${formatMinor(Number(r.amount))} card=${r.maskedPan} rrn=${r.rrn} receipt=${r.receipt}${r.receipt === 'pending' ? ' (prints when the printer is back; the sale stands)' : ''}${r.txn === 'preauth' ? ` — held, not yet debited: posj completion AMOUNT --stan ${r.stan} --batch ${r.batch}` : ''}${again}`;
     case 'declined':
       return `DECLINED ${r.txn} stan=${stan6(r.stan)} response=${describeResponseCode(String(r.responseCode))} — not debited${again}`;
     case 'reversed':
@@ -270,6 +271,43 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
     action((amount: number, o: ClientOpts & { requestId?: string }) => call(o, { op: 'sale', amount, ...withRequestId(o) }, describeTxn, txnExitCode)),
   );
 
+  client(program.command('preauth').description('预授权: hold AMOUNT (yuan) on the card; posj completion debits it, posj preauth-void releases it').argument('<amount>', 'amount', parseYuan).option('--request-id <id>', REQUEST_ID_HELP, requestIdArg)).action(
+    action((amount: number, o: ClientOpts & { requestId?: string }) => call(o, { op: 'preauth', amount, ...withRequestId(o) }, describeTxn, txnExitCode)),
+  );
+
+  client(
+    program
+      .command('completion')
+      .description('预授权完成: debit AMOUNT (yuan, up to the hold) of a pre-authorization; no card, no password')
+      .argument('<amount>', 'amount', parseYuan)
+      .requiredOption('--stan <n>', 'STAN of the pre-authorization', positiveInt)
+      .option('--batch <n>', 'batch of the pre-authorization (default: the open batch)', positiveInt)
+      .option('--request-id <id>', REQUEST_ID_HELP, requestIdArg),
+  ).action(
+    action((amount: number, o: ClientOpts & { stan: number; batch?: number; requestId?: string }) =>
+      call(o, { op: 'completion', amount, stan: o.stan, ...(o.batch !== undefined ? { batch: o.batch } : {}), ...withRequestId(o) }, describeTxn, txnExitCode),
+    ),
+  );
+
+  client(
+    withPassword(
+      program
+        .command('preauth-void')
+        .description('预授权撤销: release a pre-authorization\'s hold (asks for the supervisor password)')
+        .requiredOption('--stan <n>', 'STAN of the pre-authorization', positiveInt)
+        .option('--batch <n>', 'batch of the pre-authorization (default: the open batch)', positiveInt)
+        .option('--request-id <id>', REQUEST_ID_HELP, requestIdArg),
+    ),
+  ).action(
+    action(async (o: ClientOpts & PasswordSource & { stan: number; batch?: number; requestId?: string }) =>
+      call(o, { op: 'preauth-void', stan: o.stan, ...(o.batch !== undefined ? { batch: o.batch } : {}), password: await supervisorPassword(o), ...withRequestId(o) }, describeTxn, txnExitCode),
+    ),
+  );
+
+  client(program.command('balance').description('查询余额: the card\'s available balance (moves no money)').option('--request-id <id>', REQUEST_ID_HELP, requestIdArg)).action(
+    action((o: ClientOpts & { requestId?: string }) => call(o, { op: 'balance', ...withRequestId(o) }, describeTxn, txnExitCode)),
+  );
+
   client(
     withPassword(
       program
@@ -317,12 +355,16 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
     }),
   );
 
-  client(program.command('reversals').description('冲正: reversals owed, with attempts and stuck ones')).action(
-    action((o: ClientOpts) =>
-      call(o, { op: 'reversals' }, (r) => {
-        const list = r as unknown as Array<Record<string, unknown>>;
-        return list.length === 0 ? 'no reversals owed' : list.map((v) => `stan=${stan6(v.stan)} ${v.txn} ${formatMinor(Number(v.amount))} ${v.maskedPan} reason=${v.reason} attempts=${v.attempts}${v.stuck ? ' STUCK' : ''}`).join('\n');
-      }),
+  const listReversals = (r: Record<string, unknown>) => {
+    const list = r as unknown as Array<Record<string, unknown>>;
+    return list.length === 0 ? 'no reversals owed' : list.map((v) => `stan=${stan6(v.stan)} ${v.txn} ${formatMinor(Number(v.amount))} ${v.maskedPan} reason=${v.reason} attempts=${v.attempts}${v.stuck ? ' STUCK' : ''}`).join('\n');
+  };
+  const stans = (v: unknown) => (v as number[]).map(stan6).join(' ') || 'none';
+  client(program.command('reversals').description('冲正: reversals owed, with attempts and stuck ones; --send sends them now').option('--send', 'send every owed reversal now (exit 1 while any stays owed)')).action(
+    action((o: ClientOpts & { send?: boolean }) =>
+      o.send
+        ? call(o, { op: 'send-reversals' }, (r) => `reversals sent: cleared ${stans(r.cleared)}; stuck ${stans(r.stuck)}; still owed ${stans(r.owed)}`, (r) => (r.owed as unknown[]).length === 0)
+        : call(o, { op: 'reversals' }, listReversals),
     ),
   );
 

@@ -1,13 +1,10 @@
-// The control API's Unix socket server. Read-only operations (ping, status, reversals, health) answer at
-// once; money operations go through the OperationQueue one at a time. Connections are bounded in number
+// The control API's Unix socket server. Each parsed request goes to `run` (control-ops.ts runControlRequest:
+// read-only operations at once, money operations through the OperationQueue one at a time). Connections are bounded in number
 // and in idle time, and every refusal is a typed reply the client can print, never a silent close.
 import * as net from 'node:net';
 import { ControlRequestError, LineSplitter, parseRequest, type ControlRequest, type ControlResponse } from './control-protocol.js';
 import type { DaemonLog } from './daemon-log.js';
-import { QueueRefusedError, type OperationQueue } from './operation-queue.js';
-
-/** Operations that only read the journal's folded state and the devices' health. */
-export const READ_ONLY_OPS: ReadonlySet<string> = new Set(['ping', 'status', 'reversals', 'health']);
+import { QueueRefusedError } from './operation-queue.js';
 
 export interface ControlLimits {
   /** Open connections at once; one more is answered TOO_MANY_CONNECTIONS and closed. */
@@ -21,8 +18,8 @@ export interface ControlLimits {
 export const DEFAULT_CONTROL_LIMITS: ControlLimits = { maxConnections: 16, idleMs: 30_000, maxPendingPerConnection: 8 };
 
 export interface ControlServerOptions {
-  dispatch: (req: ControlRequest) => Promise<unknown>;
-  queue: OperationQueue;
+  /** Runs one parsed request (runControlRequest); its result or error becomes the reply. */
+  run: (req: ControlRequest) => Promise<unknown>;
   log: DaemonLog;
   limits?: Partial<ControlLimits>;
 }
@@ -110,9 +107,7 @@ export class ControlServer {
       }
       pending++;
       idle();
-      const readOnly = READ_ONLY_OPS.has(req.op);
-      const work = readOnly ? this.opts.dispatch(req) : this.opts.queue.run(req.op, () => this.opts.dispatch(req));
-      work.then(
+      this.opts.run(req).then(
         (result) => send({ ...id, ok: true, result }),
         (e: Error & { code?: unknown }) => {
           const code = typeof e.code === 'string' ? e.code : 'FAILED';

@@ -13,16 +13,14 @@ import { journalExists, loadOrCreateDeviceKey } from '../journal/device-key.js';
 import { refuseDamagedJournal } from '../journal/boot-check.js';
 import { journalRecordTypes } from '../txn/terminal-journal.js';
 import { SecretKey } from '../../protocol/iso8583/index.js';
-import { buildTerminal } from '../terminal/build-terminal.js';
+import { buildControl, buildTerminal } from '../terminal/build-terminal.js';
 import { Supervisor } from '../txn/supervisor.js';
 import { openTerminalJournal, type TerminalJournal } from '../txn/terminal-journal.js';
 import { ConfigError, type AcquirerTarget, type TerminalConfig } from './config.js';
 import { checkConfigFiles } from './config-files.js';
-import { dispatch, type DaemonParts } from './control-ops.js';
+import { runControlRequest, type DaemonParts } from './control-ops.js';
 import { ControlServer, type ControlLimits } from './control-server.js';
-import { OperationQueue, type RunningOperation } from './operation-queue.js';
-import { LinkWatch } from './link-watch.js';
-import { SettlementSlips } from './settlement-slip.js';
+import type { RunningOperation } from './operation-queue.js';
 import type { DaemonLog } from './daemon-log.js';
 import { openDevices, type SimulatedDevices } from './devices.js';
 import { confirmHealthySlot, startServicePort } from '../service/start-service.js';
@@ -161,7 +159,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const devices = openDevices({ reader: config.reader, printer: config.printer, clock, log: { info: (m) => log.event('device', { detail: m }), warn: (m) => log.event('device-warning', { detail: m }) }, ...(opts.simulated ? { simulated: opts.simulated } : {}) });
     closers.push(() => devices.close());
     const supervisor = new Supervisor({ journal, clock });
-    const linkWatch = new LinkWatch(clock);
     // Every reversal decision is logged with its STAN and why it is owed (the reason is in the journal's open set).
     const reasons = new Map<number, string>();
     const reversalWhy = (e: { type: string; stan?: number }): { reason?: string } => {
@@ -173,7 +170,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       return reason ? { reason } : {};
     };
     const identity = { terminalId: config.terminalId, merchantId: config.merchantId };
-    const { link, engine, settlement } = buildTerminal({
+    const terminal = buildTerminal({
       journal,
       storage: nodeStorage,
       connector: tcpConnector({ host: target.host, port: target.port, ...(target.tls ? { tls: { servername: target.host } } : {}) }),
@@ -189,21 +186,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       ...(config.onlinePin ? { onlinePin: config.onlinePin } : {}),
       timeouts: config.timeouts,
       onEngineEvent: (e) => log.event(e.type, { ...e, type: undefined, ...reversalWhy(e) }),
-      onLinkEvent: (e) => {
-        linkWatch.onEvent(e);
-        log.event(`link-${e.type}`, { ...e, type: undefined });
-      },
+      onLinkEvent: (e) => log.event(`link-${e.type}`, { ...e, type: undefined }),
     });
+    const { link, engine } = terminal;
     closers.push(() => link.close());
     closers.push(() => engine.stop());
     const boot = await engine.boot();
     log.event('boot', { signedOn: boot.signedOn, reversalsRaised: boot.reversalsRaised.length, reversalsCleared: boot.reversalsCleared.length, reversalsStuck: boot.reversalsStuck.length, receiptsPrinted: boot.receiptsPrinted.length });
     if (!supervisor.isSet) log.event('supervisor-password-missing', { detail: 'void, refund and closing a reversal are refused until one is set: posj supervisor set' });
 
-    const queue = new OperationQueue(clock);
-    const slips = new SettlementSlips({ journal, printer: devices.printer, clock, log, merchant: { name: config.merchantName, merchantId: config.merchantId, terminalId: config.terminalId } });
+    const parts: DaemonParts = { ...buildControl(terminal, { journal, clock, printer: devices.printer, supervisor, devices, config, log }), supervisor, devices, config };
+    const { queue, slips, settlement } = parts;
     closers.push(() => slips.close());
-    const parts: DaemonParts = { journal, engine, supervisor, settlement, devices, config, log, clock, queue, linkWatch, slips };
     confirmHealthySlot(parts, opts.slot ?? null);
     let requestReboot = () => undefined as void;
     const rebootRequested = new Promise<void>((resolve) => (requestReboot = resolve));
@@ -211,12 +205,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     if (service) closers.push(() => service.close());
     if (settlement.pending) {
       log.event('settlement-resume', { batch: settlement.pending.batch, step: settlement.pending.step });
-      await queue.run('settle', () => dispatch(parts, { op: 'settle' })).catch((e: Error) => log.event('settlement-resume-failed', { error: e.message }));
+      await runControlRequest(parts, { op: 'settle' }).catch((e: Error) => log.event('settlement-resume-failed', { error: e.message }));
     }
     // Settlement slips owed from before the restart (the printer was out, or the power went mid-job).
     if (journal.state.slipsOwed.length > 0) await slips.printOwed();
 
-    const server = new ControlServer({ dispatch: (req) => dispatch(parts, req), queue, log, ...(opts.controlLimits ? { limits: opts.controlLimits } : {}) });
+    const server = new ControlServer({ run: (req) => runControlRequest(parts, req), log, ...(opts.controlLimits ? { limits: opts.controlLimits } : {}) });
     await server.listen(config.socketPath);
     fs.chmodSync(config.socketPath, 0o600);
     closers.push(() => server.close());

@@ -6,8 +6,7 @@ import { randomBytes, verify, type KeyObject } from 'node:crypto';
 import { keyId } from '../../protocol/firmware/manifest.js';
 import { authChallengeBytes, type ServiceMessage } from '../../protocol/service/service-messages.js';
 import { ControlRequestError, parseRequest } from '../daemon/control-protocol.js';
-import { dispatch, type DaemonParts } from '../daemon/control-ops.js';
-import { READ_ONLY_OPS } from '../daemon/control-server.js';
+import { dispatch, runControlRequest, type DaemonParts } from '../daemon/control-ops.js';
 import type { FlashReceiver } from '../firmware/flash-receiver.js';
 import type { JournalService } from './journal-service.js';
 
@@ -94,8 +93,7 @@ export class ServiceServer {
           throw new ServiceRequestError((e as ControlRequestError).code ?? 'BAD_REQUEST', (e as Error).message);
         }
         // The same turn-taking as the control socket: money operations one at a time through the daemon's queue.
-        const r = READ_ONLY_OPS.has(req.op) ? dispatch(p, req) : p.queue.run(req.op, () => dispatch(p, req));
-        return { head: { result: (await r) as unknown } as Record<string, unknown> };
+        return { head: { result: await runControlRequest(p, req) } as Record<string, unknown> };
       }
       case 'flash-begin':
         return { head: this.flash().begin(Buffer.from(String(m.head.manifest ?? ''), 'utf8'), Number(m.head.compressedSize), m.head.allowDowngrade === true) };

@@ -1,6 +1,8 @@
-// The one place a terminal is put together: the acquirer link over a connector, the engine, settlement.
-// The daemon (`posj run`), the deterministic simulator and the engine test rig all build it here, so each of
-// them runs the same wiring and only the I/O they plug in differs (real TCP and files, or simulated ones).
+// The one place a terminal is put together: the acquirer link over a connector, the engine, settlement
+// (buildTerminal), and around them the control operations' parts (buildControl). The daemon (`posj run`),
+// the deterministic simulator and the engine test rig all build it here, so each of them runs the same
+// wiring and only the I/O they plug in differs (real TCP and files, or simulated ones); the daemon and the
+// simulator both drive it through the control operations (daemon/control-ops.ts).
 import { AcquirerLink, type Connector, type LinkEvent } from '../acquirer/index.js';
 import type { Clock } from '../../protocol/io/clock.js';
 import type { SecretKey, TerminalIdentity } from '../../protocol/iso8583/index.js';
@@ -14,6 +16,11 @@ import { Settlement } from '../txn/settlement.js';
 import { TerminalEngine } from '../txn/terminal-engine.js';
 import type { RollbackAnchor } from '../txn/rollback-anchor.js';
 import type { TerminalJournal } from '../txn/terminal-journal.js';
+import type { ControlConfig, ControlParts, SupervisorControl } from '../daemon/control-ops.js';
+import type { DaemonLog } from '../daemon/daemon-log.js';
+import { LinkWatch } from '../daemon/link-watch.js';
+import { OperationQueue } from '../daemon/operation-queue.js';
+import { SettlementSlips } from '../daemon/settlement-slip.js';
 
 export interface TerminalWiring {
   journal: TerminalJournal;
@@ -47,9 +54,12 @@ export interface Terminal {
   link: AcquirerLink;
   engine: TerminalEngine;
   settlement: Settlement;
+  /** The link's last connect or drop, for status. */
+  linkWatch: LinkWatch;
 }
 
 export function buildTerminal(w: TerminalWiring): Terminal {
+  const linkWatch = new LinkWatch(w.clock);
   const link = new AcquirerLink({
     connector: w.connector,
     clock: w.clock,
@@ -57,6 +67,7 @@ export function buildTerminal(w: TerminalWiring): Terminal {
     responseTimeoutMs: w.timeouts.responseMs,
     // The engine hears what the link saw outside an exchange (a late reply is logged, never acted on).
     onEvent: (e) => {
+      linkWatch.onEvent(e);
       w.onLinkEvent?.(e);
       engine.linkEvent(e);
     },
@@ -76,5 +87,27 @@ export function buildTerminal(w: TerminalWiring): Terminal {
     ...(w.anchors ? { anchors: w.anchors } : {}),
   });
   const settlement = new Settlement({ journal: w.journal, link, clock: w.clock, identity: w.identity, storage: w.storage });
-  return { link, engine, settlement };
+  return { link, engine, settlement, linkWatch };
+}
+
+export interface ControlWiring {
+  journal: TerminalJournal;
+  clock: Clock;
+  /** The printer the engine prints on: settlement slips go to it too. */
+  printer: ReceiptPrinter;
+  supervisor: SupervisorControl;
+  devices: ControlParts['devices'];
+  config: ControlConfig;
+  log: DaemonLog;
+}
+
+/**
+ * The control operations' parts around a booted terminal: one queue for money operations, and the
+ * settlement slips (owed ones print when the printer is ready). The caller closes `slips` when it stops.
+ */
+export function buildControl(t: Terminal, w: ControlWiring): ControlParts {
+  const merchant = { name: w.config.merchantName, merchantId: w.config.merchantId, terminalId: w.config.terminalId };
+  const slips = new SettlementSlips({ journal: w.journal, printer: w.printer, clock: w.clock, log: w.log, merchant });
+  const { journal, clock, supervisor, devices, config, log } = w;
+  return { journal, clock, supervisor, devices, config, log, engine: t.engine, settlement: t.settlement, linkWatch: t.linkWatch, queue: new OperationQueue(clock), slips };
 }
