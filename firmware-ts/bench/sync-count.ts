@@ -39,6 +39,7 @@ export function countSyncs(inner: Storage): CountingStorage {
       inner.syncDir(d);
     },
     lock: (d) => inner.lock(d),
+    ...(inner.guard ? { guard: (d: string) => inner.guard!(d) } : {}),
     // The background zero-fill of the next segment ends with one fsync.
     ...(inner.preallocate ? { preallocate: (p: string, size: number) => (syncs++, inner.preallocate!(p, size)) } : {}),
     ...(inner.freeBytes ? { freeBytes: (d: string) => inner.freeBytes!(d) } : {}),

@@ -8,13 +8,14 @@
 // fails if `LOCK` exists, like O_EXCL), then the directory is fsynced. A LOCK from an older version (a bare
 // PID) is judged by its time: written before this boot, or before its PID started, it is stale.
 //
-// Residual race: two processes that find the same stale LOCK at the same instant may both remove it; the
-// control socket check (one daemon per socket) runs before the journal opens and narrows it further.
+// Two processes that find the same stale LOCK at the same instant would both remove it; the kernel-held
+// guard (holder-guard.ts), taken before the LOCK, lets only one of them get this far.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { JournalLockedError } from '../journal/errors.js';
 import { syncDir } from './sync-dir.js';
+import { GuardHeldError, takeHolderGuard } from './holder-guard.js';
 
 interface Holder {
   pid: number;
@@ -153,4 +154,14 @@ export function takeLock(dir: string, onStale?: (reason: string) => void): { rel
     }
   }
   throw new JournalLockedError(dir, -1);
+}
+
+/** The guard of `dir`, or JournalLockedError naming the holder's PID (its answer, else its LOCK's). */
+export async function takeGuard(dir: string): Promise<{ release(): void }> {
+  try {
+    return (await takeHolderGuard(dir)) ?? { release() {} };
+  } catch (e) {
+    if (e instanceof GuardHeldError) throw new JournalLockedError(dir, e.pid > 0 ? e.pid : holderPid(path.join(dir, 'LOCK')));
+    throw e;
+  }
 }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Storage, StorageFile } from './storage.js';
-import { takeLock } from './lock-file.js';
+import { takeGuard, takeLock } from './lock-file.js';
 import { syncDir } from './sync-dir.js';
 
 /** Node's ENOSPC / EIO messages name the syscall, not the file: add the path, keep code and errno. */
@@ -86,4 +86,5 @@ export const nodeStorage: Storage = {
   },
   // Boot, PID and start time in LOCK, so a reboot or a reused PID never leaves a lock an operator must clear.
   lock: (dir) => takeLock(dir),
+  guard: (dir) => takeGuard(dir),
 };

@@ -42,4 +42,10 @@ export interface Storage {
    * live process holds it.
    */
   lock(dir: string): { release(): void };
+  /**
+   * Optional: an exclusion the kernel holds for the journal's opener and frees when it dies, taken before
+   * `lock`, so that two openers finding the same stale LOCK cannot both take it over. Rejects with
+   * JournalLockedError while a live process holds it.
+   */
+  guard?(dir: string): Promise<{ release(): void }>;
 }

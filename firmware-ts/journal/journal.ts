@@ -132,7 +132,7 @@ export class Journal<S> {
   static async open<S>(opts: JournalOptions<S>): Promise<Journal<S>> {
     const j = new Journal(opts);
     j.storage.mkdirp(opts.dir);
-    j.lock = j.takeLock();
+    j.lock = await j.takeLock();
     try {
       j.recover();
       j.keepReserve();
@@ -144,7 +144,23 @@ export class Journal<S> {
   }
 
   /** On a full disk even the LOCK file cannot be written: the reserve is what gives the room back. */
-  private takeLock(): { release(): void } {
+  private async takeLock(): Promise<{ release(): void }> {
+    const guard = await this.storage.guard?.(this.opts.dir);
+    try {
+      const lock = this.takeLockFile();
+      return {
+        release() {
+          lock.release();
+          guard?.release();
+        },
+      };
+    } catch (e) {
+      guard?.release();
+      throw e;
+    }
+  }
+
+  private takeLockFile(): { release(): void } {
     try {
       return this.storage.lock(this.opts.dir);
     } catch (e) {

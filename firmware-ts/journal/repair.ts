@@ -94,10 +94,20 @@ interface Cut {
 export async function repairJournal<S, O>(dir: string, opts: RepairOptions<S, O>): Promise<RepairResult<O>> {
   const storage = opts.storage ?? nodeStorage;
   const { policy } = opts;
-  const lock = storage.lock(dir);
+  const guard = await storage.guard?.(dir);
+  let lock: { release(): void };
+  try {
+    lock = storage.lock(dir);
+  } catch (e) {
+    guard?.release();
+    throw e;
+  }
   let released = false;
   const release = () => {
-    if (!released) lock.release();
+    if (!released) {
+      lock.release();
+      guard?.release();
+    }
     released = true;
   };
   try {
