@@ -4,10 +4,13 @@
 // for again from the start, a bounded number of times.
 import { createHash } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
+import { MAX_PAYLOAD } from '../../protocol/service/service-frame.js';
 import { ServiceError, type ServiceClient } from './service-client.js';
 
 /** Generous for a dispute export; a bound so a wrong answer cannot inflate without limit. */
 const MAX_EXPORT_BYTES = 256 * 1024 * 1024;
+/** Each part is one frame: more parts than the bound can fill is a wrong answer, refused before the first is asked for. */
+export const MAX_EXPORT_PARTS = Math.ceil(MAX_EXPORT_BYTES / MAX_PAYLOAD);
 const RESTARTS = 3;
 
 export interface RemoteExport {
@@ -18,12 +21,12 @@ export interface RemoteExport {
   parts: number;
 }
 
-export async function fetchExport(c: ServiceClient, query: Record<string, unknown>, onPart?: (part: number, parts: number) => void): Promise<RemoteExport> {
+export async function fetchExport(c: Pick<ServiceClient, 'request'>, query: Record<string, unknown>, onPart?: (part: number, parts: number) => void): Promise<RemoteExport> {
   for (let restart = 0; ; restart++) {
     const first = await c.request({ op: 'journal-export', ...query, part: 0 }, Buffer.alloc(0), 120_000);
     const h = first.head;
     const parts = Number(h.parts);
-    if (!Number.isSafeInteger(parts) || parts < 1) throw new ServiceError('BAD_ANSWER', `journal-export answered parts=${String(h.parts)}`);
+    if (!Number.isSafeInteger(parts) || parts < 1 || parts > MAX_EXPORT_PARTS) throw new ServiceError('BAD_ANSWER', `journal-export answered parts=${String(h.parts)} (1..${MAX_EXPORT_PARTS})`);
     const pieces = [first.body];
     onPart?.(1, parts);
     try {
