@@ -40,6 +40,17 @@ export interface ReceiptPrinted {
   duplicate?: boolean;
 }
 
+/**
+ * A sales slip that did not print (the printer said so, threw or timed out); it stays owed. `mayBeOnPaper`
+ * says whether any of the job may have reached the paper, so the next job is marked 重打印 / DUPLICATE.
+ */
+export interface ReceiptNotPrinted {
+  stan: number;
+  reason: string;
+  mayBeOnPaper: boolean;
+  at: string;
+}
+
 export interface ReversalRequired {
   stan: number;
   reason: ReversalReason;
@@ -121,6 +132,7 @@ export const TerminalRecord = {
   authIntent: { name: 'auth.intent', code: 16, version: 1 },
   authOutcome: { name: 'auth.outcome', code: 17, version: 1 },
   receiptPrinted: { name: 'receipt.printed', code: 18, version: 1 },
+  receiptNotPrinted: { name: 'receipt.not-printed', code: 33, version: 1 },
   reversalRequired: { name: 'reversal.required', code: 19, version: 1 },
   reversalAttempt: { name: 'reversal.attempt', code: 20, version: 1 },
   reversalCleared: { name: 'reversal.cleared', code: 21, version: 1 },

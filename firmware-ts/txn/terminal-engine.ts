@@ -28,7 +28,7 @@ import type {
 } from './engine-api.js';
 import { DEVICE_TIMEOUTS, type CardForTxn } from './engine-devices.js';
 import type { PlantedBugs } from './planted-bugs.js';
-import { TerminalRecord, type AuthIntent, type AuthKind, type AuthOutcome } from './records.js';
+import { TerminalRecord, type AuthIntent, type AuthKind, type AuthOutcome, type ReceiptNotPrinted } from './records.js';
 import { requestIdProblem } from './request-id.js';
 import { DEFAULT_REVERSAL_POLICY, ReversalSender, type RoundResult } from './reversal-sender.js';
 import { newestView, reprintable, reversalIntent, saleByRrn, settledSale, viewByRequestId, viewByRrn, viewByStan, viewIn, type TxnView } from './txn-history.js';
@@ -266,7 +266,7 @@ export class TerminalEngine implements TerminalEngineApi {
     return this.serialize(async () => {
       const v = reprintable(this.state, 'last' in q ? undefined : q.stan);
       if (!v) return { kind: 'not-found' };
-      const r = await this.printSlip(v, true);
+      const r = await this.printSlip(v, 'reprint');
       return r === 'printed' ? { kind: 'printed', stan: v.intent.stan } : { kind: 'not-printed', stan: v.intent.stan, reason: r.reason };
     });
   }
@@ -440,7 +440,7 @@ export class TerminalEngine implements TerminalEngineApi {
         sendReversal: (s) => this.sendReversalNow(s),
         printSlip: async (s) => {
           const view = this.viewByStan(s);
-          return view && (await this.printSlip(view, false)) === 'printed' ? 'printed' : 'pending';
+          return view && (await this.printSlip(view, 'first')) === 'printed' ? 'printed' : 'pending';
         },
         ...(this.d.faults ? { faults: this.d.faults } : {}),
       },
@@ -588,25 +588,36 @@ export class TerminalEngine implements TerminalEngineApi {
     for (const key of Object.keys(this.state.pendingReceipts)) {
       const view = this.viewByStan(Number(key));
       if (!view) continue;
-      const r = await this.printSlip(view, false);
+      const r = await this.printSlip(view, 'owed');
       if (r !== 'printed') break;
       printed.push(Number(key));
     }
     return printed;
   }
 
-  /** Prints and journals `receipt.printed` only when the driver says it printed; otherwise it stays pending. */
-  private async printSlip(view: TxnView, reprint: boolean): Promise<'printed' | { reason: string }> {
+  /**
+   * Prints and journals `receipt.printed` only when the driver says it printed; otherwise it stays pending.
+   * `first`: right after the approval, nothing of it on paper yet. `owed`: a pending slip, marked duplicate
+   * when an earlier job may have reached the paper (a power cut mid-job, a printer that failed part-way).
+   * `reprint`: asked for, always marked.
+   */
+  private async printSlip(view: TxnView, mode: 'first' | 'owed' | 'reprint'): Promise<'printed' | { reason: string }> {
     const stan = view.intent.stan;
+    const pending = this.state.pendingReceipts[String(stan)];
+    const duplicate = mode === 'reprint' || (mode === 'owed' && pending?.mayBeOnPaper !== false);
     const ms = DEVICE_TIMEOUTS.printMs;
-    const result = await bounded(this.d.clock, ms, () => this.d.printer.print(salesSlipJob(view, this.d.config, reprint), `slip-${view.intent.batch}-${stan}${reprint ? '-dup' : ''}`));
+    const result = await bounded(this.d.clock, ms, () => this.d.printer.print(salesSlipJob(view, this.d.config, duplicate), `slip-${view.intent.batch}-${stan}${duplicate ? '-dup' : ''}`));
     const failed = result.kind !== 'ok' ? boundedFailure(result, ms) : result.value.printed ? null : result.value.reason;
     if (failed !== null) {
       this.d.onEvent?.({ type: 'receipt-pending', stan, reason: failed });
+      // Not durable: if a power cut loses it, the slip is only marked duplicate when it need not be.
+      const mayBeOnPaper = result.kind === 'ok' && !result.value.printed ? result.value.stage !== 'before' : true;
+      // A journal that failed here fails the next write too; the cashier still hears the sale's outcome.
+      if (pending) await this.d.journal.append([{ type: TerminalRecord.receiptNotPrinted.name, payload: { stan, reason: failed, mayBeOnPaper, at: this.nowIso() } satisfies ReceiptNotPrinted }], { durable: false }).catch(() => undefined);
       return { reason: failed };
     }
-    await this.d.journal.append([{ type: TerminalRecord.receiptPrinted.name, payload: { stan, copies: 'both', ...(reprint ? { duplicate: true } : {}) } }], { durable: true });
-    this.d.onEvent?.({ type: 'receipt-printed', stan, duplicate: reprint });
+    await this.d.journal.append([{ type: TerminalRecord.receiptPrinted.name, payload: { stan, copies: 'both', ...(duplicate ? { duplicate: true } : {}) } }], { durable: true });
+    this.d.onEvent?.({ type: 'receipt-printed', stan, duplicate });
     return 'printed';
   }
 

@@ -9,6 +9,7 @@ import type {
   AuthIntent,
   AuthKind,
   AuthOutcome,
+  ReceiptNotPrinted,
   ReceiptPrinted,
   ReversalAttempt,
   ReversalClosed,
@@ -52,6 +53,12 @@ export interface PendingReceipt {
   seq: number;
   kind: AuthKind;
   amount: number;
+  /**
+   * Whether part of an earlier job may be on paper. Absent from the approval on until a job's result is
+   * journaled (printing may start at any moment, and a power cut leaves no word of how far it got): read
+   * as true. False: every job so far was refused before any paper moved. True stays true.
+   */
+  mayBeOnPaper?: boolean;
 }
 
 /** One transaction's lifecycle, keyed in `txns` by the seq of its intent. */
@@ -231,6 +238,12 @@ function applyRecord(s: TerminalState, r: JournalRecord, retention: TxnRetention
       const view = s.txns[pending.seq];
       if (view) view.printed = true;
       closed(view);
+      return;
+    }
+    case TerminalRecord.receiptNotPrinted.name: {
+      const p = r.payload as ReceiptNotPrinted;
+      const pending = s.pendingReceipts[key(p.stan)];
+      if (pending && pending.mayBeOnPaper !== true) pending.mayBeOnPaper = p.mayBeOnPaper;
       return;
     }
     case TerminalRecord.reversalRequired.name: {

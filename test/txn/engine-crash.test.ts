@@ -114,8 +114,10 @@ async function cutAndReboot(point: CutPoint, mode: CrashMode, seed: number) {
     expect(reversed.has(cutSale[0]!.seq)).toBe(expected === 'reversed');
   }
   if (expected === 'sale') {
-    // Approved and durable before the cut: the receipt prints at boot.
+    // Approved and durable before the cut: the receipt prints at boot, marked duplicate (the job may have
+    // started before the power went; nothing on disk says it had not).
     expect(boot.receiptsPrinted).toHaveLength(1);
+    expect(rig.printer.jobs.at(-1)).toBe(`slip-1-${stansBefore + 1}-dup`);
     expect(engine.health().pendingReceipts).toEqual([]);
   }
 

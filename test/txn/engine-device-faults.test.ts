@@ -77,7 +77,8 @@ describe('a device fails at each step of a sale', () => {
       rig.printer.recover();
       await rig.idle(2_000);
       expect(engine.health().pendingReceipts).toEqual([]);
-      expect(rig.printer.jobs).toContain(`slip-1-${stan}`);
+      // A driver that threw or never answered may have sent part of the job: the slip is marked duplicate.
+      expect(rig.printer.jobs).toContain(`slip-1-${stan}-dup`);
       expect(rig.violations([r])).toEqual([]);
     });
   }

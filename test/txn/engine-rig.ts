@@ -71,10 +71,13 @@ export class FakePrinter implements ReceiptPrinter {
   printedBytes: Buffer[] = [];
   /** Makes every print fail this way until cleared. */
   fail: CallFault | undefined;
+  /** Makes every print stop part-way (the line dropped while the job was written) until cleared. */
+  torn = false;
   private listeners = new Set<() => void>();
   async print(job: Buffer, jobId: string): Promise<PrintResult> {
     if (this.fail) return failed(this.fail, 'print');
     if (!this.working) return { printed: false, jobId, reason: 'paper-end', stage: 'before', detail: 'out of paper' } as PrintResult;
+    if (this.torn) return { printed: false, jobId, reason: 'write-failed', stage: 'sending', detail: 'line dropped mid-job' } as PrintResult;
     this.jobs.push(jobId);
     this.printedBytes.push(job);
     return { printed: true, jobId, status: { online: true } } as unknown as PrintResult;
@@ -86,6 +89,7 @@ export class FakePrinter implements ReceiptPrinter {
   recover(): void {
     this.working = true;
     this.fail = undefined;
+    this.torn = false;
     for (const l of this.listeners) l();
   }
 }

@@ -1,7 +1,8 @@
 // The engine against the acquirer simulator on simulated time: every operation, every fault rule of the
 // simulator, and after each one the money invariants (journal vs the acquirer's ledger) must hold.
 import { describe, expect, it } from 'vitest';
-import { TerminalRecord, type ReversalAttempt } from '../../firmware-ts/txn/records.js';
+import { jobPaperText } from '../../protocol/escpos/page-text.js';
+import { TerminalRecord, type ReceiptNotPrinted, type ReversalAttempt } from '../../firmware-ts/txn/records.js';
 import { EngineRig, PASSWORD } from './engine-rig.js';
 
 async function bootedRig(rules: ConstructorParameters<typeof EngineRig>[0] = {}, opts: Parameters<EngineRig['start']>[0] = {}) {
@@ -280,6 +281,32 @@ describe('printer', () => {
     expect(rig.printer.jobs).toContain(`slip-1-${stan}`);
     expect(engine.status({ stan })).toMatchObject({ state: 'approved', receipt: 'printed' });
     expect(rig.violations()).toEqual([]);
+  });
+
+  it('a slip torn part-way (the printer line dropped mid-job) is owed and prints on recovery marked duplicate; one refused before any paper moved prints unmarked', async () => {
+    const { rig, engine } = await bootedRig();
+    rig.printer.torn = true;
+    const torn = await rig.run(engine.sale(2_100));
+    rig.printer.recover();
+    rig.printer.working = false;
+    const blank = await rig.run(engine.sale(2_200));
+    expect([torn, blank]).toMatchObject([{ kind: 'approved', receipt: 'pending' }, { kind: 'approved', receipt: 'pending' }]);
+    const [tornStan, blankStan] = [torn, blank].map((r) => (r.kind === 'approved' ? r.stan : 0));
+    // The torn slip was tried again while the paper was out: refused before any paper moved, it still
+    // owes a duplicate, because the first job's part is on paper.
+    const notPrinted = (stan: number) => rig.records(TerminalRecord.receiptNotPrinted.name).map((r) => r.payload as ReceiptNotPrinted).filter((p) => p.stan === stan).map((p) => [p.reason, p.mayBeOnPaper]);
+    expect(notPrinted(tornStan!)).toEqual([['write-failed', true], ['paper-end', false]]);
+    expect(notPrinted(blankStan!)).toEqual([['paper-end', false]]);
+    rig.printer.recover();
+    await rig.idle(1_000);
+    expect(engine.health().pendingReceipts).toEqual([]);
+    expect(rig.printer.jobs.slice(-2)).toEqual([`slip-1-${tornStan}-dup`, `slip-1-${blankStan}`]);
+    const paper = rig.printer.printedBytes.slice(-2).map((b) => jobPaperText(b).join('\n'));
+    expect(paper.map((t) => t.includes('重打印'))).toEqual([true, false]);
+    expect(rig.records(TerminalRecord.receiptPrinted.name).slice(-2).map((r) => r.payload)).toEqual([
+      { stan: tornStan, copies: 'both', duplicate: true },
+      { stan: blankStan, copies: 'both' },
+    ]);
   });
 
   it('reprint (last or by STAN) is marked duplicate', async () => {
