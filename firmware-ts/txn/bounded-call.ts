@@ -1,11 +1,12 @@
 // A device or dependency call with a deadline on the Clock: whatever the device does — answers, throws, or
 // never answers — the engine gets one of three plain results and decides what happens next itself. A late
-// answer after the deadline is dropped (the engine has already moved on).
+// answer after the deadline is dropped (the engine has already moved on), after `onLate` has seen it: a
+// PIN block that arrives late must still be wiped.
 import type { Clock } from '../../protocol/io/clock.js';
 
 export type Bounded<T> = { kind: 'ok'; value: T } | { kind: 'threw'; error: unknown } | { kind: 'timeout' };
 
-export function bounded<T>(clock: Clock, ms: number, call: () => Promise<T>): Promise<Bounded<T>> {
+export function bounded<T>(clock: Clock, ms: number, call: () => Promise<T>, onLate?: (value: T) => void): Promise<Bounded<T>> {
   return new Promise((resolve) => {
     let done = false;
     const finish = (r: Bounded<T>) => {
@@ -23,7 +24,10 @@ export function bounded<T>(clock: Clock, ms: number, call: () => Promise<T>): Pr
       return;
     }
     started.then(
-      (value) => finish({ kind: 'ok', value }),
+      (value) => {
+        if (done) onLate?.(value);
+        else finish({ kind: 'ok', value });
+      },
       (error: unknown) => finish({ kind: 'threw', error }),
     );
   });

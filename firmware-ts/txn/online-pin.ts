@@ -5,6 +5,7 @@
 // holding its bytes (pci/pin-blocks-in-flight.ts). A PIN entry that ends without a block ends the sale
 // before a STAN is allocated, as a failed card read does: nothing journaled, nothing sent.
 import type { Clock } from '../../protocol/io/clock.js';
+import type { OnlinePinResult } from '../devices/card-reader/card-reader.js';
 import type { Secret } from '../devices/card-reader/secret.js';
 import { bounded, boundedFailure } from './bounded-call.js';
 import type { RefusalReason } from './engine-api.js';
@@ -51,7 +52,9 @@ export async function pinStep(d: PinStepDeps, kind: AuthKind, amount: number, ca
   const pinKey = d.pinKey;
   const entryMs = d.profile?.entryMs ?? DEVICE_TIMEOUTS.pinEntryMs;
   const ms = entryMs + DEVICE_TIMEOUTS.pinEntryGraceMs;
-  const r = await bounded(d.clock, ms, () => enterPin({ amount, currency: '156', pinKey, timeoutMs: entryMs }));
+  // A block the pad sends after the deadline reaches no request: wiped on arrival.
+  const wipeLate = (late: OnlinePinResult) => (late.kind === 'pin' ? late.pinBlock.wipe() : undefined);
+  const r = await bounded(d.clock, ms, () => enterPin({ amount, currency: '156', pinKey, timeoutMs: entryMs }), wipeLate);
   if (r.kind !== 'ok') return { kind: 'refused', reason: 'pin-entry-failed', detail: `the PIN pad failed: ${boundedFailure(r, ms)}` };
   switch (r.value.kind) {
     case 'pin':

@@ -46,7 +46,7 @@ export class LedgerState {
         else this.consumedBy.set(a.target, a.seq);
       }
     } else if (e.kind === 'pin-tries') {
-      this.pinTries.set(e.card, e.tries);
+      this.pinTries.set(e.cardRef ?? e.card, e.tries);
     } else if (e.kind === 'settlement') {
       const key = batchKey(e.terminalId, e.batch);
       if (!this.settlements.has(key)) this.settlements.set(key, e);

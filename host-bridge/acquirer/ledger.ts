@@ -94,10 +94,13 @@ export const totalsFromJson = (t: TotalsJson): BatchTotals => ({
   creditCount: t.creditCount,
 });
 
-/** Wrong PINs in a row for a card (masked PAN), after a wrong PIN or after the correct one reset them. */
+/** Wrong PINs in a row for a card, after a wrong PIN or after the correct one reset them. */
 export interface PinTriesEntry {
   kind: 'pin-tries';
+  /** The masked PAN, for a person reading the ledger. */
   card: string;
+  /** Which card: a hash of the full PAN (two cards may share a masked PAN). Absent in older ledgers. */
+  cardRef?: string;
   tries: number;
 }
 

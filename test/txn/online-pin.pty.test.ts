@@ -20,6 +20,7 @@ import { readTerminalRecords } from '../../firmware-ts/txn/txn-history.js';
 import type { TxnResult } from '../../firmware-ts/txn/engine-api.js';
 import { buildTerminal, type Terminal } from '../../firmware-ts/terminal/build-terminal.js';
 import { AcquirerHost, startAcquirerServer, type RuleSet } from '../../host-bridge/acquirer/index.js';
+import { pinTriesRef } from '../../host-bridge/acquirer/pin-verification.js';
 import { ReaderSimulator } from '../../host-bridge/sim/reader-simulator.js';
 import type { ReaderFault } from '../../host-bridge/sim/reader-faults.js';
 import { nodeStorage } from '../../firmware-ts/io/node-storage.js';
@@ -167,7 +168,10 @@ describe('online PIN over a pty PIN pad and loopback TCP', () => {
     expect([...codes, after.kind === 'declined' ? after.responseCode : after.kind]).toEqual(['55', '55', '75', '75']);
     expect(describeTxn(after as never)).toContain('75 密码错误次数超限 / PIN tries exceeded');
     expect(authorizations(b)).toEqual([]);
-    expect(b.host.state.pinTries.get('620000******0005')).toBe(3);
+    // Counted against this card, not its masked PAN (which other cards of the BIN share).
+    expect(b.host.state.pinTries.get(pinTriesRef('6200000000000005'))).toBe(3);
+    expect(pinTriesRef('6200001234560005')).not.toBe(pinTriesRef('6200000000000005'));
+    expect(b.host.state.entries.filter((e) => e.kind === 'pin-tries').map((e) => JSON.stringify(e)).join('')).not.toMatch(/\d{13}/);
     noPinOnDisk(b);
   });
 
