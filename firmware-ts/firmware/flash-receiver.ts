@@ -60,11 +60,11 @@ export class FlashReceiver {
     return path.join(this.o.slotsDir, ...parts);
   }
 
-  /** The version the active slot holds (or this build's, on a terminal never flashed). */
-  runningVersion(): { version: string; buildId: string | null; slot: SlotName } {
+  /** The version the active slot holds (or this build's, on a terminal never flashed), and the last slot confirmed healthy. */
+  runningVersion(): { version: string; buildId: string | null; slot: SlotName; confirmed: SlotName } {
     const state = readSlotState(this.o.storage, this.o.slotsDir);
     const m = this.slotManifest(state.active);
-    return { version: m?.manifest.version ?? FIRMWARE_VERSION, buildId: m?.manifest.buildId ?? null, slot: state.active };
+    return { version: m?.manifest.version ?? FIRMWARE_VERSION, buildId: m?.manifest.buildId ?? null, slot: state.active, confirmed: state.confirmed };
   }
 
   private slotManifest(slot: SlotName): SignedManifest | null {

@@ -61,7 +61,7 @@ export class ServiceServer {
             product: 'pos-journal-terminal',
             terminalId: p.config.terminalId,
             merchantId: p.config.merchantId,
-            firmware: { version: fw?.version ?? null, buildId: fw?.buildId ?? null, activeSlot: fw?.slot ?? null, runningSlot: this.o.slot },
+            firmware: { version: fw?.version ?? null, buildId: fw?.buildId ?? null, activeSlot: fw?.slot ?? null, runningSlot: this.o.slot, confirmedSlot: fw?.confirmed ?? null },
             journal: { stan: s.stan, batch: s.batch, pendingReversals: Object.keys(s.reversals).length },
             authenticated: this.authenticated !== null,
           },
