@@ -8,16 +8,14 @@ import type { KeyObject } from 'node:crypto';
 import { systemClock } from '../../protocol/io/clock.js';
 import type { ControlRequest, ControlResponse } from '../../firmware-ts/daemon/control-protocol.js';
 import type { JournalRecord } from '../../firmware-ts/journal/state-machine.js';
-import { ReconnectingPort } from '../../firmware-ts/devices/reconnecting-port.js';
-import { serviceRtoMs, SERVICE_WINDOW } from '../../firmware-ts/service/service-port.js';
 import { pullJournal, type PullReport } from '../service/journal-pull.js';
-import { ServiceClient, ServiceError } from '../service/service-client.js';
+import { ServiceError } from '../service/service-client.js';
 import { BenchChild } from './bench-children.js';
+import { BenchServiceLine } from './service-line.js';
 import { readJournalDir, type BootSeen, type JournalVerdict, type TerminalUnderTest } from './terminal-under-test.js';
 
 /** Answers that mean the line or the terminal is gone, not that the terminal refused the request. */
 const LINE_FAILURES = new Set(['SERVICE_LINK_TIMEOUT', 'SERVICE_TIMEOUT', 'SERVICE_LINK_CLOSED', 'SERVICE_LINK_FAILED', 'SERVICE_SESSION_RESET']);
-const quiet = { info: () => undefined, warn: () => undefined };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface ServiceTerminalOptions {
@@ -38,64 +36,43 @@ async function shell(what: string, command: string, logFile: string): Promise<vo
 }
 
 export class ServicePortTerminal implements TerminalUnderTest {
-  terminalId = '';
   readonly journalDir: string;
   readonly boots: BootSeen[] = [];
   readonly readableWhileOff = false;
   powered = false;
-  private port: ReconnectingPort | null = null;
-  private client: ServiceClient | null = null;
+  readonly service: BenchServiceLine;
   private lastPull: PullReport | null = null;
 
   constructor(private readonly o: ServiceTerminalOptions) {
     this.journalDir = o.copyDir;
     fs.mkdirSync(o.copyDir, { recursive: true });
+    this.service = new BenchServiceLine(o.servicePort, o.baud, o.key);
   }
 
-  private async connect(helloMs = 5000): Promise<ServiceClient> {
-    if (this.client) return this.client;
-    if (!this.port) {
-      this.port = new ReconnectingPort({ path: this.o.servicePort, baudRate: this.o.baud, clock: systemClock, log: quiet });
-      this.port.start();
-    }
-    const client = new ServiceClient(this.port, systemClock, { window: SERVICE_WINDOW, rtoMs: serviceRtoMs(this.o.baud), maxRetries: 3 });
-    try {
-      const hello = await client.request({ op: 'hello' }, Buffer.alloc(0), helloMs);
-      this.terminalId = String(hello.head.terminalId);
-      await client.authenticate(this.o.key);
-    } catch (e) {
-      client.close();
-      throw e;
-    }
-    this.client = client;
-    return client;
-  }
-
-  private drop(): void {
-    this.client?.close();
-    this.client = null;
+  get terminalId(): string {
+    return this.service.terminalId;
   }
 
   /** Whether the terminal answers on its service port now (at the start of a run its power state is unknown). */
   async probe(): Promise<boolean> {
     try {
-      await this.connect(1500);
+      await this.service.connect(1500);
       this.powered = true;
     } catch {
-      this.drop();
+      this.service.drop();
       this.powered = false;
     }
     return this.powered;
   }
 
   async call(req: ControlRequest, timeoutMs = 60_000): Promise<ControlResponse> {
-    const client = await this.connect();
+    const client = await this.service.connect();
     try {
       const a = await client.request({ op: 'control', request: req }, Buffer.alloc(0), timeoutMs);
       return { ok: true, result: a.head.result };
     } catch (e) {
       if (e instanceof ServiceError && !LINE_FAILURES.has(e.code)) return { ok: false, error: { code: e.code, message: e.message } };
-      this.drop();
+      this.service.drop();
       throw e;
     }
   }
@@ -103,7 +80,7 @@ export class ServicePortTerminal implements TerminalUnderTest {
   private async pull(): Promise<PullReport> {
     const r = await pullJournal({
       connect: async () => {
-        const client = await this.connect();
+        const client = await this.service.connect();
         return { client, close: async () => undefined };
       },
       key: this.o.key,
@@ -131,7 +108,7 @@ export class ServicePortTerminal implements TerminalUnderTest {
   }
 
   async powerCut(): Promise<void> {
-    this.drop();
+    this.service.drop();
     await shell('off', this.o.power.off, this.o.logFile);
     this.powered = false;
   }
@@ -139,11 +116,16 @@ export class ServicePortTerminal implements TerminalUnderTest {
   async powerRestore(): Promise<void> {
     if (this.powered) return;
     await shell('on', this.o.power.on, this.o.logFile);
+    await this.answering('of power on', () => this.probe());
+  }
+
+  /** Until the service port answers (`ready`), within the boot timeout; the boot is recorded. */
+  private async answering(since: string, ready: () => Promise<boolean>): Promise<void> {
     const end = Date.now() + this.o.power.bootTimeoutMs;
-    while (!(await this.probe())) {
+    while (!(await ready())) {
       if (Date.now() > end) {
-        this.boots.push({ ok: false, detail: `no answer on ${this.o.servicePort} within ${this.o.power.bootTimeoutMs} ms of power on` });
-        throw new Error(`the terminal did not answer on its service port ${this.o.servicePort} within ${this.o.power.bootTimeoutMs} ms of power on`);
+        this.boots.push({ ok: false, detail: `no answer on ${this.o.servicePort} within ${this.o.power.bootTimeoutMs} ms ${since}` });
+        throw new Error(`the terminal did not answer on its service port ${this.o.servicePort} within ${this.o.power.bootTimeoutMs} ms ${since}`);
       }
       await sleep(200);
     }
@@ -152,9 +134,26 @@ export class ServicePortTerminal implements TerminalUnderTest {
     this.boots.push({ ok: true, detail: `answering on ${this.o.servicePort}: stan ${s.stan} batch ${s.batch}, reversals owed ${JSON.stringify(s.pendingReversals)}` });
   }
 
+  rebootMark(): number {
+    return 0;
+  }
+
+  /** A lab terminal reboots by itself after a flash: until its service port answers from `slot`. */
+  async rebooted(_mark: number, slot: string): Promise<void> {
+    this.service.drop();
+    await this.answering(`of the reboot into slot ${slot}`, async () => {
+      try {
+        const fw = await this.service.firmware(1500);
+        if (fw.runningSlot === slot) return (this.powered = true);
+      } catch {
+        // still rebooting
+      }
+      this.service.drop();
+      return false;
+    });
+  }
+
   async close(): Promise<void> {
-    this.drop();
-    await this.port?.close();
-    this.port = null;
+    await this.service.close();
   }
 }
