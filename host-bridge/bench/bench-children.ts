@@ -50,6 +50,8 @@ export class BenchChild {
   private exitInfo: ChildExit | null = null;
   private readonly listeners = new Set<(line: string) => void>();
   readonly pid: number;
+  /** Lines seen so far (`lines` keeps only the newest): a mark for `linesSince`. */
+  seen = 0;
 
   constructor(
     readonly name: string,
@@ -86,6 +88,7 @@ export class BenchChild {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
           this.lines.push(line);
+          this.seen++;
           if (this.lines.length > 5000) this.lines.splice(0, 1000);
           if (line.startsWith('{')) {
             try {
@@ -104,6 +107,11 @@ export class BenchChild {
 
   get running(): boolean {
     return this.exitInfo === null;
+  }
+
+  /** The lines after `mark` (a value of `seen`) that are still kept. */
+  linesSince(mark: number): string[] {
+    return this.lines.slice(Math.max(0, this.lines.length - (this.seen - mark)));
   }
 
   /** Writes one control line to the child's stdin. */

@@ -2,7 +2,8 @@
 // (by /dev/serial/by-id/..., stable across replugs), the power relay's on and off commands (any shell
 // command, as labgrid's external power driver), the address the terminal dials for its acquirer (the runner
 // listens there with its network gate in front of the acquirer simulator), and the serial ports of the
-// reader and printer simulators wired to the terminal. Checked as strictly as scenarios.
+// reader and printer simulators wired to the terminal, and (optional) the firmware signing key the terminal
+// trusts, for flash steps that send this checkout's build. Checked as strictly as scenarios.
 import * as path from 'node:path';
 import { readYamlFile, type YNode } from './yaml-reader.js';
 
@@ -13,6 +14,8 @@ export interface BenchFile {
   acquirer: { listenHost: string; listenPort: number; ledger: string };
   reader: { port: string };
   printer: { port: string; receipts: string };
+  /** The Ed25519 private key whose public half the lab terminal trusts for firmware (`flash: build`). */
+  firmware?: { signingKey: string };
 }
 
 function seconds(n: YNode): number {
@@ -24,7 +27,7 @@ function seconds(n: YNode): number {
 export function parseBenchFile(root: YNode): BenchFile {
   const base = path.dirname(path.resolve(root.file));
   const at = (n: YNode) => path.resolve(base, n.str());
-  const m = root.map(['terminal', 'power', 'acquirer', 'reader', 'printer']);
+  const m = root.map(['terminal', 'power', 'acquirer', 'reader', 'printer', 'firmware']);
   const t = m.need('terminal').map(['service-port', 'baud', 'key']);
   const p = m.need('power').map(['on', 'off', 'boot-timeout']);
   const a = m.need('acquirer').map(['listen', 'ledger']);
@@ -33,6 +36,7 @@ export function parseBenchFile(root: YNode): BenchFile {
   if (!hp || Number(hp[2]) < 1 || Number(hp[2]) > 65535) return listen.fail('HOST:PORT the terminal dials for its acquirer, e.g. 0.0.0.0:5000');
   const r = m.need('reader').map(['port']);
   const pr = m.need('printer').map(['port', 'receipts']);
+  const fw = m.get('firmware')?.map(['signing-key']);
   return {
     file: root.file,
     terminal: { servicePort: at(t.need('service-port')), baud: t.get('baud')?.int(1200, 4_000_000) ?? 115_200, keyFile: at(t.need('key')) },
@@ -40,6 +44,7 @@ export function parseBenchFile(root: YNode): BenchFile {
     acquirer: { listenHost: hp[1]!, listenPort: Number(hp[2]), ledger: at(a.need('ledger')) },
     reader: { port: at(r.need('port')) },
     printer: { port: at(pr.need('port')), receipts: at(pr.need('receipts')) },
+    ...(fw ? { firmware: { signingKey: at(fw.need('signing-key')) } } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import { judgeFields, judgeInvariants, judgeJournal, judgeLedger, judgeReceipts,
 import type { Scenario, Step } from './scenario.js';
 import type { Bench } from './sim-bench.js';
 import { debitOnlyTheAcquirerSaw, injectedSeqs } from './acquirer-debit.js';
+import { runFlashStep } from './flash-step.js';
 
 export interface StepResult {
   line: number;
@@ -98,6 +99,11 @@ function describe(step: Step): string {
       return step.until ? `wait until ${step.until}` : `wait ${step.ms} ms`;
     case 'acquirer-debit':
       return `a debit of ${formatMinor(step.amount)} only the acquirer saw (the bench sends it under the terminal's ID)`;
+    case 'flash': {
+      const b = step.bundle;
+      const what = b.source === 'build' ? `this checkout's build${b.version ? ` re-signed as version ${b.version}` : ''}${b.signedBy ? ' signed by a key the terminal does not trust' : ''}` : `bundle ${b.source.dir}`;
+      return `flash ${what} over the service port${step.cut ? ', power cut mid-upload' : step.refused ? `, must be refused (${step.refused})` : ''}`;
+    }
     case 'tamper-ledger':
       return `PLANTED FAULT: delete the acquirer's reversal of ${step.deleteReversalOf} from its ledger`;
     case 'check':
@@ -278,6 +284,8 @@ async function run(ctx: RunContext, step: Step, out: StepResult): Promise<void> 
       out.evidence.push(...gone.map((l) => `removed: ${l}`));
       return;
     }
+    case 'flash':
+      return runFlashStep(ctx, step, out);
     case 'check':
       return check(ctx, step, out);
   }

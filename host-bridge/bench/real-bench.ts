@@ -7,6 +7,7 @@ import { createPrivateKey } from 'node:crypto';
 import * as path from 'node:path';
 import { AcquirerSim, DeviceSim, NetGate } from './bench-parts.js';
 import { killAllGroups } from './bench-children.js';
+import { BenchBundles } from './bench-bundles.js';
 import type { BenchFile } from './bench-file.js';
 import { ServicePortTerminal } from './service-terminal.js';
 import type { Bench } from './sim-bench.js';
@@ -15,12 +16,16 @@ export async function startRealBench(b: BenchFile, dir: string): Promise<Bench> 
   const root = path.resolve(dir);
   const logs = path.join(root, 'logs');
   fs.mkdirSync(logs, { recursive: true });
-  let key;
-  try {
-    key = createPrivateKey(fs.readFileSync(b.terminal.keyFile));
-  } catch (e) {
-    throw new Error(`${b.file}: terminal.key ${b.terminal.keyFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (the bench's paired Ed25519 private key, PEM)`);
-  }
+  const privateKey = (file: string, where: string, what: string) => {
+    try {
+      return createPrivateKey(fs.readFileSync(file));
+    } catch (e) {
+      throw new Error(`${b.file}: ${where} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (${what}, PEM)`);
+    }
+  };
+  const key = privateKey(b.terminal.keyFile, 'terminal.key', "the bench's paired Ed25519 private key");
+  const signingKey = b.firmware ? privateKey(b.firmware.signingKey, 'firmware.signing-key', 'the Ed25519 private key the terminal trusts for firmware') : null;
+  const bundles = new BenchBundles(path.join(root, 'firmware-build'), signingKey, `${b.file} names no firmware.signing-key`);
   try {
     const acquirer = await AcquirerSim.start({ ledgerFile: b.acquirer.ledger, port: 0, address: '127.0.0.1', logFile: path.join(logs, 'acquirer.log') });
     const gate = await NetGate.start({ upstreamPort: acquirer.port, listenHost: b.acquirer.listenHost, listenPort: b.acquirer.listenPort, logFile: path.join(logs, 'network-gate.log') });
@@ -42,6 +47,7 @@ export async function startRealBench(b: BenchFile, dir: string): Promise<Bench> 
       printer,
       receiptsDir: b.printer.receipts,
       dir: root,
+      bundles,
       async close() {
         await terminal.close();
         killAllGroups();

@@ -2,6 +2,7 @@
 // that judge it. Written in YAML by a lab (host-bridge/bench/scenarios/*.yaml, README "bench run"); read here
 // strictly: each step is one mapping with exactly one action key, every value is checked before anything
 // runs, and a mistake is a BenchFileError naming file:line and the key.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseRules } from '../acquirer/rules.js';
 import { parseControlLine } from '../sim/reader-faults.js';
@@ -17,6 +18,29 @@ export type CutPoint = 'after-intent' | 'after-debit';
 export type NetworkAction = { kind: 'up' | 'down' | 'drop' | 'reset' } | { kind: 'delay'; ms: number };
 /** Reader and printer actions: the line itself (unplug, replug) or a simulator control line. */
 export type DeviceAction = { kind: 'unplug' } | { kind: 'replug' } | { kind: 'control'; lines: string[] };
+
+/** Ways a terminal refuses a flash (the FLASH_* codes of `posj-bridge flash`, in scenario words). */
+export const FLASH_REFUSALS = {
+  'bad-signature': 'FLASH_BAD_SIGNATURE',
+  'wrong-product': 'FLASH_WRONG_PRODUCT',
+  downgrade: 'FLASH_DOWNGRADE',
+  'no-space': 'FLASH_NO_SPACE',
+  'journal-incompatible': 'FLASH_JOURNAL_INCOMPATIBLE',
+  'bad-image': 'FLASH_BAD_IMAGE',
+  'bench-not-paired': 'FLASH_AUTH_REFUSED',
+} as const;
+export type FlashRefusal = keyof typeof FLASH_REFUSALS;
+
+/**
+ * What a flash step sends: this checkout's firmware (`build`, bundled once per run and signed with the
+ * bench's firmware key) or a bundle directory (firmware.img + manifest.json); `build` may be re-signed by
+ * the bench as a variant a lab must see refused — a key the terminal does not trust, or another version.
+ */
+export interface FlashBundleSpec {
+  source: 'build' | { dir: string };
+  signedBy?: 'untrusted-key';
+  version?: string;
+}
 
 /** A field of an answer or of `status`, compared as written (dotted path → value). */
 export type FieldExpect = Array<{ path: string; value: unknown; line: number }>;
@@ -47,6 +71,7 @@ export type StepAction =
   | { do: 'wait'; ms?: number; until?: 'receipts-printed' | 'reversals-cleared'; timeoutMs: number }
   | { do: 'tamper-ledger'; deleteReversalOf: string }
   | { do: 'acquirer-debit'; amount: number }
+  | { do: 'flash'; bundle: FlashBundleSpec; allowDowngrade: boolean; cut?: 'mid-upload'; refused?: FlashRefusal }
   | { do: 'check'; checks: Checks };
 
 export type Step = StepAction & { line: number; as?: string; title?: string; expect?: FieldExpect };
@@ -252,7 +277,7 @@ function action(kind: (typeof ACTIONS)[number], v: YNode): StepAction {
       return { do: 'wait', until: until as 'receipts-printed' | 'reversals-cleared', timeoutMs: tm ? Number(tm[1]) * (tm[2] === 's' ? 1000 : 1) : 15_000 };
     }
     case 'flash':
-      return v.fail('flash is not yet a bench run step: flash the bundle with posj-bridge flash before the run');
+      return flashStep(v);
     case 'tamper-ledger':
       return { do: 'tamper-ledger', deleteReversalOf: labelRef(v.map(['delete-reversal-of']).need('delete-reversal-of')) };
     case 'check':
@@ -260,8 +285,38 @@ function action(kind: (typeof ACTIONS)[number], v: YNode): StepAction {
   }
 }
 
-/** Money operations whose answer is what the cashier is told (and `expect:` may judge). */
-const ANSWERED = new Set(['sale', 'void', 'refund', 'settle', 'reprint']);
+function bundleSource(n: YNode): FlashBundleSpec['source'] {
+  const s = n.str();
+  if (s === 'build') return 'build';
+  const dir = path.resolve(path.dirname(path.resolve(n.file)), s);
+  for (const f of ['firmware.img', 'manifest.json']) if (!fs.existsSync(path.join(dir, f))) n.fail(`"build" (this checkout's firmware) or a bundle directory holding firmware.img and manifest.json; ${path.join(dir, f)} does not exist`);
+  return { dir };
+}
+
+function flashStep(v: YNode): StepAction {
+  if (!v.isMap) return { do: 'flash', bundle: { source: bundleSource(v) }, allowDowngrade: false };
+  const m = v.map(['bundle', 'signed-by', 'version', 'allow-downgrade', 'power-cut', 'refused']);
+  const bundle: FlashBundleSpec = { source: bundleSource(m.need('bundle')) };
+  const signedBy = m.get('signed-by');
+  const version = m.get('version');
+  for (const variant of [signedBy, version]) if (variant && bundle.source !== 'build') variant.fail('only "bundle: build" can be re-signed by the bench; a bundle directory is sent as it is');
+  if (signedBy) bundle.signedBy = signedBy.str(/^untrusted-key$/, 'untrusted-key (a key the terminal does not trust: the flash must be refused)') as 'untrusted-key';
+  if (version) bundle.version = version.str(/^\d{1,4}\.\d{1,4}\.\d{1,4}$/, 'a version MAJOR.MINOR.PATCH the bench writes into the manifest it re-signs');
+  const cut = m.get('power-cut');
+  const refused = m.get('refused');
+  if (cut && refused) cut.fail('a flash is either refused or cut by the power relay, not both');
+  const out: Extract<StepAction, { do: 'flash' }> = { do: 'flash', bundle, allowDowngrade: m.get('allow-downgrade')?.bool() ?? false };
+  if (cut) out.cut = cut.str(/^mid-upload$/, 'mid-upload (the power goes off once the terminal has made part of the upload durable)') as 'mid-upload';
+  if (refused) {
+    const word = refused.str();
+    if (!(word in FLASH_REFUSALS)) refused.fail(`one of ${Object.keys(FLASH_REFUSALS).join(', ')}`);
+    out.refused = word as FlashRefusal;
+  }
+  return out;
+}
+
+/** Money operations whose answer is what the cashier is told (and `expect:` may judge), and the flash's report. */
+const ANSWERED = new Set(['sale', 'void', 'refund', 'settle', 'reprint', 'flash']);
 
 function step(n: YNode, labels: Set<string>): Step {
   const m = n.map([...ACTIONS, ...COMMON]);
@@ -287,6 +342,7 @@ function step(n: YNode, labels: Set<string>): Step {
   if (ex) {
     if (!ANSWERED.has(kind)) ex.fail(`expect: judges an answer; ${kind} has none (use a check step)`);
     if (a.do === 'sale' && a.cut) ex.fail('a sale cut by the power relay has no answer to judge');
+    if (a.do === 'flash' && (a.cut || a.refused)) ex.fail(`a flash ${a.cut ? 'cut by the power relay' : 'that must be refused'} has no report to judge`);
     s.expect = fieldExpect(ex);
   }
   return s;

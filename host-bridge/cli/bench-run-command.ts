@@ -53,7 +53,9 @@ export function registerBenchRunCommand(bench: Command): void {
         const scenarios: Scenario[] = scenarioFiles(args).map(loadScenario);
         const benchFile = o.bench ? loadBenchFile(o.bench) : null;
         const dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'posj-bench-'));
-        const b = benchFile ? await startRealBench(benchFile, dir) : await startSimulatedBench(dir, o.receipts ? { receiptsDir: o.receipts } : {});
+        // A run that flashes needs the terminal on firmware slots with its service port: the simulated bench builds it so.
+        const flashes = scenarios.some((s) => s.steps.some((st) => st.do === 'flash'));
+        const b = benchFile ? await startRealBench(benchFile, dir) : await startSimulatedBench(dir, { ...(o.receipts ? { receiptsDir: o.receipts } : {}), ...(flashes ? { firmware: true } : {}) });
         const say = (s: string) => !o.json && process.stdout.write(s + '\n');
         say(b.description.join('\n'));
         const receiptsBefore = b.printer.receiptsSeen().length;

@@ -1,6 +1,8 @@
 // `posj-bridge bench run` end to end on the simulated bench (every part its own process: acquirer
 // simulator, network gate, socat ptys, reader and printer simulators, `posj run --config`): the shipped
-// scenarios pass in one daemon lifetime; a planted fault (a bench step deleting the acquirer's reversal from
+// scenarios pass in one daemon lifetime — since two of them flash, on firmware slots under `posj boot` with the
+// service port on a pty pair, flashed over it (a reboot into the other slot, a power cut mid-upload and the
+// resumed flash, a bad signature and a downgrade refused); a planted fault (a bench step deleting the acquirer's reversal from
 // its ledger) fails the right testcase with the journal and ledger lines it judged; the JUnit file is read
 // back with a real XML parser and checked for the elements and attributes Jenkins and GitLab need; no
 // process of the run outlives it.
@@ -81,6 +83,16 @@ describe('posj-bridge bench run on the simulated bench', () => {
     expect(r.stdout).toMatch(/UNBALANCED \(对账不平\), [1-9]\d* transactions uploaded/);
     // The debit the bench sent itself is left out of the money checks, and they say so.
     expect(r.stdout).toMatch(/✓ invariant no-phantom-debit: held over \d+ journal records and \d+ ledger lines \(1 debit\(s\) the bench itself sent left out: ledger seq \d+\)/);
+    // The flashes went over the service port of a terminal on firmware slots, and each judged what it says.
+    expect(r.stdout).toMatch(/terminal: posj boot --slots \S+ \(this checkout's build just installed in slot a, as from the factory\)/);
+    expect(r.stdout).toMatch(/✓ the terminal refuses the flash \(bad-signature\): FLASH_BAD_SIGNATURE/);
+    expect(r.stdout).toMatch(/✓ the terminal refuses the flash \(downgrade\): FLASH_DOWNGRADE/);
+    expect(r.stdout).toMatch(/✓ reversals owed before the flash are still owed or were sent: owed before: \[\d+\]; still owed: \[\d+\]/);
+    expect(r.stdout).toMatch(/✓ the journal is untouched by the flash: the \d+ records from before the flash unchanged/);
+    expect(r.stdout).toMatch(/✓ power cut mid-upload: cut at \d+ of \d+ bytes/);
+    expect(r.stdout).toMatch(/✓ after the cut flash, the terminal boots the firmware it ran before/);
+    expect(r.stdout).toMatch(/resumed at \d+, [\d.]+ s; rebooted and serving again/);
+    expect(r.stdout).toMatch(/✓ the terminal runs the new firmware from the new slot, confirmed: slot b running \(active b, confirmed b\)[\s\S]*✓ the terminal runs the new firmware from the new slot, confirmed: slot a running \(active a, confirmed a\)/);
     expect(leftovers(dir)).toEqual([]);
   }, 180_000);
 

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadScenario, parseScenario } from '../../host-bridge/bench/scenario.js';
 import { BenchFileError, parseYamlText } from '../../host-bridge/bench/yaml-reader.js';
+import { tmpDir } from '../helpers/tmp.js';
 
 const parse = (text: string) => parseScenario(parseYamlText(text, 'x.yaml'));
 
@@ -33,6 +34,23 @@ describe('bench scenario files', () => {
     expect(s.steps[2]).toMatchObject({ do: 'check', checks: { journalClean: true, status: [{ path: 'devices.printer.state', value: 'ready' }] } });
   });
 
+  it('reads flash steps: this build, its re-signed variants, a power cut, a refusal, the report judged', () => {
+    const s = parse(['steps:', '  - flash: build', '    expect: {resumed: true}', '  - flash: {bundle: build, power-cut: mid-upload}', '  - flash: {bundle: build, signed-by: untrusted-key, refused: bad-signature}', '  - flash: {bundle: build, version: 0.0.9, allow-downgrade: true}'].join('\n'));
+    expect(s.steps[0]).toMatchObject({ do: 'flash', bundle: { source: 'build' }, allowDowngrade: false, line: 2, expect: [{ path: 'resumed', value: true }] });
+    expect(s.steps[1]).toMatchObject({ do: 'flash', bundle: { source: 'build' }, cut: 'mid-upload' });
+    expect(s.steps[2]).toMatchObject({ do: 'flash', bundle: { source: 'build', signedBy: 'untrusted-key' }, refused: 'bad-signature' });
+    expect(s.steps[3]).toMatchObject({ do: 'flash', bundle: { source: 'build', version: '0.0.9' }, allowDowngrade: true });
+  });
+
+  it('a flash of a bundle directory names it from the scenario file, and only "build" can be re-signed', () => {
+    const dir = tmpDir('flash-bundle-dir');
+    fs.mkdirSync(path.join(dir, 'bundle'));
+    for (const f of ['firmware.img', 'manifest.json']) fs.writeFileSync(path.join(dir, 'bundle', f), '');
+    const file = path.join(dir, 'x.yaml');
+    expect(parseScenario(parseYamlText('steps:\n  - flash: bundle\n', file)).steps[0]).toMatchObject({ do: 'flash', bundle: { source: { dir: path.join(dir, 'bundle') } } });
+    expect(() => parseScenario(parseYamlText('steps:\n  - flash: {bundle: bundle, version: 0.2.0}\n', file))).toThrow(`${file}:2: steps[0].flash.version: only "bundle: build" can be re-signed by the bench`);
+  });
+
   it.each([
     ['steps:\n  - sael: 12.50\n', 2, 'steps[0].sael', /unknown key \(did you mean "sale"\?\)/],
     ['steps:\n  - sale: 12.505\n', 2, 'steps[0].sale', /at most two decimals|not a whole number of fen/],
@@ -48,7 +66,16 @@ describe('bench scenario files', () => {
     ['steps:\n  - power-cut:\n    expect: {kind: approved}\n', 3, 'steps[0].expect', /power-cut has none/],
     ['steps:\n  - sale: 1\n  - sale: 2\n    as: x\n  - sale: 3\n    as: x\n', 6, 'steps[2].as', /used twice/],
     ['name: demo\nsteps: [\n', 3, '(yaml)', /./],
-    ['steps:\n  - flash: dist/bundle\n', 2, 'steps[0].flash', /not yet a bench run step/],
+    ['steps:\n  - flash: no/such/bundle\n', 2, 'steps[0].flash', /"build" .* or a bundle directory holding firmware\.img and manifest\.json; .*no\/such\/bundle\/firmware\.img does not exist/],
+    ['steps:\n  - flash: {bundle: build, sign-by: untrusted-key}\n', 2, 'steps[0].flash.sign-by', /unknown key \(did you mean "signed-by"\?\)/],
+    ['steps:\n  - flash: {bundle: build, signed-by: someone}\n', 2, 'steps[0].flash.signed-by', /untrusted-key/],
+    ['steps:\n  - flash: {bundle: build, version: "1.0"}\n', 2, 'steps[0].flash.version', /MAJOR\.MINOR\.PATCH/],
+    ['steps:\n  - flash: {bundle: build, refused: sideways}\n', 2, 'steps[0].flash.refused', /one of bad-signature, wrong-product, downgrade/],
+    ['steps:\n  - flash: {bundle: build, power-cut: mid-upload, refused: downgrade}\n', 2, 'steps[0].flash.power-cut', /either refused or cut/],
+    ['steps:\n  - flash: {bundle: build, power-cut: mid-install}\n', 2, 'steps[0].flash.power-cut', /mid-upload/],
+    ['steps:\n  - flash: {bundle: build, power-cut: mid-upload}\n    expect: {resumed: true}\n', 3, 'steps[0].expect', /cut by the power relay has no report to judge/],
+    ['steps:\n  - flash: {signed-by: untrusted-key}\n', 2, 'steps[0].flash.bundle', /missing key "bundle"/],
+    ['steps:\n  - flash: build\n    as: fw\n', 3, 'steps[0].as', /only a sale, void or refund/],
   ])('refuses %j at line %i, key %s', (text, line, key, reason) => {
     const e = failure(text);
     expect(e.code).toBe('BENCH_FILE_INVALID');
