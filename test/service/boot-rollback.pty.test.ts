@@ -54,10 +54,12 @@ describe('posj boot: A/B slots with confirmation and rollback', () => {
     fs.writeFileSync(path.join(d, 'manifest.json'), JSON.stringify(signManifest(describeImage(broken, { version: '0.1.0', buildId: 'broken', target: `${process.platform}-${process.arch}-glibc`, minVersion: '0.1.0' }), lab.firmwareKey.privateKey)));
     const r = await bridge(['flash', '--port', lab.service.b, '--key', lab.benchKeyFile, '--json', d]);
     expect(r.status, r.stderr + r.stdout).toBe(0);
-    await until(() => readSlotState(nodeStorage, lab.slots).rolledBack !== undefined, `rollback\n${launcher.lines.slice(-20).join('\n')}`, 30_000, 50);
+    // The launcher writes the rollback into state.json before it logs it: wait for the log line (read from a
+    // pipe, it can trail the file by a scheduling slice on a loaded machine), then both must say it.
+    await until(() => launcher.lines.some((l) => l.includes('boot-rollback ')), `rollback\n${launcher.lines.slice(-20).join('\n')}`, 30_000, 50);
+    expect(launcher.lines.some((l) => l.includes('boot-rollback from=a boots=2 to=b'))).toBe(true);
     expect(readSlotState(nodeStorage, lab.slots)).toEqual({ active: 'b', confirmed: 'b', trying: null, rolledBack: { from: 'a', boots: 2 } });
     expect(launcher.lines.filter((l) => l.includes('daemon-exit slot=a code=3'))).toHaveLength(2);
-    expect(launcher.lines.some((l) => l.includes('boot-rollback from=a boots=2 to=b'))).toBe(true);
     expect((await hello()).firmware).toMatchObject({ activeSlot: 'b', runningSlot: 'b' });
   });
 });
