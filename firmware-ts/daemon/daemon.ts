@@ -130,7 +130,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   await claimSocket(config.socketPath);
   const deviceKey = asConfigError('deviceKeyFile', config.deviceKeyFile, () => loadOrCreateDeviceKey(config.deviceKeyFile, config.journalDir));
   // The full verify first: open reads only the newest segment, and the daemon must refuse what verify calls damaged.
-  if (journalExists(config.journalDir)) refuseDamagedJournal(config.journalDir, { deviceKey, types: journalRecordTypes() });
+  if (journalExists(config.journalDir)) {
+    const started = clock.now();
+    const checked = refuseDamagedJournal(config.journalDir, { deviceKey, types: journalRecordTypes() });
+    log.event('journal-verified', { segments: checked.segments, alreadyVerified: checked.reused, ms: clock.now() - started, ...(checked.saveError ? { verifiedFileNotSaved: checked.saveError } : {}) });
+  }
   // After a failed write or sync the journal refuses every write (money ops fail with JOURNAL_CLOSED); status
   // keeps answering for JOURNAL_FAILED_GRACE_MS, then posj run exits 74 and init restarts it from disk.
   let failedNow: () => void = () => undefined;

@@ -2,7 +2,7 @@
 // MAC chain under the device key, and that any missing history was retired by a journaled retention.
 // Unlike open(), it reads the whole history and changes nothing.
 import * as path from 'node:path';
-import { encodeSegmentHeaderBody, macHeaderBytes } from '../../protocol/journal/format.js';
+import { decodeSegmentHeader, encodeSegmentHeaderBody, macHeaderBytes, type SegmentHeader } from '../../protocol/journal/format.js';
 import type { Storage } from '../io/storage.js';
 import { nodeStorage } from '../io/node-storage.js';
 import { RecordChain } from './chain.js';
@@ -13,6 +13,7 @@ import { scanSegment, type ScannedRecord } from './segment-scan.js';
 import { readWhole } from './segment-io.js';
 import { listSegments, sealedNewestError } from './recovery.js';
 import { missingSegmentError, truncationError } from './segment-checks.js';
+import { segmentDigest, type SegmentSummary } from './verified-segments.js';
 
 export interface VerifyReport {
   dir: string;
@@ -46,6 +47,13 @@ export interface VerifyOptions {
   deviceKey?: Buffer | null;
   types?: RecordTypes;
   onRecord?: (r: VerifiedRecord) => void;
+  /**
+   * Older segments a full verify with the same key passed before, by name (the daemon's boot check): one
+   * whose bytes hash the same is taken from its summary rather than read record by record. Never with onRecord.
+   */
+  verified?: Map<string, SegmentSummary>;
+  /** Hears every older segment that passed whole (chain checked, clean end), with what a later verify needs to skip it. */
+  onSegmentPassed?: (s: SegmentSummary) => void;
 }
 
 export { listSegments };
@@ -78,6 +86,26 @@ export function verifyJournal(dir: string, opts: VerifyOptions = {}): VerifyRepo
     const seg = segments[i]!;
     const image = readWhole(storage, path.join(dir, seg.name));
     report.bytes += image.length;
+    const older = i < segments.length - 1;
+    const digest = older && chain && (opts.verified || opts.onSegmentPassed) ? segmentDigest(image) : null;
+    const known = digest !== null && !opts.onRecord ? opts.verified?.get(seg.name) : undefined;
+    if (known && known.bytes === image.length && known.sha256 === digest) {
+      // The same bytes a full verify passed: only how it joins the segment before is checked again.
+      const h = decodeSegmentHeader(image) as SegmentHeader;
+      const problem = joinProblem(seg, h, expectedFirst, chain, prevMac);
+      if (problem?.corrupt) {
+        report.corrupt = problem.corrupt;
+        return report;
+      }
+      if (problem?.tampered) report.tampered ??= problem.tampered;
+      takeSummary(report, known);
+      opts.onSegmentPassed?.(known);
+      prevMac = Buffer.from(known.lastMac, 'base64url');
+      expectedFirst = known.nextSeq;
+      prevSealed = known.sealed;
+      continue;
+    }
+    const before = { records: report.records, recordTypes: { ...report.recordTypes } };
     let scan;
     try {
       scan = scanSegment(seg.name, image, i === segments.length - 1);
@@ -95,21 +123,12 @@ export function verifyJournal(dir: string, opts: VerifyOptions = {}): VerifyRepo
     // nothing, and the next open removes it (JOURNAL_FORMAT §6). Not a gap.
     const halfRotated = i === segments.length - 1 && scan.records.length === 0 && scan.tail.kind !== 'corrupt' && expectedFirst === h.firstSeq - 1 && !prevSealed;
     if (halfRotated) break;
-    if (expectedFirst !== null && h.firstSeq > expectedFirst) {
-      report.corrupt = asProblem(missingSegmentError(expectedFirst, h.firstSeq));
+    const problem = joinProblem(seg, h, expectedFirst, chain, prevMac);
+    if (problem?.corrupt) {
+      report.corrupt = problem.corrupt;
       return report;
     }
-    if (expectedFirst !== null && h.firstSeq !== expectedFirst) {
-      report.corrupt = { segment: seg.name, offset: 16, reason: `segment starts at seq ${h.firstSeq}, but the previous one ends before seq ${expectedFirst}` };
-      return report;
-    }
-    if (chain && !report.tampered) {
-      if (!chain.headerMac(encodeSegmentHeaderBody(h)).equals(h.headerMac)) {
-        report.tampered = { segment: seg.name, offset: 40, seq: h.firstSeq, reason: 'segment header MAC mismatch (altered header or wrong device key)' };
-      } else if (prevMac && !prevMac.equals(h.prevMac)) {
-        report.tampered = { segment: seg.name, offset: 24, seq: h.firstSeq, reason: 'segment does not chain to the one before it' };
-      }
-    }
+    if (problem?.tampered) report.tampered ??= problem.tampered;
     let mac = h.prevMac;
     for (const rec of scan.records) {
       if (chain && !report.tampered) {
@@ -135,6 +154,21 @@ export function verifyJournal(dir: string, opts: VerifyOptions = {}): VerifyRepo
     }
     expectedFirst = scan.nextSeq;
     prevSealed = scan.records[scan.records.length - 1]?.typeCode === SEAL.code;
+    if (digest !== null && scan.tail.kind === 'clean' && !report.tampered && !report.corrupt) {
+      opts.onSegmentPassed?.({
+        name: seg.name,
+        bytes: image.length,
+        sha256: digest,
+        records: report.records - before.records,
+        firstSeq: scan.records[0]?.seq ?? null,
+        lastSeq: scan.records[scan.records.length - 1]?.seq ?? null,
+        lastMac: mac.toString('base64url'),
+        nextSeq: scan.nextSeq,
+        sealed: prevSealed,
+        retainedThroughSeq: report.retainedThroughSeq,
+        recordTypes: countsSince(before.recordTypes, report.recordTypes),
+      });
+    }
     const sealed = i === segments.length - 1 ? sealedNewestError(scan) : null;
     if (sealed) {
       report.corrupt = asProblem(sealed);
@@ -152,6 +186,29 @@ export function verifyJournal(dir: string, opts: VerifyOptions = {}): VerifyRepo
 }
 
 const asProblem = (e: JournalCorruptionError) => ({ segment: e.segment, offset: e.offset, reason: e.reason });
+
+/** How a segment's header joins the one before it: seq continuity, then (with a key) its MAC and the chain. */
+function joinProblem(seg: { name: string }, h: SegmentHeader, expectedFirst: number | null, chain: RecordChain | null, prevMac: Buffer | null): { corrupt?: VerifyReport['corrupt']; tampered?: VerifyReport['tampered'] } | null {
+  if (expectedFirst !== null && h.firstSeq > expectedFirst) return { corrupt: asProblem(missingSegmentError(expectedFirst, h.firstSeq)) };
+  if (expectedFirst !== null && h.firstSeq !== expectedFirst) return { corrupt: { segment: seg.name, offset: 16, reason: `segment starts at seq ${h.firstSeq}, but the previous one ends before seq ${expectedFirst}` } };
+  if (chain && !chain.headerMac(encodeSegmentHeaderBody(h)).equals(h.headerMac)) return { tampered: { segment: seg.name, offset: 40, seq: h.firstSeq, reason: 'segment header MAC mismatch (altered header or wrong device key)' } };
+  if (chain && prevMac && !prevMac.equals(h.prevMac)) return { tampered: { segment: seg.name, offset: 24, seq: h.firstSeq, reason: 'segment does not chain to the one before it' } };
+  return null;
+}
+
+function takeSummary(report: VerifyReport, s: SegmentSummary): void {
+  report.records += s.records;
+  if (s.firstSeq !== null) report.firstSeq ??= s.firstSeq;
+  if (s.lastSeq !== null) report.lastSeq = s.lastSeq;
+  report.retainedThroughSeq = Math.max(report.retainedThroughSeq, s.retainedThroughSeq);
+  for (const [type, n] of Object.entries(s.recordTypes)) report.recordTypes[type] = (report.recordTypes[type] ?? 0) + n;
+}
+
+function countsSince(before: Record<string, number>, now: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [type, n] of Object.entries(now)) if (n !== (before[type] ?? 0)) out[type] = n - (before[type] ?? 0);
+  return out;
+}
 
 function noteRecord(report: VerifyReport, types: RecordTypes, segment: string, rec: ScannedRecord, onRecord?: (r: VerifiedRecord) => void): void {
   report.records++;
