@@ -5,16 +5,23 @@
 // request is on the wire) and the terminal reboots on the crashed disk — new journal, new link, new engine,
 // the same acquirer. The money invariants are checked after every reboot and, after a quiesce in which the
 // faults stop and everything owed is sent, at the end. Everything random comes from the one seed.
+// The terminal is built as `posj run` builds it (terminal/build-terminal.ts) and the cashier's operations go
+// through the control operations (daemon/control-ops.ts) as the daemon runs a parsed request from its socket:
+// request checking, turn-taking, settlement slips and result shaping run on every seed.
 import type { AcquirerLink } from '../../firmware-ts/acquirer/link.js';
 import { AcquirerHost } from '../acquirer/host.js';
 import { SecretKey } from '../../protocol/iso8583/index.js';
 import { JournalClosedError, JournalError } from '../../firmware-ts/journal/errors.js';
 import type { ReversalPolicy, SupervisorVerifier, TxnResult } from '../../firmware-ts/txn/engine-api.js';
+import { runControlRequest, type ControlConfig, type ControlParts, type SupervisorControl } from '../../firmware-ts/daemon/control-ops.js';
+import { parseRequest, type ControlRequest } from '../../firmware-ts/daemon/control-protocol.js';
+import type { DaemonLog } from '../../firmware-ts/daemon/daemon-log.js';
+import { SupervisorError } from '../../firmware-ts/txn/supervisor.js';
 import type { ToldCashier } from '../../firmware-ts/txn/money-invariants.js';
 import type { PlantedBugs } from '../../firmware-ts/txn/planted-bugs.js';
 import { SettlementError, type Settlement } from '../../firmware-ts/txn/settlement.js';
 import type { TerminalEngine } from '../../firmware-ts/txn/terminal-engine.js';
-import { buildTerminal } from '../../firmware-ts/terminal/build-terminal.js';
+import { buildControl, buildTerminal } from '../../firmware-ts/terminal/build-terminal.js';
 import { openTerminalJournal, type TerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
 import { readTerminalRecords, viewsByKey } from '../../firmware-ts/txn/txn-history.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
@@ -68,11 +75,22 @@ export interface SeedResult {
   events: number;
 }
 
-const supervisor: SupervisorVerifier = {
+/**
+ * The simulator's supervisor: one password, set before the first boot. The real one (txn/supervisor.ts) hashes
+ * with scrypt on libuv's thread pool and salts from the OS, neither of which runs on simulated time.
+ */
+const supervisor: SupervisorVerifier & SupervisorControl = {
   async verify(password) {
     return password === PASSWORD ? { ok: true } : { ok: false, reason: 'wrong-password', detail: 'wrong supervisor password' };
   },
+  status: () => ({ set: true, failures: 0, lockedForMs: 0 }),
+  async setPassword() {
+    throw new SupervisorError('SUPERVISOR_ALREADY_SET', "the simulator's supervisor password is fixed");
+  },
 };
+
+/** What the control operations read of the config (the daemon's comes from its config file). */
+const CONTROL_CONFIG: ControlConfig = { ...IDENTITY, merchantName: 'Sim Shop', timeouts: { cardMs: 30_000 } };
 
 /** Lets every promise continuation that is ready run (nothing here waits on real I/O). */
 const flush = () => new Promise<void>((r) => setImmediate(r));
@@ -104,6 +122,12 @@ class World {
   link: AcquirerLink | undefined;
   engine: TerminalEngine | undefined;
   settlement!: Settlement;
+  /** The control operations' parts of the running terminal (built after its boot, as the daemon does). */
+  control: ControlParts | undefined;
+  /** The daemon's log lines, into the trace. */
+  private readonly daemonLog: DaemonLog = {
+    event: (name, fields = {}) => this.log(`daemon: ${name}${Object.entries(fields).map(([k, v]) => (v === undefined || v === null ? '' : ` ${k}=${v}`)).join('')}`),
+  };
   /** batch|STAN of every transaction the cashier was told was approved (balance inquiries left out). */
   readonly reportedApproved = new Set<string>();
   /** Every answer the cashier heard, by request id (invariant 8). */
@@ -111,6 +135,8 @@ class World {
   /** Money operations whose answer the cashier never heard (the power failed): asked again after the reboot. */
   readonly unheard: { requestId: string; op: Op }[] = [];
   private nextRequest = 1;
+  /** The last answer the cashier heard. */
+  private lastHeard: TxnResult | undefined;
   crashed = false;
   crashes = 0;
   reboots = 0;
@@ -224,6 +250,8 @@ class World {
     // The dead process's timers, listeners and socket go with it.
     this.engine?.stop();
     this.link?.close();
+    this.control?.slips.close();
+    this.control = undefined;
     this.realDevices?.powerCut();
   }
 
@@ -291,12 +319,13 @@ class World {
       }
       const rep = this.journal.openReport;
       this.log(`boot #${this.reboots}: journal open, ${rep.recordsReplayed} records replayed${rep.tornTailBytes ? `, ${rep.tornTailBytes} torn bytes cut` : ''}; stan ${this.journal.state.stan} batch ${this.journal.state.batch}`);
+      const devices = this.realDevices?.boot() ?? { reader: this.reader, printer: this.printer };
       const t = buildTerminal({
         journal: this.journal,
         storage: this.disk,
         connector: this.net.connector(),
         clock: this.clock,
-        ...(this.realDevices?.boot() ?? { reader: this.reader, printer: this.printer }),
+        ...devices,
         supervisor,
         identity: IDENTITY,
         tmk: TMK,
@@ -318,11 +347,18 @@ class World {
         const b = booted.value;
         this.log(`boot #${this.reboots}: signed on ${b.signedOn}, reversals raised [${b.reversalsRaised}] cleared [${b.reversalsCleared}] stuck [${b.reversalsStuck}], receipts printed [${b.receiptsPrinted}]`);
       }
-      // As the daemon does: a settlement the power cut interrupted is finished first.
+      const printer = () => (this.realDevices ?? this.printer).problem ?? 'ready';
+      this.control = buildControl(t, { journal: this.journal, clock: this.clock, printer: devices.printer, supervisor, devices: { health: () => ({ reader: 'simulated', printer: printer() }) }, config: CONTROL_CONFIG, log: this.daemonLog });
+      // As the daemon does: a settlement the power cut interrupted is finished first, then slips owed are printed.
       if (this.settlement.pending) {
         const resumed = await this.drive(this.settle());
         if (resumed.kind === 'crashed' || this.rebootAfterFsyncFailure(resumed)) continue;
         this.expectDone(resumed, 'settlement resume');
+      }
+      if (this.journal.state.slipsOwed.length > 0) {
+        const slips = await this.drive(this.control.slips.printOwed());
+        if (slips.kind === 'crashed' || this.rebootAfterFsyncFailure(slips)) continue;
+        this.expectDone(slips, 'settlement slips owed');
       }
       return;
     }
@@ -342,55 +378,63 @@ class World {
 
   // --- the workload ---------------------------------------------------------------------------------------
 
+  /**
+   * A request as the cashier's client sends it: JSON through the control protocol's parser, run as the
+   * daemon runs one from its socket, and the answer read back as the JSON the client receives.
+   */
+  async request(req: ControlRequest): Promise<unknown> {
+    const result = await runControlRequest(this.control!, parseRequest(JSON.stringify(req)));
+    return JSON.parse(JSON.stringify(result)) as unknown;
+  }
+
+  /** `posj settle`: owed reversals first, sign-on if the keys were lost, settlement, the slip. */
   async settle(): Promise<string> {
-    const engine = this.engine!;
-    await engine.sendReversals();
-    if (!engine.health().signedOn) await engine.signOn();
     try {
-      const r = await this.settlement.settle();
-      return `settled batch ${r.batch} (${r.balanced ? 'balanced' : `unbalanced, ${r.uploaded} uploaded`})`;
+      const r = (await this.request({ op: 'settle' })) as { batch: number; balanced: boolean; uploaded: number; slip: { printed: boolean; reason?: string } };
+      return `settled batch ${r.batch} (${r.balanced ? 'balanced' : `unbalanced, ${r.uploaded} uploaded`}), slip ${r.slip.printed ? 'printed' : `not printed (${r.slip.reason})`}`;
     } catch (e) {
       if (e instanceof SettlementError) return `settlement stopped: ${e.code}`;
       throw e;
     }
   }
 
-  /** How a money operation starts, under a client request id; undefined for the world's moves. */
-  private startFor(op: Op): ((requestId: string) => Promise<TxnResult>) | undefined {
-    const engine = this.engine!;
+  /** The control request of a money operation (without its request id); undefined for the world's moves. */
+  private requestFor(op: Op): ControlRequest | undefined {
     switch (op.kind) {
       case 'sale':
-        return (requestId) => engine.sale(op.amount, { cardTimeoutMs: 30_000, requestId });
       case 'preauth':
-        return (requestId) => engine.preauth(op.amount, { cardTimeoutMs: 30_000, requestId });
+        return { op: op.kind, amount: op.amount };
       case 'balance':
-        return (requestId) => engine.balance({ cardTimeoutMs: 30_000, requestId });
+        return { op: 'balance' };
       case 'completion':
-        return (requestId) => engine.completion({ stan: op.stan, batch: op.batch, amount: op.amount, requestId });
+        return { op: 'completion', stan: op.stan, batch: op.batch, amount: op.amount };
       case 'preauth-void':
-        return (requestId) => engine.preauthVoid({ stan: op.stan, batch: op.batch, password: PASSWORD, requestId });
+        return { op: 'preauth-void', stan: op.stan, batch: op.batch, password: PASSWORD };
       case 'void':
-        return (requestId) => engine.void({ stan: op.stan, password: PASSWORD, requestId });
+        return { op: 'void', stan: op.stan, password: PASSWORD };
       case 'refund':
-        return (requestId) => engine.refund({ rrn: op.rrn, date: op.date, amount: op.amount, password: PASSWORD, requestId });
+        return { op: 'refund', rrn: op.rrn, date: op.date, amount: op.amount, password: PASSWORD };
       default:
         return undefined;
     }
   }
 
   /** Asks the terminal, as the cashier's client does, and remembers what the cashier heard (or that nothing came). */
-  async ask(requestId: string, op: Op, start: (requestId: string) => Promise<TxnResult>): Promise<Driven<string>> {
+  async ask(requestId: string, op: Op, req: ControlRequest): Promise<Driven<string>> {
     this.log(`  request id ${requestId}`);
     // A dead process answers nobody: what its promises do after the power cut is never heard.
     const life = this.reboots;
-    const r = await this.drive(start(requestId).then((t) => (this.crashed || this.reboots !== life ? 'unheard' : this.hear(requestId, t))));
+    const r = await this.drive(this.request({ ...req, requestId }).then((t) => (this.crashed || this.reboots !== life ? 'unheard' : this.hear(requestId, t as TxnResult))));
     if (r.kind === 'crashed') this.unheard.push({ requestId, op });
-    // An error reply is a "failed" to the cashier (and an engine error to the simulator).
-    if (r.kind === 'error') this.told.push({ said: 'failed', requestId });
-    return r;
+    if (r.kind !== 'error') return r;
+    // An error reply is a "failed" to the cashier; one the daemon gives by design (a settlement half done
+    // refuses new transactions) is an answer, anything else an engine error to the simulator.
+    this.told.push({ said: 'failed', requestId });
+    return r.error instanceof SettlementError ? { kind: 'done', value: `refused: ${r.error.code} (${r.error.message})` } : r;
   }
 
   private hear(requestId: string, r: TxnResult): string {
+    this.lastHeard = r;
     if (r.kind === 'approved' && r.txn !== 'balance') this.reportedApproved.add(`${r.batch}|${r.stan}`);
     const said = r.kind === 'approved' ? 'approved' : r.kind === 'unknown' ? 'unknown' : 'failed';
     this.told.push({ said, requestId, ...(r.kind !== 'refused' ? { batch: r.batch, stan: r.stan } : {}) });
@@ -401,24 +445,32 @@ class World {
   async askAgain(): Promise<Driven<string> | undefined> {
     const next = this.unheard.shift();
     if (!next || !this.rng.chance(0.7) || this.settlement.pending) return undefined;
-    const start = this.startFor(next.op);
-    if (!start) return undefined;
+    const req = this.requestFor(next.op);
+    if (!req) return undefined;
+    // `posj status --request-id` first (heard nothing? ask this): what the journal knows of the request.
+    const known = (await this.request({ op: 'status', requestId: next.requestId })) as { found: boolean; state?: string; stan?: number };
+    this.log(`cashier asks status of request id ${next.requestId}: ${known.found ? `${known.state} stan ${known.stan}` : 'not found'}`);
     this.log(`cashier asks again: ${describeOp(next.op)} with request id ${next.requestId}`);
-    return this.ask(next.requestId, next.op, start);
+    this.lastHeard = undefined;
+    const again = await this.ask(next.requestId, next.op, req);
+    // Invariant 8's lookup: what status found by the request id is what the repeated request answers from.
+    const heard = this.lastHeard as TxnResult | undefined;
+    const replayed = heard !== undefined && heard.kind !== 'refused' && heard.replayed === true;
+    if (again.kind === 'done' && heard && replayed !== known.found) {
+      const detail = `status --request-id ${next.requestId} said ${known.found ? `found (${known.state})` : 'not found'}, the repeated request ${replayed ? 'was answered from the journal' : `was run anew (${heard.kind})`}`;
+      throw new CheckFailed([{ invariant: 'request-once', detail }], 'during the repeated request');
+    }
+    return again;
   }
 
   async runOp(op: Op): Promise<Driven<string>> {
-    const engine = this.engine!;
-    const start = this.startFor(op);
-    if (start) {
-      if (this.settlement.pending && op.kind !== 'balance') return { kind: 'done', value: 'refused: settlement under way' };
-      return this.ask(`sim-${this.nextRequest++}`, op, start);
-    }
+    const req = this.requestFor(op);
+    if (req) return this.ask(`sim-${this.nextRequest++}`, op, req);
     switch (op.kind) {
       case 'settle':
         return this.drive(this.settle());
       case 'send-reversals':
-        return this.drive(engine.sendReversals().then((r) => `reversals cleared [${r.cleared}] stuck [${r.stuck}]`));
+        return this.drive(this.sendReversals());
       case 'idle':
         await this.idle(op.ms);
         return this.crashed ? { kind: 'crashed' } : { kind: 'done', value: 'idle' };
@@ -436,6 +488,12 @@ class World {
       default:
         throw new Error(`no way to run ${describeOp(op)}`);
     }
+  }
+
+  /** `posj reversals --send`. */
+  async sendReversals(): Promise<string> {
+    const r = (await this.request({ op: 'send-reversals' })) as { cleared: number[]; stuck: number[] };
+    return `reversals cleared [${r.cleared}] stuck [${r.stuck}]`;
   }
 
   check(final: boolean, where: string): void {
@@ -475,7 +533,7 @@ class World {
     // Late replies and requests still on the wire land within this.
     await this.idle(5 * 60_000);
     for (let i = 0; i < 3 && Object.keys(this.journal.state.reversals).length > 0; i++) {
-      const r = await this.drive(this.engine!.sendReversals());
+      const r = await this.drive(this.sendReversals());
       this.expectDone(r, 'final reversal round');
     }
     const owed = Object.keys(this.journal.state.reversals);
@@ -489,6 +547,8 @@ class World {
     await this.idle(1_000);
     const receipts = Object.keys(this.journal.state.pendingReceipts);
     if (receipts.length) throw new CheckFailed([{ invariant: 'liveness', detail: `receipts still pending with a working printer: STAN ${receipts.join(', ')}` }], 'at the end');
+    const slips = this.journal.state.slipsOwed.map((o) => o.batch);
+    if (slips.length) throw new CheckFailed([{ invariant: 'liveness', detail: `settlement slips still owed with a working printer: batch ${slips.join(', ')}` }], 'at the end');
   }
 }
 
