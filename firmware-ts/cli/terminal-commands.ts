@@ -82,7 +82,7 @@ export function describeTxn(r: Record<string, unknown>): string {
   const again = r.replayed ? ' [the first answer to this request id; nothing new was sent]' : '';
   switch (r.kind) {
     case 'approved':
-      if (r.txn === 'balance') return `APPROVED balance stan=${stan6(r.stan)} card=${r.maskedPan}${r.rrn ? ` rrn=${r.rrn}` : ''} balance=${typeof r.balance === 'number' ? formatMinor(r.balance) : 'not given by the acquirer'}${again}`;
+      if (r.txn === 'balance') return `APPROVED balance stan=${stan6(r.stan)} card=${r.maskedPan}${r.rrn ? ` rrn=${r.rrn}` : ''} balance=${typeof r.balance === 'number' ? formatMinor(r.balance) : r.replayed ? 'not kept in the journal (a new inquiry needs a new request id)' : 'not given by the acquirer'}${again}`;
       return `APPROVED ${r.txn} stan=${stan6(r.stan)} batch=${stan6(r.batch)} amount=${formatMinor(Number(r.amount))} card=${r.maskedPan} rrn=${r.rrn} receipt=${r.receipt}${r.receipt === 'pending' ? ' (prints when the printer is back; the sale stands)' : ''}${r.txn === 'preauth' ? ` — held, not yet debited: posj completion AMOUNT --stan ${r.stan} --batch ${r.batch}` : ''}${again}`;
     case 'declined':
       return `DECLINED ${r.txn} stan=${stan6(r.stan)} response=${describeResponseCode(String(r.responseCode))} — not debited${again}`;

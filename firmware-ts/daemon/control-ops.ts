@@ -7,6 +7,7 @@ import { Settlement, SettlementError } from '../txn/settlement.js';
 import { settlementReceipt } from '../txn/settlement-reconciliation.js';
 import type { Supervisor } from '../txn/supervisor.js';
 import type { TerminalJournal } from '../txn/terminal-journal.js';
+import { localTime } from '../txn/txn-receipts.js';
 import type { TerminalConfig } from './config.js';
 import { ControlRequestError, intField, strField, type ControlRequest } from './control-protocol.js';
 import type { DaemonLog, LogFields } from './daemon-log.js';
@@ -175,7 +176,7 @@ export async function dispatch(p: ControlParts, req: ControlRequest): Promise<un
       if (!p.engine.health().signedOn) await p.engine.signOn();
       const r = await p.settlement.settle();
       p.log.event('settled', { batch: r.batch, balanced: r.balanced, uploaded: r.uploaded, nextBatch: r.nextBatch });
-      const receipt = settlementReceipt(r.report, merchantOf(p), localTime(new Date(p.clock.now())));
+      const receipt = settlementReceipt(r.report, merchantOf(p), localTime(p.clock.now()));
       const slip = await p.slips.printNew(r.batch);
       return { ...r, receipt, slip };
     }
@@ -238,10 +239,4 @@ function merchantOf(p: ControlParts) {
 function busy(p: ControlParts): { op: string; forMs: number; waiting: number } | null {
   const c = p.queue.current;
   return c ? { op: c.op, forMs: p.clock.now() - c.since, waiting: p.queue.waitingCount } : null;
-}
-
-/** "YYYY-MM-DD HH:MM:SS" in the terminal's local time, as receipts print it. */
-function localTime(d: Date): string {
-  const two = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
 }

@@ -167,9 +167,13 @@ describe('posj CLI: preauth, completion, preauth-void, balance, reversals --send
     expect(released.status, released.stdout + released.stderr).toBe(0);
     expect(released.stdout).toMatch(/^APPROVED preauth-void .*amount=10\.00 /);
 
-    const bal = await posj(['balance']);
+    const bal = await posj(['balance', '--request-id', 'bal-1']);
     expect(bal.status, bal.stderr).toBe(0);
     expect(bal.stdout).toMatch(/^APPROVED balance stan=\d{6} card=621214\*+0006 balance=\d+\.\d\d$/m);
+    // The balance is not journaled: the same request id again says so instead of showing a number.
+    const again = await posj(['balance', '--request-id', 'bal-1']);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain('balance=not kept in the journal');
 
     const send = await posj(['reversals', '--send']);
     expect(send.status, send.stderr).toBe(0);
