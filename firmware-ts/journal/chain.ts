@@ -2,7 +2,10 @@
 // key, so `verify` notices an edited, removed or reordered record — not only accidental damage, which the
 // CRC already catches. The device key itself never enters the journal.
 import * as crypto from 'node:crypto';
-import { MAC_BYTES } from '../../protocol/journal/format.js';
+import { MAC_BYTES, RECORD_HEADER_BYTES } from '../../protocol/journal/format.js';
+
+/** Header bytes 4..32 of a record: what its MAC covers besides the previous MAC and the payload. */
+const MAC_HEADER_BYTES = 28;
 
 export const ZERO_MAC = Buffer.alloc(MAC_BYTES);
 
@@ -13,25 +16,52 @@ const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: 
 export class RecordChain {
   private readonly chainKey: Buffer;
   /** The chain key XOR ipad / opad (RFC 2104), so a record's HMAC is two one-shot hashes. */
-  private readonly innerPad: Buffer;
   private readonly outerPad: Buffer;
+  /** innerPad ‖ prevMac ‖ header ‖ payload, rebuilt in place per record (grown for a larger payload). */
+  private inner: Buffer;
+  /** outerPad ‖ inner digest. */
+  private readonly outer: Buffer;
 
   constructor(deviceKey: Buffer) {
     if (deviceKey.length < 16) throw new RangeError('device key must be at least 16 bytes');
     this.chainKey = crypto.createHmac('sha256', deviceKey).update('pos-journal record chain v1').digest();
-    this.innerPad = Buffer.alloc(SHA256_BLOCK, 0x36);
+    const innerPad = Buffer.alloc(SHA256_BLOCK, 0x36);
     this.outerPad = Buffer.alloc(SHA256_BLOCK, 0x5c);
     for (let i = 0; i < this.chainKey.length; i++) {
-      this.innerPad[i]! ^= this.chainKey[i]!;
+      innerPad[i]! ^= this.chainKey[i]!;
       this.outerPad[i]! ^= this.chainKey[i]!;
     }
+    this.inner = Buffer.alloc(SHA256_BLOCK + MAC_BYTES + MAC_HEADER_BYTES + 4096);
+    innerPad.copy(this.inner, 0);
+    this.outer = Buffer.alloc(SHA256_BLOCK + 32);
+    this.outerPad.copy(this.outer, 0);
   }
 
   /** HMAC-SHA256(chainKey, prevMac ‖ header ‖ payload), first 16 bytes (JOURNAL_FORMAT §5). */
   recordMac(prevMac: Buffer, headerBytes: Buffer, payload: Buffer): Buffer {
-    if (!oneShot) return crypto.createHmac('sha256', this.chainKey).update(prevMac).update(headerBytes).update(payload).digest().subarray(0, MAC_BYTES);
-    const inner = oneShot('sha256', Buffer.concat([this.innerPad, prevMac, headerBytes, payload]), 'buffer');
-    return oneShot('sha256', Buffer.concat([this.outerPad, inner]), 'buffer').subarray(0, MAC_BYTES);
+    return this.macOf(prevMac, headerBytes, 0, payload, 0, payload.length);
+  }
+
+  /** The same MAC for a record framed in `image` at `at` (its header bytes 4..32 and payload in place). */
+  recordMacInImage(prevMac: Buffer, image: Buffer, at: number, payloadLength: number): Buffer {
+    return this.macOf(prevMac, image, at + 4, image, at + RECORD_HEADER_BYTES, payloadLength);
+  }
+
+  private macOf(prevMac: Buffer, header: Buffer, headerAt: number, payload: Buffer, payloadAt: number, payloadLength: number): Buffer {
+    if (!oneShot) {
+      return crypto.createHmac('sha256', this.chainKey).update(prevMac).update(header.subarray(headerAt, headerAt + MAC_HEADER_BYTES)).update(payload.subarray(payloadAt, payloadAt + payloadLength)).digest().subarray(0, MAC_BYTES);
+    }
+    const fixed = SHA256_BLOCK + MAC_BYTES + MAC_HEADER_BYTES;
+    if (this.inner.length < fixed + payloadLength) {
+      const grown = Buffer.alloc(fixed + payloadLength);
+      this.inner.copy(grown, 0, 0, SHA256_BLOCK);
+      this.inner = grown;
+    }
+    prevMac.copy(this.inner, SHA256_BLOCK, 0, MAC_BYTES);
+    header.copy(this.inner, SHA256_BLOCK + MAC_BYTES, headerAt, headerAt + MAC_HEADER_BYTES);
+    payload.copy(this.inner, fixed, payloadAt, payloadAt + payloadLength);
+    oneShot('sha256', this.inner.subarray(0, fixed + payloadLength), 'buffer').copy(this.outer, SHA256_BLOCK);
+    return oneShot('sha256', this.outer, 'buffer').subarray(0, MAC_BYTES);
   }
 
   headerMac(headerBody: Buffer): Buffer {

@@ -109,32 +109,36 @@ export function encodeRecord(
   h: Omit<RecordHeader, 'crc' | 'length'>,
   payload: Buffer,
 ): number {
-  const span = recordSpan(payload.length);
-  out.writeUInt32LE(payload.length, at + 4);
-  out.writeUInt16LE(h.typeCode, at + 8);
-  out.writeUInt8(h.version, at + 10);
-  out.writeUInt8(h.flags, at + 11);
-  out.writeUInt32LE(0, at + 12);
-  writeU64(out, h.seq, at + 16);
-  writeU64(out, h.durableThrough, at + 24);
-  h.mac.copy(out, at + 32, 0, MAC_BYTES);
+  writeRecordFields(out, at, payload.length, h.typeCode, h.version, h.flags, h.seq, h.durableThrough);
   payload.copy(out, at + RECORD_HEADER_BYTES);
-  out.fill(0, at + RECORD_HEADER_BYTES + payload.length, at + span);
-  out.writeUInt32LE(crc32(out.subarray(at + 4, at + RECORD_HEADER_BYTES + payload.length)), at);
+  return finishRecord(out, at, payload.length, h.mac);
+}
+
+/** Header bytes 4..32 (length, type, version, flags, reserved, seq, durable-through) of the record at `at`: what its MAC covers. */
+export function writeRecordFields(out: Buffer, at: number, length: number, typeCode: number, version: number, flags: number, seq: number, durableThrough: number): void {
+  out.writeUInt32LE(length, at + 4);
+  out.writeUInt16LE(typeCode, at + 8);
+  out.writeUInt8(version, at + 10);
+  out.writeUInt8(flags, at + 11);
+  out.writeUInt32LE(0, at + 12);
+  writeU64(out, seq, at + 16);
+  writeU64(out, durableThrough, at + 24);
+}
+
+/** With fields and payload in place: the MAC, the zero padding and the CRC; returns the record's span. */
+export function finishRecord(out: Buffer, at: number, length: number, mac: Buffer): number {
+  const span = recordSpan(length);
+  mac.copy(out, at + 32, 0, MAC_BYTES);
+  out.fill(0, at + RECORD_HEADER_BYTES + length, at + span);
+  out.writeUInt32LE(crc32(out.subarray(at + 4, at + RECORD_HEADER_BYTES + length)), at);
   return span;
 }
 
 /** The header fields a record's MAC covers (bytes 4..32 of the header), built before the MAC exists. */
 export function macHeaderBytes(length: number, typeCode: number, version: number, flags: number, seq: number, durableThrough: number): Buffer {
-  const b = Buffer.alloc(28);
-  b.writeUInt32LE(length, 0);
-  b.writeUInt16LE(typeCode, 4);
-  b.writeUInt8(version, 6);
-  b.writeUInt8(flags, 7);
-  b.writeUInt32LE(0, 8);
-  writeU64(b, seq, 12);
-  writeU64(b, durableThrough, 20);
-  return b;
+  const b = Buffer.alloc(32);
+  writeRecordFields(b, 0, length, typeCode, version, flags, seq, durableThrough);
+  return b.subarray(4);
 }
 
 export type RecordProblem = 'zero' | 'short' | 'length' | 'checksum';
