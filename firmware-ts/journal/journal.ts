@@ -8,16 +8,20 @@ import {
   SEGMENT_DATA_START,
   SECTOR_BYTES,
   alignToSector,
+  RECORD_HEADER_BYTES,
   encodeRecord,
   encodeSegmentHeader,
   encodeSegmentHeaderBody,
+  finishRecord,
   macHeaderBytes,
   recordSpan,
   segmentFileName,
+  writeRecordFields,
 } from '../../protocol/journal/format.js';
 import type { Storage, StorageFile } from '../io/storage.js';
 import { nodeStorage } from '../io/node-storage.js';
 import { findSensitive } from '../pci/card-data.js';
+import { findCardDataInJson } from '../pci/card-data-scan.js';
 import { findPinBlockInFlight } from '../pci/pin-blocks-in-flight.js';
 import { RecordChain, ZERO_MAC } from './chain.js';
 import { JournalClosedError, JournalError, SensitiveDataError } from './errors.js';
@@ -38,6 +42,15 @@ const SEAL_ROOM = SECTOR_BYTES + recordSpan(64);
 export interface RecordInput {
   type: string;
   payload: unknown;
+}
+
+/** A record ready to frame: its payload bytes and, for a caller's record, the JSON text they encode. */
+interface EncodedRecord {
+  code: number;
+  version: number;
+  type: string;
+  bytes: Buffer;
+  json: string | null;
 }
 
 export interface AppendResult {
@@ -111,6 +124,11 @@ export class Journal<S> {
   private retireDue = false;
   private retiring = false;
   private runner!: FoldRunner<S>;
+  /** The current append's payload bytes, reused from append to append. */
+  private arena = Buffer.allocUnsafe(16 * 1024);
+  private arenaUsed = 0;
+  /** The current append's framed records, reused likewise. */
+  private frame = Buffer.allocUnsafe(16 * 1024);
   private lock!: { release(): void };
   private readonly storage: Storage;
   private readonly chain: RecordChain;
@@ -202,6 +220,7 @@ export class Journal<S> {
   async append(records: RecordInput[], options: { durable: boolean }): Promise<AppendResult> {
     this.assertWritable();
     if (records.length === 0) throw new RangeError('append needs at least one record');
+    this.arenaUsed = 0;
     const encoded = records.map((r, i) => this.encodePayload(r, i));
     const result = this.appendEncoded(encoded, options.durable);
     if (this.retireDue && !this.retiring && this.opts.space?.budgetBytes !== undefined) await this.retireOverBudget(this.opts.space.budgetBytes);
@@ -320,51 +339,82 @@ export class Journal<S> {
 
   // ---- write path ----
 
-  private encodePayload(r: RecordInput, index: number): { code: number; version: number; json: Buffer; type: string } {
+  /**
+   * JSON text of the payload, in the append's arena, judged by the PCI guard on the bytes that would be
+   * written. A refusal names the field as findSensitive's walk of the value finds it, or the byte offset.
+   */
+  private encodePayload(r: RecordInput, index: number): EncodedRecord {
     const schema = this.types.schemaFor(r.type);
-    const finding = findSensitive(r.payload, `records[${index}](${r.type})`);
-    if (finding) throw new SensitiveDataError(finding.what, finding.where);
-    const json = Buffer.from(JSON.stringify(r.payload ?? null), 'utf8');
-    // An encrypted PIN block has no shape to recognise: look for the blocks in flight, byte for byte.
-    if (findPinBlockInFlight(json) >= 0) throw new SensitiveDataError('a PIN block', `records[${index}](${r.type})`);
-    if (json.length > MAX_APPEND_PAYLOAD_BYTES) {
-      throw new JournalError('RECORD_TOO_LARGE', `record ${r.type} payload is ${json.length} bytes; the limit is ${MAX_APPEND_PAYLOAD_BYTES}`);
+    const where = () => `records[${index}](${r.type})`;
+    let json: string;
+    try {
+      json = JSON.stringify(r.payload ?? null);
+    } catch (e) {
+      // What cannot be encoded (a BigInt, a cycle) is still reported as card data when it holds some.
+      const finding = findSensitive(r.payload, where());
+      if (finding) throw new SensitiveDataError(finding.what, finding.where);
+      throw e;
     }
-    return { code: schema.code, version: schema.version, json, type: r.type };
+    if (json.length > MAX_APPEND_PAYLOAD_BYTES) {
+      throw new JournalError('RECORD_TOO_LARGE', `record ${r.type} payload is ${Buffer.byteLength(json)} bytes; the limit is ${MAX_APPEND_PAYLOAD_BYTES}`);
+    }
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (this.arena.length < this.arenaUsed + json.length * 3) this.arena = Buffer.allocUnsafe(Math.max(2 * this.arena.length, this.arenaUsed + json.length * 3));
+    const at = this.arenaUsed;
+    const n = this.arena.write(json, at, 'utf8');
+    const bytes = this.arena.subarray(at, at + n);
+    this.arenaUsed = at + n;
+    const hit = findCardDataInJson(bytes);
+    if (hit) {
+      const finding = findSensitive(r.payload, where()) ?? { what: hit.what, where: `${where()} payload byte ${hit.offset}` };
+      throw new SensitiveDataError(finding.what, finding.where);
+    }
+    // An encrypted PIN block has no shape to recognise: look for the blocks in flight, byte for byte.
+    if (findPinBlockInFlight(bytes) >= 0) throw new SensitiveDataError('a PIN block', where());
+    if (n > MAX_APPEND_PAYLOAD_BYTES) {
+      throw new JournalError('RECORD_TOO_LARGE', `record ${r.type} payload is ${n} bytes; the limit is ${MAX_APPEND_PAYLOAD_BYTES}`);
+    }
+    return { code: schema.code, version: schema.version, bytes, json, type: r.type };
   }
 
-  private appendEncoded(encoded: { code: number; version: number; json: Buffer; type: string }[], durable: boolean): AppendResult {
-    const total = encoded.reduce((n, e) => n + recordSpan(e.json.length), 0);
+  private appendEncoded(encoded: EncodedRecord[], durable: boolean): AppendResult {
+    const total = encoded.reduce((n, e) => n + recordSpan(e.bytes.length), 0);
     const isCheckpoint = encoded.length === 1 && encoded[0]!.code === CHECKPOINT.code;
     // Half a segment, so any batch fits in a fresh segment behind its checkpoint.
     if (!isCheckpoint && total > this.segmentBytes / 2) {
       throw new JournalError('BATCH_TOO_LARGE', `batch of ${total} bytes exceeds half a segment (${this.segmentBytes / 2} bytes)`);
     }
     if (!isCheckpoint && this.writePos + total + SEAL_ROOM > this.currentSegmentBytes) this.rotate();
-    const buf = Buffer.allocUnsafe(total);
+    // Taken after rotate(), whose checkpoint append uses the same buffer.
+    if (this.frame.length < total) this.frame = Buffer.allocUnsafe(Math.max(2 * this.frame.length, total));
+    const buf = this.frame;
     const firstSeq = this.nextSeqValue;
     let seq = firstSeq;
     let mac = this.lastMac;
     let off = 0;
-    encoded.forEach((e, i) => {
+    for (let i = 0; i < encoded.length; i++) {
+      const e = encoded[i]!;
       const flags = i === encoded.length - 1 ? FLAG_LAST_IN_BATCH : 0;
-      const hb = macHeaderBytes(e.json.length, e.code, e.version, flags, seq, this.durableThrough);
-      mac = this.chain.recordMac(mac, hb, e.json);
-      off += encodeRecord(buf, off, { typeCode: e.code, version: e.version, flags, seq, durableThrough: this.durableThrough, mac }, e.json);
+      writeRecordFields(buf, off, e.bytes.length, e.code, e.version, flags, seq, this.durableThrough);
+      e.bytes.copy(buf, off + RECORD_HEADER_BYTES);
+      mac = this.chain.recordMacInImage(mac, buf, off, e.bytes.length);
+      off += finishRecord(buf, off, e.bytes.length, mac);
       seq++;
-    });
+    }
     this.guarded(() => {
-      this.file.write(buf, this.writePos);
+      // The storage copies (pwrite) before returning, so the frame buffer is free again afterwards.
+      this.file.write(buf.subarray(0, total), this.writePos);
       if (durable) this.file.datasync();
     });
     this.writePos += total;
     this.nextSeqValue = seq;
     this.lastMac = mac;
     if (durable) this.markSynced();
-    // Fold what a reboot would read back, not the caller's objects. Checkpoints fold nothing.
-    encoded.forEach((e, i) => {
-      if (e.code !== CHECKPOINT.code) this.runner.apply({ seq: firstSeq + i, type: e.type, payload: JSON.parse(e.json.toString('utf8')) });
-    });
+    // Fold what a reboot would read back (the JSON text written), not the caller's objects. Checkpoints fold nothing.
+    for (let i = 0; i < encoded.length; i++) {
+      const e = encoded[i]!;
+      if (e.code !== CHECKPOINT.code) this.runner.apply({ seq: firstSeq + i, type: e.type, payload: JSON.parse(e.json ?? e.bytes.toString('utf8')) });
+    }
     return { firstSeq, lastSeq: seq - 1 };
   }
 
@@ -425,7 +475,7 @@ export class Journal<S> {
   }
 
   private appendCheckpoint(json: Buffer = this.checkpointJson(this.segments.slice(0, -1))): void {
-    this.appendEncoded([{ code: CHECKPOINT.code, version: CHECKPOINT.version, json, type: CHECKPOINT.name }], true);
+    this.appendEncoded([{ code: CHECKPOINT.code, version: CHECKPOINT.version, bytes: json, json: null, type: CHECKPOINT.name }], true);
   }
 
   /** A new segment is a zero-filled temp file, fsynced, given its header, renamed, and the directory fsynced. */

@@ -55,8 +55,13 @@ export function findPanLikeRun(bytes: Uint8Array | string): number {
   return -1;
 }
 
-// Field names that only ever hold sensitive authentication data.
-const FORBIDDEN_KEYS = /^(track[123]?(data|equivalent)?|track2equivalent|pinblock|pin|encryptedpinblock|pindata|cvv2?|cvc2?|cid|cav2?|icvv|cardverificationvalue|tag57|tag99|tag5a|pan|fullpan)$/i;
+// Field names that only ever hold sensitive authentication data, lower case; a key matches in any ASCII case.
+export const FORBIDDEN_KEY_NAMES: ReadonlySet<string> = new Set([
+  ...['', '1', '2', '3'].flatMap((n) => ['', 'data', 'equivalent'].map((s) => `track${n}${s}`)),
+  ...['pinblock', 'pin', 'encryptedpinblock', 'pindata', 'cvv', 'cvv2', 'cvc', 'cvc2', 'cid', 'cav', 'cav2', 'icvv'],
+  ...['cardverificationvalue', 'tag57', 'tag99', 'tag5a', 'pan', 'fullpan'],
+]);
+const isForbiddenKey = (k: string) => FORBIDDEN_KEY_NAMES.has(k.replace(/[A-Z]/g, (c) => c.toLowerCase()));
 // Track 2 (PAN '=' or 'D' YYMM service code ...) and track 1 (%B PAN ^ NAME ^) shapes.
 const TRACK2 = /(?:^|[^0-9])\d{12,19}[=D]\d{4}/;
 const TRACK1 = /%?B\d{12,19}\^[^^]{0,26}\^/;
@@ -86,7 +91,7 @@ export function findSensitive(value: unknown, where = '$'): SensitiveFinding | n
   }
   if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
-      if (FORBIDDEN_KEYS.test(k) && v !== null && v !== undefined && v !== '') {
+      if (isForbiddenKey(k) && v !== null && v !== undefined && v !== '') {
         return { what: 'PIN block or CVV field', where: `${where}.${k}` };
       }
       const f = findSensitive(v, `${where}.${k}`);

@@ -29,4 +29,20 @@ describe('PIN blocks in flight never reach the journal', () => {
     await j.append([{ type: TerminalRecord.reversalClosed.name, payload: { stan: 2, reason: `note ${forms[0]} end`, at: new Date(0).toISOString() } }], { durable: true });
     await j.close();
   });
+
+  it('refuses a block written as JSON text, its bytes below 0x20, quote and backslash escaped (\\u0007, \\n), and as a Buffer', async () => {
+    const j = await openTerminalJournal({ dir: tmpDir('pin-guard-escapes'), deviceKey: randomBytes(32) });
+    // Bytes JSON.stringify escapes three ways (\u00XX, \n / \t, \" and \\), next to ones it writes as they are.
+    const block = Buffer.from([0x07, 0x0a, 0x22, 0x5c, 0x1f, 0x09, 0x7f, 0xe9]);
+    const release = holdPinBlock(block);
+    const text = block.toString('latin1');
+    expect(JSON.stringify(text)).toBe('"\\u0007\\n\\"\\\\\\u001f\\t\u007f\u00e9"');
+    for (const payload of [{ stan: 1, reason: `note ${text} end` }, { stan: 1, reason: text }, { stan: 1, raw: block }]) {
+      const append = j.append([{ type: TerminalRecord.reversalClosed.name, payload: { ...payload, at: new Date(0).toISOString() } }], { durable: true });
+      await expect(append).rejects.toThrow(/refused to journal a PIN block at records\[0\]\(reversal\.closed\)/);
+    }
+    release();
+    await j.append([{ type: TerminalRecord.reversalClosed.name, payload: { stan: 2, reason: text, at: new Date(0).toISOString() } }], { durable: true });
+    await j.close();
+  });
 });
