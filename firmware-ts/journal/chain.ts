@@ -6,6 +6,8 @@ import { MAC_BYTES, RECORD_HEADER_BYTES } from '../../protocol/journal/format.js
 
 /** Header bytes 4..32 of a record: what its MAC covers besides the previous MAC and the payload. */
 const MAC_HEADER_BYTES = 28;
+const SEGMENT_LABEL = Buffer.from('segment', 'latin1');
+const EMPTY = Buffer.alloc(0);
 
 export const ZERO_MAC = Buffer.alloc(MAC_BYTES);
 
@@ -47,24 +49,32 @@ export class RecordChain {
     return this.macOf(prevMac, image, at + 4, image, at + RECORD_HEADER_BYTES, payloadLength);
   }
 
-  private macOf(prevMac: Buffer, header: Buffer, headerAt: number, payload: Buffer, payloadAt: number, payloadLength: number): Buffer {
+  /** HMAC of prefix ‖ header[headerAt, +headerLength) ‖ payload[payloadAt, +payloadLength), truncated to 16 bytes. */
+  private macOf(prefix: Buffer, header: Buffer, headerAt: number, payload: Buffer, payloadAt: number, payloadLength: number, prefixLength = MAC_BYTES, headerLength = MAC_HEADER_BYTES): Buffer {
     if (!oneShot) {
-      return crypto.createHmac('sha256', this.chainKey).update(prevMac).update(header.subarray(headerAt, headerAt + MAC_HEADER_BYTES)).update(payload.subarray(payloadAt, payloadAt + payloadLength)).digest().subarray(0, MAC_BYTES);
+      return crypto
+        .createHmac('sha256', this.chainKey)
+        .update(prefix.subarray(0, prefixLength))
+        .update(header.subarray(headerAt, headerAt + headerLength))
+        .update(payload.subarray(payloadAt, payloadAt + payloadLength))
+        .digest()
+        .subarray(0, MAC_BYTES);
     }
-    const fixed = SHA256_BLOCK + MAC_BYTES + MAC_HEADER_BYTES;
+    const fixed = SHA256_BLOCK + prefixLength + headerLength;
     if (this.inner.length < fixed + payloadLength) {
       const grown = Buffer.alloc(fixed + payloadLength);
       this.inner.copy(grown, 0, 0, SHA256_BLOCK);
       this.inner = grown;
     }
-    prevMac.copy(this.inner, SHA256_BLOCK, 0, MAC_BYTES);
-    header.copy(this.inner, SHA256_BLOCK + MAC_BYTES, headerAt, headerAt + MAC_HEADER_BYTES);
+    prefix.copy(this.inner, SHA256_BLOCK, 0, prefixLength);
+    header.copy(this.inner, SHA256_BLOCK + prefixLength, headerAt, headerAt + headerLength);
     payload.copy(this.inner, fixed, payloadAt, payloadAt + payloadLength);
     oneShot('sha256', this.inner.subarray(0, fixed + payloadLength), 'buffer').copy(this.outer, SHA256_BLOCK);
     return oneShot('sha256', this.outer, 'buffer').subarray(0, MAC_BYTES);
   }
 
+  /** HMAC-SHA256(chainKey, "segment" ‖ header bytes 0..40), first 16 bytes; open checks one per segment. */
   headerMac(headerBody: Buffer): Buffer {
-    return crypto.createHmac('sha256', this.chainKey).update('segment').update(headerBody).digest().subarray(0, MAC_BYTES);
+    return this.macOf(SEGMENT_LABEL, headerBody, 0, EMPTY, 0, 0, SEGMENT_LABEL.length, headerBody.length);
   }
 }

@@ -2,7 +2,7 @@
 // the newest checkpoint plus the tail after it. Open (journal.ts) applies its result; `posj journal stat`
 // uses it as is, so the two can never disagree about STAN, batch or what is owed (one code path).
 import * as path from 'node:path';
-import { SEGMENT_HEADER_BYTES, decodeSegmentHeader, encodeSegmentHeaderBody, parseSegmentFileName, type SegmentHeader } from '../../protocol/journal/format.js';
+import { SEGMENT_HEADER_BYTES, decodeSegmentHeader, parseSegmentFileName, type SegmentHeader } from '../../protocol/journal/format.js';
 import type { Storage } from '../io/storage.js';
 import type { RecordChain } from './chain.js';
 import { JournalCorruptionError } from './errors.js';
@@ -120,7 +120,8 @@ export function checkHeader(storage: Storage, dir: string, s: SegmentRef, chain:
   const h = decodeSegmentHeader(head);
   if (typeof h === 'string') throw new JournalCorruptionError(s.name, 0, `segment header: ${h}`);
   if (h.firstSeq !== s.firstSeq) throw new JournalCorruptionError(s.name, 16, `header says first seq ${h.firstSeq}, file name says ${s.firstSeq}`);
-  if (chain && !chain.headerMac(encodeSegmentHeaderBody(h)).equals(h.headerMac)) throw new JournalCorruptionError(s.name, 40, 'segment header MAC mismatch (wrong device key, or the header was altered)');
+  // Bytes 0..40 as read are the body the MAC covers (decode checked every field of them).
+  if (chain && !chain.headerMac(head.subarray(0, 40)).equals(h.headerMac)) throw new JournalCorruptionError(s.name, 40, 'segment header MAC mismatch (wrong device key, or the header was altered)');
   const truncated = truncationError(s.name, size, h.segmentBytes);
   if (truncated) throw truncated;
   return h;
