@@ -13,7 +13,14 @@ export const ZERO_MAC = Buffer.alloc(MAC_BYTES);
 
 const SHA256_BLOCK = 64;
 /** One-shot SHA-256 (Node ≥ 20.12): no Hash object per call, which is most of an HMAC's cost on ~300 bytes. */
-const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer }).hash;
+const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'binary') => string }).hash;
+
+/** The first 16 bytes of a digest given as a latin1 string. */
+function macBuffer(digest: string): Buffer {
+  const mac = Buffer.allocUnsafe(MAC_BYTES);
+  mac.write(digest, 0, MAC_BYTES, 'latin1');
+  return mac;
+}
 
 export class RecordChain {
   private readonly chainKey: Buffer;
@@ -41,40 +48,45 @@ export class RecordChain {
 
   /** HMAC-SHA256(chainKey, prevMac ‖ header ‖ payload), first 16 bytes (JOURNAL_FORMAT §5). */
   recordMac(prevMac: Buffer, headerBytes: Buffer, payload: Buffer): Buffer {
-    return this.macOf(prevMac, headerBytes, 0, payload, 0, payload.length);
+    return macBuffer(this.digest(prevMac, 0, MAC_BYTES, headerBytes, 0, MAC_HEADER_BYTES, payload, 0, payload.length));
   }
 
-  /** The same MAC for a record framed in `image` at `at` (its header bytes 4..32 and payload in place). */
-  recordMacInImage(prevMac: Buffer, image: Buffer, at: number, payloadLength: number): Buffer {
-    return this.macOf(prevMac, image, at + 4, image, at + RECORD_HEADER_BYTES, payloadLength);
+  /**
+   * The same MAC for a record framed in `image` at `at` (header bytes 4..32 and payload in place), written
+   * into its MAC field; the previous MAC is read from `prev` at `prevAt` (the record before in the same image).
+   */
+  writeRecordMac(image: Buffer, at: number, payloadLength: number, prev: Buffer, prevAt: number): void {
+    image.write(this.digest(prev, prevAt, MAC_BYTES, image, at + 4, MAC_HEADER_BYTES, image, at + RECORD_HEADER_BYTES, payloadLength), at + 32, MAC_BYTES, 'latin1');
   }
 
-  /** HMAC of prefix ‖ header[headerAt, +headerLength) ‖ payload[payloadAt, +payloadLength), truncated to 16 bytes. */
-  private macOf(prefix: Buffer, header: Buffer, headerAt: number, payload: Buffer, payloadAt: number, payloadLength: number, prefixLength = MAC_BYTES, headerLength = MAC_HEADER_BYTES): Buffer {
+  /**
+   * HMAC-SHA256 of the three ranges, as a latin1 ('binary') string (one character per byte): Node's one-shot hash
+   * makes a string for a fraction of what a Buffer result costs it, and writing one back is a copy.
+   */
+  private digest(a: Buffer, aAt: number, aLength: number, b: Buffer, bAt: number, bLength: number, c: Buffer, cAt: number, cLength: number): string {
     if (!oneShot) {
       return crypto
         .createHmac('sha256', this.chainKey)
-        .update(prefix.subarray(0, prefixLength))
-        .update(header.subarray(headerAt, headerAt + headerLength))
-        .update(payload.subarray(payloadAt, payloadAt + payloadLength))
-        .digest()
-        .subarray(0, MAC_BYTES);
+        .update(a.subarray(aAt, aAt + aLength))
+        .update(b.subarray(bAt, bAt + bLength))
+        .update(c.subarray(cAt, cAt + cLength))
+        .digest('binary');
     }
-    const fixed = SHA256_BLOCK + prefixLength + headerLength;
-    if (this.inner.length < fixed + payloadLength) {
-      const grown = Buffer.alloc(fixed + payloadLength);
+    const fixed = SHA256_BLOCK + aLength + bLength;
+    if (this.inner.length < fixed + cLength) {
+      const grown = Buffer.alloc(fixed + cLength);
       this.inner.copy(grown, 0, 0, SHA256_BLOCK);
       this.inner = grown;
     }
-    prefix.copy(this.inner, SHA256_BLOCK, 0, prefixLength);
-    header.copy(this.inner, SHA256_BLOCK + prefixLength, headerAt, headerAt + headerLength);
-    payload.copy(this.inner, fixed, payloadAt, payloadAt + payloadLength);
-    oneShot('sha256', this.inner.subarray(0, fixed + payloadLength), 'buffer').copy(this.outer, SHA256_BLOCK);
-    return oneShot('sha256', this.outer, 'buffer').subarray(0, MAC_BYTES);
+    a.copy(this.inner, SHA256_BLOCK, aAt, aAt + aLength);
+    b.copy(this.inner, SHA256_BLOCK + aLength, bAt, bAt + bLength);
+    c.copy(this.inner, fixed, cAt, cAt + cLength);
+    this.outer.write(oneShot('sha256', this.inner.subarray(0, fixed + cLength), 'binary'), SHA256_BLOCK, 32, 'latin1');
+    return oneShot('sha256', this.outer, 'binary');
   }
 
   /** HMAC-SHA256(chainKey, "segment" ‖ header bytes 0..40), first 16 bytes; open checks one per segment. */
   headerMac(headerBody: Buffer): Buffer {
-    return this.macOf(SEGMENT_LABEL, headerBody, 0, EMPTY, 0, 0, SEGMENT_LABEL.length, headerBody.length);
+    return macBuffer(this.digest(SEGMENT_LABEL, 0, SEGMENT_LABEL.length, headerBody, 0, headerBody.length, EMPTY, 0, 0));
   }
 }

@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import {
   FLAG_LAST_IN_BATCH,
+  MAC_BYTES,
   MAX_APPEND_PAYLOAD_BYTES,
   MAX_PAYLOAD_BYTES,
   SEGMENT_DATA_START,
@@ -390,17 +391,22 @@ export class Journal<S> {
     const buf = this.frame;
     const firstSeq = this.nextSeqValue;
     let seq = firstSeq;
-    let mac = this.lastMac;
+    // Each record's MAC chains the one before: the journal's last, then the previous record's in this frame.
+    let prev = this.lastMac;
+    let prevAt = 0;
     let off = 0;
     for (let i = 0; i < encoded.length; i++) {
       const e = encoded[i]!;
       const flags = i === encoded.length - 1 ? FLAG_LAST_IN_BATCH : 0;
       writeRecordFields(buf, off, e.bytes.length, e.code, e.version, flags, seq, this.durableThrough);
       e.bytes.copy(buf, off + RECORD_HEADER_BYTES);
-      mac = this.chain.recordMacInImage(mac, buf, off, e.bytes.length);
-      off += finishRecord(buf, off, e.bytes.length, mac);
+      this.chain.writeRecordMac(buf, off, e.bytes.length, prev, prevAt);
+      prev = buf;
+      prevAt = off + 32;
+      off += finishRecord(buf, off, e.bytes.length);
       seq++;
     }
+    const mac = Buffer.from(buf.subarray(prevAt, prevAt + MAC_BYTES));
     this.guarded(() => {
       // The storage copies (pwrite) before returning, so the frame buffer is free again afterwards.
       this.file.write(buf.subarray(0, total), this.writePos);

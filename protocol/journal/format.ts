@@ -110,8 +110,9 @@ export function encodeRecord(
   payload: Buffer,
 ): number {
   writeRecordFields(out, at, payload.length, h.typeCode, h.version, h.flags, h.seq, h.durableThrough);
+  h.mac.copy(out, at + 32, 0, MAC_BYTES);
   payload.copy(out, at + RECORD_HEADER_BYTES);
-  return finishRecord(out, at, payload.length, h.mac);
+  return finishRecord(out, at, payload.length);
 }
 
 /** Header bytes 4..32 (length, type, version, flags, reserved, seq, durable-through) of the record at `at`: what its MAC covers. */
@@ -125,10 +126,9 @@ export function writeRecordFields(out: Buffer, at: number, length: number, typeC
   writeU64(out, durableThrough, at + 24);
 }
 
-/** With fields and payload in place: the MAC, the zero padding and the CRC; returns the record's span. */
-export function finishRecord(out: Buffer, at: number, length: number, mac: Buffer): number {
+/** With fields, MAC and payload in place: the zero padding and the CRC; returns the record's span. */
+export function finishRecord(out: Buffer, at: number, length: number): number {
   const span = recordSpan(length);
-  mac.copy(out, at + 32, 0, MAC_BYTES);
   out.fill(0, at + RECORD_HEADER_BYTES + length, at + span);
   out.writeUInt32LE(crc32(out.subarray(at + 4, at + RECORD_HEADER_BYTES + length)), at);
   return span;
