@@ -1,9 +1,12 @@
 // Every process a bench run starts (acquirer simulator, network gate, socat, reader and printer simulators,
 // the terminal daemon) is spawned here, each as the leader of its own process group, and killed as a group:
 // a socat or daemon left behind by a crashed or interrupted run holds ptys, ports and the journal lock.
-// `killAllGroups` runs on normal exit, on SIGINT/SIGTERM and on an uncaught error.
+// `killAllGroups` runs on normal exit, on SIGINT/SIGTERM and on an uncaught error. The tests' process rig
+// (test/helpers/kill-rig.ts) reads its children's output with the same `readLines`.
 import { spawn, type SpawnOptions } from 'node:child_process';
 import * as fs from 'node:fs';
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 
 export interface ChildExit {
   code: number | null;
@@ -42,6 +45,32 @@ function hookExit(): void {
   }
 }
 
+/** A line of output that is a JSON object, parsed (a log line that only looks like JSON is not). */
+function jsonEvent(line: string): Record<string, unknown> | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Calls `each` with every whole line of an output stream (UTF-8 split across chunks kept whole), and its JSON object if it is one. */
+export function readLines(stream: Readable, each: (line: string, event: Record<string, unknown> | undefined) => void, raw?: (chunk: Buffer) => void): void {
+  const decoder = new StringDecoder('utf8');
+  let buf = '';
+  stream.on('data', (c: Buffer) => {
+    raw?.(c);
+    buf += decoder.write(c);
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      each(line, jsonEvent(line));
+    }
+  });
+}
+
 /** A child whose output lines are kept (stdout and stderr both); JSON lines are parsed too. */
 export class BenchChild {
   readonly lines: string[] = [];
@@ -71,7 +100,7 @@ export class BenchChild {
     this.exited = new Promise((resolve) =>
       proc.once('exit', (code, signal) => {
         groups.delete(this.pid);
-        // Whatever the leader left in its group goes with it (none of ours fork).
+        // Whatever the leader left in its group goes with it (a launcher's daemon, say).
         if (!opts.keepGroupAfterExit) killGroup(this.pid, 'SIGKILL');
         this.exitInfo = { code, signal };
         log?.end();
@@ -79,27 +108,17 @@ export class BenchChild {
       }),
     );
     for (const stream of [proc.stdout!, proc.stderr!]) {
-      let buf = '';
-      stream.on('data', (c: Buffer) => {
-        log?.write(c);
-        buf += c.toString('utf8');
-        let nl;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
+      readLines(
+        stream,
+        (line, event) => {
           this.lines.push(line);
           this.seen++;
           if (this.lines.length > 5000) this.lines.splice(0, 1000);
-          if (line.startsWith('{')) {
-            try {
-              this.events.push(JSON.parse(line) as Record<string, unknown>);
-            } catch {
-              // a log line that only looks like JSON
-            }
-          }
+          if (event) this.events.push(event);
           for (const l of this.listeners) l(line);
-        }
-      });
+        },
+        (c) => log?.write(c),
+      );
     }
   }
 

@@ -11,6 +11,7 @@ import { listSegments } from '../../firmware-ts/journal/verify.js';
 import type { JournalRecord } from '../../firmware-ts/journal/state-machine.js';
 import { readTerminalRecords } from '../../firmware-ts/txn/txn-history.js';
 import { readLedgerFile, type LedgerEntry } from '../../host-bridge/acquirer/ledger.js';
+import { readLines } from '../../host-bridge/bench/bench-children.js';
 import { until } from './wait.js';
 
 export const POSJ = path.resolve('dist/host-bridge/cli/posj-bench.js');
@@ -43,22 +44,9 @@ export class Child {
         resolve({ code, signal });
       }),
     );
-    let buf = '';
-    proc[stream]!.on('data', (c: Buffer) => {
-      buf += c.toString('utf8');
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        this.lines.push(line);
-        if (line.startsWith('{')) {
-          try {
-            this.events.push(JSON.parse(line) as Record<string, unknown>);
-          } catch {
-            // not JSON after all
-          }
-        }
-      }
+    readLines(proc[stream]!, (line, event) => {
+      this.lines.push(line);
+      if (event) this.events.push(event);
     });
     // Drain the other stream so the child never blocks on a full pipe.
     proc[stream === 'stdout' ? 'stderr' : 'stdout']?.on('data', () => undefined);

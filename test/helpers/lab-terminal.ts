@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { unpackImage } from '../../protocol/firmware/image.js';
 import { buildBundle, type BundleResult } from '../../host-bridge/bundle/build-bundle.js';
-import { type Child, POSJ_BRIDGE, startAcquirer } from './kill-rig.js';
+import { POSJ_BRIDGE, startAcquirer } from './kill-rig.js';
 import { createPtyPair, type PtyPair } from './pty-pair.js';
 import { tmpDir } from './tmp.js';
 
@@ -79,7 +79,7 @@ export function bridge(args: string[]): Promise<{ status: number | null; stdout:
 }
 
 /** The terminal's hello over its service port, asked until the daemon the launcher started answers. */
-export async function hello(lab: LabTerminal, launcher: Child): Promise<Record<string, unknown>> {
+export async function hello(lab: LabTerminal, launcher: { lines: readonly string[] }): Promise<Record<string, unknown>> {
   for (let i = 0; ; i++) {
     const r = await bridge(['hello', '--port', lab.service.b, '--json']);
     if (r.status === 0) return JSON.parse(r.stdout) as Record<string, unknown>;

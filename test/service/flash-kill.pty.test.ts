@@ -16,7 +16,8 @@ import { decideBoot } from '../../firmware-ts/firmware/boot-control.js';
 import { readSlotState } from '../../firmware-ts/firmware/slot-state.js';
 import { nodeStorage } from '../../firmware-ts/io/node-storage.js';
 import { describeImage } from '../../host-bridge/bundle/build-bundle.js';
-import { Child, killAll, POSJ_BRIDGE } from '../helpers/kill-rig.js';
+import { BenchChild, killAllGroups } from '../../host-bridge/bench/bench-children.js';
+import { killAll, POSJ_BRIDGE } from '../helpers/kill-rig.js';
 import { hello, labTerminal, POSJ_TERMINAL, type LabTerminal } from '../helpers/lab-terminal.js';
 import { until } from '../helpers/wait.js';
 
@@ -31,14 +32,9 @@ function filesOf(image: Buffer): Map<string, Buffer> {
   return new Map(unpackImage(image).map((f) => [f.path, f.bytes]));
 }
 
-function launch(): Child {
-  // detached: its own process group, so the cut takes the daemon it started with it.
-  return new Child(spawn(process.execPath, [POSJ_TERMINAL, 'boot', '--slots', slots, '--max-boots', '3', '--', 'run', '--config', lab.configFile], { detached: true }), 'stderr');
-}
-
-async function powerCut(launcher: Child): Promise<void> {
-  process.kill(-launcher.pid, 'SIGKILL');
-  await launcher.exited;
+/** The launcher leads its own process group (as every bench child does), so the cut takes the daemon it started with it. */
+function launch(): BenchChild {
+  return new BenchChild('posj boot', process.execPath, [POSJ_TERMINAL, 'boot', '--slots', slots, '--max-boots', '3', '--', 'run', '--config', lab.configFile]);
 }
 
 function flashInBackground(): { stop(): void; done: Promise<{ status: number | null; out: string }> } {
@@ -82,6 +78,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  killAllGroups();
   await killAll();
   await lab?.closePtys();
 });
@@ -107,7 +104,7 @@ describe('a power cut (the whole process group SIGKILLed) during a real flash', 
       if (!switched) await hello(lab, launcher);
       const f = switched ? null : flashInBackground();
       await until(reached, `the flash to reach "${step}"\n${launcher.lines.slice(-10).join('\n')}`, 60_000, 1);
-      await powerCut(launcher);
+      await launcher.kill('SIGKILL');
       f?.stop();
       await f?.done;
       const s = readSlotState(nodeStorage, slots);
@@ -126,8 +123,7 @@ describe('a power cut (the whole process group SIGKILLed) during a real flash', 
       expect(landed[0]).toMatch(/active=a .*boots=old/);
       expect(landed[2]).toMatch(/active=b trying=b .*boots=new/);
     } finally {
-      process.kill(-launcher.pid, 'SIGKILL');
-      await launcher.exited;
+      await launcher.kill('SIGKILL');
     }
   }, 180_000);
 });
