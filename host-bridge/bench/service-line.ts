@@ -76,7 +76,8 @@ export class BenchServiceLine {
     this.client = null;
   }
 
-  async firmware(ms = 5000): Promise<FirmwareHello> {
+  /** What the terminal runs (hello); a loaded machine may take seconds to answer right after a boot. */
+  async firmware(ms = 15_000): Promise<FirmwareHello> {
     const client = await this.connect(ms);
     const h = (await client.request({ op: 'hello' }, Buffer.alloc(0), ms)).head;
     return h.firmware as FirmwareHello;

@@ -118,4 +118,21 @@ describe('posj-bridge bench run on the simulated bench', () => {
     expect(r.stdout).toMatch(/1 passed, 1 failed \(planted-ledger-edit\)/);
     expect(leftovers(dir)).toEqual([]);
   }, 60_000);
+
+  it('a flash that should have been refused, and one that should have resumed, fail their testcase saying what the terminal did', async () => {
+    requireDist();
+    const dir = tmpDir('bench-planted-flash');
+    const junit = path.join(dir, 'junit.xml');
+    const r = await benchRun([path.join(PLANTED, 'planted-flash-mistakes.yaml'), '--junit', junit, '--dir', path.join(dir, 'bench')]);
+    expect(r.status, r.stdout.slice(-4000) + r.stderr).toBe(1);
+    const { cases } = readJunit(junit);
+    expect(cases.map((c) => c.name)).toEqual(['planted-flash-mistakes']);
+    expect(cases[0]!.failure!.message).toMatch(/^line 6: the terminal refuses the flash \(bad-signature\): the flash went through into slot b \(want FLASH_BAD_SIGNATURE\)/);
+    // The accepted flash rebooted the terminal into slot b: "still runs what it ran" fails with both hellos.
+    expect(r.stdout).toMatch(/✗ the terminal still runs the firmware it ran: it ran slot a running .*; now slot b running/);
+    expect(r.stdout).toMatch(/\| hello before: \{.*"runningSlot":"a"/);
+    expect(r.stdout).toMatch(/✗ the flash report: resumed is false, expected true/);
+    expect(r.stdout).toMatch(/✓ the terminal runs the new firmware from the new slot, confirmed: slot a running/);
+    expect(leftovers(dir)).toEqual([]);
+  }, 90_000);
 });
