@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { JournalLockedError } from '../journal/errors.js';
 import { syncDir } from './sync-dir.js';
-import { GuardHeldError, takeHolderGuard } from './holder-guard.js';
+import { GuardHeldError, guardName, takeHolderGuard } from './holder-guard.js';
 
 interface Holder {
   pid: number;
@@ -156,12 +156,15 @@ export function takeLock(dir: string, onStale?: (reason: string) => void): { rel
   throw new JournalLockedError(dir, -1);
 }
 
-/** The guard of `dir`, or JournalLockedError naming the holder's PID (its answer, else its LOCK's). */
+/**
+ * The guard of `dir`, or JournalLockedError naming the PID its holder answered with. A holder that does not
+ * answer is not named after the LOCK file, which may name a process long gone.
+ */
 export async function takeGuard(dir: string): Promise<{ release(): void }> {
   try {
     return (await takeHolderGuard(dir)) ?? { release() {} };
   } catch (e) {
-    if (e instanceof GuardHeldError) throw new JournalLockedError(dir, e.pid > 0 ? e.pid : holderPid(path.join(dir, 'LOCK')));
+    if (e instanceof GuardHeldError) throw new JournalLockedError(dir, e.pid, `is held by a live process that did not say its PID (its guard ${guardName(dir).slice(1)} is bound)`);
     throw e;
   }
 }

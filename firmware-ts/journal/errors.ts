@@ -26,8 +26,9 @@ export class JournalLockedError extends JournalError {
   constructor(
     readonly dir: string,
     readonly pid: number,
+    why = 'could not be taken',
   ) {
-    super('JOURNAL_LOCKED', pid > 0 ? `journal is locked by pid ${pid} (${dir})` : `journal lock in ${dir} could not be taken`);
+    super('JOURNAL_LOCKED', pid > 0 ? `journal is locked by pid ${pid} (${dir})` : `journal lock in ${dir} ${why}`);
   }
 }
 

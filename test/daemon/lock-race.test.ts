@@ -8,7 +8,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as net from 'node:net';
+import { guardName } from '../../firmware-ts/io/holder-guard.js';
 import { bootId, takeGuard, takeLock } from '../../firmware-ts/io/lock-file.js';
+import { JournalLockedError } from '../../firmware-ts/journal/errors.js';
 import { killAll, posj, requireDist, startAcquirer, startDaemon, writeDaemonConfig } from '../helpers/kill-rig.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -62,6 +65,24 @@ describe('the journal lock against a LOCK that reads stale', () => {
       expect(reasons).toEqual(['pid 1 is another process now']);
     } finally {
       holder.proc.kill('SIGKILL');
+    }
+  });
+});
+
+describe('a guard held by something that is not a journal', () => {
+  it('is refused without naming the PID the LOCK file gives (that process may be long gone)', async () => {
+    const dir = tmpDir('lock-foreign');
+    fs.writeFileSync(path.join(dir, 'LOCK'), staleHolder());
+    // Another program bound the name and answers nothing.
+    const squatter = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => squatter.listen(guardName(dir), resolve));
+    try {
+      const refusal = takeGuard(dir);
+      await expect(refusal).rejects.toThrow(JournalLockedError);
+      await expect(refusal).rejects.toThrow(/is held by a live process that did not say its PID/);
+      await expect(refusal).rejects.not.toThrow('pid 1 ');
+    } finally {
+      squatter.close();
     }
   });
 });
