@@ -48,7 +48,9 @@ async function terminal(name: string, extra: { quotaBytes?: number } = {}): Prom
     firmware: { slotsDir, trustedKeysFile: path.join(dir, 'trusted.pem'), ...extra },
   };
   const sim = await startSimulatedDaemon({ config, log: lineLog((l) => log.push(l), systemClock) });
-  return { sim, pty, slotsDir, log, stop: async () => (await sim.daemon.stop(), await pty.close()) };
+  // stop() closes the pair in use now: the cable-pull test replaces t.pty with a replugged one.
+  const t: Terminal = { sim, pty, slotsDir, log, stop: async () => (await sim.daemon.stop(), await t.pty.close()) };
+  return t;
 }
 
 async function bench(pathB: string, rtoMs = 400) {
