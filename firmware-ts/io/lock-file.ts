@@ -157,14 +157,17 @@ export function takeLock(dir: string, onStale?: (reason: string) => void): { rel
 }
 
 /**
- * The guard of `dir`, or JournalLockedError naming the PID its holder answered with. A holder that does not
- * answer is not named after the LOCK file, which may name a process long gone.
+ * The guard of `dir`, or JournalLockedError naming the PID its holder answered with. A holder too busy to
+ * answer (a long synchronous step) is named after the LOCK file when that names a live process; a LOCK
+ * naming a process long gone is not repeated.
  */
 export async function takeGuard(dir: string): Promise<{ release(): void }> {
   try {
     return (await takeHolderGuard(dir)) ?? { release() {} };
   } catch (e) {
-    if (e instanceof GuardHeldError) throw new JournalLockedError(dir, e.pid, `is held by a live process that did not say its PID (its guard ${guardName(dir).slice(1)} is bound)`);
-    throw e;
+    if (!(e instanceof GuardHeldError)) throw e;
+    const lockPath = path.join(dir, 'LOCK');
+    const pid = e.pid > 0 ? e.pid : staleReason(lockPath) === null ? holderPid(lockPath) : -1;
+    throw new JournalLockedError(dir, pid, `is held by a live process that did not say its PID (its guard ${guardName(dir).slice(1)} is bound)`);
   }
 }
