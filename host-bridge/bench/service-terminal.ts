@@ -110,7 +110,12 @@ export class ServicePortTerminal implements TerminalUnderTest {
   async powerCut(): Promise<void> {
     this.service.drop();
     await shell('off', this.o.power.off, this.o.logFile);
-    this.powered = false;
+    // A relay command that exits 0 without cutting would let every power-cut judgement pass on a terminal
+    // that never went down (the journal read at restore, before the survivor wrote what it was doing).
+    if (await this.probe()) {
+      this.service.drop();
+      throw new Error(`power off: "${this.o.power.off}" exited 0, but the terminal still answers on its service port ${this.o.servicePort}: the power was not cut`);
+    }
   }
 
   async powerRestore(): Promise<void> {

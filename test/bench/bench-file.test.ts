@@ -149,7 +149,17 @@ describe('bench run on a bench file', () => {
     const log = fs.readFileSync(path.join(lab, 'terminal.log'), 'utf8');
     expect(log.match(/ listening /g)).toHaveLength(4);
     expect(log).toMatch(/daemon-exit slot=a code=75\n.* boot slot=b /);
-  }, 120_000);
+
+    // A relay whose off command exits 0 but cuts nothing: the cut step fails, it is not judged as a cut.
+    const broken = path.join(lab, 'bench-broken-relay.yaml');
+    fs.writeFileSync(broken, fs.readFileSync(benchFile, 'utf8').replace(`  off: ${JSON.stringify(off)}`, '  off: "true"'));
+    const scenario = path.join(lab, 'relay-does-not-cut.yaml');
+    fs.writeFileSync(scenario, 'name: relay-does-not-cut\nsteps:\n  - sale: 1.00\n    expect: {kind: approved}\n  - power-cut:\n  - power-restore:\n');
+    const noCut = await benchRun([scenario, '--bench', broken, '--dir', path.join(lab, 'run-broken')]);
+    const said = noCut.stdout + noCut.stderr;
+    expect(said, said.slice(-3000)).toMatch(/power off: "true" exited 0, but the terminal still answers on its service port .*: the power was not cut/);
+    expect(noCut.status).toBe(1);
+  }, 150_000);
 
   it('a bench file is checked strictly: file:line and the key', () => {
     const dir = tmpDir('bench-file');
