@@ -6,7 +6,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { crc32, RECORD_HEADER_BYTES } from '../../protocol/journal/format.js';
-import { loadOrCreateDeviceKey } from '../../firmware-ts/journal/device-key.js';
 import { verifyJournal, type VerifiedRecord } from '../../firmware-ts/journal/verify.js';
 import { JournalCorruptionError } from '../../firmware-ts/journal/errors.js';
 import { RecordTypes } from '../../firmware-ts/journal/record-types.js';
@@ -14,6 +13,7 @@ import { INTERNAL_TYPES } from '../../firmware-ts/journal/internal-types.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { openTerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
 import { syntheticSteps } from '../../firmware-ts/journal/synthetic-sales.js';
+import { copyTemplate, segmentsOf, writeTemplateJournal } from '../helpers/journal-template.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const POSJ = path.resolve('dist/firmware-ts/cli/posj.js');
@@ -24,12 +24,7 @@ let root: string;
 let template: string;
 let key: Buffer;
 
-function copyJournal(name: string): string {
-  const dir = path.join(root, name);
-  fs.cpSync(template, dir, { recursive: true });
-  fs.copyFileSync(`${template}.key`, `${dir}.key`);
-  return dir;
-}
+const copyJournal = (name: string): string => copyTemplate(template, root, name);
 
 function listRecords(dir: string): VerifiedRecord[] {
   const out: VerifiedRecord[] = [];
@@ -37,7 +32,6 @@ function listRecords(dir: string): VerifiedRecord[] {
   return out;
 }
 
-const segmentsOf = (dir: string) => fs.readdirSync(dir).filter((n) => n.endsWith('.wal')).sort();
 
 /** Rewrites a record's bytes in place and recomputes its CRC, as an attacker who knows the format would. */
 function forgeRecord(file: string, offset: number, edit: (rec: Buffer) => void): void {
@@ -64,12 +58,7 @@ beforeAll(async () => {
   if (!fs.existsSync(POSJ)) throw new Error(`${POSJ} is missing: run \`npm run build\` first (npm test does)`);
   root = tmpDir('jtamper');
   template = path.join(root, 'template');
-  key = loadOrCreateDeviceKey(`${template}.key`, template);
-  const j = await openTerminalJournal({ dir: template, deviceKey: key, segmentBytes: SEGMENT_BYTES });
-  // Settling every 40 sales keeps the open set small, so retention has closed segments to retire.
-  for (const step of syntheticSteps(1, 500, 40)) await j.append(step.records, { durable: step.durable });
-  await j.close();
-  expect(segmentsOf(template).length).toBeGreaterThanOrEqual(6);
+  key = await writeTemplateJournal(template);
 });
 
 describe('tamper evidence', () => {

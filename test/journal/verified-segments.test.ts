@@ -13,10 +13,10 @@ import { refuseDamagedJournal } from '../../firmware-ts/journal/boot-check.js';
 import { findPanLikeRun } from '../../firmware-ts/pci/card-data.js';
 import { loadOrCreateDeviceKey } from '../../firmware-ts/journal/device-key.js';
 import { JournalCorruptionError, JournalTamperError } from '../../firmware-ts/journal/errors.js';
-import { syntheticSteps } from '../../firmware-ts/journal/synthetic-sales.js';
 import { loadVerifiedSegments, VERIFIED_FILE } from '../../firmware-ts/journal/verified-segments.js';
 import { verifyJournal, type VerifiedRecord } from '../../firmware-ts/journal/verify.js';
-import { journalRecordTypes, openTerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
+import { journalRecordTypes } from '../../firmware-ts/txn/terminal-journal.js';
+import { copyTemplate, segmentsOf, writeTemplateJournal } from '../helpers/journal-template.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const types = journalRecordTypes();
@@ -24,13 +24,7 @@ let root: string;
 let template: string;
 let key: Buffer;
 
-function copyJournal(name: string): string {
-  const dir = path.join(root, name);
-  fs.cpSync(template, dir, { recursive: true });
-  return dir;
-}
-
-const segmentsOf = (dir: string) => fs.readdirSync(dir).filter((n) => n.endsWith('.wal')).sort();
+const copyJournal = (name: string): string => copyTemplate(template, root, name);
 const check = (dir: string, deviceKey = key) => refuseDamagedJournal(dir, { deviceKey, types });
 
 function records(dir: string): VerifiedRecord[] {
@@ -53,11 +47,7 @@ function forgeAmount(dir: string, r: VerifiedRecord): void {
 beforeAll(async () => {
   root = tmpDir('verified');
   template = path.join(root, 'template');
-  key = loadOrCreateDeviceKey(`${root}/device.key`, template);
-  const j = await openTerminalJournal({ dir: template, deviceKey: key, segmentBytes: 64 * 1024 });
-  for (const step of syntheticSteps(1, 500, 40)) await j.append(step.records, { durable: step.durable });
-  await j.close();
-  expect(segmentsOf(template).length).toBeGreaterThanOrEqual(6);
+  key = await writeTemplateJournal(template);
 });
 
 describe('the boot verify with `verified`', () => {
@@ -113,7 +103,7 @@ describe('the boot verify with `verified`', () => {
 
     // Another terminal's journal of the same history under its own key: its `verified` is worth nothing here.
     const other = copyJournal('other');
-    const otherKey = loadOrCreateDeviceKey(`${root}/other.key`, null);
+    const otherKey = loadOrCreateDeviceKey(`${root}/another-terminal.key`, null);
     expect(() => check(other, otherKey)).toThrow(JournalTamperError);
     fs.copyFileSync(path.join(dir, VERIFIED_FILE), path.join(other, VERIFIED_FILE));
     expect(() => check(other, otherKey)).toThrow(JournalTamperError);
