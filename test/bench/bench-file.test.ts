@@ -7,13 +7,12 @@
 // drives it — flashes over the service port included — exactly as it would drive hardware. A cable unplug
 // step fails with its reason: the runner does not own the cables of a real bench.
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { POSJ_BRIDGE, requireDist } from '../helpers/kill-rig.js';
+import { posjBridge, requireDist } from '../helpers/kill-rig.js';
 import { createPtyPair, type PtyPair } from '../helpers/pty-pair.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { loadBenchFile } from '../../host-bridge/bench/bench-file.js';
@@ -45,16 +44,7 @@ function freePort(): Promise<number> {
   });
 }
 
-function benchRun(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [POSJ_BRIDGE, 'bench', 'run', ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const benchRun = (args: string[]) => posjBridge(['bench', 'run', ...args]);
 
 describe('bench run on a bench file', () => {
   it('drives the terminal over its service port, cuts its power with the relay commands, and judges the pulled journal', async () => {

@@ -7,26 +7,17 @@
 // back with a real XML parser and checked for the elements and attributes Jenkins and GitLab need; no
 // process of the run outlives it.
 import { describe, expect, it } from 'vitest';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { requireDist, POSJ_BRIDGE } from '../helpers/kill-rig.js';
+import { posjBridge, requireDist } from '../helpers/kill-rig.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const SHIPPED = path.resolve('host-bridge/bench/scenarios');
 const PLANTED = path.resolve('test/bench/scenarios');
 
-function benchRun(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [POSJ_BRIDGE, 'bench', 'run', ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const benchRun = (args: string[]) => posjBridge(['bench', 'run', ...args]);
 
 interface Case {
   name: string;

@@ -173,10 +173,21 @@ export function spawnDaemon(configFile: string): Child {
   return new Child(spawn(process.execPath, [POSJ, 'run', '--config', configFile]), 'stderr');
 }
 
+export interface CliRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
 /** Runs the built `posj` CLI without blocking the test's event loop. */
-export function posj(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export const posj = (args: string[]): Promise<CliRun> => runBuilt(POSJ, args);
+
+/** Runs the built `posj-bridge` CLI the same way. */
+export const posjBridge = (args: string[]): Promise<CliRun> => runBuilt(POSJ_BRIDGE, args);
+
+function runBuilt(cli: string, args: string[]): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [POSJ, ...args]);
+    const child = spawn(process.execPath, [cli, ...args]);
     live.add(child);
     let stdout = '';
     let stderr = '';

@@ -1,13 +1,12 @@
 // A lab terminal for the firmware tests: the bundled terminal firmware installed in slot a as the factory
 // does (no state.json yet), the acquirer simulator in its own process, the service port, reader and printer
 // on pty pairs, and the config `posj boot … -- run --config` starts it with.
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync, type KeyPairKeyObjectResult } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { unpackImage } from '../../protocol/firmware/image.js';
 import { buildBundle, type BundleResult } from '../../host-bridge/bundle/build-bundle.js';
-import { POSJ_BRIDGE, startAcquirer } from './kill-rig.js';
+import { posjBridge, startAcquirer } from './kill-rig.js';
 import { createPtyPair, type PtyPair } from './pty-pair.js';
 import { tmpDir } from './tmp.js';
 
@@ -67,16 +66,7 @@ export async function labTerminal(name: string, merchantName: string): Promise<L
   return { dir, slots, configFile, service, bundle, firmwareKey, benchKeyFile, closePtys };
 }
 
-export function bridge(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [POSJ_BRIDGE, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+export const bridge = posjBridge;
 
 /** The terminal's hello over its service port, asked until the daemon the launcher started answers. */
 export async function hello(lab: LabTerminal, launcher: { lines: readonly string[] }): Promise<Record<string, unknown>> {

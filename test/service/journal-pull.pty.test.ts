@@ -3,7 +3,7 @@
 // check and the bench's posj journal verify; a pull interrupted by a cable pull and resumed (the bytes
 // already copied are kept once the terminal's hash of them matches); a second pull after more sales.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,8 +16,8 @@ import { ServiceClient } from '../../host-bridge/service/service-client.js';
 import { embeddedConfig, startSimulatedDaemon, type SimulatedDaemon } from '../../host-bridge/terminal/simulated-parts.js';
 import { createPtyPair, type PtyPair } from '../helpers/pty-pair.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { posjBridge } from '../helpers/kill-rig.js';
 
-const BRIDGE = path.resolve('dist/host-bridge/cli/posj-bridge.js');
 const POSJ = path.resolve('dist/firmware-ts/cli/posj.js');
 const pem = (k: KeyObject) => k.export({ format: 'pem', type: 'spki' }).toString();
 const benchKey = generateKeyPairSync('ed25519');
@@ -27,16 +27,7 @@ let journalDir: string;
 let sim: SimulatedDaemon;
 let pty: PtyPair;
 
-function bridge(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BRIDGE, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const bridge = posjBridge;
 
 const segments = (d: string) => fs.readdirSync(d).filter((f) => f.endsWith('.wal')).sort();
 const sameFiles = (a: string, b: string) => segments(a).every((f) => fs.readFileSync(path.join(a, f)).equals(fs.readFileSync(path.join(b, f))));

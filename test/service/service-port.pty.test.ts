@@ -19,6 +19,7 @@ import { ServiceClient, ServiceError } from '../../host-bridge/service/service-c
 import { embeddedConfig, startSimulatedDaemon, type SimulatedDaemon } from '../../host-bridge/terminal/simulated-parts.js';
 import { createPtyPair, type PtyPair } from '../helpers/pty-pair.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { posjBridge } from '../helpers/kill-rig.js';
 
 const BRIDGE = path.resolve('dist/host-bridge/cli/posj-bridge.js');
 const pem = (k: KeyObject) => k.export({ format: 'pem', type: 'spki' }).toString();
@@ -66,16 +67,7 @@ async function bench(pathB: string, rtoMs = 400) {
   return { port, connect, close: async () => (clients.forEach((c) => c.close()), await port.close()) };
 }
 
-function bridge(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BRIDGE, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const bridge = posjBridge;
 
 /** A bundle directory holding the same image with a differently signed manifest. */
 function variant(name: string, manifest: Buffer): string {
