@@ -11,6 +11,8 @@ const positiveInt = (what: string) => (value: string) => {
 };
 
 const histories = (value: string) => {
+  // "none": only the terminal-added and RSS runs (a 100,000-sale RSS run is long enough alone).
+  if (value === 'none') return [];
   const xs = value.split(',').map(Number);
   if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < 1)) throw new InvalidArgumentError('--history takes record counts separated by commas');
   return xs;
@@ -22,11 +24,12 @@ export function registerBenchDaemonCommand(bench: Command): void {
     .description('posj run with an acquirer answering at once: time the terminal adds per sale, RSS over a long run, sale and lookups with little and much history')
     .option('--sales <n>', 'timed sales per history size (and on tmpfs)', positiveInt('--sales'), 2_000)
     .option('--rss-sales <n>', 'sales of the long run that samples RSS', positiveInt('--rss-sales'), 100_000)
-    .option('--history <list>', 'records of history to compare', histories, [1_000, 1_000_000])
+    .option('--history <list>', 'records of history to compare ("none" to skip)', histories, [1_000, 1_000_000])
     .option('--dir <dir>', 'directory to run in (its filesystem is the one measured)', 'var/bench')
     .option('--tmpfs <dir>', 'a tmpfs directory for the CPU-only run ("none" to skip)', '/dev/shm/posj-bench')
+    .option('--cpu-prof <dir>', 'run each posj run under node --cpu-prof, its .cpuprofile written here when it stops')
     .action(
-      action(async (o: { sales: number; rssSales: number; history: number[]; dir: string; tmpfs: string }) => {
+      action(async (o: { sales: number; rssSales: number; history: number[]; dir: string; tmpfs: string; cpuProf?: string }) => {
         const { runDaemonBench } = await import('../daemon-bench/daemon-bench.js');
         const lines = await runDaemonBench({
           dir: path.resolve(o.dir),
@@ -34,6 +37,7 @@ export function registerBenchDaemonCommand(bench: Command): void {
           rssSales: o.rssSales,
           histories: o.history,
           tmpfsDir: o.tmpfs === 'none' ? null : o.tmpfs,
+          ...(o.cpuProf ? { cpuProfDir: path.resolve(o.cpuProf) } : {}),
           progress: (m) => process.stderr.write(`bench daemon: ${m}\n`),
         });
         process.stdout.write(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');

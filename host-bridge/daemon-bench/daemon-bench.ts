@@ -1,9 +1,10 @@
 // `posj bench daemon`: the daemon's own cost per sale (issue 13, items 0 and 5). A real `posj run --config`
 // process with simulated reader and printer, an acquirer on loopback TCP that answers at once (its handler
 // time is measured and taken out), sales and lookups over one persistent control connection.
-//   - terminal-added time per sale = control round trip − acquirer handler time − the two fdatasyncs, the
-//     syncs taken as twice the median pwrite + fdatasync of one sector on the same filesystem, measured in
-//     the same run; also on tmpfs, where a sync costs nothing;
+//   - terminal-added time per sale = control round trip − the acquirer's service time (its bytes in to its
+//     reply written, instant-acquirer.ts) − the two fdatasyncs, the syncs taken as twice the median pwrite +
+//     fdatasync of one sector on the same filesystem, probed between the timed sales of the same run (a
+//     shared disk's sync cost drifts over minutes); also on tmpfs, where a sync costs nothing;
 //   - sale, status, reprint, void and a repeated request id with 1k and with 1M records of history: the
 //     ratio of medians must stay ≤ 1.2 (lookups flat in history);
 //   - RSS of the daemon after N sales against its RSS after the first 10,000 (flat), and the daemon's own
@@ -22,6 +23,9 @@ import { startInstantAcquirer, type InstantAcquirer } from './instant-acquirer.j
 /** The bench build of posj beside this module once compiled. */
 const POSJ = fileURLToPath(new URL('../cli/posj-bench.js', import.meta.url));
 const PASSWORD = 'Bench-739164';
+/** Sync probes between the timed sales: SYNC_PROBES of them before every SYNC_PROBE_EVERY-th sale. */
+const SYNC_PROBE_EVERY = 250;
+const SYNC_PROBES = 8;
 
 export interface DaemonBenchOptions {
   dir: string;
@@ -35,6 +39,8 @@ export interface DaemonBenchOptions {
   progress: (m: string) => void;
   /** The posj (bench build) to run; the compiled one beside this module by default. */
   posj?: string;
+  /** Run each `posj run` under `node --cpu-prof`, its profile written into this directory when it stops. */
+  cpuProfDir?: string;
 }
 
 export interface DaemonBenchLine {
@@ -48,8 +54,8 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
-/** Median µs of pwrite + fdatasync of one sector at successive sectors of a preallocated file (the floor's sync). */
-export function syncCostUs(dir: string, n = 2000): number {
+/** µs of pwrite + fdatasync of one sector at successive sectors of a preallocated file (the floor's sync), each probe. */
+export function syncProbesUs(dir: string, n: number): number[] {
   const file = path.join(dir, 'sync-probe.bin');
   const fd = fs.openSync(file, 'w+');
   try {
@@ -63,7 +69,7 @@ export function syncCostUs(dir: string, n = 2000): number {
       fs.fdatasyncSync(fd);
       us.push(Number(process.hrtime.bigint() - t0) / 1000);
     }
-    return median(us);
+    return us;
   } finally {
     fs.closeSync(fd);
     fs.rmSync(file, { force: true });
@@ -77,7 +83,12 @@ interface RunningTerminal {
   stderr: () => string;
 }
 
-async function startTerminal(posj: string, dir: string, journalDir: string, budgetBytes: number): Promise<RunningTerminal> {
+/** Median µs of the floor's sync (syncProbesUs). */
+export function syncCostUs(dir: string, n = 2000): number {
+  return median(syncProbesUs(dir, n));
+}
+
+async function startTerminal(posj: string, dir: string, journalDir: string, budgetBytes: number, cpuProfDir?: string): Promise<RunningTerminal> {
   const acquirer = await startInstantAcquirer(SIMULATOR_TMK, systemClock);
   const socketPath = path.join(dir, 'posj.sock');
   const config = {
@@ -96,7 +107,8 @@ async function startTerminal(posj: string, dir: string, journalDir: string, budg
   };
   const cfg = path.join(dir, 'posj.json');
   fs.writeFileSync(cfg, JSON.stringify(config));
-  const child = spawn(process.execPath, [posj, 'run', '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const profile = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
+  const child = spawn(process.execPath, [...profile, posj, 'run', '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
   for (let i = 0; i < 600; i++) {
@@ -133,14 +145,14 @@ function rssKb(pid: number): number {
   return m ? Number(m[1]) : NaN;
 }
 
-/** One approved sale: control round trip and the acquirer's handler time, in µs. */
+/** One approved sale: control round trip and the acquirer's service time, in µs. */
 async function timedSale(t: RunningTerminal, amount: number, requestId: string): Promise<{ rttUs: number; acquirerUs: number; stan: number }> {
-  const a0 = t.acquirer.handlerNs();
+  const a0 = t.acquirer.serviceNs();
   const t0 = process.hrtime.bigint();
   const r = await t.session.call({ op: 'sale', amount, requestId });
   const rttUs = Number(process.hrtime.bigint() - t0) / 1000;
-  if (r.kind !== 'approved') throw new Error(`bench sale not approved: ${JSON.stringify(r)}\n${t.stderr()}`);
-  return { rttUs, acquirerUs: (t.acquirer.handlerNs() - a0) / 1000, stan: r.stan };
+  if (r.kind !== 'approved') throw new Error(`bench sale not approved: ${JSON.stringify(r)}\n${t.acquirer.failures.join('\n')}\n${t.stderr()}`);
+  return { rttUs, acquirerUs: (t.acquirer.serviceNs() - a0) / 1000, stan: r.stan };
 }
 
 /**
@@ -160,7 +172,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 
 interface OpFigures {
   sale: number[];
-  /** Round trip minus the acquirer's handler time. */
+  /** Round trip minus the acquirer's service time. */
   saleTerminal: number[];
   status: number[];
   reprint: number[];
@@ -199,7 +211,7 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonBe
   const root = fs.mkdtempSync(path.join(opts.dir, 'daemon-'));
   try {
     const syncUs = syncCostUs(root);
-    lines.push({ bench: 'daemon', figure: 'fdatasync', us_median: round(syncUs, 1), detail: 'pwrite + fdatasync of one sector, same filesystem, same run' });
+    lines.push({ bench: 'daemon', figure: 'fdatasync', us_median: round(syncUs, 1), detail: 'pwrite + fdatasync of one sector, same filesystem, at the start of the run' });
     opts.progress(`fdatasync ${syncUs.toFixed(1)} us`);
 
     // Sale and lookups with little and with much history.
@@ -210,7 +222,7 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonBe
       fs.mkdirSync(dir, { recursive: true });
       opts.progress(`filling ${h} records of history`);
       await fillHistory(journalDir, `${journalDir}.key`, h);
-      const t = await startTerminal(posj, dir, journalDir, 2 ** 40);
+      const t = await startTerminal(posj, dir, journalDir, 2 ** 40, opts.cpuProfDir);
       try {
         await t.session.call({ op: 'supervisor-set', password: PASSWORD });
         await closeSyntheticReversals(t);
@@ -224,7 +236,7 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonBe
       }
     }
     const [low, high] = [Math.min(...opts.histories), Math.max(...opts.histories)];
-    if (low !== high) {
+    if (opts.histories.length > 1 && low !== high) {
       const a = byHistory.get(low)!;
       const b = byHistory.get(high)!;
       for (const op of ['sale', 'status', 'reprint', 'void', 'replay'] as const) {
@@ -239,10 +251,13 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonBe
       const journalDir = path.join(journalRoot, `journal-${where}`);
       fs.mkdirSync(dir, { recursive: true });
       await fillHistory(journalDir, `${journalDir}.key`, 1_000);
-      const t = await startTerminal(posj, dir, journalDir, 64 << 20);
+      const t = await startTerminal(posj, dir, journalDir, 64 << 20, opts.cpuProfDir);
       await t.session.call({ op: 'supervisor-set', password: PASSWORD });
       await closeSyntheticReversals(t);
       const added: number[] = [];
+      const rtt: number[] = [];
+      const acquirer: number[] = [];
+      const syncProbes: number[] = [];
       const rss: { sales: number; rss_mb: number }[] = [];
       let cpuPerSale = NaN;
       try {
@@ -251,6 +266,10 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonBe
         for (let i = 0; i < sales; i++) {
           const s = await timedSale(t, 1_000 + (i % 50_000), `${where}-${i}`);
           added.push(s.rttUs - s.acquirerUs);
+          rtt.push(s.rttUs);
+          acquirer.push(s.acquirerUs);
+          // The floor's sync, probed between sales (the daemon idle) so it is this stretch's cost of a sync.
+          if (i % SYNC_PROBE_EVERY === 0) syncProbes.push(...syncProbesUs(root, SYNC_PROBES));
           if (sampleRss && ((i + 1) % 10_000 === 0 || i + 1 === sales)) {
             rss.push({ sales: i + 1, rss_mb: round(rssKb(t.child.pid!) / 1024, 1) });
             opts.progress(`${where}: ${i + 1} sales, RSS ${rss.at(-1)!.rss_mb} MB`);
@@ -263,15 +282,27 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonBe
         fs.rmSync(journalDir, { recursive: true, force: true });
         fs.rmSync(`${journalDir}.key`, { force: true });
       }
-      return { added, rss, cpuPerSale };
+      return { added, rtt, acquirer, syncProbes, rss, cpuPerSale };
     };
 
     const disk = await run('disk', root, opts.rssSales, true);
-    const syncs = 2 * syncUs;
+    const syncs = 2 * median(disk.syncProbes);
     const addedDisk = disk.added.map((x) => x - syncs);
     const p50 = pct(addedDisk, 50) / 1000;
     const p99 = pct(addedDisk, 99) / 1000;
-    lines.push({ bench: 'daemon', figure: 'terminal-added per sale (disk)', sales: disk.added.length, p50_ms: round(p50), p99_ms: round(p99), daemon_cpu_us_per_sale: round(disk.cpuPerSale, 1), round_trip_p50_ms: round(pct(disk.added, 50) / 1000), two_syncs_ms: round(syncs / 1000), detail: 'control round trip − acquirer handler time − 2 × median fdatasync' });
+    lines.push({
+      bench: 'daemon',
+      figure: 'terminal-added per sale (disk)',
+      sales: disk.added.length,
+      p50_ms: round(p50),
+      p99_ms: round(p99),
+      daemon_cpu_us_per_sale: round(disk.cpuPerSale, 1),
+      round_trip_p50_ms: round(pct(disk.rtt, 50) / 1000),
+      acquirer_service_p50_ms: round(pct(disk.acquirer, 50) / 1000),
+      two_syncs_ms: round(syncs / 1000),
+      sync_probes: disk.syncProbes.length,
+      detail: 'control round trip − acquirer service time (bytes in to reply written) − 2 × median fdatasync probed between the sales',
+    });
     lines.push({ bench: 'daemon', ratio: 'terminal-added p50 (disk)', measured: round(p50), target: '<= 1 ms', met: p50 <= 1 });
     lines.push({ bench: 'daemon', ratio: 'terminal-added p99 (disk)', measured: round(p99), target: '<= 3 ms', met: p99 <= 3 });
     const first = disk.rss.find((r) => r.sales >= 10_000) ?? disk.rss[0]!;
@@ -282,7 +313,7 @@ export async function runDaemonBench(opts: DaemonBenchOptions): Promise<DaemonBe
     if (opts.tmpfsDir) {
       fs.mkdirSync(opts.tmpfsDir, { recursive: true });
       const shm = await run('tmpfs', opts.tmpfsDir, opts.sales, false);
-      lines.push({ bench: 'daemon', figure: 'terminal-added per sale (tmpfs journal: syncs free, CPU and IPC only)', sales: shm.added.length, daemon_cpu_us_per_sale: round(shm.cpuPerSale, 1), p50_ms: round(pct(shm.added, 50) / 1000), p99_ms: round(pct(shm.added, 99) / 1000) });
+      lines.push({ bench: 'daemon', figure: 'terminal-added per sale (tmpfs journal: syncs free, CPU and IPC only)', sales: shm.added.length, daemon_cpu_us_per_sale: round(shm.cpuPerSale, 1), p50_ms: round(pct(shm.added, 50) / 1000), p99_ms: round(pct(shm.added, 99) / 1000), round_trip_p50_ms: round(pct(shm.rtt, 50) / 1000), acquirer_service_p50_ms: round(pct(shm.acquirer, 50) / 1000) });
     }
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
