@@ -73,14 +73,60 @@ export function encodeText(text: string, chineseMode: boolean): Buffer {
   return Buffer.from(text, 'latin1');
 }
 
-/** Accumulates a job. Tracks Chinese mode so `text` picks the right encoding. */
+/** Encoded bytes of the ops every receipt line repeats (align, bold, size, LF), built once each: a slip has hundreds. */
+const ALIGN_BYTES = Object.fromEntries(Object.keys(ALIGNMENT_CODES).map((a) => [a, encodeOp({ op: 'align', align: a as Alignment })])) as Record<Alignment, Buffer>;
+const BOLD_BYTES = [encodeOp({ op: 'bold', on: false }), encodeOp({ op: 'bold', on: true })] as const;
+const LINE_FEED = encodeOp({ op: 'line-feed' });
+/** GS ! by (width - 1) * 8 + (height - 1), filled as used; encodeOp range-checks first. */
+const SIZE_BYTES: Buffer[] = [];
+function sizeBytes(width: number, height: number): Buffer {
+  const ok = Number.isInteger(width) && Number.isInteger(height) && width >= 1 && height >= 1 && width <= MAX_MAGNIFICATION && height <= MAX_MAGNIFICATION;
+  if (!ok) return encodeOp({ op: 'size', width, height });
+  const i = (width - 1) * MAX_MAGNIFICATION + (height - 1);
+  return (SIZE_BYTES[i] ??= encodeOp({ op: 'size', width, height }));
+}
+
+/** GB18030 of the Chinese texts slips repeat (labels, headings, card type); bounded, so varied text cannot grow it. */
+const GB18030_CACHE_MAX = 256;
+const NON_ASCII_RUNS = /[^\x20-\x7e]+/g;
+const gb18030Cache = new Map<string, Buffer>();
+function cachedGb18030(text: string): Buffer {
+  let bytes = gb18030Cache.get(text);
+  if (!bytes) {
+    bytes = encodeText(text, true);
+    if (gb18030Cache.size >= GB18030_CACHE_MAX) gb18030Cache.clear();
+    gb18030Cache.set(text, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * Accumulates a job. Tracks Chinese mode so `text` picks the right encoding. Bytes go into one growing
+ * buffer (not a Buffer per op): a two-copy slip is some 600 ops, and their allocations were most of its cost.
+ */
 export class EscPosBuilder {
-  private readonly parts: Buffer[] = [];
+  private buf = Buffer.allocUnsafe(2048);
+  private len = 0;
   private chinese = false;
 
-  private push(op: EscPosOp): this {
-    this.parts.push(encodeOp(op));
+  private room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.len + n));
+    this.buf.copy(bigger, 0, 0, this.len);
+    this.buf = bigger;
+  }
+
+  private bytes(b: Uint8Array): this {
+    this.room(b.length);
+    // An op is two or three bytes: a loop beats TypedArray.set's call overhead there.
+    if (b.length <= 8) for (let i = 0; i < b.length; i++) this.buf[this.len + i] = b[i]!;
+    else this.buf.set(b, this.len);
+    this.len += b.length;
     return this;
+  }
+
+  private push(op: EscPosOp): this {
+    return this.bytes(encodeOp(op));
   }
 
   init(): this {
@@ -93,21 +139,28 @@ export class EscPosBuilder {
     return this.push({ op: 'chinese-mode', on });
   }
   align(align: Alignment): this {
-    return this.push({ op: 'align', align });
+    return this.bytes(ALIGN_BYTES[align]);
   }
   bold(on: boolean): this {
-    return this.push({ op: 'bold', on });
+    return this.bytes(BOLD_BYTES[on ? 1 : 0]);
   }
   size(width: number, height: number): this {
-    return this.push({ op: 'size', width, height });
+    return this.bytes(sizeBytes(width, height));
   }
   text(text: string): this {
-    if (text.length > 0) this.parts.push(encodeText(text, this.chinese));
-    return this;
+    if (text.length === 0) return this;
+    // Printable ASCII is the same single bytes in GB18030 and in the ASCII code page.
+    if (PRINTABLE_ASCII.test(text)) {
+      this.room(text.length);
+      this.len += this.buf.write(text, this.len, 'latin1');
+      return this;
+    }
+    if (!this.chinese) return this.bytes(encodeText(text, false));
+    return this.bytes(cachedGb18030(text));
   }
   /** Text then LF. */
   line(text = ''): this {
-    return this.text(text).push({ op: 'line-feed' });
+    return this.text(text).bytes(LINE_FEED);
   }
   feed(lines: number): this {
     return this.push({ op: 'feed', lines });
@@ -116,6 +169,6 @@ export class EscPosBuilder {
     return this.push({ op: 'cut', partial });
   }
   build(): Buffer {
-    return Buffer.concat(this.parts);
+    return Buffer.from(this.buf.subarray(0, this.len));
   }
 }

@@ -37,6 +37,41 @@ describe('ESC/POS encoder', () => {
     expect(() => new EscPosBuilder().chineseMode(true).text('a\x07')).toThrow(/control character/);
     expect(() => new EscPosBuilder().size(9, 1)).toThrow(/width magnification/);
   });
+
+  it('builds the same bytes as encoding its ops one by one, past its first buffer and with text repeated', () => {
+    const text = fc.stringMatching(/^[ -~消费金额商户名称重打印𠀀]{0,40}$/);
+    const step = fc.oneof(
+      fc.record({ op: fc.constant('text' as const), text }),
+      fc.record({ op: fc.constant('align' as const), align: fc.constantFrom('left' as const, 'center' as const, 'right' as const) }),
+      fc.record({ op: fc.constant('bold' as const), on: fc.boolean() }),
+      fc.record({ op: fc.constant('size' as const), width: fc.integer({ min: 1, max: 8 }), height: fc.integer({ min: 1, max: 8 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 400 }), (steps) => {
+        const b = new EscPosBuilder().init().chineseMode(true);
+        const ops: EscPosOp[] = [{ op: 'init' }, { op: 'chinese-mode', on: false }, { op: 'chinese-mode', on: true }];
+        // Twice over: the second pass meets every text again (the builder keeps Chinese runs it has encoded).
+        for (const st of [...steps, ...steps]) {
+          if (st.op === 'text') {
+            b.line(st.text);
+            if (st.text.length > 0) ops.push({ op: 'text', bytes: iconv.encode(st.text, 'gb18030') });
+            ops.push({ op: 'line-feed' });
+          } else if (st.op === 'align') {
+            b.align(st.align);
+            ops.push(st);
+          } else if (st.op === 'bold') {
+            b.bold(st.on);
+            ops.push(st);
+          } else {
+            b.size(st.width, st.height);
+            ops.push(st);
+          }
+        }
+        expect(hex(b.build())).toBe(hex(encodeOps(ops)));
+      }),
+      { numRuns: 100 },
+    );
+  });
 });
 
 describe('DLE EOT status bytes', () => {
