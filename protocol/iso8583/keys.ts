@@ -1,12 +1,13 @@
 // Terminal keys. The terminal master key (TMK) is configured; sign-on (0800/0810) delivers the PIN and MAC
 // working keys in field 62, each encrypted under the TMK and followed by its check value. Key bytes live
 // only inside SecretKey, which prints and serialises as "[redacted]" so it cannot reach a log or journal.
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { createCipheriv, createDecipheriv, type Cipher } from 'node:crypto';
 import { inspect } from 'node:util';
 
 /** A double-length (16-byte) triple-DES key: EDE with K1, K2, K1. */
 export class SecretKey {
   readonly #bytes: Buffer;
+  #encryptor: Cipher | undefined;
   constructor(bytes: Buffer) {
     if (bytes.length !== 16) throw new RangeError('a key is 16 bytes (double-length 3DES)');
     this.#bytes = Buffer.from(bytes);
@@ -17,6 +18,9 @@ export class SecretKey {
   }
   /** ECB-encrypts whole 8-byte blocks. */
   encrypt(data: Buffer): Buffer {
+    // ECB without padding keeps no state between whole blocks, so one cipher serves every call (a MAC is two
+    // encryptions, each of which built a cipher context before). Anything else fails in final() as before.
+    if (data.length % 8 === 0) return (this.#encryptor ??= createCipheriv('des-ede-ecb', this.#bytes, null).setAutoPadding(false)).update(data);
     const c = createCipheriv('des-ede-ecb', this.#bytes, null).setAutoPadding(false);
     return Buffer.concat([c.update(data), c.final()]);
   }
