@@ -14,6 +14,7 @@ import { checkConfigFiles } from '../daemon/config-files.js';
 import { startDaemon, type RunningDaemon } from '../daemon/daemon.js';
 import { lineLog, type DaemonLog } from '../daemon/daemon-log.js';
 import { DEFAULT_LOG_BYTES, DEFAULT_LOG_KEEP, defaultLogFile, openFileLog, teeLog } from '../daemon/file-log.js';
+import { deferredLog } from '../daemon/deferred-log.js';
 import { FIRMWARE_VERSION } from '../firmware/build-info.js';
 import { systemClock } from '../../protocol/io/clock.js';
 import { formatMinor } from '../receipts/money.js';
@@ -207,10 +208,15 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
       const fileLog = await openFileLog(logTarget).catch((e: NodeJS.ErrnoException) => {
         throw new ConfigError('log.file', `${logTarget.file}: ${e.code ?? e.message}`, o.config);
       });
-      const log = teeLog(lineLog((line) => (logFile ? fs.appendFileSync(logFile, line) : process.stderr.write(line)), systemClock), fileLog);
+      // Deferred: a sale's log lines are built and written after its answer went out (deferred-log.ts).
+      const log = deferredLog(teeLog(lineLog((line) => (logFile ? fs.appendFileSync(logFile, line) : process.stderr.write(line)), systemClock), fileLog), systemClock);
+      const closeLogs = () => {
+        log.flush();
+        fileLog.close();
+      };
       log.event('start', { version: FIRMWARE_VERSION, pid: process.pid, config: o.config ? path.resolve(o.config) : 'embedded default', terminalId: config.terminalId, journal: config.journalDir, socket: config.socketPath, logFile: `${logTarget.file}.N.log` });
       const exit = (code: number): never => {
-        fileLog.close();
+        closeLogs();
         process.exit(code);
       };
       // Signals are caught from before the boot: one during boot stops the daemon as soon as it is up; a
@@ -238,7 +244,7 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
           return await started.session((line) => process.stdout.write(line + '\n'));
         } finally {
           await started.daemon.stop();
-          fileLog.close();
+          closeLogs();
         }
       }
       // A bench asked for a reboot over the service port: stop as for a signal, then exit 75 for posj boot.
@@ -257,12 +263,12 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
       if (signals.length === 0 && !reboot && !journalFailed) await new Promise<void>((resolve) => (wake = resolve));
       if (journalFailed) {
         await started.daemon.shutdown('journal-failed');
-        fileLog.close();
+        closeLogs();
         return ExitCode.journalFailed;
       }
       const report = await started.daemon.shutdown(signals[0] ?? 'reboot');
       if (!report.graceful) exit(ExitCode.failed);
-      fileLog.close();
+      closeLogs();
       return signals.length === 0 ? ExitCode.reboot : ExitCode.ok;
     }),
   );

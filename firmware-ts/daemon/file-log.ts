@@ -33,10 +33,13 @@ export async function openFileLog(o: FileLogOptions): Promise<FileLog> {
     // Files from earlier runs count against the bound too.
     limit: { count: o.keep, removeOtherLogFiles: true },
   });
-  const logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'event' }, stream);
+  // pino's isoTime, of the event's own time (a deferred log writes it later than it happened).
+  let at = 0;
+  const logger = pino({ base: null, timestamp: () => `,"time":"${new Date(at).toISOString()}"`, messageKey: 'event' }, stream);
   return {
-    event(name, fields = {}) {
+    event(name, fields = {}, when = Date.now()) {
       const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== null));
+      at = when;
       logger.info(clean, name);
     },
     close() {
@@ -57,5 +60,5 @@ export function defaultLogFile(journalDir: string): string {
 
 /** One event to several logs. */
 export function teeLog(...logs: DaemonLog[]): DaemonLog {
-  return { event: (name, fields) => logs.forEach((l) => l.event(name, fields)) };
+  return { event: (name, fields, at) => logs.forEach((l) => l.event(name, fields, at)) };
 }
