@@ -73,9 +73,10 @@ function requestIdOf(req: ControlRequest): { requestId?: string } {
 
 /** A new transaction would land in a batch whose settlement is half done: finish it first. A repeated request id only reads its first outcome. */
 function refuseDuringSettlement(p: ControlParts, id: { requestId?: string } = {}): void {
-  if (id.requestId !== undefined && p.engine.status({ requestId: id.requestId }).found) return;
   const run = p.settlement.pending;
-  if (run) throw new SettlementError('SETTLEMENT_IN_FLIGHT', `settlement of batch ${run.batch} stopped at "${run.step}": run posj settle to finish it first`, run.step);
+  // The request-id lookup only when it matters: it is a search of the open batch, on every sale.
+  if (!run || (id.requestId !== undefined && p.engine.status({ requestId: id.requestId }).found)) return;
+  throw new SettlementError('SETTLEMENT_IN_FLIGHT', `settlement of batch ${run.batch} stopped at "${run.step}": run posj settle to finish it first`, run.step);
 }
 
 /** Operations that only read the journal's folded state and the devices' health. */

@@ -24,6 +24,7 @@ import type {
 } from './records.js';
 import { TerminalRecord } from './records.js';
 import { decodeTxns, encodeTxns } from './txn-snapshot.js';
+import { forgetDropped, noteTxn } from './request-id-index.js';
 
 export interface InFlightAuth {
   seq: number;
@@ -208,7 +209,9 @@ function applyRecord(s: TerminalState, r: JournalRecord, retention: TxnRetention
       s.inFlight[key(p.stan)] = { seq: r.seq, kind: p.kind, amount: p.amount, maskedPan: p.maskedPan };
       s.batchStartSeq ??= r.seq;
       // A copy: closing it drops the reversal image, and the record's own payload stays as journaled.
-      s.txns[r.seq] = { seq: r.seq, intent: { ...p }, printed: false };
+      const view: TxnView = { seq: r.seq, intent: { ...p }, printed: false };
+      s.txns[r.seq] = view;
+      noteTxn(s.txns, view);
       return;
     }
     case TerminalRecord.authOutcome.name: {
@@ -372,4 +375,5 @@ function keepRecent(s: TerminalState): void {
     if (closedKept < RECENT_CLOSED_TXNS) closedKept++;
     else delete s.txns[seqs[i]!];
   }
+  forgetDropped(s.txns);
 }

@@ -11,6 +11,7 @@ import { readRecord, readRecordsFrom, type ReadableJournal } from '../journal/re
 import { RecordTypes } from '../journal/record-types.js';
 import type { JournalRecord } from '../journal/state-machine.js';
 import { TerminalRecord, type AuthIntent } from './records.js';
+import { txnByRequestId } from './request-id-index.js';
 import { TERMINAL_STATE_VERSION, terminalStateFold, type TerminalState, type TxnView } from './terminal-state.js';
 
 export type { TxnView } from './terminal-state.js';
@@ -44,9 +45,11 @@ export const txnKey = (batch: number, stan: number) => `${batch}|${stan}`;
 
 /** Views newest first, while `pick` returns undefined. */
 function newest<T>(s: TerminalState, pick: (v: TxnView) => T | undefined): T | undefined {
-  const seqs = Object.keys(s.txns);
-  for (let i = seqs.length - 1; i >= 0; i--) {
-    const found = pick(s.txns[seqs[i]!]!);
+  // Values, not keys: the keys are seqs, and Object.keys made a string of each of the open batch's on every
+  // lookup (two per sale). Same order: integer keys ascend.
+  const views = Object.values(s.txns);
+  for (let i = views.length - 1; i >= 0; i--) {
+    const found = pick(views[i]!);
     if (found !== undefined) return found;
   }
   return undefined;
@@ -69,7 +72,7 @@ export function viewIn(s: TerminalState, batch: number, stan: number): TxnView |
 
 /** The transaction a client's request id started, if it is still kept (the newest, should a key ever be reused). */
 export function viewByRequestId(s: TerminalState, requestId: string): TxnView | undefined {
-  return newest(s, (v) => (v.intent.requestId === requestId ? v : undefined));
+  return txnByRequestId(s.txns, requestId);
 }
 
 export function viewByRrn(s: TerminalState, rrn: string): TxnView | undefined {
