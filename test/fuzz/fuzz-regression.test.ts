@@ -11,7 +11,6 @@ describe('fuzz targets on their corpus', () => {
   for (const target of TARGETS) {
     it(`${target.name}: the corpus replays and a 3,000-input burst finds nothing`, () => {
       const coverage = new V8Coverage((url) => target.covers.some((c) => url.includes(c)));
-      try {
         const corpusDir = path.resolve('host-bridge/fuzz/corpus', target.name);
         const replay = fuzz({ coverage, target, corpusDir, crashDir: null, seed: 1, maxExecs: 0, maxMs: 60_000, save: false, replayOnly: true });
         expect(replay.findings).toEqual([]);
@@ -19,9 +18,6 @@ describe('fuzz targets on their corpus', () => {
         const burst = fuzz({ coverage, target, corpusDir, crashDir: null, seed: 7, maxExecs: 3_000, maxMs: 60_000, save: false });
         expect(burst.findings).toEqual([]);
         expect(burst.execs).toBeGreaterThanOrEqual(3_000);
-      } finally {
-        coverage.close();
-      }
     });
   }
 });
