@@ -29,7 +29,13 @@ export const serialFrames: FuzzTarget = {
   covers: ['/protocol/serial/frame', '/protocol/serial/line-splitter'],
   maxLen: 8192,
   dictionary: ['#', ' ', '\n', '-', '=', 'ACK', 'NAK', '00', 'FF'].map((s) => Buffer.from(s, 'latin1')),
-  seeds: () => [Buffer.concat([Buffer.from([0]), Buffer.from(SEEDS.join(''), 'latin1')])],
+  // The first byte sets the chunk size (1, 17, 121 and 2041 bytes here): byte-at-a-time delivery is one case
+  // among several, not the one every mutation of a single seed inherits.
+  // The last seed starts with a line past the cap, so the splitter's dropping path is in the corpus from the start.
+  seeds: () => [
+    ...[0, 2, 15, 255].map((step) => Buffer.concat([Buffer.from([step]), Buffer.from(SEEDS.join(''), 'latin1')])),
+    Buffer.concat([Buffer.from([2]), Buffer.from(`${'#'.repeat(MAX_LINE_BYTES + 10)}\n${SEEDS[1]}`, 'latin1')]),
+  ],
   structured(input, rng) {
     const lines = [frameLike(rng), frameLike(rng)];
     if (rng.chance(0.5)) {
