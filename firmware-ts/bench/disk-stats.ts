@@ -30,6 +30,15 @@ export function sectorsWrittenFor(diskstats: string, major: number, minor: numbe
   return null;
 }
 
+const TMPFS_MAGIC = 0x01021994;
+const RAMFS_MAGIC = 0x858458f6;
+
+/** What a directory is on: 'tmpfs' (memory: a sync costs nothing) or 'disk' (anything else). */
+export function filesystemOf(dir: string): 'disk' | 'tmpfs' {
+  const type = fs.statfsSync(dir).type;
+  return type === TMPFS_MAGIC || type === RAMFS_MAGIC ? 'tmpfs' : 'disk';
+}
+
 export function probeDevice(dir: string): DeviceProbeResult {
   const { major, minor } = splitDev(fs.statSync(dir, { bigint: true }).dev);
   const id = `${major}:${minor}`;

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BenchSubject, BootResult } from './subject.js';
-import { flushAll, probeDevice } from './disk-stats.js';
+import { filesystemOf, flushAll, probeDevice } from './disk-stats.js';
 
 export interface SaleBenchOptions {
   /** Runs happen in a fresh subdirectory of this, removed afterwards. */
@@ -18,8 +18,6 @@ export interface SaleBenchOptions {
   warmup?: number;
   /** Progress messages (stderr); stdout carries only the result lines. */
   progress?: (message: string) => void;
-  /** What `dir` is on, for the lines ('tmpfs' for the CPU-only run). */
-  fs?: 'disk' | 'tmpfs';
 }
 
 export interface SaleLine {
@@ -115,6 +113,8 @@ export async function runSaleBench(opts: SaleBenchOptions): Promise<SaleLine[]> 
   fs.mkdirSync(opts.dir, { recursive: true });
   const runDir = fs.mkdtempSync(path.join(opts.dir, 'run-'));
   const probe = probeDevice(runDir);
+  // Read from the filesystem, not assumed from how the run was asked for: `--dir /dev/shm` is tmpfs too.
+  const filesystem = filesystemOf(runDir);
   log(probe.ok ? `measuring device ${probe.probe.device} under ${runDir}` : `device bytes not measured: ${probe.reason}`);
   const noProbe = { ok: false, reason: 'warm-up' } as const;
   const times = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
@@ -149,7 +149,7 @@ export async function runSaleBench(opts: SaleBenchOptions): Promise<SaleLine[]> 
       us_per_sale: round(median(times.get(s.name)!), 2),
       cpu_us_per_sale: round(median(cpus.get(s.name)!), 2),
       syncs_per_sale: syncCounts.get(s.name)!.length ? round(median(syncCounts.get(s.name)!), 3) : null,
-      fs: opts.fs ?? 'disk',
+      fs: filesystem,
       device_bytes_per_sale: b.length ? round(median(b), 1) : null,
       rounds,
       sales: sales * rounds,

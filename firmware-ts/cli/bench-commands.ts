@@ -1,6 +1,7 @@
 // `posj bench journal`: the sale workload for journal, floor and SQLite, then the journal's boot figures.
 // The bench modules are imported when the command runs, not when posj starts: SQLite is a dev
 // dependency, and a terminal running `posj run` must not need it.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { action } from './exit-codes.js';
@@ -42,19 +43,25 @@ export function registerBenchCommands(program: Command): Command {
         const { runSaleBench, saleRatios, bootLines } = await import('../bench/runner.js');
         const { benchSubjects } = await import('../bench/subjects.js');
         const { formatBenchTable } = await import('../bench/format.js');
+        const { filesystemOf } = await import('../bench/disk-stats.js');
         const dir = path.resolve(opts.dir);
         const all = await benchSubjects();
         const subjects = opts.only ? all.subjects.filter((s) => s.name === opts.only) : all.subjects;
         if (subjects.length === 0) throw new InvalidArgumentError(`--only: no subject named ${opts.only} (${all.subjects.map((s) => s.name).join(', ')})`);
         const boot = opts.only && opts.only !== 'journal' ? null : all.boot;
         const progress = (m: string) => process.stderr.write(`bench: ${m}\n`);
+        const tmpfs = opts.tmpfs ? path.resolve(opts.tmpfs) : null;
+        if (tmpfs) {
+          fs.mkdirSync(tmpfs, { recursive: true });
+          if (filesystemOf(tmpfs) !== 'tmpfs') throw new InvalidArgumentError(`--tmpfs: ${tmpfs} is not on tmpfs, so its figure would not be CPU-only (try /dev/shm/posj-bench)`);
+        }
         const sale = await runSaleBench({ dir, sales: opts.sales, rounds: opts.rounds, subjects, progress: opts.json ? undefined : progress });
         const lines: BenchLine[] = [...sale, ...saleRatios(sale)];
-        if (opts.tmpfs) lines.push(...(await runSaleBench({ dir: path.resolve(opts.tmpfs), sales: opts.sales, rounds: opts.rounds, subjects, fs: 'tmpfs', progress: opts.json ? undefined : progress })));
+        if (tmpfs) lines.push(...(await runSaleBench({ dir: tmpfs, sales: opts.sales, rounds: opts.rounds, subjects, progress: opts.json ? undefined : progress })));
         if (opts.profile) {
           const { profileJournal } = await import('../bench/cpu-profile.js');
-          const where = opts.tmpfs ? path.resolve(opts.tmpfs) : dir;
-          lines.push({ bench: 'journal', workload: 'profile', fs: opts.tmpfs ? 'tmpfs' : 'disk', sales: opts.sales, ...(await profileJournal({ posj: process.argv[1]!, dir: where, sales: opts.sales })) });
+          const where = tmpfs ?? dir;
+          lines.push({ bench: 'journal', workload: 'profile', fs: filesystemOf(where), sales: opts.sales, ...(await profileJournal({ posj: process.argv[1]!, dir: where, sales: opts.sales })) });
         }
         if (opts.boot && boot) lines.push(...bootLines(await boot(dir)));
         else if (opts.boot) progress('no journal subject yet (firmware-ts/bench/journal-subject.ts): boot not measured');

@@ -9,7 +9,7 @@ import { floorSubject } from '../../firmware-ts/bench/floor-subject.js';
 import { sqliteSubject } from '../../firmware-ts/bench/sqlite-subject.js';
 import { payloadBytes, salePayloads } from '../../firmware-ts/bench/payloads.js';
 import { framedSize, jsonSaleRecordSizes } from '../../firmware-ts/bench/record-sizes.js';
-import { probeDevice, sectorsWrittenFor, splitDev } from '../../firmware-ts/bench/disk-stats.js';
+import { filesystemOf, probeDevice, sectorsWrittenFor, splitDev } from '../../firmware-ts/bench/disk-stats.js';
 import { measureBoot } from '../../firmware-ts/bench/boot.js';
 import { registerBenchCommands } from '../../firmware-ts/cli/bench-commands.js';
 import { findSensitive } from '../../firmware-ts/pci/card-data.js';
@@ -70,6 +70,18 @@ describe('disk stats', () => {
     const r = probeDevice(tmpDir('bench-probe'));
     if (r.ok) expect(r.probe.sectorsWritten()).toBeGreaterThanOrEqual(0);
     else expect(r.reason).toMatch(/device/);
+  });
+
+  it('labels a directory tmpfs exactly when /proc/mounts says its mount is tmpfs or ramfs', () => {
+    // The mount holding a path is the longest mount point that is a prefix of it (the last one listed wins).
+    const mounts = fs.readFileSync('/proc/mounts', 'utf8').trim().split('\n').map((l) => l.split(' '));
+    const mountType = (dir: string) => {
+      let best = { point: '', type: '' };
+      for (const [, point, type] of mounts) if ((dir === point || dir.startsWith(point!.endsWith('/') ? point! : `${point}/`)) && point!.length >= best.point.length) best = { point: point!, type: type! };
+      return best.type;
+    };
+    const dirs = [fs.realpathSync(tmpDir('bench-fs')), ...(fs.existsSync('/dev/shm') ? [fs.realpathSync('/dev/shm')] : [])];
+    for (const dir of dirs) expect(filesystemOf(dir), dir).toBe(['tmpfs', 'ramfs'].includes(mountType(dir)) ? 'tmpfs' : 'disk');
   });
 });
 
