@@ -62,9 +62,15 @@ describe('the supervisor password at a terminal', () => {
     const r = await new Promise<string>((resolve) => {
       const p = spawn('script', ['-q', '-c', `${process.execPath} -e "process.stdin.once('data', () => process.exit(0)); process.stdout.write('type: ')"`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
       let screen = '';
+      let sent = false;
+      // The echo comes back as more output with the prompt still on the screen: type once, or the second
+      // write goes to a `script` that has exited (EPIPE, which failed a loaded full-suite run).
       p.stdout.on('data', (c: Buffer) => {
         screen += c.toString('utf8');
-        if (screen.includes('type: ')) p.stdin.write(`${PASSWORD}\r`);
+        if (!sent && screen.includes('type: ')) {
+          sent = true;
+          p.stdin.write(`${PASSWORD}\r`);
+        }
       });
       p.on('close', () => resolve(screen));
     });
