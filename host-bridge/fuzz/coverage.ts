@@ -66,6 +66,13 @@ export class V8Coverage {
   /** Every block start offset ever reported, per script and function: the blocks there are to cover. */
   private readonly known = new Map<string, Map<number, Set<number>>>();
 
+  /** Blocks V8 has reported in the wanted scripts, run or not: what there is to cover (as far as V8 has said). */
+  get knownBlocks(): number {
+    let n = 0;
+    for (const fns of this.known.values()) for (const starts of fns.values()) n += starts.size;
+    return n;
+  }
+
   /** Blocks (script:offset) that ran since the last call. */
   take(): Set<string> {
     const { result } = post(this.session, 'Profiler.takePreciseCoverage') as { result: ScriptCoverage[] };

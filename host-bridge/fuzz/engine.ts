@@ -28,6 +28,8 @@ export interface FuzzStats {
   corpus: number;
   /** V8 blocks of the target's own source files that some input ran. */
   coveredBlocks: number;
+  /** V8 blocks those files have (as V8 reported them): coveredBlocks / knownBlocks is the coverage. */
+  knownBlocks: number;
   findings: Finding[];
   peakRssMb: number;
 }
@@ -164,6 +166,7 @@ function fuzzLoop(o: FuzzOptions): FuzzStats {
       execsPerSecond: Math.round(execs / Math.max(seconds, 0.001)),
       corpus: corpus.length,
       coveredBlocks: seen.size,
+      knownBlocks: coverage.knownBlocks,
       findings: [...findings.values()],
       peakRssMb: Math.round(peakRss / 2 ** 20),
     };

@@ -54,7 +54,7 @@ program.parse(process.argv);
 const o = program.opts<Options>();
 
 const out = (s: string) => process.stdout.write(s + '\n');
-const progress = (s: FuzzStats) => process.stderr.write(`fuzz ${s.target}: ${s.execs} execs, ${s.execsPerSecond}/s, corpus ${s.corpus}, blocks ${s.coveredBlocks}, findings ${s.findings.length}\n`);
+const progress = (s: FuzzStats) => process.stderr.write(`fuzz ${s.target}: ${s.execs} execs, ${s.execsPerSecond}/s, corpus ${s.corpus}, blocks ${s.coveredBlocks}/${s.knownBlocks}, findings ${s.findings.length}\n`);
 
 if (o.cost) {
   runProbes(PROBES, out);
@@ -80,7 +80,7 @@ const report = (stats: FuzzStats) =>
   out(
     o.json
       ? JSON.stringify(stats)
-      : `${stats.target}: ${stats.execs} execs in ${stats.seconds} s (${stats.execsPerSecond}/s), corpus ${stats.corpus}, ${stats.coveredBlocks} blocks covered, peak RSS ${stats.peakRssMb} MB, ${stats.findings.length} findings${stats.findings
+      : `${stats.target}: ${stats.execs} execs in ${stats.seconds} s (${stats.execsPerSecond}/s), corpus ${stats.corpus}, ${stats.coveredBlocks} of ${stats.knownBlocks} blocks covered, peak RSS ${stats.peakRssMb} MB, ${stats.findings.length} findings${stats.findings
           .map((f) => `\n  ${f.key} ×${f.count}\n  input ${f.input.slice(0, 200)}\n${f.stack.replace(/^/gm, '    ')}`)
           .join('')}`,
   );
