@@ -51,6 +51,12 @@ export interface ReceiptNotPrinted {
   at: string;
 }
 
+/**
+ * The `reason` of a durable `receipt.not-printed` written before a job for a slip the journal says is
+ * blank on paper: if a power cut ends that job, boot knows it may have printed and marks the next one.
+ */
+export const RECEIPT_JOB_STARTED = 'job-started';
+
 export interface ReversalRequired {
   stan: number;
   reason: ReversalReason;

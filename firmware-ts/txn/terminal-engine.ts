@@ -28,7 +28,7 @@ import type {
 } from './engine-api.js';
 import { DEVICE_TIMEOUTS, type CardForTxn } from './engine-devices.js';
 import type { PlantedBugs } from './planted-bugs.js';
-import { TerminalRecord, type AuthIntent, type AuthKind, type AuthOutcome, type ReceiptNotPrinted } from './records.js';
+import { RECEIPT_JOB_STARTED, TerminalRecord, type AuthIntent, type AuthKind, type AuthOutcome, type ReceiptNotPrinted } from './records.js';
 import { requestIdProblem } from './request-id.js';
 import { DEFAULT_REVERSAL_POLICY, ReversalSender, type RoundResult } from './reversal-sender.js';
 import { newestView, reprintable, reversalIntent, saleByRrn, settledSale, viewByRequestId, viewByRrn, viewByStan, viewIn, type TxnView } from './txn-history.js';
@@ -604,14 +604,24 @@ export class TerminalEngine implements TerminalEngineApi {
   private async printSlip(view: TxnView, mode: 'first' | 'owed' | 'reprint'): Promise<'printed' | { reason: string }> {
     const stan = view.intent.stan;
     const pending = this.state.pendingReceipts[String(stan)];
-    const duplicate = mode === 'reprint' || (mode === 'owed' && pending?.mayBeOnPaper !== false);
+    // Whether a job before this one may be on paper. Only the first job, in the run that approved the sale,
+    // has none before it; after a restart the journal's silence means a job may have been cut by the power.
+    const earlier = mode !== 'first' && (pending?.mayBeOnPaper !== false || pending.printing === true);
+    const duplicate = mode === 'reprint' || (mode === 'owed' && earlier);
+    if (mode === 'owed' && !duplicate) {
+      // Write-ahead for paper: the journal says nothing is on paper yet, and this job may change that. Without
+      // this record a power cut mid-job would leave that word standing and the next job unmarked too: two
+      // originals. Only a slip whose every job was refused pays the sync.
+      await this.d.journal.append([{ type: TerminalRecord.receiptNotPrinted.name, payload: { stan, reason: RECEIPT_JOB_STARTED, mayBeOnPaper: true, at: this.nowIso() } satisfies ReceiptNotPrinted }], { durable: true });
+    }
     const ms = DEVICE_TIMEOUTS.printMs;
     const result = await bounded(this.d.clock, ms, () => this.d.printer.print(salesSlipJob(view, this.d.config, duplicate), `slip-${view.intent.batch}-${stan}${duplicate ? '-dup' : ''}`));
     const failed = result.kind !== 'ok' ? boundedFailure(result, ms) : result.value.printed ? null : result.value.reason;
     if (failed !== null) {
       this.d.onEvent?.({ type: 'receipt-pending', stan, reason: failed });
-      // Not durable: if a power cut loses it, the slip is only marked duplicate when it need not be.
-      const mayBeOnPaper = result.kind === 'ok' && !result.value.printed ? result.value.stage !== 'before' : true;
+      // Not durable: if a power cut loses it, the slip is only marked duplicate when it need not be. A job
+      // refused before paper moved says nothing of the jobs before it, so their "maybe" carries over.
+      const mayBeOnPaper = (result.kind === 'ok' && !result.value.printed ? result.value.stage !== 'before' : true) || earlier;
       // A journal that failed here fails the next write too; the cashier still hears the sale's outcome.
       if (pending) await this.d.journal.append([{ type: TerminalRecord.receiptNotPrinted.name, payload: { stan, reason: failed, mayBeOnPaper, at: this.nowIso() } satisfies ReceiptNotPrinted }], { durable: false }).catch(() => undefined);
       return { reason: failed };

@@ -22,7 +22,7 @@ import type {
   SettlementStep,
   StanAllocated,
 } from './records.js';
-import { TerminalRecord } from './records.js';
+import { RECEIPT_JOB_STARTED, TerminalRecord } from './records.js';
 import { decodeTxns, encodeTxns } from './txn-snapshot.js';
 import { forgetDropped, noteTxn } from './request-id-index.js';
 
@@ -60,6 +60,11 @@ export interface PendingReceipt {
    * as true. False: every job so far was refused before any paper moved. True stays true.
    */
   mayBeOnPaper?: boolean;
+  /**
+   * A job was started (durably, `job-started`) and has no journaled result: a power cut may have cut it
+   * part-way, so the next job is marked. A later result of that job ends it.
+   */
+  printing?: boolean;
 }
 
 /** One transaction's lifecycle, keyed in `txns` by the seq of its intent. */
@@ -246,7 +251,13 @@ function applyRecord(s: TerminalState, r: JournalRecord, retention: TxnRetention
     case TerminalRecord.receiptNotPrinted.name: {
       const p = r.payload as ReceiptNotPrinted;
       const pending = s.pendingReceipts[key(p.stan)];
-      if (pending && pending.mayBeOnPaper !== true) pending.mayBeOnPaper = p.mayBeOnPaper;
+      if (!pending) return;
+      if (p.reason === RECEIPT_JOB_STARTED) {
+        pending.printing = true;
+        return;
+      }
+      delete pending.printing;
+      if (pending.mayBeOnPaper !== true) pending.mayBeOnPaper = p.mayBeOnPaper;
       return;
     }
     case TerminalRecord.reversalRequired.name: {

@@ -73,6 +73,8 @@ export class FakePrinter implements ReceiptPrinter {
   fail: CallFault | undefined;
   /** Makes every print stop part-way (the line dropped while the job was written) until cleared. */
   torn = false;
+  /** Runs once a job is on paper, before the driver answers: where a test cuts the power mid-print. */
+  onPaper: ((jobId: string) => void) | undefined;
   private listeners = new Set<() => void>();
   async print(job: Buffer, jobId: string): Promise<PrintResult> {
     if (this.fail) return failed(this.fail, 'print');
@@ -80,6 +82,7 @@ export class FakePrinter implements ReceiptPrinter {
     if (this.torn) return { printed: false, jobId, reason: 'write-failed', stage: 'sending', detail: 'line dropped mid-job' } as PrintResult;
     this.jobs.push(jobId);
     this.printedBytes.push(job);
+    this.onPaper?.(jobId);
     return { printed: true, jobId, status: { online: true } } as unknown as PrintResult;
   }
   onReady(listener: () => void): () => void {

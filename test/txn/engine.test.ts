@@ -293,9 +293,9 @@ describe('printer', () => {
     expect([torn, blank]).toMatchObject([{ kind: 'approved', receipt: 'pending' }, { kind: 'approved', receipt: 'pending' }]);
     const [tornStan, blankStan] = [torn, blank].map((r) => (r.kind === 'approved' ? r.stan : 0));
     // The torn slip was tried again while the paper was out: refused before any paper moved, it still
-    // owes a duplicate, because the first job's part is on paper.
+    // owes a duplicate, because the first job's part is on paper (the refusal's record carries that over).
     const notPrinted = (stan: number) => rig.records(TerminalRecord.receiptNotPrinted.name).map((r) => r.payload as ReceiptNotPrinted).filter((p) => p.stan === stan).map((p) => [p.reason, p.mayBeOnPaper]);
-    expect(notPrinted(tornStan!)).toEqual([['write-failed', true], ['paper-end', false]]);
+    expect(notPrinted(tornStan!)).toEqual([['write-failed', true], ['paper-end', true]]);
     expect(notPrinted(blankStan!)).toEqual([['paper-end', false]]);
     rig.printer.recover();
     await rig.idle(1_000);
