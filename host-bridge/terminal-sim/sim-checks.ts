@@ -12,8 +12,9 @@ import { TerminalRecord, type AuthIntent, type SettlementDone, type StanAllocate
 import type { SettlementStepRecord, TotalsSide } from '../../firmware-ts/txn/settlement-records.js';
 import { txnKey, txnViews } from '../../firmware-ts/txn/txn-history.js';
 import type { SimDisk } from './sim-disk.js';
+import type { SlipOnPaper } from './sim-devices.js';
 
-export type SimInvariant = InvariantName | 'settled-totals' | 'journal-reopens' | 'liveness' | 'engine-error';
+export type SimInvariant = InvariantName | 'settled-totals' | 'journal-reopens' | 'one-original-slip' | 'liveness' | 'engine-error';
 
 /** Every invariant the simulator counts, in the order `--json` reports them. */
 export const SIM_INVARIANTS: readonly SimInvariant[] = [
@@ -27,6 +28,7 @@ export const SIM_INVARIANTS: readonly SimInvariant[] = [
   'no-card-data',
   'no-failed-debit',
   'request-once',
+  'one-original-slip',
   'liveness',
   'engine-error',
 ];
@@ -49,6 +51,8 @@ export interface WorldView {
   told: readonly ToldCashier[];
   /** Every encrypted PIN block the PIN pad formed this run. */
   pinBlocks?: readonly Buffer[];
+  /** The print jobs that reached the paper, whole or torn (the simulated printer's; none with real drivers). */
+  onPaper?: readonly SlipOnPaper[];
   /** Mid-run: reversals still owed are obligations kept, not violations. */
   final: boolean;
 }
@@ -64,6 +68,7 @@ export function checkWorld(w: WorldView): SimViolation[] {
   checkReversalRepeats(w, out);
   checkReportedApprovals(w, out);
   checkSettledTotals(w, out);
+  checkOriginalSlips(w, out);
   const pinForms = (w.pinBlocks ?? []).flatMap((b) => pinBlockForms(b));
   for (const f of w.disk.fileInfo()) {
     const bytes = w.disk.readFile(f.path);
@@ -73,6 +78,20 @@ export function checkWorld(w: WorldView): SimViolation[] {
     if (pin >= 0) out.push({ invariant: 'no-card-data', detail: `${f.path} holds a PIN block at byte ${pin}` });
   }
   return out;
+}
+
+/**
+ * A sale's slip reaches the customer unmarked once: every later job of it — after a power cut or a printer
+ * that failed part-way may have put the first on paper — carries 重打印 / DUPLICATE. Two unmarked originals
+ * would let a customer hold two receipts for one debit. A slip is known by its job id without the -dup suffix.
+ */
+function checkOriginalSlips(w: WorldView, out: SimViolation[]): void {
+  const originals = new Map<string, number>();
+  for (const p of w.onPaper ?? []) {
+    const slip = /^(slip-\d+-\d+)(-dup)?$/.exec(p.jobId)?.[1];
+    if (slip && !p.marked) originals.set(slip, (originals.get(slip) ?? 0) + 1);
+  }
+  for (const [slip, n] of originals) if (n > 1) out.push({ invariant: 'one-original-slip', detail: `${slip} reached the paper unmarked ${n} times` });
 }
 
 /** Write-ahead, seen from the wire: a STAN the journal never allocated would be handed out again. */

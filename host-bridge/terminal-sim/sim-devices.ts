@@ -16,6 +16,7 @@ import type { PrintResult } from '../../firmware-ts/devices/printer/print-result
 import { luhnValid, maskPan } from '../../firmware-ts/pci/card-data.js';
 import type { CardReadOutcome, CardSource, ReceiptPrinter } from '../../firmware-ts/txn/engine-devices.js';
 import type { Rng } from './rng.js';
+import { encodeText } from '../../protocol/escpos/encoder.js';
 
 /** Test cards: Luhn-valid 19-digit PANs on the test BIN 621214 (check digit computed, not hard-coded). */
 export const SIM_PANS: readonly string[] = ['000000000000', '000000000123', '000000004567'].map((middle) => {
@@ -63,17 +64,19 @@ export const DEFAULT_DEVICE_FAULTS: DeviceFaultRates = { cardPulled: 0.04, chipD
 /** How long a silent device takes before its (late) answer. */
 const SILENT_MS = 10 * 60_000;
 
-/** Throws, stays silent, or answers with `answer()`, as the seed says. */
-async function faulty<T>(dev: { rng: Rng; clock: Clock; trace: (l: string) => void; rates: DeviceFaultRates; faultsOn: boolean; lost?(): void }, call: string, answer: () => T): Promise<T> {
+/** Throws, stays silent, or answers with `answer()`, as the seed says; `failing` runs first when it does not answer. */
+async function faulty<T>(dev: { rng: Rng; clock: Clock; trace: (l: string) => void; rates: DeviceFaultRates; faultsOn: boolean; lost?(): void }, call: string, answer: () => T, failing?: () => void): Promise<T> {
   const throws = dev.rng.chance(dev.rates.callThrows);
   const silent = dev.rng.chance(dev.rates.callSilent);
   if (dev.faultsOn && throws) {
     dev.trace(`${call}: the device fails (throws)`);
+    failing?.();
     dev.lost?.();
     throw new Error(`${call}: device error (simulated)`);
   }
   if (dev.faultsOn && silent) {
     dev.trace(`${call}: the device stays silent`);
+    failing?.();
     dev.lost?.();
     return new Promise((resolve) => void dev.clock.setTimer(SILENT_MS, () => resolve(answer())));
   }
@@ -166,30 +169,71 @@ export class SimReader implements CardSource {
   }
 }
 
+export interface SlipOnPaper {
+  jobId: string;
+  /** The job carries 重打印 or DUPLICATE. */
+  marked: boolean;
+}
+
+/** The duplicate mark as a job carries it, in either receipt language (labels.ts). */
+const DUPLICATE_MARKS = [encodeText('重打印', true), Buffer.from('DUPLICATE', 'latin1')];
+
 export class SimPrinter implements ReceiptPrinter {
   faultsOn = true;
   /** Why the printer cannot print, until fixed ('link-down' after it threw or went silent). */
   problem: 'paper-end' | 'cover-open' | 'link-down' | null = null;
   printed = 0;
+  /** Every job that reached the paper, whole or torn (what the customer may hold), and whether it is marked a duplicate. */
+  readonly onPaper: SlipOnPaper[] = [];
   private readonly listeners = new Set<() => void>();
 
+  /**
+   * `paper`: whether a job that fails had already moved paper (a jam or a dropped line mid-slip) is drawn
+   * from a stream of its own, so the main stream's draws stay what they were without it.
+   */
   constructor(
     readonly rng: Rng,
     readonly clock: Clock,
     readonly trace: (line: string) => void,
     readonly rates: DeviceFaultRates = DEFAULT_DEVICE_FAULTS,
+    private readonly paper?: Rng,
   ) {}
 
-  print(_job: Buffer, jobId: string): Promise<PrintResult> {
-    return faulty(this, `printer: ${jobId}`, () => {
-      const jam = this.rng.chance(this.rates.printerJams);
-      if (jam && this.faultsOn && !this.problem) this.breakDown();
-      if (this.problem) {
-        return { printed: false, jobId, reason: this.problem, stage: 'before', detail: this.problem };
-      }
-      this.printed++;
-      return { printed: true, jobId, status: { online: true } } as unknown as PrintResult;
-    });
+  print(job: Buffer, jobId: string): Promise<PrintResult> {
+    const torn = this.paper?.chance(0.5) ?? false;
+    // Read off the job's bytes, not its id: what the customer sees is what counts.
+    const onPaper = { jobId, marked: DUPLICATE_MARKS.some((m) => job.includes(m)) };
+    // One job is one piece of paper, however it ends: torn first and finished by a late answer is still one.
+    let recorded = false;
+    const reachPaper = () => {
+      if (!recorded) this.onPaper.push(onPaper);
+      recorded = true;
+    };
+    const tear = () => {
+      if (!torn) return;
+      reachPaper();
+      this.trace(`printer: ${jobId} torn part-way, on paper`);
+    };
+    return faulty(
+      this,
+      `printer: ${jobId}`,
+      () => {
+        const jam = this.rng.chance(this.rates.printerJams);
+        const jamsNow = jam && this.faultsOn && !this.problem;
+        if (jamsNow) this.breakDown();
+        if (this.problem) {
+          if (jamsNow && torn) {
+            tear();
+            return { printed: false, jobId, reason: this.problem, stage: 'sending', detail: `${this.problem} part-way through the job` };
+          }
+          return { printed: false, jobId, reason: this.problem, stage: 'before', detail: this.problem };
+        }
+        this.printed++;
+        reachPaper();
+        return { printed: true, jobId, status: { online: true } } as unknown as PrintResult;
+      },
+      tear,
+    );
   }
 
   /** A call threw or went silent: the line is gone until the printer is fixed (re-plugged). */

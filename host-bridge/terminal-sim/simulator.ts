@@ -167,7 +167,7 @@ class World {
     this.net = new SimNetwork({ host: this.host, clock: this.clock, rng: this.rng, responseTimeoutMs: RESPONSE_TIMEOUT_MS, trace: log, rates: scaled(DEFAULT_NET_FAULTS) });
     // PIN sales draw from a stream of their own: the main stream's draws are what they were before them.
     this.reader = new SimReader(this.rng, this.clock, log, scaled(DEFAULT_DEVICE_FAULTS), { rng: createRng(seed ^ 0x9157_0b1c), tmk: TMK });
-    this.printer = new SimPrinter(this.rng, this.clock, log, scaled(DEFAULT_DEVICE_FAULTS));
+    this.printer = new SimPrinter(this.rng, this.clock, log, scaled(DEFAULT_DEVICE_FAULTS), createRng(seed ^ 0x51_1b_9a_9e));
     this.realDevices = opts.devices === 'real' ? new RealDevices(this.clock, this.rng, log, scaled(DEFAULT_LINE_FAULTS)) : undefined;
     this.deviceKey = Buffer.from(this.rng.fill(new Uint8Array(32)));
     // Each seed runs its own reversal policy (the config keys a deployment may set).
@@ -506,6 +506,7 @@ class World {
       reportedApproved: this.reportedApproved,
       told: this.told,
       pinBlocks: [...this.reader.pinBlocks, ...(this.realDevices?.pinBlocks ?? [])],
+      onPaper: this.printer.onPaper,
       final,
     });
     if (violations.length) throw new CheckFailed(violations, where);
