@@ -159,6 +159,8 @@ export class RealDevices {
   fix(): void {
     for (const t of this.healers) t.cancel();
     this.healers.clear();
+    // An armed mid-slip cut is a fault too: left armed, it cut the final settlement's slip after "faults stop".
+    this.cutMidSlip = null;
     Object.assign(this.printerDevice.conditions, NORMAL_CONDITIONS);
     for (const line of [this.readerLine, this.printerLine]) {
       line.replug();

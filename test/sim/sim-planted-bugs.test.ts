@@ -24,7 +24,7 @@ const CATALOGUE: Record<string, Planted> = {
   '(c) a STAN handed out again after a power cut': { bug: { reuseStanAfterCrash: true }, firstSeed: 1, caughtBy: ['stan-unique'] },
   '(d) a device failure after host approval swallowed without reversal → told failed, debited': { bug: { swallowFailureAfterApproval: true }, firstSeed: 3, caughtBy: ['no-failed-debit'] },
   '(e) the reversal attempt count kept only in memory → a repeat goes out as a first 0400': { bug: { reversalAttemptsInMemory: true }, firstSeed: 3, caughtBy: ['reversal-once'] },
-  '(f) the intent appended lazily, not durable before the request → a debit lost with the page cache': { bug: { lazyIntent: true }, firstSeed: 2, caughtBy: ['no-phantom-debit', 'stan-unique'] },
+  '(f) the intent appended lazily, not durable before the request → a debit lost with the page cache': { bug: { lazyIntent: true }, firstSeed: 3, caughtBy: ['no-phantom-debit', 'stan-unique'] },
   '(g) a late 0210 after the reversal turns the sale back into approved → the reversal given up': { bug: { lateReplyRevivesSale: true }, firstSeed: 173, caughtBy: ['no-phantom-debit', 'no-failed-debit'] },
   '(h) a reversal cleared on a 0410 that is not 00/25 → the debit stands': { bug: { clearOnAnyReversalAnswer: true }, firstSeed: 62, caughtBy: ['no-phantom-debit', 'no-failed-debit'] },
 };
