@@ -30,27 +30,55 @@ const isDigit = (c: number) => c >= 48 && c <= 57;
  * is checked window by window, because a PAN glued to other digits is still a PAN on disk.
  */
 export function findPanLikeRun(bytes: Uint8Array | string): number {
-  const at = typeof bytes === 'string' ? (i: number) => bytes.charCodeAt(i) : (i: number) => bytes[i]!;
+  // Two copies of one scan rather than a per-character accessor: the simulator scans every file of the
+  // terminal's disk after each reboot, and a closure call per byte was most of that.
+  return typeof bytes === 'string' ? panLikeRunInText(bytes) : panLikeRunInBytes(bytes);
+}
+
+function panLikeRunInBytes(bytes: Uint8Array): number {
   const n = bytes.length;
   let i = 0;
   while (i < n) {
-    if (!isDigit(at(i))) {
+    if (!isDigit(bytes[i]!)) {
       i++;
       continue;
     }
-    let j = i;
-    while (j < n && isDigit(at(j))) j++;
-    const runLen = j - i;
-    if (runLen >= 13) {
-      let run = '';
-      for (let k = i; k < j; k++) run += String.fromCharCode(at(k));
-      // Card numbers never start with 0 (ISO/IEC 7812 major industry identifier), which also keeps
-      // zero padding from looking like a PAN.
-      for (let len = 13; len <= Math.min(19, runLen); len++) {
-        for (let s = 0; s + len <= runLen; s++) if (run[s] !== '0' && luhnValid(run.slice(s, s + len))) return i + s;
-      }
+    let j = i + 1;
+    while (j < n && isDigit(bytes[j]!)) j++;
+    if (j - i >= 13) {
+      const s = luhnWindow(Buffer.from(bytes.buffer, bytes.byteOffset + i, j - i).toString('latin1'));
+      if (s >= 0) return i + s;
     }
     i = j;
+  }
+  return -1;
+}
+
+function panLikeRunInText(text: string): number {
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    if (!isDigit(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < n && isDigit(text.charCodeAt(j))) j++;
+    if (j - i >= 13) {
+      const s = luhnWindow(text.slice(i, j));
+      if (s >= 0) return i + s;
+    }
+    i = j;
+  }
+  return -1;
+}
+
+/** Where in a run of 13 or more digits the first Luhn-valid 13–19 digit window not starting with 0 begins, or -1. */
+function luhnWindow(run: string): number {
+  // Card numbers never start with 0 (ISO/IEC 7812 major industry identifier), which also keeps
+  // zero padding from looking like a PAN.
+  for (let len = 13; len <= Math.min(19, run.length); len++) {
+    for (let s = 0; s + len <= run.length; s++) if (run[s] !== '0' && luhnValid(run.slice(s, s + len))) return s;
   }
   return -1;
 }

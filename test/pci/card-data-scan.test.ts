@@ -2,6 +2,7 @@
 // (the journal used the walk before): checked on seeded random payloads dense in near-misses — PANs one
 // digit off, track shapes at their length limits, forbidden names in any case with empty and non-empty
 // values, escapes and multi-byte characters beside digit runs.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { findCardDataInJson } from '../../firmware-ts/pci/card-data-scan.js';
 import { FORBIDDEN_KEY_NAMES, findPanLikeRun, findSensitive, luhnValid } from '../../firmware-ts/pci/card-data.js';
@@ -129,5 +130,38 @@ describe('the byte scan of a payload decides as findSensitive on the value', () 
     // Near misses: one Luhn digit off, zero-led, a key made of a PAN, an empty forbidden field, an escape
     // splitting a run.
     expect(at({ note: 'card 6222021234567895', z: '0222021234567894', ['6222021234567894']: 1, pin: '', cvv: null, s: '622202123\n4567894' })).toBeNull();
+  });
+});
+
+describe('findPanLikeRun over bytes and over text', () => {
+  /** The scan as first written: one accessor, every window of every run of 13 or more digits. */
+  function reference(s: string): number {
+    for (let i = 0; i < s.length; ) {
+      if (!/\d/.test(s[i]!)) {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < s.length && /\d/.test(s[j]!)) j++;
+      const run = s.slice(i, j);
+      if (run.length >= 13) for (let len = 13; len <= Math.min(19, run.length); len++) for (let k = 0; k + len <= run.length; k++) if (run[k] !== '0' && luhnValid(run.slice(k, k + len))) return i + k;
+      i = j;
+    }
+    return -1;
+  }
+
+  it('finds the same offset in a string, in its bytes and in a slice of a larger buffer', () => {
+    const text = fc.stringMatching(/^[0-9 a\-]{0,120}$/);
+    fc.assert(
+      fc.property(text, fc.nat(8), (s, pad) => {
+        const expected = reference(s);
+        expect(findPanLikeRun(s)).toBe(expected);
+        expect(findPanLikeRun(Buffer.from(s, 'latin1'))).toBe(expected);
+        const big = Buffer.alloc(pad + s.length + 3, 0x20);
+        big.write(s, pad, 'latin1');
+        expect(findPanLikeRun(big.subarray(pad, pad + s.length))).toBe(expected);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
