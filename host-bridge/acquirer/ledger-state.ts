@@ -24,6 +24,11 @@ export class LedgerState {
   readonly pinTries = new Map<string, number>();
   readonly entries: LedgerEntry[] = [];
   /**
+   * Each card's net debit as positions() computes it, kept as entries arrive: a balance check on every
+   * authorization summed the whole ledger, so a long bench run's host slowed with every sale.
+   */
+  readonly cardNets = new Map<string, bigint>();
+  /**
    * Per terminal, what the host can tell it at sign-on (the rollback anchor, JOURNAL_FORMAT §10.2): the
    * batch it is in (a batch end moves it to the next) and the last STAN it used (a reversal repeats its
    * original's STAN, so it says nothing new).
@@ -41,6 +46,7 @@ export class LedgerState {
       const a = e as AuthorizationEntry & { seq: number };
       this.byKey.set(authKey(a.terminalId, a.batch, a.stan), a);
       this.byRrn.set(a.rrn, a);
+      this.addToCardNet(a, 1n);
       if (a.target !== undefined) {
         if (a.txn === 'refund') this.refunded.set(a.target, (this.refunded.get(a.target) ?? 0n) + BigInt(a.amount));
         else this.consumedBy.set(a.target, a.seq);
@@ -55,8 +61,9 @@ export class LedgerState {
         this.orphanReversals.add(authKey(e.terminalId, e.batch, e.stan));
         return;
       }
-      this.reversed.add(e.target);
       const undone = this.entries[e.target - 1];
+      if (!this.reversed.has(e.target) && undone?.kind === 'authorization') this.addToCardNet(undone, -1n);
+      this.reversed.add(e.target);
       if (undone?.kind === 'authorization' && undone.target !== undefined) {
         // Reversing a void, completion, preauth void or refund gives back what it had consumed.
         if (undone.txn === 'refund') this.refunded.set(undone.target, (this.refunded.get(undone.target) ?? 0n) - BigInt(undone.amount));
@@ -73,6 +80,12 @@ export class LedgerState {
     // After its batch end the terminal is in the next batch (999999 wraps to 1).
     const batch = e.kind === 'batch-end' ? String((Number(e.batch) % 999_999) + 1).padStart(6, '0') : e.batch;
     this.counters.set(e.terminalId, { batch, last });
+  }
+
+  /** A live authorization's part in its card's net (sign 1n), or taking it back when reversed (-1n). */
+  private addToCardNet(a: AuthorizationEntry, sign: 1n | -1n): void {
+    const part = a.txn === 'sale' || a.txn === 'preauth-completion' ? 1n : a.txn === 'void' || a.txn === 'refund' ? -1n : 0n;
+    if (part !== 0n) this.cardNets.set(a.card, (this.cardNets.get(a.card) ?? 0n) + sign * part * BigInt(a.amount));
   }
 
   isLive(seq: number): boolean {
@@ -134,5 +147,5 @@ export function positions(state: LedgerState): { cards: Map<string, Position>; t
 
 /** A card's net debit, for balance inquiries. */
 export function cardNet(state: LedgerState, maskedPan: string): bigint {
-  return positions(state).cards.get(maskedPan)?.net ?? 0n;
+  return state.cardNets.get(maskedPan) ?? 0n;
 }
