@@ -119,6 +119,9 @@ function laterRecordVouchesFor(buf: Buffer, from: number, end: number, seq: numb
 export function scanSegment(name: string, image: Buffer, isLast: boolean): SegmentScan {
   const header = decodeSegmentHeader(image);
   if (typeof header === 'string') throw new JournalCorruptionError(name, 0, `segment header: ${header}`);
+  // Segments are created at full length before they are renamed into place: one that ends inside its header
+  // area was cut, and scanning it would put the end of its records past the end of the file (found by the fuzzer).
+  if (image.length < SEGMENT_DATA_START) throw new JournalCorruptionError(name, image.length, `segment file is ${image.length} bytes, shorter than its ${SEGMENT_DATA_START}-byte header area: truncated`);
   const end = image.length;
   const records: ScannedRecord[] = [];
   let pending: ScannedRecord[] = [];
