@@ -16,13 +16,13 @@ import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 const SUITES = [
-  'test/txn/wire-fields.test.ts',
+  'test/txn/terminal-state-fold.test.ts',
+  'test/txn/reversal-sender.test.ts',
   'test/txn/money-invariants.test.ts',
+  'test/txn/wire-fields.test.ts',
   'test/txn/engine.test.ts',
   'test/txn/batch-limit.test.ts',
   'test/txn/reversal-durability.test.ts',
-  'test/txn/terminal-state-fold.test.ts',
-  'test/txn/reversal-sender.test.ts',
   'test/journal/format-spec.test.ts',
   'test/journal/schema-upgrade.test.ts',
   'test/txn/engine-crash.test.ts',
