@@ -1,0 +1,244 @@
+// The journal's write-ahead promises, each in milliseconds on a SimDisk (issue 14, mutation run): a durable
+// append survives a power cut and a lazy one may not; a batch is all there or not at all; a torn tail is
+// cut and appends go on after it with the next seq; damage to synced records, a wrong key or a segment
+// that does not start with its checkpoint is refused; a failed fsync closes the journal for good; card
+// data and oversized records are refused with nothing written.
+import { describe, expect, it } from 'vitest';
+import { Journal, type JournalOptions } from '../../firmware-ts/journal/journal.js';
+import { JournalClosedError, JournalCorruptionError, JournalError, JournalLockedError, SensitiveDataError } from '../../firmware-ts/journal/errors.js';
+import { RecordTypes } from '../../firmware-ts/journal/record-types.js';
+import type { StateMachine } from '../../firmware-ts/journal/state-machine.js';
+import { SEGMENT_DATA_START } from '../../protocol/journal/format.js';
+import { createRng } from '../../host-bridge/terminal-sim/rng.js';
+import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
+
+const DIR = '/j';
+const KEY = Buffer.alloc(32, 1);
+const SEGMENT = 64 * 1024;
+
+interface Notes {
+  notes: number[];
+  /** Seq of the oldest note not yet "closed" (the retention horizon), or null. */
+  open: number | null;
+}
+
+const fold: StateMachine<Notes> = {
+  initial: () => ({ notes: [], open: null }),
+  apply: (s, r) => {
+    if (r.type === 'test.note') s.notes.push((r.payload as { n: number }).n);
+    if (r.type === 'test.open') s.open ??= r.seq;
+    if (r.type === 'test.close') s.open = null;
+  },
+  toCheckpoint: (s) => s,
+  fromCheckpoint: (snap) => structuredClone(snap) as Notes,
+  oldestOpenSeq: (s) => s.open,
+};
+
+const types = () =>
+  new RecordTypes([
+    { name: 'test.note', code: 100, version: 1 },
+    { name: 'test.open', code: 101, version: 1 },
+    { name: 'test.close', code: 102, version: 1 },
+  ]);
+
+const open = (disk: SimDisk, more: Partial<JournalOptions<Notes>> = {}) => Journal.open<Notes>({ dir: DIR, deviceKey: KEY, fold, types: types(), storage: disk, segmentBytes: SEGMENT, ...more });
+
+const note = (n: number, pad = 0) => ({ type: 'test.note', payload: { n, pad: 'x'.repeat(pad) } });
+
+/** Power cut: what was not synced is lost (or torn, or garbage), then the journal is opened again. */
+async function cutAndReopen(disk: SimDisk, mode: 'drop' | 'tear' | 'garbage' | 'keep' = 'drop', seed = 1) {
+  disk.crash(createRng(seed), mode);
+  return open(disk);
+}
+
+const segmentPath = (j: Journal<Notes>, i = -1) => `${DIR}/${j.segmentNames().at(i)!}`;
+
+describe('what a power cut leaves', () => {
+  it('a durable append survives; lazy ones after it are lost; a later durable append makes them durable too', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    expect(await j.append([note(1)], { durable: true })).toEqual({ firstSeq: 2, lastSeq: 2 });
+    await j.append([note(2)], { durable: false });
+    const j2 = await cutAndReopen(disk);
+    expect(j2.state.notes).toEqual([1]);
+    expect(j2.nextSeq).toBe(3);
+
+    await j2.append([note(2)], { durable: false });
+    await j2.append([note(3)], { durable: true });
+    const j3 = await cutAndReopen(disk);
+    expect(j3.state.notes).toEqual([1, 2, 3]);
+    // Appends go on where the journal ended, and the state folds the same on reopen.
+    expect(await j3.append([note(4)], { durable: true })).toEqual({ firstSeq: 5, lastSeq: 5 });
+    const j4 = await cutAndReopen(disk, 'keep');
+    expect(j4.state.notes).toEqual([1, 2, 3, 4]);
+  });
+
+  it('sync() makes lazy appends durable; close() syncs them too', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    await j.append([note(1)], { durable: false });
+    await j.sync();
+    expect((await cutAndReopen(disk)).state.notes).toEqual([1]);
+
+    const disk2 = new SimDisk();
+    const k = await open(disk2);
+    await k.append([note(7)], { durable: false });
+    await k.close();
+    expect((await cutAndReopen(disk2)).state.notes).toEqual([7]);
+  });
+
+  it('a batch cut by the power is all there or not there at all, over many torn and garbled tails', async () => {
+    const seen = new Set<string>();
+    let torn = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const disk = new SimDisk();
+      const j = await open(disk);
+      await j.append([note(1)], { durable: true });
+      // Big enough to span sectors, so a tear can keep some and lose others.
+      await j.append([note(2, 900), note(3, 900), note(4, 900)], { durable: false });
+      const after = await cutAndReopen(disk, seed % 2 ? 'tear' : 'garbage', seed);
+      const notes = after.state.notes.join(',');
+      expect(['1', '1,2,3,4']).toContain(notes);
+      seen.add(notes);
+      if (notes === '1') {
+        // Bytes of the lost batch that reached the disk are cut as a torn tail (none if every sector was lost).
+        if (after.openReport.tornTailBytes > 0) {
+          torn++;
+          expect(after.openReport.tornTail).toMatchObject({ segment: after.segmentNames().at(-1) });
+        }
+        expect(after.nextSeq).toBe(3);
+        // What was cut is gone for good: the next append takes its seq and reopens cleanly.
+        await after.append([note(5)], { durable: true });
+        const again = await cutAndReopen(disk, 'drop');
+        expect(again.state.notes).toEqual([1, 5]);
+        expect(again.openReport.tornTailBytes).toBe(0);
+      }
+    }
+    // Both outcomes happened, and tails were cut, so the checks above saw real tears.
+    expect(seen).toEqual(new Set(['1', '1,2,3,4']));
+    expect(torn).toBeGreaterThan(0);
+  });
+
+  it('a clean reopen reports no torn tail and replays only what follows the checkpoint', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    for (let n = 1; n <= 5; n++) await j.append([note(n)], { durable: true });
+    await j.close();
+    const again = await open(disk);
+    expect(again.openReport).toEqual({ segments: 1, recordsReplayed: 5, checkpointSeq: 1, tornTailBytes: 0, tornTail: undefined });
+  });
+});
+
+describe('what open refuses', () => {
+  it('a synced record damaged under a later synced one is corruption, not a torn tail', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    for (let n = 1; n <= 4; n++) await j.append([note(n, 600)], { durable: true });
+    const seg = segmentPath(j);
+    await j.close();
+    // A byte inside the second note's payload: its checksum fails, and the notes after it vouch it was synced.
+    disk.damage(seg, SEGMENT_DATA_START + 2_000, Buffer.from([0x55]));
+    await expect(open(disk)).rejects.toThrow(JournalCorruptionError);
+  });
+
+  it('a wrong device key (header MAC) is refused, and so is a second writer', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    await expect(open(disk)).rejects.toThrow(JournalLockedError);
+    await j.close();
+    await expect(open(disk, { deviceKey: Buffer.alloc(32, 2) })).rejects.toThrow(/header MAC mismatch/);
+  });
+
+  it('segment sizes outside 64 KiB .. 1 GiB are refused', async () => {
+    await expect(open(new SimDisk(), { segmentBytes: SEGMENT - 1 })).rejects.toThrow(RangeError);
+    await expect(open(new SimDisk(), { segmentBytes: 2 ** 30 + 1 })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('segments', () => {
+  it('a full segment rotates: the new one starts with a checkpoint, the old is sealed, and a reopen folds the same', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    let n = 0;
+    while (j.segmentNames().length < 3) await j.append([note(++n, 1_000)], { durable: n % 3 === 0 });
+    await j.sync();
+    const names = j.segmentNames();
+    const state = structuredClone(j.state);
+    const next = j.nextSeq;
+    const again = await cutAndReopen(disk);
+    expect(again.segmentNames()).toEqual(names);
+    expect(again.state).toEqual(state);
+    expect(again.nextSeq).toBe(next);
+    // Boot replays the newest segment behind its checkpoint, not the whole history.
+    expect(again.openReport.recordsReplayed).toBeLessThan(n / 2);
+    expect(again.openReport.checkpointSeq).toBeGreaterThan(1);
+  });
+
+  it('a batch larger than half a segment is refused before anything is written', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    const big = Array.from({ length: 40 }, (_, i) => note(i, 1_000));
+    await expect(j.append(big, { durable: true })).rejects.toThrow(expect.objectContaining({ code: 'BATCH_TOO_LARGE' }));
+    expect(j.nextSeq).toBe(2);
+    // Just under half a segment still goes in one piece.
+    const fits = Array.from({ length: 25 }, (_, i) => note(i, 1_000));
+    expect(await j.append(fits, { durable: true })).toEqual({ firstSeq: 2, lastSeq: 26 });
+  });
+});
+
+describe('retention', () => {
+  it('retires closed segments and never one holding an open obligation', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    let n = 0;
+    await j.append([{ type: 'test.open', payload: {} }], { durable: true });
+    while (j.segmentNames().length < 4) await j.append([note(++n, 1_000)], { durable: true });
+    expect(await j.retain({ mode: 'delete' })).toBeNull();
+    const names = j.segmentNames();
+    await j.append([{ type: 'test.close', payload: {} }], { durable: true });
+    const report = await j.retain({ mode: 'archive' });
+    expect(report).toMatchObject({ mode: 'archive', segments: names.slice(0, -1) });
+    expect(j.segmentNames()).toEqual(names.slice(-1));
+    expect(disk.list(`${DIR}/archive`).sort()).toEqual(names.slice(0, -1).sort());
+    const again = await cutAndReopen(disk);
+    expect(again.state.notes).toHaveLength(n);
+  });
+});
+
+describe('what append refuses', () => {
+  it('card data, an empty batch and an oversized record: a typed error and nothing written', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    await expect(j.append([{ type: 'test.note', payload: { n: 1, pan: '6212140000000000006' } }], { durable: true })).rejects.toThrow(SensitiveDataError);
+    await expect(j.append([], { durable: true })).rejects.toThrow(RangeError);
+    await expect(j.append([{ type: 'test.unknown', payload: {} }], { durable: true })).rejects.toThrow(JournalError);
+    expect(j.nextSeq).toBe(2);
+    expect(j.state.notes).toEqual([]);
+    expect((await cutAndReopen(disk, 'keep')).state.notes).toEqual([]);
+  });
+
+  it('a record over 1 MiB is refused, counted in characters and in UTF-8 bytes', async () => {
+    const j = await open(new SimDisk(), { segmentBytes: 4 << 20 });
+    const tooLarge = expect.objectContaining({ code: 'RECORD_TOO_LARGE' });
+    await expect(j.append([note(1, 1 << 20)], { durable: true })).rejects.toThrow(tooLarge);
+    // 400,000 characters, 1.2 MB once encoded.
+    await expect(j.append([{ type: 'test.note', payload: { n: 2, pad: '€'.repeat(400_000) } }], { durable: true })).rejects.toThrow(tooLarge);
+    expect(await j.append([note(3, (1 << 20) - 100)], { durable: true })).toEqual({ firstSeq: 2, lastSeq: 2 });
+  });
+
+  it('a failed fsync closes the journal for writing, for good: no retry, one failure reported, nothing more appended', async () => {
+    const disk = new SimDisk();
+    const failures: unknown[] = [];
+    const j = await open(disk, { onFailure: (e) => failures.push(e) });
+    await j.append([note(1)], { durable: true });
+    disk.failNextSync();
+    await expect(j.append([note(2)], { durable: true })).rejects.toThrow(JournalClosedError);
+    await expect(j.append([note(3)], { durable: true })).rejects.toThrow(JournalClosedError);
+    await expect(j.sync()).rejects.toThrow(JournalClosedError);
+    expect(failures).toHaveLength(1);
+    expect(j.failed).toBe(failures[0]);
+    expect(j.diskUsage().failed).toMatch(/EIO/);
+    const again = await cutAndReopen(disk, 'drop');
+    expect(again.state.notes).toEqual([1]);
+  });
+});
