@@ -18,6 +18,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 const SUITES = [
   'test/txn/terminal-state-fold.test.ts',
   'test/txn/reversal-sender.test.ts',
+  'test/txn/authorization-end.test.ts',
   'test/txn/money-invariants.test.ts',
   'test/txn/wire-fields.test.ts',
   'test/txn/engine.test.ts',
