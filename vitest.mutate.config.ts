@@ -19,6 +19,7 @@ const SUITES = [
   'test/txn/terminal-state-fold.test.ts',
   'test/txn/reversal-sender.test.ts',
   'test/txn/authorization-end.test.ts',
+  'test/txn/settlement-steps.test.ts',
   'test/txn/money-invariants.test.ts',
   'test/txn/wire-fields.test.ts',
   'test/txn/engine.test.ts',

@@ -52,13 +52,16 @@ class AuthRig {
     return this;
   }
 
-  intent(kind: AuthKind = 'sale', amount = 1_000, stan = 11): { intent: AuthIntent; request: IsoMessage } {
+  /** Set to make every engine event handler throw (a log sink that fails). */
+  emitThrows = false;
+
+  intent(kind: AuthKind = 'sale', amount = 1_000, stan = 11, requestId?: string): { intent: AuthIntent; request: IsoMessage } {
     const request = buildRequest({ kind, id: ID, stan, batch: 1, ...(kind !== 'balance' ? { amount } : {}), card: { posEntryMode: '05' }, stamp: localStamp(this.clock) });
-    return { request, intent: { stan, batch: 1, kind, amount, currency: '156', maskedPan: PAN, entryMode: '052', at: 'T', reversalImage: reversalImage(request) } };
+    return { request, intent: { stan, batch: 1, kind, amount, currency: '156', maskedPan: PAN, entryMode: '052', at: 'T', reversalImage: reversalImage(request), ...(requestId ? { requestId } : {}) } };
   }
 
-  async run(opts: { kind?: AuthKind; chip?: boolean; amount?: number } = {}) {
-    const { intent, request } = this.intent(opts.kind, opts.amount);
+  async run(opts: { kind?: AuthKind; chip?: boolean; amount?: number; requestId?: string } = {}) {
+    const { intent, request } = this.intent(opts.kind, opts.amount, 11, opts.requestId);
     const link = {
       exchange: async () => {
         this.onExchange?.();
@@ -83,7 +86,10 @@ class AuthRig {
         link,
         clock: this.clock,
         reader,
-        emit: (e) => this.events.push(e),
+        emit: (e) => {
+          this.events.push(e);
+          if (this.emitThrows) throw new Error('log sink failed');
+        },
         signedOff: () => void this.signOffs++,
         sendReversal: (stan) => {
           this.reversalsSent.push(stan);
@@ -136,6 +142,8 @@ describe('write-ahead', () => {
     rig.onSlip = () => rig.disk.crash(createRng(1), 'drop');
     const r = await rig.run();
     expect(r).toMatchObject({ kind: 'approved', stan: 11, batch: 1, amount: 1_000, maskedPan: PAN, rrn: '000000000042', authCode: 'A12345' });
+    // A swiped card has no second GENERATE AC to run.
+    expect(rig.arcs).toEqual([]);
     const after = await rig.afterPowerCut();
     expect(readTerminalRecords(after, rig.disk).map((r) => [r.type, r.payload])).toEqual([
       [TerminalRecord.authIntent.name, expect.objectContaining({ stan: 11 })],
@@ -192,7 +200,12 @@ describe('what the exchange ended in', () => {
     expect(await rig.run({ chip: true })).toEqual({ kind: 'declined', txn: 'sale', stan: 11, batch: 1, responseCode: '51' });
     expect(rig.records(TerminalRecord.authOutcome.name)).toMatchObject([{ result: 'declined', responseCode: '51' }]);
     expect(rig.arcs).toEqual(['51']);
+    expect(rig.events).toEqual([]);
     expect(rig.slips).toEqual([]);
+    const swiped = await new AuthRig().open();
+    swiped.exchange = reply({ 39: '51' });
+    expect(await swiped.run()).toMatchObject({ kind: 'declined', responseCode: '51' });
+    expect(swiped.arcs).toEqual([]);
     // A reply without a code is a decline too, never an approval.
     const rig2 = await new AuthRig().open();
     rig2.exchange = reply({ 37: '000000000042' });
@@ -228,7 +241,9 @@ describe('after the host approved', () => {
       expect(rig.records(TerminalRecord.reversalRequired.name)).toMatchObject([{ stan: 11, reason: '06', maskedPan: PAN }]);
       expect(rig.slips).toEqual([]);
       expect(rig.journal.state.totals.saleCount).toBe(0);
-      expect(rig.events.filter((e) => e.type === 'device-failed').length).toBe(chip === 'never' || 'throws' in chip ? 1 : 0);
+      const failed = rig.events.filter((e) => e.type === 'device-failed');
+      if (chip === 'never' || 'throws' in chip) expect(failed).toEqual([{ type: 'device-failed', stan: 11, device: 'reader', call: 'second GENERATE AC', detail: detail.slice(detail.indexOf('(') + 1, -1) }]);
+      else expect(failed).toEqual([]);
     }
   });
 
@@ -265,6 +280,56 @@ describe('after the host approved', () => {
     expect(r).toMatchObject({ kind: 'approved', rrn: '' });
     expect(r).not.toHaveProperty('authCode');
     expect(rig.records(TerminalRecord.authOutcome.name)[0]).not.toHaveProperty('authCode');
+  });
+});
+
+describe('what the result carries', () => {
+  it("the client's request id, when it gave one; a sale's reply with a balance field gives no balance", async () => {
+    const rig = await new AuthRig().open();
+    rig.exchange = approve({ 54: '1002156C000000012345' });
+    const r = await rig.run({ requestId: 'pos-42' });
+    expect(r).toMatchObject({ kind: 'approved', requestId: 'pos-42' });
+    expect(r).not.toHaveProperty('balance');
+    const rig2 = await new AuthRig().open();
+    rig2.exchange = { kind: 'timeout' };
+    expect(await rig2.run({ requestId: 'pos-43' })).toMatchObject({ kind: 'reversed', requestId: 'pos-43' });
+    const rig3 = await new AuthRig().open();
+    expect(await rig3.run()).not.toHaveProperty('requestId');
+  });
+
+  it('a chip balance inquiry that got no answer is not told to the card (there is no answer to tell)', async () => {
+    const rig = await new AuthRig().open();
+    rig.exchange = { kind: 'timeout' };
+    expect(await rig.run({ kind: 'balance', amount: 0, chip: true })).toMatchObject({ kind: 'declined', responseCode: '98' });
+    expect(rig.arcs).toEqual([]);
+  });
+});
+
+describe('a failure nobody foresaw (an event sink that throws)', () => {
+  it('after the approval, before the card completed it: reversed 06', async () => {
+    const rig = await new AuthRig().open();
+    rig.chip = { throws: new Error('reader gone') };
+    rig.emitThrows = true;
+    expect(await rig.run({ chip: true })).toMatchObject({ kind: 'reversed', reason: '06', detail: 'the transaction could not be completed after approval (log sink failed)' });
+    expect(rig.records(TerminalRecord.reversalRequired.name)).toMatchObject([{ reason: '06', maskedPan: PAN }]);
+  });
+
+  it('once the end is decided (declined, or reversed and durable), that end stands', async () => {
+    const rig = await new AuthRig().open();
+    rig.exchange = reply({ 39: '51' });
+    rig.chip = { throws: new Error('reader gone') };
+    rig.emitThrows = true;
+    expect(await rig.run({ chip: true })).toMatchObject({ kind: 'declined', responseCode: '51' });
+    expect(rig.records(TerminalRecord.reversalRequired.name)).toEqual([]);
+
+    const rig2 = await new AuthRig().open();
+    rig2.exchange = { kind: 'timeout' };
+    rig2.sendReversal = async () => {
+      throw new Error('link gone');
+    };
+    rig2.emitThrows = true;
+    expect(await rig2.run()).toMatchObject({ kind: 'reversed', reason: '98', reversal: 'pending' });
+    expect(rig2.records(TerminalRecord.reversalRequired.name)).toHaveLength(1);
   });
 });
 
