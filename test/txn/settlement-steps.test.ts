@@ -83,12 +83,14 @@ describe('what settlement refuses', () => {
   it('while a reversal is owed (naming its STAN) or an authorization is in flight; nothing is sent or written', async () => {
     const rig = await new SettleRig().open();
     await rig.journal.append([{ type: TerminalRecord.authIntent.name, payload: { stan: 7, batch: 1, kind: 'sale', amount: 5, currency: '156', maskedPan: 'x', entryMode: '052', at: 'T', reversalImage: {} } }], { durable: true });
-    expect(await failure(rig.settle())).toMatchObject({ code: 'SETTLEMENT_IN_FLIGHT' });
+    expect(await failure(rig.settle())).toMatchObject({ code: 'SETTLEMENT_IN_FLIGHT', message: 'an authorization is in flight: settle after it ends' });
+    await rig.journal.append([{ type: TerminalRecord.authIntent.name, payload: { stan: 8, batch: 1, kind: 'sale', amount: 5, currency: '156', maskedPan: 'x', entryMode: '052', at: 'T', reversalImage: {} } }], { durable: true });
     await rig.journal.append([{ type: TerminalRecord.reversalRequired.name, payload: { stan: 7, reason: '98', at: 'T' } }], { durable: true });
+    await rig.journal.append([{ type: TerminalRecord.reversalRequired.name, payload: { stan: 8, reason: '98', at: 'T' } }], { durable: true });
     const e = await failure(rig.settle());
     expect(e).toBeInstanceOf(SettlementError);
     expect(e).toMatchObject({ code: 'SETTLEMENT_REVERSALS_OWED', name: 'SettlementError' });
-    expect(e.message).toMatch(/^reversals owed for STAN 7:/);
+    expect(e.message).toMatch(/^reversals owed for STAN 7, 8:/);
     expect(rig.sent).toEqual([]);
     expect(rig.journal.state.settlementRun).toBeNull();
   });
@@ -118,6 +120,8 @@ describe('a balanced batch', () => {
     expect(rig.field(0, 11)).toBe(String(nextStan(before)).padStart(6, '0'));
     expect(rig.field(1, 11)).toBe(String(nextStan(before + 1)).padStart(6, '0'));
     expect(rig.field(1, 48)).toBe('0000');
+    const end = readTerminalRecords(rig.journal, rig.disk).filter((x) => x.type === TerminalRecord.settlementStep.name).at(-1)!.payload;
+    expect(end).toMatchObject({ step: 'batch-end', records: 0 });
     expect(rig.journal.state).toMatchObject({ batch: 2, settlementRun: null, stan: before + 2, batchEntries: {} });
     expect(rig.journal.state.lastSettlement).toMatchObject({ batch: 1, balanced: true, uploaded: 0, at: new Date(rig.clock.now()).toISOString() });
     expect(r.report.byCardType.foreign).toEqual({ terminal: zero, acquirer: zero, difference: zero });
