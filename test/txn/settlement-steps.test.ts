@@ -172,6 +172,16 @@ describe('an unbalanced batch', () => {
     expect(rig.journal.state.lastSettlement).toMatchObject({ balanced: false, uploaded: 2 });
   });
 
+  it('an empty batch the acquirer says holds a sale (one only it saw) uploads nothing and ends the batch, the difference reported', async () => {
+    const rig = await new SettleRig().open();
+    rig.answers = [totalsAnswer('2', { debitAmount: 900n, debitCount: 1, creditAmount: 0n, creditCount: 0 })];
+    const r = await rig.settle();
+    expect(r).toMatchObject({ balanced: false, uploaded: 0, nextBatch: 2 });
+    expect(r.report.byCardType.domestic.difference).toEqual({ debitCount: -1, debitAmount: -900, creditCount: 0, creditAmount: 0 });
+    expect(rig.sent.map((m) => [m.mti, textField(m, 48)?.length])).toEqual([['0500', 62], ['0320', 4]]);
+    expect(rig.field(1, 48)).toBe('0000');
+  });
+
   it('an upload that gets no answer stops; settling again re-sends that one (same STAN) and not the confirmed ones', async () => {
     const rig = await new SettleRig().open();
     await rig.txn('sale', 100);
