@@ -8,7 +8,8 @@ import { Journal, type JournalOptions } from '../../firmware-ts/journal/journal.
 import { JournalClosedError, JournalCorruptionError, JournalError, JournalLockedError, SensitiveDataError } from '../../firmware-ts/journal/errors.js';
 import { RecordTypes } from '../../firmware-ts/journal/record-types.js';
 import type { StateMachine } from '../../firmware-ts/journal/state-machine.js';
-import { SEGMENT_DATA_START } from '../../protocol/journal/format.js';
+import { verifyJournal } from '../../firmware-ts/journal/verify.js';
+import { parseSegmentFileName, SEGMENT_DATA_START } from '../../protocol/journal/format.js';
 import { createRng } from '../../host-bridge/terminal-sim/rng.js';
 import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
 
@@ -18,14 +19,19 @@ const SEGMENT = 64 * 1024;
 
 interface Notes {
   notes: number[];
+  /** The seq each note was folded with. */
+  seqs: number[];
   /** Seq of the oldest note not yet "closed" (the retention horizon), or null. */
   open: number | null;
 }
 
 const fold: StateMachine<Notes> = {
-  initial: () => ({ notes: [], open: null }),
+  initial: () => ({ notes: [], seqs: [], open: null }),
   apply: (s, r) => {
-    if (r.type === 'test.note') s.notes.push((r.payload as { n: number }).n);
+    if (r.type === 'test.note') {
+      s.notes.push((r.payload as { n: number }).n);
+      s.seqs.push(r.seq);
+    }
     if (r.type === 'test.open') s.open ??= r.seq;
     if (r.type === 'test.close') s.open = null;
   },
@@ -71,6 +77,47 @@ describe('what a power cut leaves', () => {
     expect(await j3.append([note(4)], { durable: true })).toEqual({ firstSeq: 5, lastSeq: 5 });
     const j4 = await cutAndReopen(disk, 'keep');
     expect(j4.state.notes).toEqual([1, 2, 3, 4]);
+  });
+
+  it('each record of a batch is folded with its own seq, live as after a reopen', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    await j.append([note(1), note(2), note(3)], { durable: true });
+    expect(j.state.seqs).toEqual([2, 3, 4]);
+    expect((await cutAndReopen(disk)).state.seqs).toEqual([2, 3, 4]);
+  });
+
+  it('lazy appends made before a rotation survive a power cut after a durable append in the new segment', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    let n = 0;
+    while (j.segmentNames().length < 2) await j.append([note(++n, 1_000)], { durable: false });
+    await j.append([note(++n)], { durable: true });
+    const again = await cutAndReopen(disk, 'drop');
+    expect(again.state.notes).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+  });
+
+  it('the record chain goes on unbroken across a reopen and a rotation (verify with the key is clean)', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    await j.append([note(1)], { durable: true });
+    await j.close();
+    const k = await open(disk);
+    let n = 1;
+    while (k.segmentNames().length < 2) await k.append([note(++n, 1_000)], { durable: true });
+    await k.close();
+    const report = verifyJournal(DIR, { deviceKey: KEY, storage: disk, types: types() });
+    expect(report).toMatchObject({ chainChecked: true, corrupt: null, tampered: null });
+    expect(report.records).toBeGreaterThan(n);
+  });
+
+  it('a closed journal refuses appends and syncs', async () => {
+    const j = await open(new SimDisk());
+    await j.close();
+    await expect(j.append([note(1)], { durable: true })).rejects.toThrow(JournalClosedError);
+    await expect(j.sync()).rejects.toThrow(JournalClosedError);
+    // Closed is not failed: nothing was attempted on the file.
+    expect(j.failed).toBeNull();
   });
 
   it('sync() makes lazy appends durable; close() syncs them too', async () => {
@@ -198,10 +245,19 @@ describe('retention', () => {
     await j.append([{ type: 'test.close', payload: {} }], { durable: true });
     const report = await j.retain({ mode: 'archive' });
     expect(report).toMatchObject({ mode: 'archive', segments: names.slice(0, -1) });
+    // Through the seq just before the first segment kept.
+    expect(report!.throughSeq).toBe(parseSegmentFileName(names.at(-1)!)! - 1);
     expect(j.segmentNames()).toEqual(names.slice(-1));
     expect(disk.list(`${DIR}/archive`).sort()).toEqual(names.slice(0, -1).sort());
     const again = await cutAndReopen(disk);
     expect(again.state.notes).toHaveLength(n);
+    // Delete mode removes, it does not archive.
+    while (again.segmentNames().length < 3) await again.append([note(++n, 1_000)], { durable: true });
+    const archived = disk.list(`${DIR}/archive`).length;
+    const gone = await again.retain({ mode: 'delete' });
+    expect(gone!.segments.length).toBeGreaterThan(0);
+    expect(disk.list(`${DIR}/archive`)).toHaveLength(archived);
+    for (const name of gone!.segments) expect(disk.exists(`${DIR}/${name}`)).toBe(false);
   });
 });
 
@@ -224,6 +280,20 @@ describe('what append refuses', () => {
     // 400,000 characters, 1.2 MB once encoded.
     await expect(j.append([{ type: 'test.note', payload: { n: 2, pad: '€'.repeat(400_000) } }], { durable: true })).rejects.toThrow(tooLarge);
     expect(await j.append([note(3, (1 << 20) - 100)], { durable: true })).toEqual({ firstSeq: 2, lastSeq: 2 });
+    // Written whole: it reads back.
+    await j.close();
+  });
+
+  it('a record near the limit reads back whole after a reopen', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk, { segmentBytes: 4 << 20 });
+    // First, while the write buffer is at its first 16 KiB: fewer characters than that, more bytes once encoded.
+    await j.append([{ type: 'test.note', payload: { n: 5, pad: '€'.repeat(6_000) } }], { durable: true });
+    await j.append([note(3, (1 << 20) - 100)], { durable: true });
+    await j.append([{ type: 'test.note', payload: { n: 4, pad: '€'.repeat(300_000) } }], { durable: true });
+    await j.close();
+    const again = await open(disk, { segmentBytes: 4 << 20 });
+    expect(again.state.notes).toEqual([5, 3, 4]);
   });
 
   it('a failed fsync closes the journal for writing, for good: no retry, one failure reported, nothing more appended', async () => {
