@@ -370,6 +370,13 @@ describe('when the journal fails', () => {
     expect(rig.slips).toEqual([]);
   });
 
+  it('an unforeseen throw from the link, then a journal that cannot take the reversal: unknown, decided at boot', async () => {
+    const rig = await new AuthRig().open();
+    rig.exchange = { throws: new Error('socket exploded') };
+    rig.onExchange = () => rig.disk.failNextSync();
+    expect(await rig.run()).toMatchObject({ kind: 'unknown', detail: expect.stringMatching(/the outcome is decided when the terminal restarts/) });
+  });
+
   it('a decline that cannot be written is still a decline (a reversal of it at boot undoes nothing)', async () => {
     const rig = await new AuthRig().open();
     rig.exchange = reply({ 39: '51' });
