@@ -22,6 +22,7 @@ import { runControlRequest, type DaemonParts } from './control-ops.js';
 import { ControlServer, type ControlLimits } from './control-server.js';
 import type { RunningOperation } from './operation-queue.js';
 import type { DaemonLog } from './daemon-log.js';
+import { ReversalReasons } from './reversal-reasons.js';
 import { openDevices, type SimulatedDevices } from './devices.js';
 import { confirmHealthySlot, startServicePort } from '../service/start-service.js';
 
@@ -49,13 +50,6 @@ export interface ShutdownReport {
   inFlight: RunningOperation | null;
   waitedMs: number;
 }
-
-/** Why a reversal is owed, for the log (ReversalReason in txn/records.ts). */
-const REVERSAL_REASON_WORDS: Record<string, string> = {
-  '98': 'no trustworthy reply from the acquirer',
-  A0: 'reply failed its MAC check',
-  '06': 'the card refused the approval',
-};
 
 /** Slack for the slip after an approval; a printer that takes longer leaves the receipt pending (printed at boot). */
 const SHUTDOWN_PRINT_MS = 3000;
@@ -163,16 +157,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const devices = openDevices({ reader: config.reader, printer: config.printer, clock, log: { info: (m) => log.event('device', { detail: m }), warn: (m) => log.event('device-warning', { detail: m }) }, ...(opts.simulated ? { simulated: opts.simulated } : {}) });
     closers.push(() => devices.close());
     const supervisor = new Supervisor({ journal, clock });
-    // Every reversal decision is logged with its STAN and why it is owed (the reason is in the journal's open set).
-    const reasons = new Map<number, string>();
-    const reversalWhy = (e: { type: string; stan?: number }): { reason?: string } => {
-      if (!e.type.startsWith('reversal') || e.stan === undefined) return {};
-      const owed = engine.reversals().find((v) => v.stan === e.stan);
-      if (owed) reasons.set(e.stan, `${owed.reason} (${REVERSAL_REASON_WORDS[owed.reason] ?? 'reason code'})`);
-      const reason = reasons.get(e.stan);
-      if (e.type === 'reversal-cleared') reasons.delete(e.stan);
-      return reason ? { reason } : {};
-    };
+    // Every reversal decision is logged with its STAN and why it is owed.
+    const reasons = new ReversalReasons(() => engine.reversals());
     const identity = { terminalId: config.terminalId, merchantId: config.merchantId };
     const terminal = buildTerminal({
       journal,
@@ -189,7 +175,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       ...(config.batch ? { batch: config.batch } : {}),
       ...(config.onlinePin ? { onlinePin: config.onlinePin } : {}),
       timeouts: config.timeouts,
-      onEngineEvent: (e) => log.event(e.type, { ...e, type: undefined, ...reversalWhy(e) }),
+      onEngineEvent: (e) => log.event(e.type, { ...e, type: undefined, ...reasons.for(e) }),
       onLinkEvent: (e) => log.event(`link-${e.type}`, { ...e, type: undefined }),
     });
     const { link, engine } = terminal;
