@@ -16,6 +16,7 @@ import { syntheticSteps } from '../../firmware-ts/journal/synthetic-sales.js';
 import { terminalFold } from '../../firmware-ts/txn/terminal-fold.js';
 import { CHECKPOINT, INTERNAL_TYPES } from '../../firmware-ts/journal/internal-types.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
+import { propertyRuns } from '../property-runs.js';
 
 const DIR = '/j';
 const key = randomBytes(32);
@@ -99,7 +100,7 @@ describe('journal under power loss (fault-injecting storage)', () => {
           survivors = now;
         }
       }),
-      { numRuns: 600 },
+      { numRuns: propertyRuns(600) },
     );
   });
 
@@ -107,6 +108,7 @@ describe('journal under power loss (fault-injecting storage)', () => {
     // What the runs exercised: the comparison means little unless checkpoints were written and sales survived.
     let runsWithCheckpoint = 0;
     let runsWithSales = 0;
+    const rounds = propertyRuns(60);
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 0x7fffffff }), fc.integer({ min: 50, max: 900 }), async (seed, sales) => {
         const disk = new SimDisk();
@@ -139,10 +141,10 @@ describe('journal under power loss (fault-injecting storage)', () => {
         if (checkpoints > 0) runsWithCheckpoint++;
         if (full.stan > 0) runsWithSales++;
       }),
-      { numRuns: 60 },
+      { numRuns: rounds },
     );
-    expect(runsWithCheckpoint, 'runs whose journal held a checkpoint').toBeGreaterThan(10);
-    expect(runsWithSales, 'runs where sales survived the crashes').toBeGreaterThan(30);
+    expect(runsWithCheckpoint, 'runs whose journal held a checkpoint').toBeGreaterThan(rounds / 6);
+    expect(runsWithSales, 'runs where sales survived the crashes').toBeGreaterThan(rounds / 2);
   });
 
   it('closes for writing after an fsync failure and never retries it; reopening reads the disk', async () => {
