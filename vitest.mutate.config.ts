@@ -16,6 +16,16 @@ import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 const SUITES = [
+  'test/txn/supervisor-lockout.test.ts',
+  'test/txn/rollback-counters.test.ts',
+  'test/txn/txn-snapshot.test.ts',
+  'test/txn/bounded-call.test.ts',
+  'test/txn/request-id.test.ts',
+  'test/txn/operator-fold.test.ts',
+  'test/txn/salvage-policy.test.ts',
+  'test/daemon/config-online-pin.test.ts',
+  'test/txn/request-id-index.test.ts',
+  'test/daemon/settlement-slip-owed.test.ts',
   'test/txn/terminal-state-fold.test.ts',
   'test/txn/reversal-sender.test.ts',
   'test/txn/authorization-end.test.ts',
@@ -32,10 +42,6 @@ const SUITES = [
   'test/iso8583/spec-conformance.test.ts',
   'test/txn/lookups-flat.test.ts',
   'test/journal/pin-block-guard.test.ts',
-  'test/daemon/config-online-pin.test.ts',
-  'test/txn/request-id-index.test.ts',
-  'test/txn/slip-originals.test.ts',
-  'test/daemon/settlement-slip-owed.test.ts',
   'test/txn/wire-fields.test.ts',
   'test/txn/engine.test.ts',
   'test/txn/batch-limit.test.ts',
