@@ -42,6 +42,7 @@ const SUITES = [
   'test/iso8583/spec-conformance.test.ts',
   'test/txn/lookups-flat.test.ts',
   'test/journal/pin-block-guard.test.ts',
+  'test/journal/segment-scan.test.ts',
   'test/txn/wire-fields.test.ts',
   'test/txn/engine.test.ts',
   'test/txn/batch-limit.test.ts',
@@ -54,6 +55,9 @@ const SUITES = [
   'test/journal/journal-basics.test.ts',
   'test/journal/tamper.test.ts',
   'test/journal/retention.test.ts',
+  'test/journal/verified-segments.test.ts',
+  'test/journal/full-disk.test.ts',
+  'test/journal/repair-salvage.test.ts',
   'test/journal/crash-recovery.property.test.ts',
   'test/sim/sim-determinism.test.ts',
 ];

@@ -216,6 +216,9 @@ export async function repairJournal<S, O>(dir: string, opts: RepairOptions<S, O>
       recordsReappended: reappend.length,
     };
     if (!opts.confirm) return { verify, plan, applied: false };
+    // Before anything moves: without the key the repaired journal cannot be written, and a repair that
+    // stopped after the move would leave the owed reversals in the damaged part only.
+    if (!opts.deviceKey) missingKey(dir);
     if (storage.exists(movedTo)) throw new JournalError('REPAIR_EXISTS', `${movedTo} already exists; move it away first`);
 
     // 1. Move the damaged part aside (kept for the acquirer's audit), and cut the segment it started in.
@@ -249,7 +252,7 @@ export async function repairJournal<S, O>(dir: string, opts: RepairOptions<S, O>
     // repair whole or not at all.
     const header = cutImage ? decodeSegmentHeader(cutImage) : null;
     const segmentBytes = header && typeof header !== 'string' ? header.segmentBytes : undefined;
-    const j = await Journal.open({ dir, deviceKey: opts.deviceKey ?? missingKey(dir), fold: policy.fold, types: policy.types, storage, segmentBytes });
+    const j = await Journal.open({ dir, deviceKey: opts.deviceKey, fold: policy.fold, types: policy.types, storage, segmentBytes });
     try {
       const seqMap = new Map<number, number>();
       const batchLimit = (segmentBytes ?? 1 << 20) / 4;

@@ -222,6 +222,24 @@ describe('journal repair never rolls the terminal back', () => {
   }
 });
 
+describe('journal repair without the device key', () => {
+  it('refuses before moving anything: the owed reversal stays where the next open finds it', async () => {
+    const rig = rigFromFixture();
+    damages["flipped byte in the newest segment's middle record"]!(rig.disk);
+    const before = readAll(rig.disk, JOURNAL_DIR);
+    const dry = await repairJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: null, confirm: false, policy: terminalSalvage, now: () => '2026-12-01T10:00:00.000Z' });
+    expect(dry.plan!.bytesMoved + dry.plan!.segmentsMoved.length, "the dry run plans to move something").toBeGreaterThan(0);
+    await expect(repairJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: null, confirm: true, policy: terminalSalvage, now: () => '2026-12-01T10:00:00.000Z' })).rejects.toMatchObject({ code: 'NO_KEY' });
+    const after = readAll(rig.disk, JOURNAL_DIR);
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [p, b] of before) expect(after.get(p)!.equals(b), p).toBe(true);
+    expect(rig.disk.exists(dry.plan!.movedTo)).toBe(false);
+    // With the key, the same journal repairs and still owes the reversal.
+    const done = await repairJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: rig.deviceKey, confirm: true, policy: terminalSalvage, now: () => '2026-12-01T10:00:00.000Z' });
+    expect(done.plan!.obligations.reversalsOwed.map((r) => r.stan)).toContain(fx.owed);
+  }, 60_000);
+});
+
 describe('posj journal stat tells what the daemon boots', () => {
   it('the same STAN as the open journal, settlement STANs counted', async () => {
     const { spawnSync } = await import('node:child_process');
