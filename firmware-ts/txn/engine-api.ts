@@ -101,6 +101,8 @@ export type RefusalReason =
   | 'supervisor-refused'
   | 'original-not-found'
   | 'original-not-voidable'
+  /** A refund of this terminal's own sale that was declined, reversed or voided: no money of it moved. */
+  | 'original-not-refundable'
   | 'card-read-failed'
   /** 取消输入密码: the cardholder pressed cancel on the PIN pad. */
   | 'pin-entry-cancelled'

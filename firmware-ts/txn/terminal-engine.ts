@@ -31,7 +31,7 @@ import type { PlantedBugs } from './planted-bugs.js';
 import { RECEIPT_JOB_STARTED, TerminalRecord, type AuthIntent, type AuthKind, type AuthOutcome, type ReceiptNotPrinted } from './records.js';
 import { requestIdProblem } from './request-id.js';
 import { DEFAULT_REVERSAL_POLICY, ReversalSender, type RoundResult } from './reversal-sender.js';
-import { newestView, reprintable, reversalIntent, saleByRrn, settledSale, viewByRequestId, viewByRrn, viewByStan, viewIn, type TxnView } from './txn-history.js';
+import { newestView, refundedOf, reprintable, reversalIntent, saleByRrn, settledSale, viewByRequestId, viewByRrn, viewByStan, viewIn, type TxnView } from './txn-history.js';
 import { batchFullDetail, batchIsFull, batchLimitPolicy } from './batch-limit.js';
 import { nextStan, Settlement } from './settlement.js';
 import { buildRequest, localStamp, pad6, reversalImage, type RequestSpec } from './txn-messages.js';
@@ -196,6 +196,8 @@ export class TerminalEngine implements TerminalEngineApi {
       // A refund of this terminal's own sale names it in field 61 (batch + STAN + date); another terminal's
       // sale only by RRN and date, the batch and STAN left zero.
       const own = saleByRrn(this.state, req.rrn);
+      const refusal = own ? this.checkRefundable(own, req.rrn, req.amount) : undefined;
+      if (refusal) return refusal;
       return this.withCard('refund', req.amount, req.requestId !== undefined ? { requestId: req.requestId } : {}, { date: req.date, rrn: req.rrn, ...(own ? { batch: own.intent.batch, stan: own.intent.stan } : {}) });
     });
   }
@@ -654,6 +656,20 @@ export class TerminalEngine implements TerminalEngineApi {
     if (v.outcome?.result !== 'approved' || v.reversal || v.consumedBy !== undefined) {
       return refused(kind, 'original-not-voidable', `the ${wants} is ${stateOf(v)}${v.consumedBy !== undefined ? ` (used by STAN ${v.consumedBy})` : ''}`);
     }
+    return undefined;
+  }
+
+  /**
+   * A refund of this terminal's own sale returns money that moved and is still with the merchant: not for a
+   * declined, reversed or voided sale (the cardholder was never debited, or was already credited), and never
+   * more than the sale less what refunds of it already returned. Another terminal's sale is the acquirer's check.
+   */
+  private checkRefundable(own: TxnView, rrn: string, amount: number): TxnResult | undefined {
+    if (own.outcome?.result !== 'approved' || own.reversal || own.consumedBy !== undefined) {
+      return refused('refund', 'original-not-refundable', `the ${own.intent.kind === 'sale' ? 'sale' : 'completion'} with RRN ${rrn} is ${stateOf(own)}${own.consumedBy !== undefined ? ` (used by STAN ${own.consumedBy})` : ''}: no money of it to return`);
+    }
+    const left = own.intent.amount - refundedOf(this.state, rrn);
+    if (amount > left) return refused('refund', 'invalid-amount', left > 0 ? `refund amount must be 1..${left} (the sale ${own.intent.amount}, ${own.intent.amount - left} already refunded)` : `the sale with RRN ${rrn} is refunded in full`);
     return undefined;
   }
 

@@ -94,9 +94,18 @@ export function settledSale(s: TerminalState, stan: number): TxnView | undefined
   return newest(s, (v) => (v.intent.kind === 'sale' && v.intent.stan === stan && v.intent.batch !== s.batch && v.outcome?.result === 'approved' && !v.reversal ? v : undefined));
 }
 
-/** This terminal's approved sale or completion with that RRN, if it is still kept. */
+/** This terminal's sale or completion that the acquirer answered with that RRN, if it is still kept (whatever became of it). */
 export function saleByRrn(s: TerminalState, rrn: string): TxnView | undefined {
-  return newest(s, (v) => ((v.intent.kind === 'sale' || v.intent.kind === 'preauth-completion') && v.outcome?.result === 'approved' && v.outcome.rrn === rrn ? v : undefined));
+  return newest(s, (v) => ((v.intent.kind === 'sale' || v.intent.kind === 'preauth-completion') && v.outcome?.rrn === rrn ? v : undefined));
+}
+
+/** Fen already given back by this terminal's refunds of that RRN that stand (approved, not reversed). */
+export function refundedOf(s: TerminalState, rrn: string): number {
+  let fen = 0;
+  for (const v of Object.values(s.txns)) {
+    if (v.intent.kind === 'refund' && v.intent.original?.rrn === rrn && v.outcome?.result === 'approved' && !v.reversal) fen += v.intent.amount;
+  }
+  return fen;
 }
 
 /**

@@ -57,6 +57,48 @@ describe('amounts', () => {
   });
 });
 
+describe("a refund of this terminal's own sale", () => {
+  const hostRrn = (rig: EngineRig) => (rig.ledger('authorization').at(-1) as { rrn: string }).rrn;
+  const hostDate = (rig: EngineRig) => (rig.ledger('authorization').at(-1) as { date: string }).date;
+
+  it('a reversed or voided sale has no money to return: refused before the card is read', async () => {
+    const { rig, engine } = await booted();
+    // Approved by the host, refused by the chip (06): reversed, the host's RRN known to the terminal.
+    rig.reader.entryMode = 'chip';
+    rig.reader.chipReversal = '06';
+    expect(await rig.run(engine.sale(3_100))).toMatchObject({ kind: 'reversed', reversal: 'cleared' });
+    const reversed = { rrn: hostRrn(rig), date: hostDate(rig) };
+    rig.reader.chipReversal = undefined;
+    const sale = await rig.run(engine.sale(1_000));
+    const voided = await rig.run(engine.void({ stan: stanOf(sale), password: PASSWORD }));
+    expect(voided).toMatchObject({ kind: 'approved', txn: 'void' });
+    const before = untouched(rig);
+    expect(await rig.run(engine.refund({ ...reversed, amount: 100, password: PASSWORD }))).toEqual(refusal('refund', 'original-not-refundable', `the sale with RRN ${reversed.rrn} is reversed: no money of it to return`));
+    expect(await rig.run(engine.refund({ rrn: rrnOf(sale), date: '0101', amount: 100, password: PASSWORD }))).toEqual(refusal('refund', 'original-not-refundable', `the sale with RRN ${rrnOf(sale)} is voided (used by STAN ${stanOf(voided)}): no money of it to return`));
+    expect(untouched(rig)).toEqual(before);
+  });
+
+  it('never more than the sale less what its refunds returned; a reversed refund gives its part back', async () => {
+    const { rig, engine } = await booted();
+    const sale = await rig.run(engine.sale(8_000));
+    const orig = { rrn: rrnOf(sale), date: hostDate(rig), password: PASSWORD };
+    expect(await rig.run(engine.refund({ ...orig, amount: 3_000 }))).toMatchObject({ kind: 'approved', txn: 'refund' });
+    let before = untouched(rig);
+    expect(await rig.run(engine.refund({ ...orig, amount: 5_001 }))).toEqual(refusal('refund', 'invalid-amount', 'refund amount must be 1..5000 (the sale 8000, 3000 already refunded)'));
+    expect(untouched(rig)).toEqual(before);
+    // A refund whose reply is lost is reversed: it returned nothing, so its 2000 may be refunded again.
+    rig.host.rules = { ...rig.host.rules, rules: [{ when: { amount: 2_000, mti: '0220' }, then: { action: 'drop-reply' } }] };
+    const lost = await rig.run(engine.refund({ ...orig, amount: 2_000 }));
+    rig.host.rules = { ...rig.host.rules, rules: [] };
+    expect(lost).toMatchObject({ kind: 'reversed', reversal: 'cleared' });
+    expect(await rig.run(engine.refund({ ...orig, amount: 5_000 }))).toMatchObject({ kind: 'approved', txn: 'refund', amount: 5_000 });
+    before = untouched(rig);
+    expect(await rig.run(engine.refund({ ...orig, amount: 1 }))).toEqual(refusal('refund', 'invalid-amount', `the sale with RRN ${orig.rrn} is refunded in full`));
+    expect(untouched(rig)).toEqual(before);
+    expect(rig.violations()).toEqual([]);
+  });
+});
+
 describe("a refund's RRN and original date", () => {
   const words = 'refund needs a 12-character RRN and the original date as MMDD';
   it('anything but 12 letters or digits, or a date that is not MMDD, is refused before the supervisor is asked', async () => {
