@@ -242,6 +242,8 @@ export class TerminalEngine implements TerminalEngineApi {
       const check = await this.d.supervisor.verify(req.password, 'close-reversal');
       if (!check.ok) return { closed: false, detail: check.detail };
       await this.d.journal.append([{ type: TerminalRecord.reversalClosed.name, payload: { stan: req.stan, reason: req.reason, at: this.nowIso() } }], { durable: true });
+      // The last one closed ends the backoff, as a clearing does: the next reversal owed starts from the base.
+      if (Object.keys(this.state.reversals).length === 0) this.afterRound();
       return { closed: true, detail: 'closed by supervisor' };
     });
   }
@@ -460,10 +462,10 @@ export class TerminalEngine implements TerminalEngineApi {
   /** The reversal just raised goes out at once; what is left is retried in the background. */
   private async sendReversalNow(stan: number): Promise<ReversalStanding> {
     try {
-      const sent = await this.reversalSender.send(stan);
-      this.afterRound({ cleared: sent === 'cleared' ? [stan] : [], stuck: sent === 'stuck' ? [stan] : [], owed: sent === 'owed' ? [stan] : [] });
+      await this.reversalSender.send(stan);
+      this.afterRound();
     } catch (e) {
-      this.afterRound({ cleared: [], stuck: [], owed: [stan] });
+      this.afterRound();
       throw e;
     }
     const view = this.viewByStan(stan);
@@ -555,16 +557,16 @@ export class TerminalEngine implements TerminalEngineApi {
   private async runReversalRound(deadline?: number): Promise<RoundResult> {
     try {
       const r = await this.reversalSender.round(deadline);
-      this.afterRound(r);
+      this.afterRound();
       return r;
     } catch (e) {
-      this.afterRound({ cleared: [], stuck: [], owed: Object.keys(this.state.reversals).map(Number) });
+      this.afterRound();
       throw e;
     }
   }
 
   /** While anything is still owed, the next background round comes after a capped, jittered backoff. */
-  private afterRound(_round: RoundResult): void {
+  private afterRound(): void {
     const owed = Object.keys(this.state.reversals).map(Number);
     if (owed.length === 0) {
       this.failedRounds = 0;

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import type { TxnResult } from '../../firmware-ts/txn/engine-api.js';
-import { EngineRig, HOST_IGNORES_REVERSALS } from './engine-rig.js';
+import { EngineRig, HOST_IGNORES_REVERSALS, PASSWORD } from './engine-rig.js';
 import { PAN } from '../acquirer/harness.js';
 import { maskPan } from '../../firmware-ts/pci/card-data.js';
 
@@ -200,6 +200,24 @@ describe('background reversal rounds', () => {
     expect(rig.records(TerminalRecord.reversalNotSent.name)).toHaveLength(notSent);
     expect(rig.records(TerminalRecord.reversalAttempt.name).filter((x) => (x.payload as { stan: number }).stan === stanOf(again))).toHaveLength(1);
     expect(scheduled()).toHaveLength(4);
+  });
+
+  it('a supervisor closing the last owed reversal ends its backoff: the next reversal starts from the base', async () => {
+    const rig = new EngineRig();
+    const engine = await rig.start();
+    await rig.run(engine.boot());
+    rig.cutOnWrite = { at: 'after-host', cut: () => rig.unplug() };
+    const r = await rig.run(engine.sale(4_200));
+    await rig.idle(60_000 + 120_000 + 40_000, 1_000);
+    const scheduled = () => rig.events.filter((e) => e.type === 'reversal-round-scheduled');
+    expect(scheduled().map((e) => (e as { inMs: number }).inMs)).toEqual([60_000, 120_000, 240_000]);
+    expect(await rig.run(engine.closeReversal({ stan: stanOf(r), password: PASSWORD, reason: 'settled by phone with the acquirer' }))).toEqual({ closed: true, detail: 'closed by supervisor' });
+    // A sale reversed before the closed one's next round was due: its backoff starts again from the base.
+    rig.reachable = true;
+    rig.cutOnWrite = { at: 'after-host', cut: () => rig.unplug() };
+    const again = await rig.run(engine.sale(4_300));
+    expect(scheduled().at(-1)).toEqual({ type: 'reversal-round-scheduled', owed: String(stanOf(again)).padStart(6, '0'), inMs: 60_000 });
+    engine.stop();
   });
 
   it('a round the journal fails mid-way is rethrown to its caller, and the reversal stays owed', async () => {
