@@ -5,7 +5,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as path from 'node:path';
 import { AcquirerHost } from '../../host-bridge/acquirer/index.js';
-import { repairJournal } from '../../firmware-ts/journal/repair.js';
+import { repairJournal, type RepairPlan } from '../../firmware-ts/journal/repair.js';
+import { SEGMENT_HEADER_BYTES, decodeSegmentHeader, recordSpan } from '../../protocol/journal/format.js';
 import { verifyJournal, type VerifiedRecord } from '../../firmware-ts/journal/verify.js';
 import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
 import { Settlement } from '../../firmware-ts/txn/settlement.js';
@@ -17,9 +18,10 @@ import { EngineRig, JOURNAL_DIR } from '../txn/engine-rig.js';
 const LEDGER = '/acquirer/ledger.jsonl';
 type Files = Map<string, Buffer>;
 
-function readAll(disk: SimDisk, dir: string): Files {
+function readAll(disk: SimDisk, dir: string, only?: string): Files {
   const out: Files = new Map();
   for (const name of disk.list(dir)) {
+    if (only !== undefined && name !== only) continue;
     const p = path.join(dir, name);
     const f = disk.open(p, 'r');
     try {
@@ -172,6 +174,36 @@ damages['truncated newest segment'] = (disk) => {
   f.close();
 };
 
+/**
+ * Nothing is deleted: every segment the plan moves is in movedTo byte for byte, and so is the damaged tail of
+ * the segment it cuts; what stays is the intact prefix, each live segment its header's full size again.
+ */
+function keptAside(disk: SimDisk, plan: RepairPlan<unknown>, damaged: Files): void {
+  const moved = readAll(disk, plan.movedTo);
+  const expected = new Map<string, Buffer>();
+  for (const name of plan.segmentsMoved) expected.set(path.join(plan.movedTo, name), damaged.get(path.join(JOURNAL_DIR, name))!);
+  if (plan.bytesMoved > 0) {
+    const cut = damaged.get(path.join(JOURNAL_DIR, plan.cut.segment!))!;
+    expect(plan.bytesMoved).toBe(cut.length - plan.cut.offset);
+    expected.set(path.join(plan.movedTo, `${plan.cut.segment}.from-${plan.cut.offset}.bin`), cut.subarray(plan.cut.offset));
+  }
+  expect([...moved.keys()].sort()).toEqual([...expected.keys()].sort());
+  for (const [p, b] of expected) expect(moved.get(p)!.equals(b), p).toBe(true);
+  for (const name of disk.list(JOURNAL_DIR).filter((n) => n.endsWith('.wal'))) {
+    const p = path.join(JOURNAL_DIR, name);
+    const b = readAll(disk, JOURNAL_DIR, name).get(p)!;
+    const header = decodeSegmentHeader(b);
+    if (typeof header === 'string') throw new Error(`${p}: ${header}`);
+    expect(b.length, p).toBe(header.segmentBytes);
+    if (plan.cut.segment !== null && p === path.join(JOURNAL_DIR, plan.cut.segment) && plan.cut.offset >= SEGMENT_HEADER_BYTES) {
+      // Up to the end of the last whole record before the cut: a torn record's first bytes are the next open's to clear.
+      const whole = Math.max(SEGMENT_HEADER_BYTES, ...fx.records.filter((r) => r.segment === name && r.seq < plan.cut.seq).map((r) => r.offset + recordSpan(r.payload.length)));
+      expect(whole).toBeLessThanOrEqual(plan.cut.offset);
+      expect(b.subarray(0, whole).equals(damaged.get(p)!.subarray(0, whole)), 'the prefix before the cut is kept').toBe(true);
+    }
+  }
+}
+
 describe('journal repair never rolls the terminal back', () => {
   for (const [name, damage] of Object.entries(damages)) {
     it(name, async () => {
@@ -193,8 +225,11 @@ describe('journal repair never rolls the terminal back', () => {
       else expect(plan.recordsLostAtMost).toBeGreaterThan(0);
       expect(plan.obligations.reversalsOwed.map((r) => r.stan)).not.toContain(fx.cleared);
 
+      const damaged = new Map([...readAll(rig.disk, JOURNAL_DIR)].filter(([p]) => p.endsWith('.wal')));
       const done = await repairJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: rig.deviceKey, confirm: true, policy: terminalSalvage, now: () => '2026-12-01T10:00:00.000Z' });
       expect(done.applied).toBe(true);
+      expect(done.plan).toEqual(plan);
+      keptAside(rig.disk, plan, damaged);
       const after = verifyJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: rig.deviceKey, types: terminalSalvage.types });
       expect(after).toMatchObject({ corrupt: null, tampered: null });
       expect(after.recordTypes['journal.repair']).toBe(1);
