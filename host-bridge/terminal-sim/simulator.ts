@@ -26,7 +26,7 @@ import { openTerminalJournal, type TerminalJournal } from '../../firmware-ts/txn
 import { readTerminalRecords, viewsByKey } from '../../firmware-ts/txn/txn-history.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { createRng, type Rng } from './rng.js';
-import { checkWorld, type SimViolation } from './sim-checks.js';
+import { checkWorld, DiskScan, type SimViolation } from './sim-checks.js';
 import { SimClock } from './sim-clock.js';
 import { DEFAULT_DEVICE_FAULTS, SIM_CARDS, SimReader, SimPrinter } from './sim-devices.js';
 import { DEFAULT_TEST_CARDS } from '../sim/reader-cards.js';
@@ -118,6 +118,8 @@ class World {
   /** Set with `devices: 'real'`: the drivers, the lines and the device simulators. */
   readonly realDevices: RealDevices | undefined;
   readonly deviceKey: Buffer;
+  /** The card-data scan of the terminal's disk, kept between checks. */
+  private readonly diskScan = new DiskScan();
   journal!: TerminalJournal;
   link: AcquirerLink | undefined;
   engine: TerminalEngine | undefined;
@@ -508,6 +510,7 @@ class World {
       pinBlocks: [...this.reader.pinBlocks, ...(this.realDevices?.pinBlocks ?? [])],
       onPaper: this.printer.onPaper,
       final,
+      diskScan: this.diskScan,
     });
     if (violations.length) throw new CheckFailed(violations, where);
   }
