@@ -170,7 +170,9 @@ class World {
     // PIN sales draw from a stream of their own: the main stream's draws are what they were before them.
     this.reader = new SimReader(this.rng, this.clock, log, scaled(DEFAULT_DEVICE_FAULTS), { rng: createRng(seed ^ 0x9157_0b1c), tmk: TMK });
     this.printer = new SimPrinter(this.rng, this.clock, log, scaled(DEFAULT_DEVICE_FAULTS), createRng(seed ^ 0x51_1b_9a_9e));
-    this.realDevices = opts.devices === 'real' ? new RealDevices(this.clock, this.rng, log, scaled(DEFAULT_LINE_FAULTS)) : undefined;
+    // The chip's cryptograms come from a stream of their own too (they only go on the wire, inside field 55):
+    // before, the reader simulator drew them from the OS, so two replays of a seed sent different bytes.
+    this.realDevices = opts.devices === 'real' ? new RealDevices(this.clock, this.rng, log, scaled(DEFAULT_LINE_FAULTS), createRng(seed ^ 0x0c41_9a26)) : undefined;
     this.deviceKey = Buffer.from(this.rng.fill(new Uint8Array(32)));
     // Each seed runs its own reversal policy (the config keys a deployment may set).
     this.policy = {
