@@ -22,7 +22,10 @@ export function track2Of(card: TestCard): string {
   return t.length % 2 ? `${t}F` : t;
 }
 
-export function firstAcData(card: TestCard, amount: number, currency: string, atc: number, now: Date): string {
+/** Where the cryptogram and the unpredictable number come from: the OS by default; the simulator passes a seeded stream. */
+export type RandomBytes = (n: number) => Buffer;
+
+export function firstAcData(card: TestCard, amount: number, currency: string, atc: number, now: Date, random: RandomBytes = randomBytes): string {
   const panBcd = card.pan.length % 2 ? `${card.pan}F` : card.pan;
   const nodes: TlvNode[] = [
     node('5A', panBcd),
@@ -38,18 +41,18 @@ export function firstAcData(card: TestCard, amount: number, currency: string, at
     node('5F2A', `0${currency}`),
     node('9F02', bcdAmount(amount)),
     node('9F10', '07010103A00000010A0100000000000000000000'),
-    node('9F26', randomBytes(8)),
+    node('9F26', random(8)),
     node('9F27', '80'),
     node('9F36', Buffer.of(atc >> 8, atc & 0xff)),
-    node('9F37', randomBytes(4)),
+    node('9F37', random(4)),
   ];
   return encodeTlv(nodes).toString('hex').toUpperCase();
 }
 
-export function secondAcData(approve: boolean, atc: number): string {
+export function secondAcData(approve: boolean, atc: number, random: RandomBytes = randomBytes): string {
   return encodeTlv([
     node('9F27', approve ? '40' : '00'),
-    node('9F26', randomBytes(8)),
+    node('9F26', random(8)),
     node('9F36', Buffer.of(atc >> 8, atc & 0xff)),
     node('95', approve ? '0000008000' : '0000048000'),
     node('9F10', '07010103600000010A0100000000000000000000'),

@@ -17,7 +17,7 @@ import {
 } from '../../protocol/reader/reader-messages.js';
 import { DEFAULT_TEST_CARDS, type TestCard } from './reader-cards.js';
 import { FaultyByteLink, parseControlLine, type ControlAction, type ReaderFault } from './reader-faults.js';
-import { firstAcData, secondAcData, track2Of } from './reader-emv.js';
+import { firstAcData, secondAcData, track2Of, type RandomBytes } from './reader-emv.js';
 import { notePinBlock } from './pin-block-registry.js';
 
 export interface ReaderSimulatorOptions {
@@ -35,6 +35,8 @@ export interface ReaderSimulatorOptions {
   tmk?: SecretKey;
   /** Called with each encrypted PIN block formed (the suite's on-disk scan looks for them; pin-block-scan.ts). */
   onPinBlock?: (block: Buffer) => void;
+  /** The chip's cryptograms and unpredictable numbers: the OS's randomness by default; the deterministic simulator passes a seeded stream. */
+  random?: RandomBytes;
 }
 
 /** The test terminal master key the simulators share (host-bridge/acquirer/README.md). */
@@ -299,7 +301,7 @@ export class ReaderSimulator {
         if (card.panSeq) r.panSeq = card.panSeq;
         if (card.entryMode === 'magstripe') r.track2 = track2Of(card);
         else {
-          r.emv = firstAcData(card, cmd.amount, cmd.currency, this.atc++, new Date(this.clock.now()));
+          r.emv = firstAcData(card, cmd.amount, cmd.currency, this.atc++, new Date(this.clock.now()), this.opts.random);
           this.chipTxn = { card };
         }
         this.log.info(`reader sim: read ${maskPan(card.pan)} (${card.entryMode})`);
@@ -313,7 +315,7 @@ export class ReaderSimulator {
         this.chipTxn = undefined;
         const hostApproved = ['00', '10', '11'].includes(cmd.arc);
         const approve = hostApproved && !faults.has('decline-ac2') && !txn.card.declinesAc2;
-        return this.answer({ type: 'AC2', id: cmd.id, emv: secondAcData(approve, this.atc - 1) });
+        return this.answer({ type: 'AC2', id: cmd.id, emv: secondAcData(approve, this.atc - 1, this.opts.random) });
       }
     }
   }

@@ -55,6 +55,8 @@ export interface WorldView {
   onPaper?: readonly SlipOnPaper[];
   /** Mid-run: reversals still owed are obligations kept, not violations. */
   final: boolean;
+  /** The seed's disk scan, kept between its checks (each file is then scanned where it changed); a whole scan without. */
+  diskScan?: DiskScan;
 }
 
 const six = (n: number) => String(n).padStart(6, '0');
@@ -69,14 +71,98 @@ export function checkWorld(w: WorldView): SimViolation[] {
   checkReportedApprovals(w, out);
   checkSettledTotals(w, out);
   checkOriginalSlips(w, out);
-  const pinForms = (w.pinBlocks ?? []).flatMap((b) => pinBlockForms(b));
+  const scan = w.diskScan ?? new DiskScan();
   for (const f of w.disk.fileInfo()) {
-    const bytes = w.disk.readFile(f.path);
-    const at = findPanLikeRun(bytes);
-    if (at >= 0) out.push({ invariant: 'no-card-data', detail: `${f.path} holds a PAN-like digit run at byte ${at}` });
-    const pin = pinForms.reduce((found, form) => (found >= 0 ? found : bytes.indexOf(form)), -1);
-    if (pin >= 0) out.push({ invariant: 'no-card-data', detail: `${f.path} holds a PIN block at byte ${pin}` });
+    const { panAt, pinAt } = scan.file(f.path, w.disk.readFile(f.path), w.pinBlocks ?? []);
+    if (panAt >= 0) out.push({ invariant: 'no-card-data', detail: `${f.path} holds a PAN-like digit run at byte ${panAt}` });
+    if (pinAt >= 0) out.push({ invariant: 'no-card-data', detail: `${f.path} holds a PIN block at byte ${pinAt}` });
   }
+  return out;
+}
+
+/** Longest digit window findPanLikeRun looks at: a window it finds lies within this many bytes of any of its bytes. */
+const PAN_WINDOW = 19;
+/** Files are compared with their last scanned bytes in chunks of this size, then by sector within a chunk that differs. */
+const CHUNK = 4096;
+const SECTOR = 512;
+
+/**
+ * The card-data scan of the terminal's disk, the same answer for less work when the scans repeat (after
+ * every reboot of a seed): a file's bytes are compared with the bytes of its last clean scan, and only the
+ * sectors that differ are scanned again, widened by the longest pattern. That is exact because both searches
+ * are local: a PAN-like window (13–19 digits, Luhn-valid, not starting with 0) or a PIN block form lies in
+ * bytes that were all there, unchanged, at the last scan — which found none — unless it overlaps a changed
+ * byte. A PIN block not seen at the last scan of a file is searched in the whole file. Whenever anything is
+ * found, the whole file is scanned again as before, so the offset reported is the first in the file.
+ * Without a DiskScan (one per seed), checkWorld scans every file whole.
+ */
+export class DiskScan {
+  /** Per path: the bytes of its last scan that found nothing, and the PIN blocks (hex) that scan covered. */
+  private readonly last = new Map<string, { bytes: Buffer; blocks: Set<string> }>();
+  private readonly forms = new Map<string, Buffer[]>();
+
+  private formsOf(block: Buffer): { hex: string; forms: Buffer[] } {
+    const hex = block.toString('hex');
+    let forms = this.forms.get(hex);
+    if (!forms) this.forms.set(hex, (forms = pinBlockForms(block)));
+    return { hex, forms };
+  }
+
+  /** The first PAN-like run and the first PIN block (first form of the first block found, as a whole scan reports it) in `bytes`, or -1. */
+  file(path: string, bytes: Buffer, pinBlocks: readonly Buffer[]): { panAt: number; pinAt: number } {
+    const blocks = pinBlocks.map((b) => this.formsOf(b));
+    const prev = this.last.get(path);
+    this.last.delete(path);
+    const found = prev ? this.foundInChanges(prev, bytes, blocks) : true;
+    if (found) {
+      const panAt = findPanLikeRun(bytes);
+      let pinAt = -1;
+      for (const { forms } of blocks) for (const form of forms) if (pinAt < 0) pinAt = bytes.indexOf(form);
+      if (panAt >= 0 || pinAt >= 0) return { panAt, pinAt };
+    }
+    this.last.set(path, { bytes, blocks: new Set(blocks.map((b) => b.hex)) });
+    return { panAt: -1, pinAt: -1 };
+  }
+
+  /** Whether the changed bytes since `prev` (or a block `prev` did not cover) might hold anything: true sends the file to a whole scan. */
+  private foundInChanges(prev: { bytes: Buffer; blocks: Set<string> }, bytes: Buffer, blocks: { hex: string; forms: Buffer[] }[]): boolean {
+    const changed = changedRanges(prev.bytes, bytes);
+    for (const [lo, hi] of changed) {
+      if (findPanLikeRun(bytes.subarray(Math.max(0, lo - (PAN_WINDOW - 1)), Math.min(bytes.length, hi + PAN_WINDOW - 1))) >= 0) return true;
+    }
+    for (const { hex, forms } of blocks) {
+      for (const form of forms) {
+        if (!prev.blocks.has(hex)) {
+          if (bytes.indexOf(form) >= 0) return true;
+          continue;
+        }
+        for (const [lo, hi] of changed) {
+          if (bytes.subarray(Math.max(0, lo - (form.length - 1)), Math.min(bytes.length, hi + form.length - 1)).indexOf(form) >= 0) return true;
+        }
+      }
+    }
+    return false;
+  }
+}
+
+/** The byte ranges [lo, hi) of `now` that differ from `before` (by sector) or lie past its end, merged when adjacent. */
+function changedRanges(before: Buffer, now: Buffer): [number, number][] {
+  const out: [number, number][] = [];
+  const add = (lo: number, hi: number) => {
+    const last = out[out.length - 1];
+    if (last && last[1] >= lo) last[1] = Math.max(last[1], hi);
+    else out.push([lo, hi]);
+  };
+  const common = Math.min(before.length, now.length);
+  for (let c = 0; c < common; c += CHUNK) {
+    const ce = Math.min(c + CHUNK, common);
+    if (now.compare(before, c, ce, c, ce) === 0) continue;
+    for (let s = c; s < ce; s += SECTOR) {
+      const se = Math.min(s + SECTOR, ce);
+      if (now.compare(before, s, se, s, se) !== 0) add(s, se);
+    }
+  }
+  if (now.length > common) add(common, now.length);
   return out;
 }
 

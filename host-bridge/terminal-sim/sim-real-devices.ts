@@ -64,6 +64,8 @@ export class RealDevices {
     private readonly rng: Rng,
     private readonly trace: Trace,
     private readonly rates: LineFaultRates = DEFAULT_LINE_FAULTS,
+    /** The chip's cryptograms (a stream of their own, so the main stream's draws are what they were); the OS's without. */
+    chipRng?: Rng,
   ) {
     this.readerLine = new SimSerialLine(clock, '/dev/ttyS1');
     this.printerLine = new SimSerialLine(clock, '/dev/ttyS2');
@@ -73,6 +75,7 @@ export class RealDevices {
       clock,
       log: silentLog,
       onPinBlock: (b) => this.pinBlocks.push(Buffer.from(b)),
+      ...(chipRng ? { random: (n: number) => Buffer.from(chipRng.fill(new Uint8Array(n))) } : {}),
       openLink: () => new ReconnectingPort({ path: this.readerLine.path, baudRate: BAUD, clock, log: silentLog, backoffMs: 50, maxBackoffMs: 500, openPort: this.readerLine.device }),
     });
     this.readerSim.start();

@@ -8,6 +8,8 @@ export class SimTrace {
   private next = 0;
   private count = 0;
   private readonly hash: Hash = createHash('sha256');
+  /** Lines not hashed yet: hashed a few KiB at a time (the same digest as line by line, fewer calls into the hash). */
+  private unhashed = '';
 
   constructor(
     private readonly now: () => number,
@@ -20,7 +22,8 @@ export class SimTrace {
   add(line: string): void {
     const ms = this.now() - this.start;
     const text = `${(ms / 1000).toFixed(3).padStart(10)}s ${line}`;
-    this.hash.update(text).update('\n');
+    this.unhashed += `${text}\n`;
+    if (this.unhashed.length >= 8192) this.flushHash();
     this.ring[this.next] = text;
     this.next = (this.next + 1) % this.ring.length;
     this.count++;
@@ -40,6 +43,13 @@ export class SimTrace {
 
   /** SHA-256 of every event so far (hex). */
   digest(): string {
+    this.flushHash();
     return this.hash.copy().digest('hex');
+  }
+
+  private flushHash(): void {
+    if (this.unhashed.length === 0) return;
+    this.hash.update(this.unhashed, 'utf8');
+    this.unhashed = '';
   }
 }

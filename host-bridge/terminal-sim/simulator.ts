@@ -26,7 +26,7 @@ import { openTerminalJournal, type TerminalJournal } from '../../firmware-ts/txn
 import { readTerminalRecords, viewsByKey } from '../../firmware-ts/txn/txn-history.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { createRng, type Rng } from './rng.js';
-import { checkWorld, type SimViolation } from './sim-checks.js';
+import { checkWorld, DiskScan, type SimViolation } from './sim-checks.js';
 import { SimClock } from './sim-clock.js';
 import { DEFAULT_DEVICE_FAULTS, SIM_CARDS, SimReader, SimPrinter } from './sim-devices.js';
 import { DEFAULT_TEST_CARDS } from '../sim/reader-cards.js';
@@ -118,6 +118,8 @@ class World {
   /** Set with `devices: 'real'`: the drivers, the lines and the device simulators. */
   readonly realDevices: RealDevices | undefined;
   readonly deviceKey: Buffer;
+  /** The card-data scan of the terminal's disk, kept between checks. */
+  private readonly diskScan = new DiskScan();
   journal!: TerminalJournal;
   link: AcquirerLink | undefined;
   engine: TerminalEngine | undefined;
@@ -168,7 +170,9 @@ class World {
     // PIN sales draw from a stream of their own: the main stream's draws are what they were before them.
     this.reader = new SimReader(this.rng, this.clock, log, scaled(DEFAULT_DEVICE_FAULTS), { rng: createRng(seed ^ 0x9157_0b1c), tmk: TMK });
     this.printer = new SimPrinter(this.rng, this.clock, log, scaled(DEFAULT_DEVICE_FAULTS), createRng(seed ^ 0x51_1b_9a_9e));
-    this.realDevices = opts.devices === 'real' ? new RealDevices(this.clock, this.rng, log, scaled(DEFAULT_LINE_FAULTS)) : undefined;
+    // The chip's cryptograms come from a stream of their own too (they only go on the wire, inside field 55):
+    // before, the reader simulator drew them from the OS, so two replays of a seed sent different bytes.
+    this.realDevices = opts.devices === 'real' ? new RealDevices(this.clock, this.rng, log, scaled(DEFAULT_LINE_FAULTS), createRng(seed ^ 0x0c41_9a26)) : undefined;
     this.deviceKey = Buffer.from(this.rng.fill(new Uint8Array(32)));
     // Each seed runs its own reversal policy (the config keys a deployment may set).
     this.policy = {
@@ -508,6 +512,7 @@ class World {
       pinBlocks: [...this.reader.pinBlocks, ...(this.realDevices?.pinBlocks ?? [])],
       onPaper: this.printer.onPaper,
       final,
+      diskScan: this.diskScan,
     });
     if (violations.length) throw new CheckFailed(violations, where);
   }
