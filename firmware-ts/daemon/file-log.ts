@@ -1,10 +1,17 @@
 // The daemon's log file beside the journal: one JSON object per event (pino), rotated by size by pino-roll
 // and bounded in count, so a terminal left running for months never fills its storage with log. The same
 // events go to stderr as readable lines (daemon-log.ts); the file is what a field engineer pulls later.
+//
+// Written synchronously (sonic-boom `sync`): a line handed to the file is in the kernel when event() or
+// events() returns, so a daemon that crashes or is killed right after has lost none of it (an asynchronous
+// stream keeps lines in the process while a write is out, and costs a thread-pool hop and a wake-up of the
+// event loop per write). It is not synced to the disk: the journal is what must survive a power cut; the log
+// is for reading. The deferred log (deferred-log.ts) hands over one turn's events at once, and they go to
+// the file in one write.
 import * as path from 'node:path';
 import { pino } from 'pino';
 import roll from 'pino-roll';
-import type { DaemonLog } from './daemon-log.js';
+import { writeEvents, type DaemonLog } from './daemon-log.js';
 
 export interface FileLogOptions {
   /** The log file's path without its rotation number: `posj` → posj.1.log, posj.2.log, ... */
@@ -30,19 +37,39 @@ export async function openFileLog(o: FileLogOptions): Promise<FileLog> {
     extension: '.log',
     size: `${Math.max(1, Math.round(o.maxBytes / 1024))}k`,
     mkdir: true,
+    sync: true,
     // Files from earlier runs count against the bound too.
     limit: { count: o.keep, removeOtherLogFiles: true },
   });
+  // pino writes each line here; the lines of one event() or events() call go to the file in one write.
+  let lines = '';
+  const collector = { write: (line: string) => void (lines += line) };
+  const writeOut = () => {
+    if (lines === '') return;
+    const text = lines;
+    lines = '';
+    stream.write(text);
+  };
   // pino's isoTime, of the event's own time (a deferred log writes it later than it happened).
   let at = 0;
-  const logger = pino({ base: null, timestamp: () => `,"time":"${new Date(at).toISOString()}"`, messageKey: 'event' }, stream);
+  const logger = pino({ base: null, timestamp: () => `,"time":"${new Date(at).toISOString()}"`, messageKey: 'event' }, collector);
+  const one = (name: string, fields: Record<string, unknown>, when: number) => {
+    const clean: Record<string, unknown> = {};
+    for (const k in fields) if (fields[k] !== undefined && fields[k] !== null) clean[k] = fields[k];
+    at = when;
+    logger.info(clean, name);
+  };
   return {
     event(name, fields = {}, when = Date.now()) {
-      const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== null));
-      at = when;
-      logger.info(clean, name);
+      one(name, fields, when);
+      writeOut();
+    },
+    events(list) {
+      for (const e of list) one(e.name, e.fields ?? {}, e.at);
+      writeOut();
     },
     close() {
+      writeOut();
       try {
         stream.flushSync();
       } catch {
@@ -60,5 +87,8 @@ export function defaultLogFile(journalDir: string): string {
 
 /** One event to several logs. */
 export function teeLog(...logs: DaemonLog[]): DaemonLog {
-  return { event: (name, fields, at) => logs.forEach((l) => l.event(name, fields, at)) };
+  return {
+    event: (name, fields, at) => logs.forEach((l) => l.event(name, fields, at)),
+    events: (list) => logs.forEach((l) => writeEvents(l, list)),
+  };
 }

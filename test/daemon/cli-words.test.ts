@@ -151,6 +151,25 @@ describe('the supervisor password never has to be on the command line', () => {
 });
 
 describe('the daemon log file', () => {
+  it('holds an event in the file as soon as event() or events() returns, a batch in order with each event at its own time', async () => {
+    const dir = tmpDir('file-log-sync');
+    const log = await openFileLog({ file: path.join(dir, 'posj'), maxBytes: 64 * 1024, keep: 2 });
+    const read = () => fs.readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const t = Date.UTC(2026, 11, 1, 10, 0, 0);
+    log.events!([
+      { name: 'receipt-printed', fields: { stan: 7, duplicate: false }, at: t },
+      { name: 'sale', fields: { stan: 7, kind: 'approved', rrn: undefined, authCode: null }, at: t + 3 },
+    ]);
+    // No wait: written with writeSync before events() returned (a daemon killed now has lost nothing).
+    expect(read()).toEqual([
+      { level: 30, time: '2026-12-01T10:00:00.000Z', stan: 7, duplicate: false, event: 'receipt-printed' },
+      { level: 30, time: '2026-12-01T10:00:00.003Z', stan: 7, kind: 'approved', event: 'sale' },
+    ]);
+    log.event('stopped', { signal: 'SIGTERM' }, t + 10);
+    expect(read().at(-1)).toEqual({ level: 30, time: '2026-12-01T10:00:00.010Z', signal: 'SIGTERM', event: 'stopped' });
+    log.close();
+  });
+
   it('rolls over by size and keeps a bounded number of files', async () => {
     const dir = tmpDir('file-log');
     const log = await openFileLog({ file: path.join(dir, 'posj'), maxBytes: 64 * 1024, keep: 2 });
