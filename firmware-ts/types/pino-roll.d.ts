@@ -7,8 +7,6 @@ declare module 'pino-roll' {
     frequency?: number | string;
     extension?: string;
     mkdir?: boolean;
-    /** sonic-boom's: write with fs.writeSync (no thread-pool write, nothing held in the process). */
-    sync?: boolean;
     limit?: { count?: number; removeOtherLogFiles?: boolean };
   }
   export default function build(options: RollOptions): Promise<DestinationStream & { flushSync(): void; end(): void }>;
