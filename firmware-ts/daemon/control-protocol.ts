@@ -50,7 +50,11 @@ export class LineSplitter {
         } else this.parts.push(chunk.subarray(from, end));
       }
       if (nl < 0) return;
-      if (!this.discarding) this.onLine(Buffer.concat(this.parts).toString('utf8').replace(/\r$/, ''));
+      if (!this.discarding) {
+        // A request line mostly arrives in one chunk: decode it in place, no copy into a joined buffer.
+        const line = this.parts.length === 1 ? this.parts[0]!.toString('utf8') : Buffer.concat(this.parts).toString('utf8');
+        this.onLine(line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line);
+      }
       this.parts = [];
       this.size = 0;
       this.discarding = false;

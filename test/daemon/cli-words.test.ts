@@ -151,6 +151,25 @@ describe('the supervisor password never has to be on the command line', () => {
 });
 
 describe('the daemon log file', () => {
+  it('writes a batch of events in order, each at its own time, and event() alone; close() writes out what is left', async () => {
+    const dir = tmpDir('file-log-batch');
+    const log = await openFileLog({ file: path.join(dir, 'posj'), maxBytes: 64 * 1024, keep: 2 });
+    const read = () => fs.readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const t = Date.UTC(2026, 11, 1, 10, 0, 0);
+    log.events!([
+      { name: 'receipt-printed', fields: { stan: 7, duplicate: false }, at: t },
+      { name: 'sale', fields: { stan: 7, kind: 'approved', rrn: undefined, authCode: null }, at: t + 3 },
+    ]);
+    for (let waited = 0; waited < 10_000 && read().length < 2; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    expect(read()).toEqual([
+      { level: 30, time: '2026-12-01T10:00:00.000Z', stan: 7, duplicate: false, event: 'receipt-printed' },
+      { level: 30, time: '2026-12-01T10:00:00.003Z', stan: 7, kind: 'approved', event: 'sale' },
+    ]);
+    log.event('stopped', { signal: 'SIGTERM' }, t + 10);
+    log.close();
+    expect(read().at(-1)).toEqual({ level: 30, time: '2026-12-01T10:00:00.010Z', signal: 'SIGTERM', event: 'stopped' });
+  });
+
   it('rolls over by size and keeps a bounded number of files', async () => {
     const dir = tmpDir('file-log');
     const log = await openFileLog({ file: path.join(dir, 'posj'), maxBytes: 64 * 1024, keep: 2 });
