@@ -25,6 +25,7 @@ import { findSensitive } from '../pci/card-data.js';
 import { findCardDataInJson } from '../pci/card-data-scan.js';
 import { findPinBlockInFlight } from '../pci/pin-blocks-in-flight.js';
 import { RecordChain, ZERO_MAC } from './chain.js';
+import { NOT_PLAIN, plainJsonCopy } from './json-copy.js';
 import { JournalClosedError, JournalError, SensitiveDataError } from './errors.js';
 import { CHECKPOINT, INTERNAL_TYPES, RETENTION, SEAL, type CheckpointPayload, type RetentionPayload, type SealPayload } from './internal-types.js';
 import { FoldRunner, listSegments, recoverJournal, type SegmentRef } from './recovery.js';
@@ -45,13 +46,16 @@ export interface RecordInput {
   payload: unknown;
 }
 
-/** A record ready to frame: its payload bytes and, for a caller's record, the JSON text they encode. */
+/**
+ * A record ready to frame: its payload bytes and what the fold is given once it is written — a private copy
+ * of the caller's payload that the bytes are the JSON text of, or (`parse`) the JSON text itself to parse.
+ */
 interface EncodedRecord {
   code: number;
   version: number;
   type: string;
   bytes: Buffer;
-  json: string | null;
+  fold: { copy: unknown } | { parse: string } | null;
 }
 
 export interface AppendResult {
@@ -343,13 +347,17 @@ export class Journal<S> {
   /**
    * JSON text of the payload, in the append's arena, judged by the PCI guard on the bytes that would be
    * written. A refusal names the field as findSensitive's walk of the value finds it, or the byte offset.
+   *
+   * Plain data is copied first and the copy is what gets stringified and later folded (json-copy.ts): the
+   * fold sees what a reboot parses from these bytes, never the caller's objects, without parsing them.
    */
   private encodePayload(r: RecordInput, index: number): EncodedRecord {
     const schema = this.types.schemaFor(r.type);
     const where = () => `records[${index}](${r.type})`;
+    const copy = plainJsonCopy(r.payload ?? null);
     let json: string;
     try {
-      json = JSON.stringify(r.payload ?? null);
+      json = JSON.stringify(copy === NOT_PLAIN ? (r.payload ?? null) : copy);
     } catch (e) {
       // What cannot be encoded (a BigInt, a cycle) is still reported as card data when it holds some.
       const finding = findSensitive(r.payload, where());
@@ -375,7 +383,7 @@ export class Journal<S> {
     if (n > MAX_APPEND_PAYLOAD_BYTES) {
       throw new JournalError('RECORD_TOO_LARGE', `record ${r.type} payload is ${n} bytes; the limit is ${MAX_APPEND_PAYLOAD_BYTES}`);
     }
-    return { code: schema.code, version: schema.version, bytes, json, type: r.type };
+    return { code: schema.code, version: schema.version, bytes, fold: copy === NOT_PLAIN ? { parse: json } : { copy }, type: r.type };
   }
 
   private appendEncoded(encoded: EncodedRecord[], durable: boolean): AppendResult {
@@ -418,8 +426,8 @@ export class Journal<S> {
     if (durable) this.markSynced();
     // Fold what a reboot would read back (the JSON text written), not the caller's objects. Checkpoints fold nothing.
     for (let i = 0; i < encoded.length; i++) {
-      const e = encoded[i]!;
-      if (e.code !== CHECKPOINT.code) this.runner.apply({ seq: firstSeq + i, type: e.type, payload: JSON.parse(e.json ?? e.bytes.toString('utf8')) });
+      const f = encoded[i]!.fold;
+      if (f) this.runner.apply({ seq: firstSeq + i, type: encoded[i]!.type, payload: 'copy' in f ? f.copy : JSON.parse(f.parse) });
     }
     return { firstSeq, lastSeq: seq - 1 };
   }
@@ -481,7 +489,7 @@ export class Journal<S> {
   }
 
   private appendCheckpoint(json: Buffer = this.checkpointJson(this.segments.slice(0, -1))): void {
-    this.appendEncoded([{ code: CHECKPOINT.code, version: CHECKPOINT.version, bytes: json, json: null, type: CHECKPOINT.name }], true);
+    this.appendEncoded([{ code: CHECKPOINT.code, version: CHECKPOINT.version, bytes: json, fold: null, type: CHECKPOINT.name }], true);
   }
 
   /** A new segment is a zero-filled temp file, fsynced, given its header, renamed, and the directory fsynced. */
