@@ -78,10 +78,12 @@ export class RecordChain {
       this.inner.copy(grown, 0, 0, SHA256_BLOCK);
       this.inner = grown;
     }
-    a.copy(this.inner, SHA256_BLOCK, aAt, aAt + aLength);
-    b.copy(this.inner, SHA256_BLOCK + aLength, bAt, bAt + bLength);
-    c.copy(this.inner, fixed, cAt, cAt + cLength);
-    this.outer.write(oneShot('sha256', this.inner.subarray(0, fixed + cLength), 'binary'), SHA256_BLOCK, 32, 'latin1');
+    const inner = this.inner;
+    // The previous MAC and the header fields are a few bytes: a loop costs less than Buffer.copy's set-up.
+    for (let i = 0; i < aLength; i++) inner[SHA256_BLOCK + i] = a[aAt + i]!;
+    for (let i = 0; i < bLength; i++) inner[SHA256_BLOCK + aLength + i] = b[bAt + i]!;
+    if (cLength > 0) c.copy(inner, fixed, cAt, cAt + cLength);
+    this.outer.write(oneShot('sha256', inner.subarray(0, fixed + cLength), 'binary'), SHA256_BLOCK, 32, 'latin1');
     return oneShot('sha256', this.outer, 'binary');
   }
 

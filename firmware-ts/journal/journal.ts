@@ -9,6 +9,7 @@ import {
   SEGMENT_DATA_START,
   SECTOR_BYTES,
   alignToSector,
+  RECORD_ALIGN,
   RECORD_HEADER_BYTES,
   encodeRecord,
   encodeSegmentHeader,
@@ -47,14 +48,16 @@ export interface RecordInput {
 }
 
 /**
- * A record ready to frame: its payload bytes and what the fold is given once it is written — a private copy
- * of the caller's payload that the bytes are the JSON text of, or (`parse`) the JSON text itself to parse.
+ * A record ready to frame: its payload already in place in the frame (`length` bytes at `at` + 48, the
+ * header still to write), and what the fold is given once it is written — a private copy of the caller's
+ * payload that those bytes are the JSON text of, or (`parse`) the JSON text itself to parse.
  */
 interface EncodedRecord {
   code: number;
   version: number;
   type: string;
-  bytes: Buffer;
+  at: number;
+  length: number;
   fold: { copy: unknown } | { parse: string } | null;
 }
 
@@ -119,7 +122,8 @@ export class Journal<S> {
   private currentSegmentBytes = 0;
   private nextSeqValue = 1;
   private durableThrough = 0;
-  private lastMac: Buffer = ZERO_MAC;
+  /** MAC of the last record written (or the segment header's prevMac); this journal's own bytes, updated in place. */
+  private readonly lastMac: Buffer = Buffer.alloc(MAC_BYTES);
   private failure: unknown = null;
   /** The next segment being zero-filled in the background; dropped (never waited on) if not ready in time. */
   private spare: { size: number; ready: boolean; done: Promise<void> } | null = null;
@@ -129,11 +133,12 @@ export class Journal<S> {
   private retireDue = false;
   private retiring = false;
   private runner!: FoldRunner<S>;
-  /** The current append's payload bytes, reused from append to append. */
-  private arena = Buffer.allocUnsafe(16 * 1024);
-  private arenaUsed = 0;
-  /** The current append's framed records, reused likewise. */
+  /**
+   * The current append's records, framed where they are written from, reused from append to append: each
+   * payload is encoded straight into its place, the headers are filled in once the seqs are known.
+   */
   private frame = Buffer.allocUnsafe(16 * 1024);
+  private frameUsed = 0;
   private lock!: { release(): void };
   private readonly storage: Storage;
   private readonly chain: RecordChain;
@@ -225,9 +230,9 @@ export class Journal<S> {
   async append(records: RecordInput[], options: { durable: boolean }): Promise<AppendResult> {
     this.assertWritable();
     if (records.length === 0) throw new RangeError('append needs at least one record');
-    this.arenaUsed = 0;
+    this.frameUsed = 0;
     const encoded = records.map((r, i) => this.encodePayload(r, i));
-    const result = this.appendEncoded(encoded, options.durable);
+    const result = this.appendEncoded(encoded, this.frame, options.durable);
     if (this.retireDue && !this.retiring && this.opts.space?.budgetBytes !== undefined) await this.retireOverBudget(this.opts.space.budgetBytes);
     return result;
   }
@@ -345,7 +350,7 @@ export class Journal<S> {
   // ---- write path ----
 
   /**
-   * JSON text of the payload, in the append's arena, judged by the PCI guard on the bytes that would be
+   * JSON text of the payload, in its place in the append's frame, judged by the PCI guard on the bytes that would be
    * written. A refusal names the field as findSensitive's walk of the value finds it, or the byte offset.
    *
    * Plain data is copied first and the copy is what gets stringified and later folded (json-copy.ts): the
@@ -367,12 +372,18 @@ export class Journal<S> {
     if (json.length > MAX_APPEND_PAYLOAD_BYTES) {
       throw new JournalError('RECORD_TOO_LARGE', `record ${r.type} payload is ${Buffer.byteLength(json)} bytes; the limit is ${MAX_APPEND_PAYLOAD_BYTES}`);
     }
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    if (this.arena.length < this.arenaUsed + json.length * 3) this.arena = Buffer.allocUnsafe(Math.max(2 * this.arena.length, this.arenaUsed + json.length * 3));
-    const at = this.arenaUsed;
-    const n = this.arena.write(json, at, 'utf8');
-    const bytes = this.arena.subarray(at, at + n);
-    this.arenaUsed = at + n;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit (and a record's padding at most 7).
+    const at = this.frameUsed;
+    const room = at + RECORD_HEADER_BYTES + json.length * 3 + RECORD_ALIGN;
+    if (this.frame.length < room) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.frame.length, room));
+      this.frame.copy(grown, 0, 0, at);
+      this.frame = grown;
+    }
+    const payloadAt = at + RECORD_HEADER_BYTES;
+    const n = this.frame.write(json, payloadAt, 'utf8');
+    const bytes = this.frame.subarray(payloadAt, payloadAt + n);
+    this.frameUsed = at + recordSpan(n);
     const hit = findCardDataInJson(bytes);
     if (hit) {
       const finding = findSensitive(r.payload, where()) ?? { what: hit.what, where: `${where()} payload byte ${hit.offset}` };
@@ -383,38 +394,35 @@ export class Journal<S> {
     if (n > MAX_APPEND_PAYLOAD_BYTES) {
       throw new JournalError('RECORD_TOO_LARGE', `record ${r.type} payload is ${n} bytes; the limit is ${MAX_APPEND_PAYLOAD_BYTES}`);
     }
-    return { code: schema.code, version: schema.version, bytes, fold: copy === NOT_PLAIN ? { parse: json } : { copy }, type: r.type };
+    return { code: schema.code, version: schema.version, at, length: n, fold: copy === NOT_PLAIN ? { parse: json } : { copy }, type: r.type };
   }
 
-  private appendEncoded(encoded: EncodedRecord[], durable: boolean): AppendResult {
-    const total = encoded.reduce((n, e) => n + recordSpan(e.bytes.length), 0);
+  /** Frames the records whose payloads are in place in `buf` (packed from 0), writes them as one batch, folds them. */
+  private appendEncoded(encoded: EncodedRecord[], buf: Buffer, durable: boolean): AppendResult {
+    let total = 0;
+    for (let i = 0; i < encoded.length; i++) total += recordSpan(encoded[i]!.length);
     const isCheckpoint = encoded.length === 1 && encoded[0]!.code === CHECKPOINT.code;
     // Half a segment, so any batch fits in a fresh segment behind its checkpoint.
     if (!isCheckpoint && total > this.segmentBytes / 2) {
       throw new JournalError('BATCH_TOO_LARGE', `batch of ${total} bytes exceeds half a segment (${this.segmentBytes / 2} bytes)`);
     }
+    // The checkpoint the rotation appends is framed in a buffer of its own: this batch's frame stays as it is.
     if (!isCheckpoint && this.writePos + total + SEAL_ROOM > this.currentSegmentBytes) this.rotate();
-    // Taken after rotate(), whose checkpoint append uses the same buffer.
-    if (this.frame.length < total) this.frame = Buffer.allocUnsafe(Math.max(2 * this.frame.length, total));
-    const buf = this.frame;
     const firstSeq = this.nextSeqValue;
     let seq = firstSeq;
     // Each record's MAC chains the one before: the journal's last, then the previous record's in this frame.
     let prev = this.lastMac;
     let prevAt = 0;
-    let off = 0;
     for (let i = 0; i < encoded.length; i++) {
       const e = encoded[i]!;
       const flags = i === encoded.length - 1 ? FLAG_LAST_IN_BATCH : 0;
-      writeRecordFields(buf, off, e.bytes.length, e.code, e.version, flags, seq, this.durableThrough);
-      e.bytes.copy(buf, off + RECORD_HEADER_BYTES);
-      this.chain.writeRecordMac(buf, off, e.bytes.length, prev, prevAt);
+      writeRecordFields(buf, e.at, e.length, e.code, e.version, flags, seq, this.durableThrough);
+      this.chain.writeRecordMac(buf, e.at, e.length, prev, prevAt);
       prev = buf;
-      prevAt = off + 32;
-      off += finishRecord(buf, off, e.bytes.length);
+      prevAt = e.at + 32;
+      finishRecord(buf, e.at, e.length);
       seq++;
     }
-    const mac = Buffer.from(buf.subarray(prevAt, prevAt + MAC_BYTES));
     this.guarded(() => {
       // The storage copies (pwrite) before returning, so the frame buffer is free again afterwards.
       this.file.write(buf.subarray(0, total), this.writePos);
@@ -422,7 +430,7 @@ export class Journal<S> {
     });
     this.writePos += total;
     this.nextSeqValue = seq;
-    this.lastMac = mac;
+    buf.copy(this.lastMac, 0, prevAt, prevAt + MAC_BYTES);
     if (durable) this.markSynced();
     // Fold what a reboot would read back (the JSON text written), not the caller's objects. Checkpoints fold nothing.
     for (let i = 0; i < encoded.length; i++) {
@@ -451,7 +459,7 @@ export class Journal<S> {
         old.write(seal.buf, seal.at);
         old.datasync();
       });
-      this.lastMac = seal.mac;
+      seal.mac.copy(this.lastMac);
       this.durableThrough = seal.seq;
     }
     old.close();
@@ -489,7 +497,9 @@ export class Journal<S> {
   }
 
   private appendCheckpoint(json: Buffer = this.checkpointJson(this.segments.slice(0, -1))): void {
-    this.appendEncoded([{ code: CHECKPOINT.code, version: CHECKPOINT.version, bytes: json, fold: null, type: CHECKPOINT.name }], true);
+    const buf = Buffer.allocUnsafe(recordSpan(json.length));
+    json.copy(buf, RECORD_HEADER_BYTES);
+    this.appendEncoded([{ code: CHECKPOINT.code, version: CHECKPOINT.version, at: 0, length: json.length, fold: null, type: CHECKPOINT.name }], buf, true);
   }
 
   /** A new segment is a zero-filled temp file, fsynced, given its header, renamed, and the directory fsynced. */
@@ -621,7 +631,7 @@ export class Journal<S> {
     this.nextSeqValue = scan.nextSeq;
     this.markSynced();
     const lastRecord = scan.records[scan.records.length - 1];
-    this.lastMac = Buffer.from(lastRecord ? lastRecord.mac : scan.header.prevMac);
+    (lastRecord ? lastRecord.mac : scan.header.prevMac).copy(this.lastMac, 0, 0, MAC_BYTES);
     if (r.needCheckpoint) this.appendCheckpoint();
     this.startSpare();
     this.openReport = { segments: this.segments.length, recordsReplayed: r.recordsReplayed, checkpointSeq: r.checkpointSeq, tornTailBytes, tornTail };
