@@ -24,7 +24,7 @@ import type { Storage, StorageFile } from '../io/storage.js';
 import { nodeStorage } from '../io/node-storage.js';
 import { findSensitive } from '../pci/card-data.js';
 import { findCardDataInJson } from '../pci/card-data-scan.js';
-import { findPinBlockInFlight } from '../pci/pin-blocks-in-flight.js';
+import { findPinBlockInFlight, pinBlocksInFlight } from '../pci/pin-blocks-in-flight.js';
 import { RecordChain, ZERO_MAC } from './chain.js';
 import { NOT_PLAIN, plainJsonCopy } from './json-copy.js';
 import { JournalClosedError, JournalError, SensitiveDataError } from './errors.js';
@@ -58,8 +58,13 @@ interface EncodedRecord {
   type: string;
   at: number;
   length: number;
-  fold: { copy: unknown } | { parse: string } | null;
+  /** What is folded (the copy), unless `parse` is set; NOT_PLAIN for a record that folds nothing (a checkpoint). */
+  copy: unknown;
+  parse: string | null;
 }
+
+/** How a refusal names the record. */
+const where = (r: RecordInput, index: number) => `records[${index}](${r.type})`;
 
 export interface AppendResult {
   firstSeq: number;
@@ -358,14 +363,13 @@ export class Journal<S> {
    */
   private encodePayload(r: RecordInput, index: number): EncodedRecord {
     const schema = this.types.schemaFor(r.type);
-    const where = () => `records[${index}](${r.type})`;
     const copy = plainJsonCopy(r.payload ?? null);
     let json: string;
     try {
       json = JSON.stringify(copy === NOT_PLAIN ? (r.payload ?? null) : copy);
     } catch (e) {
       // What cannot be encoded (a BigInt, a cycle) is still reported as card data when it holds some.
-      const finding = findSensitive(r.payload, where());
+      const finding = findSensitive(r.payload, where(r, index));
       if (finding) throw new SensitiveDataError(finding.what, finding.where);
       throw e;
     }
@@ -381,20 +385,21 @@ export class Journal<S> {
       this.frame = grown;
     }
     const payloadAt = at + RECORD_HEADER_BYTES;
-    const n = this.frame.write(json, payloadAt, 'utf8');
-    const bytes = this.frame.subarray(payloadAt, payloadAt + n);
+    const frame = this.frame;
+    const n = frame.write(json, payloadAt, 'utf8');
     this.frameUsed = at + recordSpan(n);
-    const hit = findCardDataInJson(bytes);
+    // Judged in place: the scan reads only frame[payloadAt, payloadAt + n).
+    const hit = findCardDataInJson(frame, payloadAt, payloadAt + n);
     if (hit) {
-      const finding = findSensitive(r.payload, where()) ?? { what: hit.what, where: `${where()} payload byte ${hit.offset}` };
+      const finding = findSensitive(r.payload, where(r, index)) ?? { what: hit.what, where: `${where(r, index)} payload byte ${hit.offset - payloadAt}` };
       throw new SensitiveDataError(finding.what, finding.where);
     }
     // An encrypted PIN block has no shape to recognise: look for the blocks in flight, byte for byte.
-    if (findPinBlockInFlight(bytes) >= 0) throw new SensitiveDataError('a PIN block', where());
+    if (pinBlocksInFlight() > 0 && findPinBlockInFlight(frame.subarray(payloadAt, payloadAt + n)) >= 0) throw new SensitiveDataError('a PIN block', where(r, index));
     if (n > MAX_APPEND_PAYLOAD_BYTES) {
       throw new JournalError('RECORD_TOO_LARGE', `record ${r.type} payload is ${n} bytes; the limit is ${MAX_APPEND_PAYLOAD_BYTES}`);
     }
-    return { code: schema.code, version: schema.version, at, length: n, fold: copy === NOT_PLAIN ? { parse: json } : { copy }, type: r.type };
+    return { code: schema.code, version: schema.version, at, length: n, copy, parse: copy === NOT_PLAIN ? json : null, type: r.type };
   }
 
   /** Frames the records whose payloads are in place in `buf` (packed from 0), writes them as one batch, folds them. */
@@ -423,19 +428,23 @@ export class Journal<S> {
       finishRecord(buf, e.at, e.length);
       seq++;
     }
-    this.guarded(() => {
+    // As guarded() does, without a closure per append: any failure closes the journal for writing.
+    try {
       // The storage copies (pwrite) before returning, so the frame buffer is free again afterwards.
       this.file.write(buf.subarray(0, total), this.writePos);
       if (durable) this.file.datasync();
-    });
+    } catch (e) {
+      this.fail(e);
+    }
     this.writePos += total;
     this.nextSeqValue = seq;
     buf.copy(this.lastMac, 0, prevAt, prevAt + MAC_BYTES);
     if (durable) this.markSynced();
     // Fold what a reboot would read back (the JSON text written), not the caller's objects. Checkpoints fold nothing.
     for (let i = 0; i < encoded.length; i++) {
-      const f = encoded[i]!.fold;
-      if (f) this.runner.apply({ seq: firstSeq + i, type: encoded[i]!.type, payload: 'copy' in f ? f.copy : JSON.parse(f.parse) });
+      const e = encoded[i]!;
+      if (e.parse !== null) this.runner.apply({ seq: firstSeq + i, type: e.type, payload: JSON.parse(e.parse) });
+      else if (e.copy !== NOT_PLAIN) this.runner.apply({ seq: firstSeq + i, type: e.type, payload: e.copy });
     }
     return { firstSeq, lastSeq: seq - 1 };
   }
@@ -499,7 +508,7 @@ export class Journal<S> {
   private appendCheckpoint(json: Buffer = this.checkpointJson(this.segments.slice(0, -1))): void {
     const buf = Buffer.allocUnsafe(recordSpan(json.length));
     json.copy(buf, RECORD_HEADER_BYTES);
-    this.appendEncoded([{ code: CHECKPOINT.code, version: CHECKPOINT.version, at: 0, length: json.length, fold: null, type: CHECKPOINT.name }], buf, true);
+    this.appendEncoded([{ code: CHECKPOINT.code, version: CHECKPOINT.version, at: 0, length: json.length, copy: NOT_PLAIN, parse: null, type: CHECKPOINT.name }], buf, true);
   }
 
   /** A new segment is a zero-filled temp file, fsynced, given its header, renamed, and the directory fsynced. */
@@ -565,11 +574,16 @@ export class Journal<S> {
     try {
       fn();
     } catch (e) {
-      const first = this.failure === null;
-      this.failure = e;
-      if (first) this.opts.onFailure?.(e);
-      throw new JournalClosedError(e);
+      this.fail(e);
     }
+  }
+
+  /** A write or sync failed: the journal is closed for writing for good; throws. */
+  private fail(e: unknown): never {
+    const first = this.failure === null;
+    this.failure = e;
+    if (first) this.opts.onFailure?.(e);
+    throw new JournalClosedError(e);
   }
 
   private assertWritable(): void {

@@ -175,7 +175,7 @@ export function findCardDataInJson(b: Uint8Array, from = 0, to = b.length): Card
       if (isKey) {
         const end = scanKey(b, start, to);
         if (end < 0) return null; // not JSON: nothing more to judge
-        if (end - start >= KEY_MIN && end - start <= KEY_MAX && isForbiddenKey(b, start, end) && b[end + 1] === 0x3a && !valueIsEmpty(b, end + 2, to)) {
+        if (end - start >= KEY_MIN && end - start <= KEY_MAX && isForbiddenKey(b, start, end) && end + 1 < to && b[end + 1] === 0x3a && !valueIsEmpty(b, end + 2, to)) {
           return { what: 'PIN block or CVV field', offset: i };
         }
         i = end + 1;
