@@ -11,11 +11,15 @@
 // "__proto__" key, a value that throws when read — is NOT_PLAIN, and the journal falls back to parsing the
 // text it wrote. Each property is read once, so a getter or a Proxy cannot make the copy and the text differ.
 
+import { MAX_APPEND_PAYLOAD_BYTES } from '../../protocol/journal/format.js';
+
 /** The value cannot be copied as plain JSON data: stringify the original and parse the text instead. */
 export const NOT_PLAIN: unique symbol = Symbol('not plain JSON data');
 
 /** Deeper than this is not a payload a terminal writes: left to the parse (which also reports a cycle). */
 const MAX_DEPTH = 64;
+
+const MAX_ARRAY_LENGTH = MAX_APPEND_PAYLOAD_BYTES / 2;
 
 const OBJECT_PROTO = Object.prototype;
 const ARRAY_PROTO = Array.prototype;
@@ -54,8 +58,10 @@ function copyContainer(v: object, depth: number): unknown {
   if (depth >= MAX_DEPTH || typeof (v as { toJSON?: unknown }).toJSON === 'function') return NOT_PLAIN;
   const proto = Object.getPrototypeOf(v);
   if (Array.isArray(v)) {
-    if (proto !== ARRAY_PROTO) return NOT_PLAIN;
     const n = v.length;
+    // A sparse array's length costs nothing to set: one whose text could not fit in a record (each element
+    // takes at least two bytes) is left to the stringify, which fails on it as it always did.
+    if (proto !== ARRAY_PROTO || n > MAX_ARRAY_LENGTH) return NOT_PLAIN;
     const out: unknown[] = [];
     for (let i = 0; i < n; i++) {
       const x = copyValue(v[i], depth + 1);

@@ -89,7 +89,7 @@ describe('plainJsonCopy', () => {
     expect(Object.getPrototypeOf(plainJsonCopy(Object.create(null)))).toBe(Object.prototype);
   });
 
-  it('declines what the text would not give back as it is: toJSON, Dates, Buffers, class instances, Maps, boxed values, BigInts, cycles, "__proto__", a top level JSON writes nothing for', () => {
+  it('declines what the text would not give back as it is: toJSON, Dates, Buffers, class instances, Maps, boxed values, BigInts, cycles, "__proto__", a huge sparse array, a top level JSON writes nothing for', () => {
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;
     let deep: unknown = 1;
@@ -109,6 +109,8 @@ describe('plainJsonCopy', () => {
       cyclic,
       deep,
       JSON.parse('{"__proto__":{"x":1}}'),
+      // A sparse array whose text could never fit in a record: not walked element by element.
+      { big: Object.assign([], { length: 2 ** 31 }) },
       undefined,
       () => 1,
       Symbol('s'),
