@@ -3,6 +3,11 @@
 // frame (leaf first) that a rule names — PCI scan, MAC chain, CRC, JSON encoding, record framing, the
 // fold (JSON.parse of the payload and the state's apply), segment rotation (checkpoint, seal, new segment),
 // the write and sync system calls — and everything else of the journal or the promise machinery as "other".
+// The fold includes the private copy of each payload it is given (json-copy.ts). V8's profile has no frame
+// for JSON.stringify or JSON.parse (a builtin's time is its caller's): the stringify of a payload shows as
+// "encode (buffers)" (encodePayload), a checkpoint's as rotation, a fallback parse in the journal's frame.
+// Neither are its samples CPU time: under load a sample's interval stretches (us_per_sample), and GC and
+// compiler threads are not sampled — process.cpuUsage() (the sale line's figure) counts both.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -35,7 +40,7 @@ const RULES: Rule[] = [
   ['write syscall', (f) => f === 'writeSync' || f === 'writeBuffer'],
   ['sync syscall', (f) => f === 'fdatasyncSync' || f === 'fsyncSync' || f === 'fdatasync'],
   ['json encode', (f) => f === 'stringify'],
-  ['fold', (f, u) => f === 'parse' || u.includes('/txn/terminal-state.js') || u.includes('/txn/terminal-fold.js') || u.includes('/txn/txn-snapshot.js') || (f === 'apply' && u.endsWith('/journal/recovery.js'))],
+  ['fold', (f, u) => f === 'parse' || u.endsWith('/journal/json-copy.js') || u.includes('/txn/terminal-state.js') || u.includes('/txn/terminal-fold.js') || u.includes('/txn/txn-snapshot.js') || (f === 'apply' && u.endsWith('/journal/recovery.js'))],
   ['record framing', (_f, u) => u.endsWith('/protocol/journal/format.js')],
   ['encode (buffers)', (f) => f === 'encodePayload'],
 ];

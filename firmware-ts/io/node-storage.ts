@@ -9,12 +9,16 @@ function named<T>(p: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof Error && !e.message.includes(p)) {
-      e.message = `${e.message} '${p}'`;
-      (e as NodeJS.ErrnoException).path ??= p;
-    }
-    throw e;
+    throw withPath(e, p);
   }
+}
+
+function withPath(e: unknown, p: string): unknown {
+  if (e instanceof Error && !e.message.includes(p)) {
+    e.message = `${e.message} '${p}'`;
+    (e as NodeJS.ErrnoException).path ??= p;
+  }
+  return e;
 }
 
 class NodeFile implements StorageFile {
@@ -28,14 +32,21 @@ class NodeFile implements StorageFile {
   read(buf: Buffer, offset: number, length: number, position: number): number {
     return named(this.path, () => fs.readSync(this.fd, buf, offset, length, position));
   }
+  // The journal's append path calls these twice per durable record: no closure per call.
   write(buf: Buffer, position: number): void {
-    named(this.path, () => {
+    try {
       let done = 0;
       while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done, position + done);
-    });
+    } catch (e) {
+      throw withPath(e, this.path);
+    }
   }
   datasync(): void {
-    named(this.path, () => fs.fdatasyncSync(this.fd));
+    try {
+      fs.fdatasyncSync(this.fd);
+    } catch (e) {
+      throw withPath(e, this.path);
+    }
   }
   sync(): void {
     named(this.path, () => fs.fsyncSync(this.fd));

@@ -56,7 +56,9 @@ export class RecordChain {
    * into its MAC field; the previous MAC is read from `prev` at `prevAt` (the record before in the same image).
    */
   writeRecordMac(image: Buffer, at: number, payloadLength: number, prev: Buffer, prevAt: number): void {
-    image.write(this.digest(prev, prevAt, MAC_BYTES, image, at + 4, MAC_HEADER_BYTES, image, at + RECORD_HEADER_BYTES, payloadLength), at + 32, MAC_BYTES, 'latin1');
+    const mac = this.digest(prev, prevAt, MAC_BYTES, image, at + 4, MAC_HEADER_BYTES, image, at + RECORD_HEADER_BYTES, payloadLength);
+    // 16 characters of a one-byte string: a loop costs less than Buffer#write's trip through the binding.
+    for (let i = 0; i < MAC_BYTES; i++) image[at + 32 + i] = mac.charCodeAt(i);
   }
 
   /**
@@ -78,11 +80,15 @@ export class RecordChain {
       this.inner.copy(grown, 0, 0, SHA256_BLOCK);
       this.inner = grown;
     }
-    a.copy(this.inner, SHA256_BLOCK, aAt, aAt + aLength);
-    b.copy(this.inner, SHA256_BLOCK + aLength, bAt, bAt + bLength);
-    c.copy(this.inner, fixed, cAt, cAt + cLength);
-    this.outer.write(oneShot('sha256', this.inner.subarray(0, fixed + cLength), 'binary'), SHA256_BLOCK, 32, 'latin1');
-    return oneShot('sha256', this.outer, 'binary');
+    const inner = this.inner;
+    // The previous MAC and the header fields are a few bytes: a loop costs less than Buffer.copy's set-up.
+    for (let i = 0; i < aLength; i++) inner[SHA256_BLOCK + i] = a[aAt + i]!;
+    for (let i = 0; i < bLength; i++) inner[SHA256_BLOCK + aLength + i] = b[bAt + i]!;
+    if (cLength > 0) c.copy(inner, fixed, cAt, cAt + cLength);
+    const innerDigest = oneShot('sha256', inner.subarray(0, fixed + cLength), 'binary');
+    const outer = this.outer;
+    for (let i = 0; i < 32; i++) outer[SHA256_BLOCK + i] = innerDigest.charCodeAt(i);
+    return oneShot('sha256', outer, 'binary');
   }
 
   /** HMAC-SHA256(chainKey, "segment" ‖ header bytes 0..40), first 16 bytes; open checks one per segment. */

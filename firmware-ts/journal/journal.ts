@@ -9,6 +9,7 @@ import {
   SEGMENT_DATA_START,
   SECTOR_BYTES,
   alignToSector,
+  RECORD_ALIGN,
   RECORD_HEADER_BYTES,
   encodeRecord,
   encodeSegmentHeader,
@@ -23,8 +24,9 @@ import type { Storage, StorageFile } from '../io/storage.js';
 import { nodeStorage } from '../io/node-storage.js';
 import { findSensitive } from '../pci/card-data.js';
 import { findCardDataInJson } from '../pci/card-data-scan.js';
-import { findPinBlockInFlight } from '../pci/pin-blocks-in-flight.js';
+import { findPinBlockInFlight, pinBlocksInFlight } from '../pci/pin-blocks-in-flight.js';
 import { RecordChain, ZERO_MAC } from './chain.js';
+import { NOT_PLAIN, plainJsonCopy } from './json-copy.js';
 import { JournalClosedError, JournalError, SensitiveDataError } from './errors.js';
 import { CHECKPOINT, INTERNAL_TYPES, RETENTION, SEAL, type CheckpointPayload, type RetentionPayload, type SealPayload } from './internal-types.js';
 import { FoldRunner, listSegments, recoverJournal, type SegmentRef } from './recovery.js';
@@ -45,14 +47,24 @@ export interface RecordInput {
   payload: unknown;
 }
 
-/** A record ready to frame: its payload bytes and, for a caller's record, the JSON text they encode. */
+/**
+ * A record ready to frame: its payload already in place in the frame (`length` bytes at `at` + 48, the
+ * header still to write), and what the fold is given once it is written — a private copy of the caller's
+ * payload that those bytes are the JSON text of, or (`parse`) the JSON text itself to parse.
+ */
 interface EncodedRecord {
   code: number;
   version: number;
   type: string;
-  bytes: Buffer;
-  json: string | null;
+  at: number;
+  length: number;
+  /** What is folded (the copy), unless `parse` is set; NOT_PLAIN for a record that folds nothing (a checkpoint). */
+  copy: unknown;
+  parse: string | null;
 }
+
+/** How a refusal names the record. */
+const where = (r: RecordInput, index: number) => `records[${index}](${r.type})`;
 
 export interface AppendResult {
   firstSeq: number;
@@ -115,7 +127,8 @@ export class Journal<S> {
   private currentSegmentBytes = 0;
   private nextSeqValue = 1;
   private durableThrough = 0;
-  private lastMac: Buffer = ZERO_MAC;
+  /** MAC of the last record written (or the segment header's prevMac); this journal's own bytes, updated in place. */
+  private readonly lastMac: Buffer = Buffer.alloc(MAC_BYTES);
   private failure: unknown = null;
   /** The next segment being zero-filled in the background; dropped (never waited on) if not ready in time. */
   private spare: { size: number; ready: boolean; done: Promise<void> } | null = null;
@@ -125,11 +138,12 @@ export class Journal<S> {
   private retireDue = false;
   private retiring = false;
   private runner!: FoldRunner<S>;
-  /** The current append's payload bytes, reused from append to append. */
-  private arena = Buffer.allocUnsafe(16 * 1024);
-  private arenaUsed = 0;
-  /** The current append's framed records, reused likewise. */
+  /**
+   * The current append's records, framed where they are written from, reused from append to append: each
+   * payload is encoded straight into its place, the headers are filled in once the seqs are known.
+   */
   private frame = Buffer.allocUnsafe(16 * 1024);
+  private frameUsed = 0;
   private lock!: { release(): void };
   private readonly storage: Storage;
   private readonly chain: RecordChain;
@@ -221,9 +235,9 @@ export class Journal<S> {
   async append(records: RecordInput[], options: { durable: boolean }): Promise<AppendResult> {
     this.assertWritable();
     if (records.length === 0) throw new RangeError('append needs at least one record');
-    this.arenaUsed = 0;
+    this.frameUsed = 0;
     const encoded = records.map((r, i) => this.encodePayload(r, i));
-    const result = this.appendEncoded(encoded, options.durable);
+    const result = this.appendEncoded(encoded, this.frame, options.durable);
     if (this.retireDue && !this.retiring && this.opts.space?.budgetBytes !== undefined) await this.retireOverBudget(this.opts.space.budgetBytes);
     return result;
   }
@@ -341,85 +355,96 @@ export class Journal<S> {
   // ---- write path ----
 
   /**
-   * JSON text of the payload, in the append's arena, judged by the PCI guard on the bytes that would be
+   * JSON text of the payload, in its place in the append's frame, judged by the PCI guard on the bytes that would be
    * written. A refusal names the field as findSensitive's walk of the value finds it, or the byte offset.
+   *
+   * Plain data is copied first and the copy is what gets stringified and later folded (json-copy.ts): the
+   * fold sees what a reboot parses from these bytes, never the caller's objects, without parsing them.
    */
   private encodePayload(r: RecordInput, index: number): EncodedRecord {
     const schema = this.types.schemaFor(r.type);
-    const where = () => `records[${index}](${r.type})`;
+    const copy = plainJsonCopy(r.payload ?? null);
     let json: string;
     try {
-      json = JSON.stringify(r.payload ?? null);
+      json = JSON.stringify(copy === NOT_PLAIN ? (r.payload ?? null) : copy);
     } catch (e) {
       // What cannot be encoded (a BigInt, a cycle) is still reported as card data when it holds some.
-      const finding = findSensitive(r.payload, where());
+      const finding = findSensitive(r.payload, where(r, index));
       if (finding) throw new SensitiveDataError(finding.what, finding.where);
       throw e;
     }
     if (json.length > MAX_APPEND_PAYLOAD_BYTES) {
       throw new JournalError('RECORD_TOO_LARGE', `record ${r.type} payload is ${Buffer.byteLength(json)} bytes; the limit is ${MAX_APPEND_PAYLOAD_BYTES}`);
     }
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    if (this.arena.length < this.arenaUsed + json.length * 3) this.arena = Buffer.allocUnsafe(Math.max(2 * this.arena.length, this.arenaUsed + json.length * 3));
-    const at = this.arenaUsed;
-    const n = this.arena.write(json, at, 'utf8');
-    const bytes = this.arena.subarray(at, at + n);
-    this.arenaUsed = at + n;
-    const hit = findCardDataInJson(bytes);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit (and a record's padding at most 7).
+    const at = this.frameUsed;
+    const room = at + RECORD_HEADER_BYTES + json.length * 3 + RECORD_ALIGN;
+    if (this.frame.length < room) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.frame.length, room));
+      this.frame.copy(grown, 0, 0, at);
+      this.frame = grown;
+    }
+    const payloadAt = at + RECORD_HEADER_BYTES;
+    const frame = this.frame;
+    const n = frame.write(json, payloadAt, 'utf8');
+    this.frameUsed = at + recordSpan(n);
+    // Judged in place: the scan reads only frame[payloadAt, payloadAt + n).
+    const hit = findCardDataInJson(frame, payloadAt, payloadAt + n);
     if (hit) {
-      const finding = findSensitive(r.payload, where()) ?? { what: hit.what, where: `${where()} payload byte ${hit.offset}` };
+      const finding = findSensitive(r.payload, where(r, index)) ?? { what: hit.what, where: `${where(r, index)} payload byte ${hit.offset - payloadAt}` };
       throw new SensitiveDataError(finding.what, finding.where);
     }
     // An encrypted PIN block has no shape to recognise: look for the blocks in flight, byte for byte.
-    if (findPinBlockInFlight(bytes) >= 0) throw new SensitiveDataError('a PIN block', where());
+    if (pinBlocksInFlight() > 0 && findPinBlockInFlight(frame.subarray(payloadAt, payloadAt + n)) >= 0) throw new SensitiveDataError('a PIN block', where(r, index));
     if (n > MAX_APPEND_PAYLOAD_BYTES) {
       throw new JournalError('RECORD_TOO_LARGE', `record ${r.type} payload is ${n} bytes; the limit is ${MAX_APPEND_PAYLOAD_BYTES}`);
     }
-    return { code: schema.code, version: schema.version, bytes, json, type: r.type };
+    return { code: schema.code, version: schema.version, at, length: n, copy, parse: copy === NOT_PLAIN ? json : null, type: r.type };
   }
 
-  private appendEncoded(encoded: EncodedRecord[], durable: boolean): AppendResult {
-    const total = encoded.reduce((n, e) => n + recordSpan(e.bytes.length), 0);
+  /** Frames the records whose payloads are in place in `buf` (packed from 0), writes them as one batch, folds them. */
+  private appendEncoded(encoded: EncodedRecord[], buf: Buffer, durable: boolean): AppendResult {
+    let total = 0;
+    for (let i = 0; i < encoded.length; i++) total += recordSpan(encoded[i]!.length);
     const isCheckpoint = encoded.length === 1 && encoded[0]!.code === CHECKPOINT.code;
     // Half a segment, so any batch fits in a fresh segment behind its checkpoint.
     if (!isCheckpoint && total > this.segmentBytes / 2) {
       throw new JournalError('BATCH_TOO_LARGE', `batch of ${total} bytes exceeds half a segment (${this.segmentBytes / 2} bytes)`);
     }
+    // The checkpoint the rotation appends is framed in a buffer of its own: this batch's frame stays as it is.
     if (!isCheckpoint && this.writePos + total + SEAL_ROOM > this.currentSegmentBytes) this.rotate();
-    // Taken after rotate(), whose checkpoint append uses the same buffer.
-    if (this.frame.length < total) this.frame = Buffer.allocUnsafe(Math.max(2 * this.frame.length, total));
-    const buf = this.frame;
     const firstSeq = this.nextSeqValue;
     let seq = firstSeq;
     // Each record's MAC chains the one before: the journal's last, then the previous record's in this frame.
     let prev = this.lastMac;
     let prevAt = 0;
-    let off = 0;
     for (let i = 0; i < encoded.length; i++) {
       const e = encoded[i]!;
       const flags = i === encoded.length - 1 ? FLAG_LAST_IN_BATCH : 0;
-      writeRecordFields(buf, off, e.bytes.length, e.code, e.version, flags, seq, this.durableThrough);
-      e.bytes.copy(buf, off + RECORD_HEADER_BYTES);
-      this.chain.writeRecordMac(buf, off, e.bytes.length, prev, prevAt);
+      writeRecordFields(buf, e.at, e.length, e.code, e.version, flags, seq, this.durableThrough);
+      this.chain.writeRecordMac(buf, e.at, e.length, prev, prevAt);
       prev = buf;
-      prevAt = off + 32;
-      off += finishRecord(buf, off, e.bytes.length);
+      prevAt = e.at + 32;
+      finishRecord(buf, e.at, e.length);
       seq++;
     }
-    const mac = Buffer.from(buf.subarray(prevAt, prevAt + MAC_BYTES));
-    this.guarded(() => {
+    // As guarded() does, without a closure per append: any failure closes the journal for writing.
+    try {
       // The storage copies (pwrite) before returning, so the frame buffer is free again afterwards.
       this.file.write(buf.subarray(0, total), this.writePos);
       if (durable) this.file.datasync();
-    });
+    } catch (e) {
+      this.fail(e);
+    }
     this.writePos += total;
     this.nextSeqValue = seq;
-    this.lastMac = mac;
+    buf.copy(this.lastMac, 0, prevAt, prevAt + MAC_BYTES);
     if (durable) this.markSynced();
     // Fold what a reboot would read back (the JSON text written), not the caller's objects. Checkpoints fold nothing.
     for (let i = 0; i < encoded.length; i++) {
       const e = encoded[i]!;
-      if (e.code !== CHECKPOINT.code) this.runner.apply({ seq: firstSeq + i, type: e.type, payload: JSON.parse(e.json ?? e.bytes.toString('utf8')) });
+      if (e.parse !== null) this.runner.apply({ seq: firstSeq + i, type: e.type, payload: JSON.parse(e.parse) });
+      else if (e.copy !== NOT_PLAIN) this.runner.apply({ seq: firstSeq + i, type: e.type, payload: e.copy });
     }
     return { firstSeq, lastSeq: seq - 1 };
   }
@@ -443,7 +468,7 @@ export class Journal<S> {
         old.write(seal.buf, seal.at);
         old.datasync();
       });
-      this.lastMac = seal.mac;
+      seal.mac.copy(this.lastMac);
       this.durableThrough = seal.seq;
     }
     old.close();
@@ -481,7 +506,9 @@ export class Journal<S> {
   }
 
   private appendCheckpoint(json: Buffer = this.checkpointJson(this.segments.slice(0, -1))): void {
-    this.appendEncoded([{ code: CHECKPOINT.code, version: CHECKPOINT.version, bytes: json, json: null, type: CHECKPOINT.name }], true);
+    const buf = Buffer.allocUnsafe(recordSpan(json.length));
+    json.copy(buf, RECORD_HEADER_BYTES);
+    this.appendEncoded([{ code: CHECKPOINT.code, version: CHECKPOINT.version, at: 0, length: json.length, copy: NOT_PLAIN, parse: null, type: CHECKPOINT.name }], buf, true);
   }
 
   /** A new segment is a zero-filled temp file, fsynced, given its header, renamed, and the directory fsynced. */
@@ -547,11 +574,16 @@ export class Journal<S> {
     try {
       fn();
     } catch (e) {
-      const first = this.failure === null;
-      this.failure = e;
-      if (first) this.opts.onFailure?.(e);
-      throw new JournalClosedError(e);
+      this.fail(e);
     }
+  }
+
+  /** A write or sync failed: the journal is closed for writing for good; throws. */
+  private fail(e: unknown): never {
+    const first = this.failure === null;
+    this.failure = e;
+    if (first) this.opts.onFailure?.(e);
+    throw new JournalClosedError(e);
   }
 
   private assertWritable(): void {
@@ -613,7 +645,7 @@ export class Journal<S> {
     this.nextSeqValue = scan.nextSeq;
     this.markSynced();
     const lastRecord = scan.records[scan.records.length - 1];
-    this.lastMac = Buffer.from(lastRecord ? lastRecord.mac : scan.header.prevMac);
+    (lastRecord ? lastRecord.mac : scan.header.prevMac).copy(this.lastMac, 0, 0, MAC_BYTES);
     if (r.needCheckpoint) this.appendCheckpoint();
     this.startSpare();
     this.openReport = { segments: this.segments.length, recordsReplayed: r.recordsReplayed, checkpointSeq: r.checkpointSeq, tornTailBytes, tornTail };

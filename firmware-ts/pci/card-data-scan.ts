@@ -27,6 +27,9 @@ CLASS[BACKSLASH] = 1;
 const fnvStep = (h: number, c: number) => Math.imul(h ^ c, 0x01000193) >>> 0;
 const FNV_START = 0x811c9dc5;
 const FORBIDDEN_BY_HASH = new Map<number, Uint8Array[]>();
+// Which low 10 bits the forbidden names' hashes have: most keys are told apart by one byte read, not a Map look-up.
+const HASH_FILTER_MASK = 1023;
+const HASH_FILTER = new Uint8Array(HASH_FILTER_MASK + 1);
 let KEY_MIN = Infinity;
 let KEY_MAX = 0;
 for (const name of FORBIDDEN_KEY_NAMES) {
@@ -34,29 +37,50 @@ for (const name of FORBIDDEN_KEY_NAMES) {
   let h = FNV_START;
   for (const c of bytes) h = fnvStep(h, c);
   FORBIDDEN_BY_HASH.set(h, [...(FORBIDDEN_BY_HASH.get(h) ?? []), bytes]);
+  HASH_FILTER[h & HASH_FILTER_MASK] = 1;
   KEY_MIN = Math.min(KEY_MIN, bytes.length);
   KEY_MAX = Math.max(KEY_MAX, bytes.length);
 }
 
-/** End (the closing quote) of the key string starting at `start`, or -1 when it never ends. */
+/** Each ASCII letter or digit as its lower-case byte; 0 for every other byte. */
+const LOWER_ALNUM = new Uint8Array(256);
+for (let c = 0; c < 256; c++) if (isAlnum(c)) LOWER_ALNUM[c] = lowerAscii(c);
+
+/**
+ * What scanKey leaves for isForbiddenKey: the FNV-1a hash of the key it just read, or -1 when that key
+ * cannot be a forbidden name (an escape or a byte other than an ASCII letter or digit: every forbidden
+ * name is letters and digits). Module state, as the scan is synchronous and never re-entered.
+ */
+let keyHash = -1;
+
+/** End (the closing quote) of the key string starting at `start`, or -1 when it never ends; hashes the key as it goes. */
 function scanKey(b: Uint8Array, start: number, to: number): number {
+  let h = FNV_START;
+  let plain = true;
   let j = start;
   while (j < to) {
     const c = b[j]!;
-    if (c === QUOTE) return j;
-    j += c === BACKSLASH ? (b[j + 1] === 0x75 ? 6 : 2) : 1;
+    if (c === QUOTE) {
+      keyHash = plain ? h : -1;
+      return j;
+    }
+    if (c === BACKSLASH) {
+      plain = false;
+      j += b[j + 1] === 0x75 ? 6 : 2;
+      continue;
+    }
+    const lower = LOWER_ALNUM[c]!;
+    if (lower === 0) plain = false;
+    else h = fnvStep(h, lower);
+    j++;
   }
   return -1;
 }
 
-/** A key with an escape or a non-ASCII byte never matches: every forbidden name is ASCII letters and digits. */
+/** Whether the key b[start..end) that scanKey just read (hashed into keyHash) is a forbidden name. */
 function isForbiddenKey(b: Uint8Array, start: number, end: number): boolean {
-  let h = FNV_START;
-  for (let k = start; k < end; k++) {
-    const c = b[k]!;
-    if (!isAlnum(c)) return false;
-    h = fnvStep(h, lowerAscii(c));
-  }
+  const h = keyHash;
+  if (h < 0 || HASH_FILTER[h & HASH_FILTER_MASK] === 0) return false;
   const candidates = FORBIDDEN_BY_HASH.get(h);
   if (!candidates) return false;
   for (const name of candidates) {
@@ -151,7 +175,7 @@ export function findCardDataInJson(b: Uint8Array, from = 0, to = b.length): Card
       if (isKey) {
         const end = scanKey(b, start, to);
         if (end < 0) return null; // not JSON: nothing more to judge
-        if (end - start >= KEY_MIN && end - start <= KEY_MAX && isForbiddenKey(b, start, end) && b[end + 1] === 0x3a && !valueIsEmpty(b, end + 2, to)) {
+        if (end - start >= KEY_MIN && end - start <= KEY_MAX && isForbiddenKey(b, start, end) && end + 1 < to && b[end + 1] === 0x3a && !valueIsEmpty(b, end + 2, to)) {
           return { what: 'PIN block or CVV field', offset: i };
         }
         i = end + 1;

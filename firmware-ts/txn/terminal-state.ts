@@ -147,6 +147,8 @@ export function addToTotals(t: BatchTotals, kind: AuthKind, amount: number, sign
   }
 }
 
+// The maps keyed by STAN (inFlight, reversals, pendingReceipts, batchEntries) are indexed with the number
+// itself on the hot records: a property key is its string (1234 and "1234" are one key), without making it.
 const key = (stan: number) => String(stan);
 
 /** Which transactions the fold keeps once they are closed and their batch is settled. */
@@ -211,7 +213,7 @@ function applyRecord(s: TerminalState, r: JournalRecord, retention: TxnRetention
     case TerminalRecord.authIntent.name: {
       const p = r.payload as AuthIntent;
       s.stan = p.stan;
-      s.inFlight[key(p.stan)] = { seq: r.seq, kind: p.kind, amount: p.amount, maskedPan: p.maskedPan };
+      s.inFlight[p.stan] = { seq: r.seq, kind: p.kind, amount: p.amount, maskedPan: p.maskedPan };
       s.batchStartSeq ??= r.seq;
       // A copy: closing it drops the reversal image, and the record's own payload stays as journaled.
       const view: TxnView = { seq: r.seq, intent: { ...p }, printed: false };
@@ -221,25 +223,26 @@ function applyRecord(s: TerminalState, r: JournalRecord, retention: TxnRetention
     }
     case TerminalRecord.authOutcome.name: {
       const p = r.payload as AuthOutcome;
-      const auth = s.inFlight[key(p.stan)];
+      const k = p.stan;
+      const auth = s.inFlight[k];
       // A late reply for an authorization already being reversed never turns it back into a sale.
       if (!auth) return;
-      delete s.inFlight[key(p.stan)];
+      delete s.inFlight[k];
       const view = s.txns[auth.seq];
-      if (view) view.outcome = { result: p.result, responseCode: p.responseCode, ...(p.rrn !== undefined ? { rrn: p.rrn } : {}), ...(p.authCode !== undefined ? { authCode: p.authCode } : {}) };
+      if (view) view.outcome = outcomeView(p);
       if (p.result !== 'approved') {
         closed(view);
         return;
       }
       addToTotals(s.totals, auth.kind, auth.amount, 1);
-      s.batchEntries[key(p.stan)] = { seq: auth.seq, kind: auth.kind, amount: auth.amount };
-      if (auth.kind !== 'balance') s.pendingReceipts[key(p.stan)] = { seq: auth.seq, kind: auth.kind, amount: auth.amount };
+      s.batchEntries[k] = { seq: auth.seq, kind: auth.kind, amount: auth.amount };
+      if (auth.kind !== 'balance') s.pendingReceipts[k] = { seq: auth.seq, kind: auth.kind, amount: auth.amount };
       else closed(view);
       if (view) consume(s, view, true);
       return;
     }
     case TerminalRecord.receiptPrinted.name: {
-      const k = key((r.payload as ReceiptPrinted).stan);
+      const k = (r.payload as ReceiptPrinted).stan;
       const pending = s.pendingReceipts[k];
       if (!pending) return;
       delete s.pendingReceipts[k];
@@ -346,6 +349,14 @@ function applyRecord(s: TerminalState, r: JournalRecord, retention: TxnRetention
       return;
     }
   }
+}
+
+/** How the host answered, as the view keeps it: rrn and authCode only when the record has them (in that order). */
+function outcomeView(p: AuthOutcome): NonNullable<TxnView['outcome']> {
+  const o: NonNullable<TxnView['outcome']> = { result: p.result, responseCode: p.responseCode };
+  if (p.rrn !== undefined) o.rrn = p.rrn;
+  if (p.authCode !== undefined) o.authCode = p.authCode;
+  return o;
 }
 
 /** Nothing can reverse it any more: its reversal image is no longer needed (the checkpoint stays small). */

@@ -7,6 +7,7 @@ import type { StoredIntent, TxnView } from './terminal-state.js';
 
 /** The intent's fields in array order; any other field (a newer record version) goes in a trailing object. */
 const INTENT_FIELDS = ['stan', 'batch', 'kind', 'amount', 'currency', 'maskedPan', 'entryMode', 'at', 'requestId', 'original', 'reversalImage'] as const;
+// encodeIntent writes the row field by field in this order: keep the two in step.
 const KNOWN = new Set<string>(INTENT_FIELDS);
 const AMOUNT_AT = INTENT_FIELDS.indexOf('amount');
 
@@ -46,11 +47,17 @@ export function decodeTxns(rows: Encoded[]): Record<string, TxnView> {
 }
 
 function encodeIntent(i: StoredIntent): Encoded {
-  const row: unknown[] = INTENT_FIELDS.map((f) => (i as Record<string, unknown>)[f] ?? 0);
+  const row: unknown[] = [i.stan ?? 0, i.batch ?? 0, i.kind ?? 0, i.amount ?? 0, i.currency ?? 0, i.maskedPan ?? 0, i.entryMode ?? 0, i.at ?? 0, i.requestId ?? 0, i.original ?? 0, i.reversalImage ?? 0];
   // Trailing absent fields are left out (never amount's place and before, where 0 can be a value).
   while (row.length > AMOUNT_AT + 1 && row[row.length - 1] === 0) row.pop();
-  const extra = Object.fromEntries(Object.entries(i).filter(([k]) => !KNOWN.has(k)));
-  if (Object.keys(extra).length > 0) {
+  // Every checkpoint encodes the whole open batch: the extra fields are looked for without an entries array per intent.
+  let extra: Record<string, unknown> | undefined;
+  const keys = Object.keys(i);
+  for (let n = 0; n < keys.length; n++) {
+    const k = keys[n]!;
+    if (!KNOWN.has(k)) (extra ??= {})[k] = (i as Record<string, unknown>)[k];
+  }
+  if (extra !== undefined) {
     while (row.length < INTENT_FIELDS.length) row.push(0);
     row.push(extra);
   }

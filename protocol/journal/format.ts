@@ -129,7 +129,8 @@ export function writeRecordFields(out: Buffer, at: number, length: number, typeC
 /** With fields, MAC and payload in place: the zero padding and the CRC; returns the record's span. */
 export function finishRecord(out: Buffer, at: number, length: number): number {
   const span = recordSpan(length);
-  out.fill(0, at + RECORD_HEADER_BYTES + length, at + span);
+  // At most 7 bytes of padding: a loop, not Buffer#fill's argument checks.
+  for (let i = at + RECORD_HEADER_BYTES + length; i < at + span; i++) out[i] = 0;
   out.writeUInt32LE(crc32(out.subarray(at + 4, at + RECORD_HEADER_BYTES + length)), at);
   return span;
 }

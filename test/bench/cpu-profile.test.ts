@@ -35,4 +35,15 @@ describe('journal CPU breakdown', () => {
     expect(b.percent).toEqual({ 'mac chain': 33.33, 'segment rotation': 25, 'pci scan': 16.67, other: 16.67, 'encode (buffers)': 8.33 });
     expect(b.us_per_sale['mac chain']).toBe(400);
   });
+
+  it("counts the journal's copy of a payload for the fold as fold", () => {
+    const all: Node[] = [];
+    const copy = node('copyContainer', `${DIST}/firmware-ts/journal/json-copy.js`, 3, [], all);
+    const encode = node('encodePayload', `${DIST}/firmware-ts/journal/journal.js`, 1, [copy], all);
+    const sale = node('sale', `${DIST}/firmware-ts/bench/journal-subject.js`, 0, [encode], all);
+    const root = node('(root)', '', 0, [sale], all);
+    const samples = Array.from({ length: 4 }, () => root.id);
+    const b = journalCpuBreakdown(JSON.stringify({ nodes: all, startTime: 0, endTime: 400, samples, timeDeltas: samples.map(() => 100) }), 1);
+    expect(b.percent).toEqual({ fold: 75, 'encode (buffers)': 25 });
+  });
 });

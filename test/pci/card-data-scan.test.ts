@@ -120,6 +120,23 @@ describe('the byte scan of a payload decides as findSensitive on the value', () 
     expect(refused).toBeLessThan(16_000);
   });
 
+  it('decides the same on the payload in place in a larger buffer (from/to), whatever bytes lie around it', () => {
+    // The journal scans each payload where it was encoded, in the append's frame: the bytes before and
+    // after it are a record header, padding, the next record or an older append's leftovers.
+    const r = rng(29);
+    const junk = [0x3a, 0x5e, 0x3d, 0x44, 0x42, 0x22, 0x5c, 0x75, 0x30, 0x39, 0x6e, 0x00];
+    for (let n = 0; n < 5_000; n++) {
+      const bytes = Buffer.from(JSON.stringify(value(r, 0)), 'utf8');
+      const alone = findCardDataInJson(bytes);
+      const before = r.int(64);
+      const big = Buffer.alloc(before + bytes.length + 16);
+      for (let i = 0; i < big.length; i++) big[i] = r.pick(junk);
+      bytes.copy(big, before);
+      const inPlace = findCardDataInJson(big, before, before + bytes.length);
+      expect(inPlace && { what: inPlace.what, offset: inPlace.offset - before }).toEqual(alone);
+    }
+  });
+
   it('finds each kind at its byte offset and says what it is', () => {
     const at = (v: unknown) => findCardDataInJson(Buffer.from(JSON.stringify(v)));
     expect(at({ note: 'card 6222021234567894' })).toEqual({ what: 'full PAN', offset: 14 });
