@@ -43,6 +43,7 @@ const SUITES = [
   'test/txn/lookups-flat.test.ts',
   'test/journal/pin-block-guard.test.ts',
   'test/journal/segment-scan.test.ts',
+  'test/journal/salvage-scan.test.ts',
   'test/txn/wire-fields.test.ts',
   'test/txn/engine.test.ts',
   'test/txn/batch-limit.test.ts',
