@@ -45,6 +45,7 @@ const SUITES = [
   'test/journal/segment-scan.test.ts',
   'test/journal/salvage-scan.test.ts',
   'test/journal/verify-report.test.ts',
+  'test/journal/space-reserve.test.ts',
   'test/txn/wire-fields.test.ts',
   'test/txn/engine.test.ts',
   'test/txn/batch-limit.test.ts',

@@ -1,0 +1,139 @@
+// The full-disk reserve on its own, on a simulated disk whose free space the test sets: made only with room
+// for it plus slack, released only when the next segment would not fit, kept (and said to be kept) across a
+// reopen, never made half, and what the background spare may use. The journal's full-disk behaviour as a
+// whole is test/journal/full-disk.test.ts on a real 2 MiB tmpfs.
+import { describe, expect, it } from 'vitest';
+import type { Storage } from '../../firmware-ts/io/storage.js';
+import { RESERVE_NAME, SpaceReserve } from '../../firmware-ts/journal/space-reserve.js';
+import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
+
+const DIR = '/j';
+const FILE = `${DIR}/${RESERVE_NAME}`;
+/** The slack space-reserve.ts keeps beyond the reserve (LOCK file, directory blocks, a spare's tail). */
+const SLACK = 256 * 1024;
+const BYTES = 64 * 1024;
+
+/** The disk with a free-space figure the test controls (null: the storage cannot tell). */
+function rig(free: number | null = 10 << 20) {
+  const disk = new SimDisk();
+  disk.mkdirp(DIR);
+  const box = { free };
+  const storage = new Proxy(disk, {
+    get(target, key) {
+      if (key === 'freeBytes') return box.free === null ? undefined : () => box.free;
+      const v = Reflect.get(target, key, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  }) as unknown as Storage;
+  return { disk, storage, box };
+}
+
+describe('SpaceReserve', () => {
+  it('is made whole (zeros, its size, synced) with room for it and the slack, not one byte less', () => {
+    const { disk, storage, box } = rig(BYTES + SLACK - 1);
+    const r = new SpaceReserve(storage, DIR, BYTES);
+    expect(r.state).toBe('none');
+    r.ensure();
+    expect(disk.exists(FILE)).toBe(false);
+    expect(r.state).toBe('none');
+    box.free = BYTES + SLACK;
+    r.ensure();
+    expect(r.state).toBe('held');
+    expect(disk.durableBytes(FILE).equals(Buffer.alloc(BYTES))).toBe(true);
+    expect(disk.list(DIR)).toContain(RESERVE_NAME);
+  });
+
+  it('not made when the storage cannot tell its free space, nor with a size of 0', () => {
+    const unknown = rig(null);
+    const r = new SpaceReserve(unknown.storage, DIR, BYTES);
+    expect(r.freeBytes()).toBeNull();
+    r.ensure();
+    expect(r.state).toBe('none');
+    expect(unknown.disk.exists(FILE)).toBe(false);
+    const none = rig();
+    const z = new SpaceReserve(none.storage, DIR, 0);
+    z.ensure();
+    expect(none.disk.exists(FILE)).toBe(false);
+    expect(z.state).toBe('none');
+  });
+
+  it('an existing reserve is held from the start and not rewritten', () => {
+    const { disk, storage, box } = rig();
+    new SpaceReserve(storage, DIR, BYTES).ensure();
+    disk.damage(FILE, 0, Buffer.from([7]));
+    const again = new SpaceReserve(storage, DIR, BYTES);
+    expect(again.state).toBe('held');
+    box.free = 0;
+    again.ensure();
+    expect(again.state).toBe('held');
+    expect(disk.readFile(FILE)[0]).toBe(7);
+  });
+
+  it('a reserve whose write fails is removed, not left half made, and the error reaches the caller', () => {
+    const { disk, storage } = rig();
+    const r = new SpaceReserve(storage, DIR, BYTES);
+    disk.failNextSync({ kind: 'file' });
+    expect(() => r.ensure()).toThrow();
+    expect(disk.exists(FILE)).toBe(false);
+    expect(r.state).toBe('none');
+  });
+
+  it('released only when fewer than the bytes needed plus slack are free, and then it says so', () => {
+    const { disk, storage, box } = rig();
+    const r = new SpaceReserve(storage, DIR, BYTES);
+    expect(r.releaseIfShort(1_000)).toBe(false); // nothing held yet
+    r.ensure();
+    box.free = 1_000 + SLACK;
+    expect(r.releaseIfShort(1_000)).toBe(false);
+    expect(disk.exists(FILE)).toBe(true);
+    expect(r.state).toBe('held');
+    box.free = 1_000 + SLACK - 1;
+    expect(r.releaseIfShort(1_000)).toBe(true);
+    expect(disk.exists(FILE)).toBe(false);
+    expect(r.state).toBe('released');
+    expect(r.releaseIfShort(1_000)).toBe(false);
+    expect(r.release()).toBe(false);
+  });
+
+  it('released when the free space is unknown and a segment is short of room', () => {
+    const { disk, storage, box } = rig();
+    const r = new SpaceReserve(storage, DIR, BYTES);
+    r.ensure();
+    box.free = null;
+    expect(r.releaseIfShort(1)).toBe(true);
+    expect(disk.exists(FILE)).toBe(false);
+  });
+
+  it('after a release it stays released until there is room again, then it is held again', () => {
+    const { disk, storage, box } = rig();
+    const r = new SpaceReserve(storage, DIR, BYTES);
+    r.ensure();
+    expect(r.release()).toBe(true);
+    box.free = BYTES;
+    r.ensure();
+    expect(r.state).toBe('released');
+    expect(disk.exists(FILE)).toBe(false);
+    box.free = BYTES + SLACK;
+    r.ensure();
+    expect(r.state).toBe('held');
+    expect(disk.exists(FILE)).toBe(true);
+  });
+
+  it('the background spare may use what is free beyond the slack while the reserve is held, and beyond the reserve too when it is not', () => {
+    const { storage, box } = rig();
+    const r = new SpaceReserve(storage, DIR, BYTES);
+    const spare = 100_000;
+    box.free = spare + BYTES + SLACK;
+    expect(r.roomFor(spare)).toBe(true);
+    box.free = spare + BYTES + SLACK - 1;
+    expect(r.roomFor(spare)).toBe(false);
+    box.free = 10 << 20;
+    r.ensure();
+    box.free = spare + SLACK;
+    expect(r.roomFor(spare)).toBe(true);
+    box.free = spare + SLACK - 1;
+    expect(r.roomFor(spare)).toBe(false);
+    box.free = null;
+    expect(r.roomFor(spare)).toBe(true);
+  });
+});
