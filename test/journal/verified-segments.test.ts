@@ -111,6 +111,16 @@ describe('the boot verify with `verified`', () => {
       fs.writeFileSync(file, junk);
       expect(check(dir).reused).toBe(0);
     }
+    // Authentic segments and MAC, but a version this build does not know, or a MAC that is not a string: not believed.
+    check(dir);
+    const good = fs.readFileSync(file, 'utf8');
+    expect(loadVerifiedSegments(nodeStorage, dir, key).size).toBe(segmentsOf(dir).length - 1);
+    for (const edit of [(d: { version: unknown }) => void (d.version = 2), (d: { mac: unknown }) => void (d.mac = [d.mac])]) {
+      const d = JSON.parse(good);
+      edit(d);
+      fs.writeFileSync(file, JSON.stringify(d));
+      expect(loadVerifiedSegments(nodeStorage, dir, key).size).toBe(0);
+    }
   });
 
   it('a segment replaced by other bytes under the same name (a restored copy) is read again record by record', () => {
