@@ -6,7 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as path from 'node:path';
 import { AcquirerHost } from '../../host-bridge/acquirer/index.js';
 import { repairJournal, type RepairPlan } from '../../firmware-ts/journal/repair.js';
-import { SEGMENT_HEADER_BYTES, decodeSegmentHeader, recordSpan } from '../../protocol/journal/format.js';
+import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, crc32, decodeSegmentHeader, recordSpan } from '../../protocol/journal/format.js';
+import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { verifyJournal, type VerifiedRecord } from '../../firmware-ts/journal/verify.js';
 import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
 import { Settlement } from '../../firmware-ts/txn/settlement.js';
@@ -255,6 +256,47 @@ describe('journal repair never rolls the terminal back', () => {
       await rig.journal.close();
     }, 60_000);
   }
+});
+
+describe('journal repair and records it cannot authenticate', () => {
+  it('a forged reversal.cleared past the damage (CRC good, MAC not) never clears the owed reversal, in the plan or after the repair', async () => {
+    const rig = rigFromFixture();
+    const seg = segments().at(-1)!;
+    // The damage: a flipped byte in the newest segment's first record (not one of the owed reversal's).
+    flip(rig.disk, seg, victim(seg, 'first').offset + 50);
+    // The forgery: the newest segment's last single-record batch that is not the owed reversal's, rewritten
+    // as "reversal cleared" for the owed STAN, padded to its length, CRC fixed, MAC left as it was.
+    const target = recordsIn(seg).filter((r) => !mentionsOwed(r) && r.seq > victim(seg, 'first').seq).at(-1)!;
+    const f = rig.disk.open(seg, 'rw');
+    const head = Buffer.alloc(RECORD_HEADER_BYTES);
+    f.read(head, 0, head.length, target.offset);
+    const length = head.readUInt32LE(4);
+    const forged = JSON.stringify({ stan: fx.owed, responseCode: '00', at: '2026-12-01T09:00:00.000Z' });
+    expect(forged.length).toBeLessThanOrEqual(length);
+    const rec = Buffer.alloc(RECORD_HEADER_BYTES + length);
+    f.read(rec, 0, rec.length, target.offset);
+    rec.writeUInt16LE(TerminalRecord.reversalCleared.code, 8);
+    rec.writeUInt8(TerminalRecord.reversalCleared.version, 10);
+    rec.write(forged.padEnd(length, ' '), RECORD_HEADER_BYTES, 'utf8');
+    rec.writeUInt32LE(crc32(rec.subarray(4)), 0);
+    f.write(rec, target.offset);
+    f.sync();
+    f.close();
+
+    const dry = await repairJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: rig.deviceKey, confirm: false, policy: terminalSalvage, now: () => '2026-12-01T10:00:00.000Z' });
+    expect(dry.plan!.recordsUnverified).toBeGreaterThanOrEqual(1);
+    expect(dry.plan!.obligations.reversalsOwed.map((r) => r.stan)).toContain(fx.owed);
+    // Without the key nothing can be authenticated: the dry run folds as if each record were good (and says so
+    // by counting none unverified); a repair itself needs the key.
+    const keyless = await repairJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: null, confirm: false, policy: terminalSalvage, now: () => '2026-12-01T10:00:00.000Z' });
+    expect(keyless.plan!.recordsUnverified).toBe(0);
+    const done = await repairJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: rig.deviceKey, confirm: true, policy: terminalSalvage, now: () => '2026-12-01T10:00:00.000Z' });
+    expect(done.applied).toBe(true);
+    const engine = await rig.start();
+    expect(Object.keys(rig.journal.state.reversals).map(Number)).toContain(fx.owed);
+    await engine.stop();
+    await rig.journal.close();
+  }, 60_000);
 });
 
 describe('journal repair without the device key', () => {
