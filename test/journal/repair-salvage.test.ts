@@ -159,6 +159,9 @@ damages["flipped byte in the newest segment's checkpoint"] = (disk) => {
   const seg = segments().at(-1)!;
   flip(disk, seg, 512 + 60);
 };
+damages["flipped byte in the middle segment's header"] = (disk) => {
+  flip(disk, segments()[2]!, 20);
+};
 damages['deleted middle segment'] = (disk) => {
   disk.remove(segments()[2]!);
   disk.syncDir(JOURNAL_DIR);
@@ -226,6 +229,9 @@ describe('journal repair never rolls the terminal back', () => {
       else expect(plan.recordsLostAtMost).toBeGreaterThan(0);
       expect(plan.obligations.reversalsOwed.map((r) => r.stan)).not.toContain(fx.cleared);
 
+      // A record's MAC chains from the one before it: only the record right after a destroyed one cannot be
+      // checked (a later segment's first record chains from its header, which a deletion leaves intact).
+      expect(plan.recordsUnverified).toBe(name.startsWith('flipped byte') && !name.endsWith('header') ? 1 : 0);
       const damaged = new Map([...readAll(rig.disk, JOURNAL_DIR)].filter(([p]) => p.endsWith('.wal')));
       const done = await repairJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: rig.deviceKey, confirm: true, policy: terminalSalvage, now: () => '2026-12-01T10:00:00.000Z' });
       expect(done.applied).toBe(true);
