@@ -44,6 +44,7 @@ const SUITES = [
   'test/journal/pin-block-guard.test.ts',
   'test/journal/segment-scan.test.ts',
   'test/journal/salvage-scan.test.ts',
+  'test/journal/json-copy.test.ts',
   'test/journal/verify-report.test.ts',
   'test/journal/space-reserve.test.ts',
   'test/txn/wire-fields.test.ts',
