@@ -351,10 +351,3 @@ function findCut(segments: SegmentRef[], bad: { segment: string; offset: number;
 function seqAfterPrefix(seg: SegmentRef, img: Buffer, offset: number): number {
   return scanSegment(seg.name, img.subarray(0, offset), true).nextSeq;
 }
-
-/** The seq stored in the record header at `offset`, when it at least decodes to a plausible number. */
-function seqAt(img: Buffer, offset: number): number | null {
-  if (offset + 24 > img.length) return null;
-  const seq = img.readUInt32LE(offset + 16) + img.readUInt32LE(offset + 20) * 0x1_0000_0000;
-  return Number.isSafeInteger(seq) && seq > 0 ? seq : null;
-}
