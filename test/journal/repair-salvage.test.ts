@@ -264,31 +264,36 @@ describe('journal repair never rolls the terminal back', () => {
   }
 });
 
+/**
+ * Rewrites a record as "reversal cleared" for the owed STAN, padded to its length, CRC fixed and MAC left as
+ * it was: what someone with the files but not the device key could write.
+ */
+function forgeClearing(disk: SimDisk, seg: string, target: VerifiedRecord): void {
+  const f = disk.open(seg, 'rw');
+  const head = Buffer.alloc(RECORD_HEADER_BYTES);
+  f.read(head, 0, head.length, target.offset);
+  const length = head.readUInt32LE(4);
+  const forged = JSON.stringify({ stan: fx.owed, responseCode: '00', at: '2026-12-01T09:00:00.000Z' });
+  expect(forged.length).toBeLessThanOrEqual(length);
+  const rec = Buffer.alloc(RECORD_HEADER_BYTES + length);
+  f.read(rec, 0, rec.length, target.offset);
+  rec.writeUInt16LE(TerminalRecord.reversalCleared.code, 8);
+  rec.writeUInt8(TerminalRecord.reversalCleared.version, 10);
+  rec.write(forged.padEnd(length, ' '), RECORD_HEADER_BYTES, 'utf8');
+  rec.writeUInt32LE(crc32(rec.subarray(4)), 0);
+  f.write(rec, target.offset);
+  f.sync();
+  f.close();
+}
+
 describe('journal repair and records it cannot authenticate', () => {
   it('a forged reversal.cleared past the damage (CRC good, MAC not) never clears the owed reversal, in the plan or after the repair', async () => {
     const rig = rigFromFixture();
     const seg = segments().at(-1)!;
     // The damage: a flipped byte in the newest segment's first record (not one of the owed reversal's).
     flip(rig.disk, seg, victim(seg, 'first').offset + 50);
-    // The forgery: the newest segment's last single-record batch that is not the owed reversal's, rewritten
-    // as "reversal cleared" for the owed STAN, padded to its length, CRC fixed, MAC left as it was.
-    const target = recordsIn(seg).filter((r) => !mentionsOwed(r) && r.seq > victim(seg, 'first').seq).at(-1)!;
-    const f = rig.disk.open(seg, 'rw');
-    const head = Buffer.alloc(RECORD_HEADER_BYTES);
-    f.read(head, 0, head.length, target.offset);
-    const length = head.readUInt32LE(4);
-    const forged = JSON.stringify({ stan: fx.owed, responseCode: '00', at: '2026-12-01T09:00:00.000Z' });
-    expect(forged.length).toBeLessThanOrEqual(length);
-    const rec = Buffer.alloc(RECORD_HEADER_BYTES + length);
-    f.read(rec, 0, rec.length, target.offset);
-    rec.writeUInt16LE(TerminalRecord.reversalCleared.code, 8);
-    rec.writeUInt8(TerminalRecord.reversalCleared.version, 10);
-    rec.write(forged.padEnd(length, ' '), RECORD_HEADER_BYTES, 'utf8');
-    rec.writeUInt32LE(crc32(rec.subarray(4)), 0);
-    f.write(rec, target.offset);
-    f.sync();
-    f.close();
-
+    // The forgery: the newest segment's last record after that which is not the owed reversal's, rewritten.
+    forgeClearing(rig.disk, seg, recordsIn(seg).filter((r) => !mentionsOwed(r) && r.seq > victim(seg, 'first').seq).at(-1)!);
     const dry = await repairJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: rig.deviceKey, confirm: false, policy: terminalSalvage, now: () => '2026-12-01T10:00:00.000Z' });
     expect(dry.plan!.recordsUnverified).toBeGreaterThanOrEqual(1);
     expect(dry.plan!.obligations.reversalsOwed.map((r) => r.stan)).toContain(fx.owed);
@@ -302,6 +307,20 @@ describe('journal repair and records it cannot authenticate', () => {
     expect(Object.keys(rig.journal.state.reversals).map(Number)).toContain(fx.owed);
     await engine.stop();
     await rig.journal.close();
+  }, 60_000);
+
+  it('a forged reversal.cleared before a corrupt record: the cut is at the forgery, so it is never folded as prefix', async () => {
+    const rig = rigFromFixture();
+    const seg = segments().at(-1)!;
+    const others = recordsIn(seg).filter((r) => !mentionsOwed(r));
+    forgeClearing(rig.disk, seg, others[0]!);
+    flip(rig.disk, seg, others.at(-1)!.offset + 50);
+    const v = verifyJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: rig.deviceKey, types: terminalSalvage.types });
+    expect(v.tampered?.seq).toBe(others[0]!.seq);
+    expect(v.corrupt?.offset).toBe(others.at(-1)!.offset);
+    const dry = await repairJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: rig.deviceKey, confirm: false, policy: terminalSalvage, now: () => '2026-12-01T10:00:00.000Z' });
+    expect(dry.plan!.cut.seq).toBe(others[0]!.seq);
+    expect(dry.plan!.obligations.reversalsOwed.map((r) => r.stan)).toContain(fx.owed);
   }, 60_000);
 });
 
