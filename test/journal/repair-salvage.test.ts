@@ -237,12 +237,19 @@ describe('journal repair never rolls the terminal back', () => {
       expect(done.applied).toBe(true);
       expect(done.plan).toEqual(plan);
       keptAside(rig.disk, plan, damaged);
-      const after = verifyJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: rig.deviceKey, types: terminalSalvage.types });
+      const repaired: VerifiedRecord[] = [];
+      const after = verifyJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: rig.deviceKey, types: terminalSalvage.types, onRecord: (r) => repaired.push({ ...r, payload: Buffer.from(r.payload) }) });
       expect(after).toMatchObject({ corrupt: null, tampered: null });
       expect(after.recordTypes['journal.repair']).toBe(1);
 
       const engine = await rig.start();
       const s = rig.journal.state;
+      // Every owed reversal points at its own intent in the repaired journal (re-appended copies remapped).
+      for (const [stan, owed] of Object.entries(s.reversals)) {
+        const intent = repaired.find((r) => r.seq === owed.seq);
+        expect(intent?.type, `reversal ${stan}`).toBe('auth.intent');
+        expect(JSON.parse(intent!.payload.toString('utf8')).stan).toBe(Number(stan));
+      }
       expect(s.stan).toBe(plan.stan.after);
       expect(s.batch).toBe(plan.batch.after);
       if (!destroysOwed.has(name)) expect(Object.keys(s.reversals).map(Number)).toContain(fx.owed);
