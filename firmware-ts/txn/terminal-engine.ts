@@ -179,7 +179,7 @@ export class TerminalEngine implements TerminalEngineApi {
         const settled = settledSale(this.state, req.stan);
         if (settled) return refused('void', 'original-not-voidable', `the sale with STAN ${req.stan} is in settled batch ${settled.intent.batch}: use refund (退货)${settled.outcome?.rrn ? ` with RRN ${settled.outcome.rrn}` : ''}`);
       }
-      const refusal = this.checkOriginal(sale, 'sale', 'void');
+      const refusal = this.checkOriginal(sale, 'sale', 'void') ?? this.checkUnrefunded(sale!);
       if (refusal) return refusal;
       return this.authorizeOnline(this.fromOriginal('void', sale!.intent.amount, sale!, req.requestId));
     });
@@ -673,6 +673,15 @@ export class TerminalEngine implements TerminalEngineApi {
     const left = own.intent.amount - refundedOf(this.state, rrn);
     if (amount > left) return refused('refund', 'invalid-amount', left > 0 ? `refund amount must be 1..${left} (the sale ${own.intent.amount}, ${own.intent.amount - left} already refunded)` : `the sale with RRN ${rrn} is refunded in full`);
     return undefined;
+  }
+
+  /** A void returns the whole sale: after a refund of part of it, that part would go back to the card twice. */
+  private checkUnrefunded(sale: TxnView): TxnResult | undefined {
+    const rrn = sale.outcome?.rrn;
+    const refunded = rrn === undefined ? 0 : refundedOf(this.state, rrn);
+    if (refunded === 0) return undefined;
+    const left = sale.intent.amount - refunded;
+    return refused('void', 'original-not-voidable', `the sale with STAN ${sale.intent.stan} has ${refunded} fen refunded: a void would return the whole ${sale.intent.amount} again; ${left > 0 ? `refund the rest (${left}) instead` : 'it is refunded in full'}`);
   }
 
   private fromOriginal(kind: AuthKind, amount: number, o: TxnView, requestId: string | undefined): AuthSpec {

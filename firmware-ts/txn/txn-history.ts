@@ -99,11 +99,17 @@ export function saleByRrn(s: TerminalState, rrn: string): TxnView | undefined {
   return newest(s, (v) => ((v.intent.kind === 'sale' || v.intent.kind === 'preauth-completion') && v.outcome?.rrn === rrn ? v : undefined));
 }
 
-/** Fen already given back by this terminal's refunds of that RRN that stand (approved, not reversed). */
+/**
+ * Fen this terminal's refunds of that RRN may have given back: every one approved or never answered, unless
+ * the acquirer answered its reversal. A reversal still owed, stuck or closed by a supervisor may leave the
+ * credit standing, so it counts until the acquirer says otherwise; only a decline returned nothing.
+ */
 export function refundedOf(s: TerminalState, rrn: string): number {
   let fen = 0;
   for (const v of Object.values(s.txns)) {
-    if (v.intent.kind === 'refund' && v.intent.original?.rrn === rrn && v.outcome?.result === 'approved' && !v.reversal) fen += v.intent.amount;
+    if (v.intent.kind !== 'refund' || v.intent.original?.rrn !== rrn) continue;
+    const mayStand = v.reversal ? v.reversal.state !== 'cleared' : v.outcome?.result !== 'declined';
+    if (mayStand) fen += v.intent.amount;
   }
   return fen;
 }

@@ -99,6 +99,64 @@ describe("a refund of this terminal's own sale", () => {
   });
 });
 
+describe("a void of a sale partly refunded", () => {
+  const hostDate = (rig: EngineRig) => (rig.ledger('authorization').at(-1) as { date: string }).date;
+
+  it('is refused: the void would return the refunded part to the card a second time', async () => {
+    const { rig, engine } = await booted();
+    const sale = await rig.run(engine.sale(8_000));
+    const orig = { rrn: rrnOf(sale), date: hostDate(rig), password: PASSWORD };
+    expect(await rig.run(engine.refund({ ...orig, amount: 3_000 }))).toMatchObject({ kind: 'approved', txn: 'refund' });
+    const before = untouched(rig);
+    expect(await rig.run(engine.void({ stan: stanOf(sale), password: PASSWORD }))).toEqual(
+      refusal('void', 'original-not-voidable', `the sale with STAN ${stanOf(sale)} has 3000 fen refunded: a void would return the whole 8000 again; refund the rest (5000) instead`),
+    );
+    expect(untouched(rig)).toEqual(before);
+    // The rest goes back as a refund; then the sale is refunded in full and still not voidable.
+    expect(await rig.run(engine.refund({ ...orig, amount: 5_000 }))).toMatchObject({ kind: 'approved', txn: 'refund' });
+    expect(await rig.run(engine.void({ stan: stanOf(sale), password: PASSWORD }))).toEqual(
+      refusal('void', 'original-not-voidable', `the sale with STAN ${stanOf(sale)} has 8000 fen refunded: a void would return the whole 8000 again; it is refunded in full`),
+    );
+    // What the acquirer holds: one debit of 8000 and credits of exactly 8000.
+    const entries = rig.ledger('authorization') as { txn: string; amount: string }[];
+    expect(entries.map((e) => [e.txn, Number(e.amount)])).toEqual([['sale', 8_000], ['refund', 3_000], ['refund', 5_000]]);
+    expect(rig.violations()).toEqual([]);
+  });
+
+  it('a refund whose reversal was answered gives its part back; the sale is voidable again', async () => {
+    const { rig, engine } = await booted();
+    const sale = await rig.run(engine.sale(8_000));
+    const orig = { rrn: rrnOf(sale), date: hostDate(rig), password: PASSWORD };
+    rig.host.rules = { ...rig.host.rules, rules: [{ when: { amount: 2_000, mti: '0220' }, then: { action: 'drop-reply' } }] };
+    expect(await rig.run(engine.refund({ ...orig, amount: 2_000 }))).toMatchObject({ kind: 'reversed', reversal: 'cleared' });
+    rig.host.rules = { ...rig.host.rules, rules: [] };
+    expect(await rig.run(engine.void({ stan: stanOf(sale), password: PASSWORD }))).toMatchObject({ kind: 'approved', txn: 'void', amount: 8_000 });
+    expect(rig.violations()).toEqual([]);
+  });
+});
+
+describe('a refund whose reversal the acquirer never answered', () => {
+  const hostDate = (rig: EngineRig) => (rig.ledger('authorization').at(-1) as { date: string }).date;
+
+  it('still counts against the sale while the reversal is stuck and after a supervisor closes it: its credit may stand', async () => {
+    const { rig, engine } = await booted({}, { rules: [{ when: { amount: 6_000, mti: '0220' }, then: { action: 'drop-reply' } }, ...HOST_IGNORES_REVERSALS] });
+    const sale = await rig.run(engine.sale(8_000));
+    const orig = { rrn: rrnOf(sale), date: hostDate(rig), password: PASSWORD };
+    const lost = await rig.run(engine.refund({ ...orig, amount: 6_000 }));
+    expect(lost).toMatchObject({ kind: 'reversed', reversal: 'stuck' });
+    const words = 'refund amount must be 1..2000 (the sale 8000, 6000 already refunded)';
+    let before = untouched(rig);
+    expect(await rig.run(engine.refund({ ...orig, amount: 2_001 }))).toEqual(refusal('refund', 'invalid-amount', words));
+    expect(untouched(rig)).toEqual(before);
+    expect(await rig.run(engine.closeReversal({ stan: stanOf(lost), password: PASSWORD, reason: 'host down for a week' }))).toMatchObject({ closed: true });
+    before = untouched(rig);
+    expect(await rig.run(engine.refund({ ...orig, amount: 2_001 }))).toEqual(refusal('refund', 'invalid-amount', words));
+    expect(await rig.run(engine.void({ stan: stanOf(sale), password: PASSWORD }))).toMatchObject({ kind: 'refused', reason: 'original-not-voidable' });
+    expect(untouched(rig)).toEqual(before);
+    expect(await rig.run(engine.refund({ ...orig, amount: 2_000 }))).toMatchObject({ kind: 'approved', txn: 'refund' });
+  });
+});
+
 describe("a refund's RRN and original date", () => {
   const words = 'refund needs a 12-character RRN and the original date as MMDD';
   it('anything but 12 letters or digits, or a date that is not MMDD, is refused before the supervisor is asked', async () => {
