@@ -34,13 +34,13 @@ describe('posj journal verify on a forged journal', () => {
   it('an edited amount: exit 3 naming the record; without the key file, exit 0 and a warning that the chain went unchecked', () => {
     const dir = copyJournal('edit');
     const victim = editAmount(dir);
-    const cli = posjVerify(dir, '--json');
-    expect(cli.code).toBe(3);
-    expect(cli.json.tampered).toMatchObject({ segment: victim.segment, offset: victim.offset, seq: victim.seq });
-    expect(posjVerify(dir).stdout).toContain(`TAMPERED: segment ${victim.segment} offset ${victim.offset} seq ${victim.seq}: record MAC mismatch`);
+    const keyed = posjVerify(dir);
+    expect(keyed.code).toBe(3);
+    expect(keyed.stdout).toContain(`TAMPERED: segment ${victim.segment} offset ${victim.offset} seq ${victim.seq}: record MAC mismatch`);
     fs.renameSync(`${dir}.key`, `${dir}.key.away`);
-    expect(posjVerify(dir, '--json')).toMatchObject({ code: 0, json: { chainChecked: false, tampered: null } });
-    expect(posjVerify(dir).stdout).toMatch(/warning: no device key at .*; MAC chain not checked\nok\n$/);
+    const keyless = posjVerify(dir);
+    expect(keyless.code).toBe(0);
+    expect(keyless.stdout).toMatch(/\nwarning: no device key at .*; MAC chain not checked\nok\n$/);
   });
 
   it('two records swapped: exit 3', () => {
