@@ -2,7 +2,7 @@
 // counts, and each header-level defect a repair starts from — a header whose MAC is good but whose first
 // seq disagrees with its file name or whose previous-segment MAC does not chain (re-signed with the key: the checks behind the MAC), a torn
 // tail, a record whose CRC and MAC are good but whose payload is not JSON. tamper.test.ts covers what a
-// forger without the key can do, much of it through the CLI.
+// forger without the key can do (tamper-cli.test.ts: the same through the CLI).
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
