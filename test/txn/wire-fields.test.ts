@@ -6,6 +6,7 @@ import { Secret } from '../../firmware-ts/devices/card-reader/secret.js';
 import { findSensitive } from '../../firmware-ts/pci/card-data.js';
 import type { CardReadOutcome } from '../../firmware-ts/txn/engine-devices.js';
 import { Settlement } from '../../firmware-ts/txn/settlement.js';
+import { buildRequest, type RequestSpec } from '../../firmware-ts/txn/txn-messages.js';
 import { decodeCup, textField, type IsoMessage } from '../../protocol/iso8583/index.js';
 import { ID, PAN } from '../acquirer/harness.js';
 import { EngineRig, FakeReader, PASSWORD } from './engine-rig.js';
@@ -91,5 +92,35 @@ describe('wire fields', () => {
     expect(voided).toMatchObject({ kind: 'refused', reason: 'original-not-voidable' });
     expect(JSON.stringify(voided)).toContain(`settled batch 1: use refund (退货) with RRN ${sale.rrn}`);
     expect(sent.length).toBe(before);
+  });
+});
+
+/** Every field of a message as text (bytes as hex), in field order: what goes on the wire, all of it. */
+const wire = (m: IsoMessage) => Object.fromEntries([...m.fields.entries()].sort(([a], [b]) => a - b).map(([n, v]) => [n, typeof v === 'string' ? v : `0x${v.toString('hex')}`]));
+
+const EMV = Buffer.from('9f2701809f3602000195050000000000', 'hex');
+const STAMP = { time: '101112', date: '1202', iso: '2026-12-02T02:11:12.000Z' };
+
+function card(entryMode: 'magstripe' | 'chip' | 'contactless', extra: { track2?: string; panSeq?: string; emv?: Buffer } = {}): RequestSpec['card'] {
+  const posEntryMode = { magstripe: '90', chip: '05', contactless: '07' }[entryMode];
+  return {
+    entryMode,
+    posEntryMode,
+    maskedPan: '621214*********0006',
+    pan: new Secret(PAN),
+    expiry: new Secret('2812'),
+    emvData: extra.emv ?? Buffer.alloc(0),
+    ...(extra.track2 !== undefined ? { track2: new Secret(extra.track2) } : {}),
+    ...(extra.panSeq !== undefined ? { panSeq: extra.panSeq } : {}),
+  };
+}
+
+const spec = (c: RequestSpec['card'], more: Partial<RequestSpec> = {}): RequestSpec => ({ kind: 'sale', id: ID, stan: 42, batch: 7, amount: 1_250, card: c, stamp: STAMP, ...more });
+const common = { 3: '000000', 4: '000000001250', 11: '000042', 12: '101112', 13: '1202', 25: '00', 41: ID.terminalId, 42: ID.merchantId, 49: '156', 60: '22000007000' };
+
+describe('buildRequest: the card data and field 22 of each read, every field', () => {
+  it('a contactless read: 07 with PAN, expiry, card sequence and ICC (protocol/ISO8583.md, field 22)', () => {
+    const c = card('contactless', { panSeq: '01', emv: EMV });
+    expect(wire(buildRequest(spec(c)))).toEqual({ ...common, 2: PAN, 14: '2812', 22: '072', 23: '001', 55: `0x${EMV.toString('hex')}` });
   });
 });
