@@ -65,7 +65,8 @@ function cardFields(card: RequestSpec['card'], pinBlock: Secret<Buffer> | undefi
     pan: card.pan.reveal(),
     expiry: card.expiry.reveal(),
     ...(card.panSeq ? { cardSequence: card.panSeq.padStart(3, '0') } : {}),
-    ...(card.entryMode === 'chip' && card.emvData.length > 0 ? { icc: card.emvData } : {}),
+    // Contactless carries its ICC data as chip does: the acquirer checks the card's cryptogram in it.
+    ...(card.entryMode !== 'magstripe' && card.emvData.length > 0 ? { icc: card.emvData } : {}),
   };
 }
 

@@ -66,4 +66,16 @@ describe('request-id index', () => {
     delete s.txns[1];
     expect(viewByRequestId(s, 'r-1')).toBeUndefined();
   });
+
+  it('an id reused: when its newest transaction is dropped by another path, the older one still kept is found', () => {
+    const fold = terminalStateFold('recent');
+    const s = fold.initial();
+    const intent = (stan: number) => ({ stan, batch: 1, kind: 'sale', amount: 100 * stan, currency: '156', maskedPan: '622202******1234', entryMode: '051', at, requestId: 'r-1' });
+    fold.apply(s, { seq: 1, type: TerminalRecord.authIntent.name, payload: intent(1) });
+    fold.apply(s, { seq: 2, type: TerminalRecord.authIntent.name, payload: intent(2) });
+    expect(viewByRequestId(s, 'r-1')?.intent.stan).toBe(2);
+    delete s.txns[2];
+    expect(viewByRequestId(s, 'r-1')).toBe(s.txns[1]);
+    expect(viewByRequestId(s, 'r-1')?.intent.amount).toBe(100);
+  });
 });

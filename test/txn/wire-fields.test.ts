@@ -6,7 +6,8 @@ import { Secret } from '../../firmware-ts/devices/card-reader/secret.js';
 import { findSensitive } from '../../firmware-ts/pci/card-data.js';
 import type { CardReadOutcome } from '../../firmware-ts/txn/engine-devices.js';
 import { Settlement } from '../../firmware-ts/txn/settlement.js';
-import { decodeCup, textField, type IsoMessage } from '../../protocol/iso8583/index.js';
+import { buildRequest, field35, localStamp, parseBalance, reversalFromImage, reversalImage, type RequestSpec } from '../../firmware-ts/txn/txn-messages.js';
+import { decodeCup, message, textField, type IsoMessage } from '../../protocol/iso8583/index.js';
 import { ID, PAN } from '../acquirer/harness.js';
 import { EngineRig, FakeReader, PASSWORD } from './engine-rig.js';
 
@@ -91,5 +92,119 @@ describe('wire fields', () => {
     expect(voided).toMatchObject({ kind: 'refused', reason: 'original-not-voidable' });
     expect(JSON.stringify(voided)).toContain(`settled batch 1: use refund (退货) with RRN ${sale.rrn}`);
     expect(sent.length).toBe(before);
+  });
+});
+
+/** Every field of a message as text (bytes as hex), in field order: what goes on the wire, all of it. */
+const wire = (m: IsoMessage) => Object.fromEntries([...m.fields.entries()].sort(([a], [b]) => a - b).map(([n, v]) => [n, typeof v === 'string' ? v : `0x${v.toString('hex')}`]));
+
+const EMV = Buffer.from('9f2701809f3602000195050000000000', 'hex');
+const PIN_BLOCK = Buffer.from('0123456789abcdef', 'hex');
+const STAMP = { time: '101112', date: '1202', iso: '2026-12-02T02:11:12.000Z' };
+
+function card(entryMode: 'magstripe' | 'chip' | 'contactless', extra: { track2?: string; panSeq?: string; emv?: Buffer } = {}): RequestSpec['card'] {
+  const posEntryMode = { magstripe: '90', chip: '05', contactless: '07' }[entryMode];
+  return {
+    entryMode,
+    posEntryMode,
+    maskedPan: '621214*********0006',
+    pan: new Secret(PAN),
+    expiry: new Secret('2812'),
+    emvData: extra.emv ?? Buffer.alloc(0),
+    ...(extra.track2 !== undefined ? { track2: new Secret(extra.track2) } : {}),
+    ...(extra.panSeq !== undefined ? { panSeq: extra.panSeq } : {}),
+  };
+}
+
+const spec = (c: RequestSpec['card'], more: Partial<RequestSpec> = {}): RequestSpec => ({ kind: 'sale', id: ID, stan: 42, batch: 7, amount: 1_250, card: c, stamp: STAMP, ...more });
+const common = { 3: '000000', 4: '000000001250', 11: '000042', 12: '101112', 13: '1202', 25: '00', 41: ID.terminalId, 42: ID.merchantId, 49: '156', 60: '22000007000' };
+const pinFields = { 26: '12', 52: `0x${PIN_BLOCK.toString('hex')}`, 53: '2600000000000000' };
+
+describe('buildRequest: the card data and field 22 of each read, every field', () => {
+  it('a swipe with track 2: 90, field 35, no 2/14; with a PIN 901 and 26/52/53', () => {
+    const c = card('magstripe', { track2: `${PAN}D28122010000` });
+    expect(wire(buildRequest(spec(c)))).toEqual({ ...common, 22: '902', 35: `${PAN}=28122010000` });
+    expect(wire(buildRequest(spec(c, { pinBlock: new Secret(PIN_BLOCK) })))).toEqual({ ...common, 22: '901', 35: `${PAN}=28122010000`, ...pinFields });
+  });
+
+  it('a swipe without usable track 2: 02 with PAN and expiry; with a PIN 021', () => {
+    const c = card('magstripe');
+    expect(wire(buildRequest(spec(c)))).toEqual({ ...common, 2: PAN, 14: '2812', 22: '022' });
+    expect(wire(buildRequest(spec(c, { pinBlock: new Secret(PIN_BLOCK) })))).toEqual({ ...common, 2: PAN, 14: '2812', 22: '021', ...pinFields });
+    // A swipe carries no ICC data, whatever else the reader handed over.
+    expect(wire(buildRequest(spec(card('magstripe', { emv: EMV }))))).toEqual({ ...common, 2: PAN, 14: '2812', 22: '022' });
+  });
+
+  it('a chip read: 05 with PAN, expiry, card sequence padded to 3, ICC; never track 2; with a PIN 051', () => {
+    const c = card('chip', { track2: `${PAN}D28122010000`, panSeq: '1', emv: EMV });
+    const chip = { ...common, 2: PAN, 14: '2812', 23: '001', 55: `0x${EMV.toString('hex')}` };
+    expect(wire(buildRequest(spec(c)))).toEqual({ ...chip, 22: '052' });
+    expect(wire(buildRequest(spec(c, { pinBlock: new Secret(PIN_BLOCK) })))).toEqual({ ...chip, 22: '051', ...pinFields });
+    // No ICC data read: no field 55 (an empty one is no ICC data either).
+    expect(wire(buildRequest(spec(card('chip'))))).toEqual({ ...common, 2: PAN, 14: '2812', 22: '052' });
+  });
+
+  it('a contactless read: 07 with PAN, expiry, card sequence and ICC (protocol/ISO8583.md, field 22)', () => {
+    const c = card('contactless', { panSeq: '01', emv: EMV });
+    expect(wire(buildRequest(spec(c)))).toEqual({ ...common, 2: PAN, 14: '2812', 22: '072', 23: '001', 55: `0x${EMV.toString('hex')}` });
+  });
+
+  it('a void names its original by entry mode and field 61 only, with RRN and auth code: no card data', () => {
+    const v = buildRequest(spec({ posEntryMode: '05' }, { kind: 'void', original: { batch: 7, stan: 40 }, originalRrn: '123456789012', originalAuthCode: 'A1B2C3' }));
+    expect(wire(v)).toEqual({ ...common, 3: '200000', 22: '052', 37: '123456789012', 38: 'A1B2C3', 60: '23000007000', 61: '000007000040' });
+    const r = buildRequest(spec(card('magstripe'), { kind: 'refund', original: { batch: 0, stan: 0, date: '0315' } }));
+    expect(textField(r, 61)).toBe('0000000000000315');
+    expect(r.fields.has(37)).toBe(false);
+    expect(r.fields.has(38)).toBe(false);
+  });
+});
+
+describe('field 35: only a track 2 equivalent the field can carry', () => {
+  it('12..19 digits, separator, 4-digit expiry, digits; at most 37 characters', () => {
+    expect(field35(`${PAN}D2812`)).toBe(`${PAN}=2812`);
+    expect(field35(`${PAN}D${'2'.repeat(17)}`), '37 characters').toBe(`${PAN}=${'2'.repeat(17)}`);
+    expect(field35(`${PAN}D${'2'.repeat(18)}`), '38 characters').toBeUndefined();
+    expect(field35(`${PAN}D281`), 'no whole expiry').toBeUndefined();
+    expect(field35(`;${PAN}D2812`), 'a start sentinel').toBeUndefined();
+    expect(field35(`62121400000D2812`), '11 digits').toBeUndefined();
+  });
+});
+
+describe('the reversal image and the reversal rebuilt from it', () => {
+  it('the image holds exactly the fields the request has of 3, 4, 11, 22, 23, 25, 38, 49, 60, 61 and its MTI', () => {
+    const sale = buildRequest(spec(card('chip', { panSeq: '1', emv: EMV }), { pinBlock: new Secret(PIN_BLOCK) }));
+    expect(reversalImage(sale)).toStrictEqual({ mti: '0200', '3': '000000', '4': '000000001250', '11': '000042', '22': '051', '23': '001', '25': '00', '49': '156', '60': '22000007000' });
+    const voided = buildRequest(spec({ posEntryMode: '90' }, { kind: 'void', original: { batch: 7, stan: 40 }, originalAuthCode: 'A1B2C3' }));
+    expect(reversalImage(voided)).toStrictEqual({ mti: '0200', '3': '200000', '4': '000000001250', '11': '000042', '22': '902', '25': '00', '38': 'A1B2C3', '49': '156', '60': '23000007000', '61': '000007000040' });
+  });
+
+  it('0400 first, 0401 repeated: the image, terminal and merchant from config, the reason in 39; nothing else', () => {
+    const image = reversalImage(buildRequest(spec(card('chip', { panSeq: '1', emv: EMV }))));
+    const want = { 3: '000000', 4: '000000001250', 11: '000042', 22: '052', 23: '001', 25: '00', 39: '98', 41: '87654321', 42: '898310048990002', 49: '156', 60: '22000007000' };
+    const id = { terminalId: '87654321', merchantId: '898310048990002' };
+    const first = reversalFromImage(image, id, '98', false);
+    expect(first.mti).toBe('0400');
+    expect(wire(first)).toEqual(want);
+    const repeat = reversalFromImage(image, id, '98', true);
+    expect(repeat.mti).toBe('0401');
+    expect(wire(repeat)).toEqual(want);
+  });
+});
+
+describe('localStamp: fields 12 and 13 in the terminal\'s local time', () => {
+  it('hhmmss and MMDD, months counted from 1', () => {
+    const at = new Date(2026, 0, 9, 7, 5, 3).getTime();
+    expect(localStamp({ now: () => at, setTimer: () => ({ cancel: () => undefined }) })).toEqual({ time: '070503', date: '0109', iso: new Date(at).toISOString() });
+  });
+});
+
+describe('parseBalance: field 54 of a balance answer', () => {
+  const answer = (f54?: string) => message('0210', f54 === undefined ? { 39: '00' } : { 39: '00', 54: f54 });
+  it('C is the balance in fen, D a negative one; anything else is no balance', () => {
+    expect(parseBalance(answer('1002156C000000012345'))).toBe(12_345);
+    expect(parseBalance(answer('1002156D000000000700'))).toBe(-700);
+    expect(parseBalance(answer())).toBeUndefined();
+    expect(parseBalance(answer('X1002156C000000012345'))).toBeUndefined();
+    expect(parseBalance(answer('1002156X000000012345'))).toBeUndefined();
   });
 });
