@@ -168,6 +168,12 @@ describe('Supervisor', () => {
     expect(await sup.verify(GOOD, 'refund')).toEqual({ ok: true });
   });
 
+  it('a cost with parallelism above 1 (the journaled params decide) sets and checks out', async () => {
+    const { sup } = rig({ N: 1024, r: 8, p: 2, keyLength: 32 });
+    await sup.setPassword(GOOD);
+    expect(await sup.verify(GOOD, 'void')).toEqual({ ok: true });
+  });
+
   it('every check is journaled durably with its purpose; the right one clears the count', async () => {
     const { journal, clock, sup } = rig();
     await sup.setPassword(GOOD);
