@@ -19,7 +19,7 @@ const NOW = new Date(2026, 2, 5, 9, 30, 0).getTime();
 
 const config = { identity: { merchantId: '898310048990001', terminalId: '12345678' }, merchantName: 'Test Shop' } as EngineConfig;
 const sale: SlipSource = { maskedPan: '622202******1234', entryMode: '051', kind: 'sale', batch: 3, stan: 42, at: AT, amount: 12_345 };
-const voided: SlipSource = { ...sale, kind: 'void', stan: 43, original: { batch: 3, stan: 42 } };
+const voided: SlipSource = { ...sale, kind: 'void', stan: 43, original: { stan: 42, rrn: '123456789012' } };
 
 const HEAD_ZH = ['--------------------------------', '商户名称:              Test Shop', '商户编号:        898310048990001', '终端编号:               12345678', '--------------------------------'];
 const HEAD_EN = ['--------------------------------', 'MERCHANT:              Test Shop', 'MERCHANT ID:     898310048990001', 'TERMINAL ID:            12345678', '--------------------------------'];
