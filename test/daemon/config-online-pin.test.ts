@@ -60,6 +60,8 @@ describe('when the engine asks for a PIN', () => {
     expect(pinWanted('sale', 100_000, card('no-online-pin'), { fromAmount: 100_000 })).toBe(true);
     expect(pinWanted('sale', 100_000, card(), { fromAmount: 100_000 })).toBe(true);
     expect(pinWanted('sale', 1_000_000, card(), undefined)).toBe(false);
+    // A balance inquiry asks only when the card says so: it moves no money for the profile's amount to cover.
+    expect(pinWanted('balance', 100_000, card('no-online-pin'), { fromAmount: 1 })).toBe(false);
   });
 });
 

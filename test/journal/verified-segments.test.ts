@@ -67,6 +67,9 @@ describe('the boot verify with `verified`', () => {
     expect(vouched.size).toBe(older);
     const reusing = verifyJournal(dir, { types, deviceKey: key, verified: vouched, onSegmentPassed: (s) => seen.push(s.name) });
     expect(reusing).toEqual(full);
+    // The report counts records by their type's name, the journal's own types and the terminal's alike.
+    expect(Object.keys(full.recordTypes).filter((t) => t.startsWith('unknown#'))).toEqual([]);
+    expect(Object.keys(full.recordTypes)).toEqual(expect.arrayContaining(['journal.checkpoint', 'auth.intent', 'auth.outcome']));
     expect(seen).toEqual(segmentsOf(dir).slice(0, -1));
     // Nothing in the file that the PCI scan would take for a card number (digests are base64url, not hex).
     expect(findPanLikeRun(fs.readFileSync(path.join(dir, VERIFIED_FILE)))).toBe(-1);

@@ -182,4 +182,27 @@ describe('a checkpoint of an older build (state version 1, no txns)', () => {
     expect(rebuilt).toEqual(openBatch);
     await j.close();
   });
+
+  it('a rebuild that cannot read the records fails the open and leaves the journal closed for the next one', async () => {
+    const disk = new SimDisk();
+    const key = Buffer.alloc(32, 9);
+    const olderFold = { ...terminalFold, toCheckpoint: ({ version: _v, txns: _t, ...v1 }: TerminalJournalState) => v1 };
+    const old = await Journal.open({ dir: '/j', deviceKey: key, storage: disk, segmentBytes: 64 * 1024, fold: olderFold, types: terminalRecordTypes() });
+    for (const step of syntheticSteps(1, 700, 1_000)) await old.append(step.records, { durable: step.durable });
+    await old.close();
+    // The open ends by opening its active segment for writing; every segment read after that is the rebuild's.
+    let opened = false;
+    const failing: Storage = Object.assign(Object.create(disk) as SimDisk, {
+      open: (p: string, mode: 'r' | 'rw' | 'create') => {
+        if (opened && mode === 'r') throw new Error(`EIO reading ${p}`);
+        if (mode === 'rw') opened = true;
+        return disk.open(p, mode);
+      },
+    });
+    await expect(openTerminalJournal({ dir: '/j', deviceKey: key, storage: failing, segmentBytes: 64 * 1024 })).rejects.toThrow(/^EIO reading \/j\/seg-/);
+    const j = await openTerminalJournal({ dir: '/j', deviceKey: key, storage: disk, segmentBytes: 64 * 1024 });
+    expect(j.state.version).toBe(TERMINAL_STATE_VERSION);
+    expect(Object.keys(j.state.txns)).toHaveLength(700);
+    await j.close();
+  });
 });

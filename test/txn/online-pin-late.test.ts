@@ -25,12 +25,39 @@ describe('the PIN step against a late PIN pad', () => {
     const clock = new ManualClock();
     const p = pad();
     const step = pinStep({ reader: p.reader, clock, pinKey: Buffer.alloc(20, 1), profile: { entryMs: 1_000 } }, 'sale', 1_000, card);
-    clock.advance(1_000 + DEVICE_TIMEOUTS.pinEntryGraceMs);
-    expect(await step).toMatchObject({ kind: 'refused', reason: 'pin-entry-failed' });
+    let settled = false;
+    void step.then(() => (settled = true));
+    // The pad has its entry time plus the grace to report its own timeout.
+    clock.advance(1_000 + DEVICE_TIMEOUTS.pinEntryGraceMs - 1);
+    await flush();
+    expect(settled).toBe(false);
+    clock.advance(1);
+    expect(await step).toEqual({ kind: 'refused', reason: 'pin-entry-failed', detail: `the PIN pad failed: no answer within ${1_000 + DEVICE_TIMEOUTS.pinEntryGraceMs} ms` });
     const bytes = Buffer.from('0123456789abcdef', 'hex');
     p.answer({ kind: 'pin', pinBlock: new Secret(bytes) });
     await flush();
     expect(bytes.equals(Buffer.alloc(8))).toBe(true);
+  });
+
+  it('a late answer without a block is dropped quietly', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (e: unknown) => rejections.push(e);
+    process.on('unhandledRejection', onRejection);
+    try {
+      for (const late of ['bypassed', 'cancelled', 'timeout'] as const) {
+        const clock = new ManualClock();
+        const p = pad();
+        const step = pinStep({ reader: p.reader, clock, pinKey: Buffer.alloc(20, 1), profile: { entryMs: 1_000 } }, 'sale', 1_000, card);
+        clock.advance(1_000 + DEVICE_TIMEOUTS.pinEntryGraceMs);
+        expect(await step).toMatchObject({ kind: 'refused', reason: 'pin-entry-failed' });
+        p.answer({ kind: late });
+      }
+      await flush();
+      await flush();
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+    expect(rejections).toEqual([]);
   });
 
   it('hands over a block that comes in time, untouched', async () => {

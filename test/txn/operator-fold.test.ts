@@ -130,6 +130,8 @@ describe('settlement slips owed', () => {
   it('printing a slip not owed: a reprint of the last settlement, or nothing when it is of another batch', () => {
     expect(applySlipRecord([owed(2)], slip(1, 'printing', { duplicate: true }), summary(1, { uploaded: 9 }))).toEqual([owed(2), { batch: 1, summary: summary(1, { uploaded: 9 }), duplicate: true, printing: true }]);
     const before = [owed(2)];
+    // Its mark is the record's own: the reprint writes it; nothing owed adds one.
+    expect(applySlipRecord([], slip(1, 'printing'), summary(1))).toEqual([{ batch: 1, summary: summary(1), duplicate: false, printing: true }]);
     expect(applySlipRecord(before, slip(1, 'printing'), summary(3))).toBe(before);
     expect(applySlipRecord(before, slip(1, 'printing'), null)).toBe(before);
   });

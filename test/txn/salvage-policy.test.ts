@@ -84,6 +84,18 @@ describe('finish: STAN', () => {
     expect(out.stan).toEqual({ before: 10, evidenced: 10, after: 10 + REPAIR_STAN_MARGIN });
   });
 
+  it('an intent the fold did not take (its atomic append torn) is evidence of its STAN; so is a STAN followed by records without one', () => {
+    const torn = finish([intentRec(1, 10, 1)], [], [intentRec(2, 40, 1)]);
+    expect(torn.out.stan).toEqual({ before: 10, evidenced: 40, after: 40 + REPAIR_STAN_MARGIN });
+    const trailing = finish([intentRec(1, 10, 1)], [], [r(2, TerminalRecord.stanAllocated, { stan: 40, purpose: 'sign-on', at: AT }), approved(3, 40), r(4, TerminalRecord.receiptPrinted, { stan: 40, copies: 'both' })]);
+    expect(trailing.out.stan).toEqual({ before: 10, evidenced: 40, after: 40 + REPAIR_STAN_MARGIN });
+  });
+
+  it('a record whose payload is not an object is no evidence, and the repair goes on', () => {
+    const { out } = finish([intentRec(1, 10, 1)], [], [r(2, TerminalRecord.stanAllocated, null)]);
+    expect(out.stan).toEqual({ before: 10, evidenced: 10, after: 10 + REPAIR_STAN_MARGIN });
+  });
+
   it('wraps past 999999 to 1', () => {
     const { out } = finish([intentRec(1, MAX_STAN - 50, 1)], [], [], 0);
     expect(out.stan).toEqual({ before: MAX_STAN - 50, evidenced: MAX_STAN - 50, after: REPAIR_STAN_MARGIN - 50 });
@@ -145,6 +157,14 @@ describe('finish: batch', () => {
     // The salvaged state handed in is not changed.
     expect(salvaged.batch).toBe(3);
     expect(Object.keys(salvaged.batchEntries).sort()).toEqual(['10', '12', '13']);
+  });
+
+  it("a settlement's next batch stays evidenced when its slip record comes after it: the slip names the settled batch", () => {
+    // Both after a hole, neither folded (an end never folds unverified); the slip must not pull the batch back.
+    const prefix = [intentRec(1, 10, 3, 500), approved(2, 10)];
+    const evidence = [r(3, TerminalRecord.settlementDone, { batch: 3, balanced: true, nextBatch: 4, at: AT }), r(4, TerminalRecord.settlementSlip, { batch: 3, event: 'printing', duplicate: false, at: AT })];
+    const out = terminalSalvage.finish({ prefix: fold(prefix, 3), salvaged: fold(prefix, 3), evidence, prefixRecords: prefix, recordsLostAtMost: 0 });
+    expect(out.batch).toEqual({ before: 3, evidenced: 4, after: 4 });
   });
 
   it('a later batch evidenced by a settlement\'s next batch, with no entry of it: empty batch, no start', () => {
@@ -222,6 +242,11 @@ describe('reappend', () => {
     const again = terminalSalvage.reappend(state, recs, 2).map((x) => x.seq);
     expect(again).toEqual([2, 3, 4, 5, 8]);
     expect(terminalSalvage.reappend(state, recs, 5).map((x) => x.seq)).toEqual([5, 8]);
+  });
+
+  it('a record whose payload is not an object is not written again', () => {
+    const recs = [intentRec(1, 10, 1), r(2, TerminalRecord.supervisorAttempt, null)];
+    expect(terminalSalvage.reappend(fold(recs.slice(0, 1)), recs, 1).map((x) => x.seq)).toEqual([1]);
   });
 
   it('a STAN nothing refers to any more is not written again', () => {

@@ -52,12 +52,29 @@ describe('supervisor password strength', () => {
     ['111222', 'repeated'],
     ['a1a1a1a', 'repeated'],
     ['a1a1b2', 'accepted'],
+    // A sequence is a step of one: steps of two, alone or in pairs, are not.
+    ['acegik', 'accepted'],
+    ['113355', 'accepted'],
+    // Only a palindrome of digits alone is a pattern.
+    ['1a22a1', 'accepted'],
   ])('%s: %s', (pw, reason) => {
     expect(reasonOf(pw)).toBe(reason);
   });
 
   it.each(['147258', '258369', '159357', '147369', '131415', '5201314', '1314520', 'password', 'Admin123', 'supervisor', 'QWERTY', 'abc123'])('%s is one of the first guesses', (pw) => {
     expect(reasonOf(pw)).toBe('common');
+  });
+
+  it.each<[string, WeakReason, string]>([
+    ['7391 64', 'characters', 'only printable ASCII without spaces (a keypad must be able to enter it)'],
+    ['aAaAaA', 'repeated', 'one character repeated'],
+    ['123456', 'sequence', 'a run of consecutive characters (like 123456)'],
+    ['123123', 'repeated', 'a short block repeated (like 123123)'],
+    ['112233', 'pattern', 'a simple pattern (like 112233 or 123321)'],
+    ['111222', 'repeated', 'fewer than three different characters'],
+    ['147258', 'common', 'one of the passwords guessed first'],
+  ])('%s: the supervisor is told why (%s)', (pw, reason, detail) => {
+    expect(() => checkPasswordStrength(pw)).toThrow(expect.objectContaining({ reason, message: `supervisor password refused: ${detail}` }));
   });
 
   it('the error names the rule and carries the code the control protocol reports', () => {
@@ -149,6 +166,12 @@ describe('Supervisor', () => {
     expect(p.params).toEqual(DEFAULT_SCRYPT);
     expect(Buffer.from(p.hash, 'base64url').equals(scryptSync(GOOD, Buffer.from(p.salt, 'base64url'), 32, { N: 16_384, r: 8, p: 1 }))).toBe(true);
     expect(await sup.verify(GOOD, 'refund')).toEqual({ ok: true });
+  });
+
+  it('a cost with parallelism above 1 (the journaled params decide) sets and checks out', async () => {
+    const { sup } = rig({ N: 1024, r: 8, p: 2, keyLength: 32 });
+    await sup.setPassword(GOOD);
+    expect(await sup.verify(GOOD, 'void')).toEqual({ ok: true });
   });
 
   it('every check is journaled durably with its purpose; the right one clears the count', async () => {
