@@ -308,9 +308,18 @@ function foldRecords<S>(fold: StateMachine<S>, start: S, records: readonly Journ
   for (const r of records) {
     if (r.type === CHECKPOINT.name) state = fold.fromCheckpoint((r.payload as CheckpointPayload).state);
     else if (r.type === REPAIR.name) state = fold.fromCheckpoint((r.payload as RepairPayload).state);
-    else if (r.type !== RETENTION.name && r.type !== SEAL.name) fold.apply(state, r);
+    else if (r.type !== RETENTION.name && r.type !== SEAL.name) applyOrRefuse(fold, state, r);
   }
   return state;
+}
+
+/** A record the fold cannot take (only a forged or foreign one: nothing was written from it yet) stops the plan with where it is. */
+function applyOrRefuse<S>(fold: StateMachine<S>, state: S, r: JournalRecord): void {
+  try {
+    fold.apply(state, r);
+  } catch (e) {
+    throw new JournalError('REPAIR_UNFOLDABLE', `record seq ${r.seq} (${r.type}) cannot be folded: ${(e as Error).message}; it is not one this terminal wrote (without the device key every record is folded as if authentic); nothing was changed`);
+  }
 }
 
 /**

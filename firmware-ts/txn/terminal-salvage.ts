@@ -50,18 +50,24 @@ export function isAhead(a: number, b: number, max: number): boolean {
 const furthest = (max: number, values: number[]) => values.reduce((best, v) => (isAhead(v, best, max) ? v : best));
 const advance = (v: number, by: number, max: number) => ((v - 1 + by) % max) + 1;
 
+// Past the damage a record is only CRC-checked: its payload may be any JSON at all (null, a string, a
+// counter out of range). Such a record is never folded, and a counter is evidence only if it could be one.
+const isObject = (p: unknown): p is Record<string, unknown> => typeof p === 'object' && p !== null && !Array.isArray(p);
+const counter = (v: unknown, max: number) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= max ? v : undefined);
+
 function stanOf(r: JournalRecord): number | undefined {
-  const p = r.payload as { stan?: unknown };
+  if (!isObject(r.payload)) return undefined;
   if (r.type === TerminalRecord.authIntent.name || r.type === TerminalRecord.stanAllocated.name || r.type === TerminalRecord.settlementStep.name) {
-    return typeof p?.stan === 'number' ? p.stan : undefined;
+    return counter(r.payload.stan, MAX_STAN);
   }
   return undefined;
 }
 
 function batchOf(r: JournalRecord): number | undefined {
-  if (r.type === TerminalRecord.authIntent.name) return (r.payload as AuthIntent).batch;
-  if (r.type === TerminalRecord.settlementDone.name) return (r.payload as SettlementDone).nextBatch;
-  if (r.type === TerminalRecord.settlementStep.name) return (r.payload as { batch: number }).batch;
+  if (!isObject(r.payload)) return undefined;
+  const p = r.payload as Partial<AuthIntent & SettlementDone>;
+  if (r.type === TerminalRecord.authIntent.name || r.type === TerminalRecord.settlementStep.name) return counter(p.batch, MAX_BATCH);
+  if (r.type === TerminalRecord.settlementDone.name) return counter(p.nextBatch, MAX_BATCH);
   return undefined;
 }
 
@@ -74,7 +80,13 @@ export const terminalSalvage: SalvagePolicy<TerminalJournalState, SalvagedObliga
   // The repair record holds the salvaged state in the version-1 form, without `txns` (they could exceed
   // the half-segment limit of a record): the repaired journal rebuilds them from the open batch's records
   // at its next open (terminal-journal.ts), as after a checkpoint of an older build.
-  fold: { ...terminalFold, toCheckpoint: ({ version: _version, txns: _txns, ...v1 }) => v1 },
+  fold: {
+    ...terminalFold,
+    apply: (s, r) => {
+      if (isObject(r.payload)) terminalFold.apply(s, r);
+    },
+    toCheckpoint: ({ version: _version, txns: _txns, ...v1 }) => v1,
+  },
   types: new RecordTypes([...INTERNAL_TYPES, ...Object.values(TerminalRecord)]),
 
   foldsUnverified: (type) => ADDS_ONLY.has(type),

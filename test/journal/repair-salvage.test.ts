@@ -9,6 +9,7 @@ import { repairJournal, type RepairPlan } from '../../firmware-ts/journal/repair
 import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, crc32, decodeSegmentHeader, recordSpan } from '../../protocol/journal/format.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { verifyJournal, type VerifiedRecord } from '../../firmware-ts/journal/verify.js';
+import { JournalError } from '../../firmware-ts/journal/errors.js';
 import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
 import { Settlement } from '../../firmware-ts/txn/settlement.js';
 import { isAhead, terminalSalvage, REPAIR_STAN_MARGIN } from '../../firmware-ts/txn/terminal-salvage.js';
@@ -276,16 +277,20 @@ describe('journal repair never rolls the terminal back', () => {
  * it was: what someone with the files but not the device key could write.
  */
 function forgeClearing(disk: SimDisk, seg: string, target: VerifiedRecord): void {
+  forgeRecord(disk, seg, target, TerminalRecord.reversalCleared, JSON.stringify({ stan: fx.owed, responseCode: '00', at: '2026-12-01T09:00:00.000Z' }));
+}
+
+/** The record at `target` rewritten in place as `type` with this payload text (padded with spaces), CRC recomputed, MAC left. */
+function forgeRecord(disk: SimDisk, seg: string, target: VerifiedRecord, type: { code: number; version: number }, forged: string): void {
   const f = disk.open(seg, 'rw');
   const head = Buffer.alloc(RECORD_HEADER_BYTES);
   f.read(head, 0, head.length, target.offset);
   const length = head.readUInt32LE(4);
-  const forged = JSON.stringify({ stan: fx.owed, responseCode: '00', at: '2026-12-01T09:00:00.000Z' });
   expect(forged.length).toBeLessThanOrEqual(length);
   const rec = Buffer.alloc(RECORD_HEADER_BYTES + length);
   f.read(rec, 0, rec.length, target.offset);
-  rec.writeUInt16LE(TerminalRecord.reversalCleared.code, 8);
-  rec.writeUInt8(TerminalRecord.reversalCleared.version, 10);
+  rec.writeUInt16LE(type.code, 8);
+  rec.writeUInt8(type.version, 10);
   rec.write(forged.padEnd(length, ' '), RECORD_HEADER_BYTES, 'utf8');
   rec.writeUInt32LE(crc32(rec.subarray(4)), 0);
   f.write(rec, target.offset);
@@ -329,6 +334,36 @@ describe('journal repair and records it cannot authenticate', () => {
     expect(dry.plan!.cut.seq).toBe(others[0]!.seq);
     expect(dry.plan!.obligations.reversalsOwed.map((r) => r.stan)).toContain(fx.owed);
   }, 60_000);
+});
+
+describe('journal repair and forged records of any shape', () => {
+  // Past the damage nothing is authenticated: a record there may hold any JSON its CRC covers. The repair must
+  // still plan (a typed answer, not a TypeError), keep the owed reversal, and never let STAN or batch move back.
+  const shapes = ['null', '[]', '"x"', '7', '{}', '{"stan":"9","batch":"2"}', '{"stan":-3,"batch":0}', '{"stan":1.5,"batch":1e12}', '{"stan":null,"nextBatch":"x"}'];
+  const types = Object.values(TerminalRecord);
+
+  it.each(shapes)('payload %s under every terminal record type', async (payload) => {
+    for (const type of types) {
+      const rig = rigFromFixture();
+      const seg = segments().at(-1)!;
+      flip(rig.disk, seg, victim(seg, 'first').offset + 50);
+      forgeRecord(rig.disk, seg, recordsIn(seg).filter((r) => !mentionsOwed(r) && r.seq > victim(seg, 'first').seq).at(-1)!, type, payload);
+      const dry = await repairJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: rig.deviceKey, confirm: false, policy: terminalSalvage, now: () => '2026-12-01T10:00:00.000Z' });
+      const plan = dry.plan!;
+      expect(plan.obligations.reversalsOwed.map((r) => r.stan), type.name).toContain(fx.owed);
+      expect(Number.isInteger(plan.stan.after) && plan.stan.after >= 1 && plan.stan.after <= 999_999, `${type.name}: STAN ${plan.stan.after}`).toBe(true);
+      expect(plan.batch.after, type.name).toBe(plan.batch.before);
+      expect(plan.stan.after, type.name).toBeGreaterThan(plan.stan.before);
+      // Without the key every record folds as if good: the forged one must still not break the plan.
+      const keyless = await repairJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: null, confirm: false, policy: terminalSalvage, now: () => '2026-12-01T10:00:00.000Z' }).catch((e: unknown) => e);
+      if (keyless instanceof JournalError) {
+        expect(keyless.code, type.name).toBe('REPAIR_UNFOLDABLE');
+        expect(keyless.message, type.name).toMatch(new RegExp(`^record seq \\d+ \\(${type.name.replace('.', '\\.')}\\) cannot be folded: `));
+      } else {
+        expect((keyless as Awaited<ReturnType<typeof repairJournal>>).plan!.batch.after, type.name).toBe(plan.batch.before);
+      }
+    }
+  }, 120_000);
 });
 
 describe('journal repair without the device key', () => {
