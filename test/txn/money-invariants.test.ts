@@ -1,5 +1,5 @@
 // The invariant checker must catch each kind of disagreement, or the engine tests that rely on it prove nothing.
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { JournalRecord } from '../../firmware-ts/journal/state-machine.js';
 import { checkMoneyInvariants, type LedgerEntryLike, type ToldCashier } from '../../firmware-ts/txn/money-invariants.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
@@ -12,11 +12,23 @@ const intent = (stan: number, amount = 100, batch = 1, requestId?: string) =>
 const approved = (stan: number) => rec(TerminalRecord.authOutcome.name, { stan, result: 'approved', responseCode: '00', rrn: '000000000001', at: '' });
 const required = (stan: number) => rec(TerminalRecord.reversalRequired.name, { stan, reason: '98', at: '' });
 const cleared = (stan: number) => rec(TerminalRecord.reversalCleared.name, { stan, responseCode: '00', at: '' });
+const declined = (stan: number) => rec(TerminalRecord.authOutcome.name, { stan, result: 'declined', responseCode: '05', at: '' });
+const stuck = (stan: number) => rec(TerminalRecord.reversalStuck.name, { stan, attempts: 3, at: '' });
+const closed = (stan: number) => rec(TerminalRecord.reversalClosed.name, { stan, reason: 'card returned', at: '' });
+const signOnStan = (stan: number) => rec(TerminalRecord.stanAllocated.name, { stan, purpose: 'sign-on', at: '' });
 const debit = (s: number, stan: number, amount = 100): LedgerEntryLike => ({ seq: s, kind: 'authorization', txn: 'sale', terminalId: TID, batch: '000001', stan: String(stan).padStart(6, '0'), amount: String(amount).padStart(12, '0') });
 const reversal = (s: number, stan: number, target: number | null): LedgerEntryLike => ({ seq: s, kind: 'reversal', terminalId: TID, batch: '000001', stan: String(stan).padStart(6, '0'), target });
 
 const check = (records: JournalRecord[], ledger: LedgerEntryLike[], told: ToldCashier[] = [], allowOwedReversals = false) =>
   checkMoneyInvariants({ records, ledger, terminalId: TID, told, allowOwedReversals }).map((v) => v.invariant);
+// The whole violation, detail words included: they are what a field engineer reads.
+const violations = (records: JournalRecord[], ledger: LedgerEntryLike[], told: ToldCashier[] = [], allowOwedReversals = false) =>
+  checkMoneyInvariants({ records, ledger, terminalId: TID, told, allowOwedReversals });
+
+// Record seqs appear in the details: each test numbers its records from 1.
+beforeEach(() => {
+  seq = 0;
+});
 
 describe('money invariants checker', () => {
   it('agreement: an approved sale and a reversed one', () => {
@@ -79,5 +91,162 @@ describe('money invariants checker', () => {
   it('reads the journal through its own fold: a 0410 that is not 00/25 journaled as cleared is still a phantom debit at the acquirer', () => {
     // The checker trusts no engine lookup: cleared in the journal, live at the acquirer → the debit stands.
     expect(check([intent(1, 100, 1, 'r-1'), required(1), cleared(1)], [debit(1, 1)], [{ said: 'failed', requestId: 'r-1' }])).toEqual(['no-phantom-debit', 'no-failed-debit']);
+  });
+});
+
+describe('money invariants checker: the exact violations', () => {
+  it('a busy day the terminal, the acquirer and the cashier agree on: clean mid-run; at the end only the stuck reversal is owed', () => {
+    const other = (e: LedgerEntryLike): LedgerEntryLike => ({ ...e, terminalId: '87654321' });
+    const records = [
+      intent(1, 100, 1, 'r-1'), approved(1),
+      intent(2, 200, 1, 'r-2'), approved(2), required(2), cleared(2),
+      intent(3, 300, 1, 'r-3'), declined(3),
+      // Timed out before the acquirer saw them: each reversal finds nothing to undo (target null).
+      intent(4, 400, 1, 'r-4'), required(4), cleared(4),
+      signOnStan(5),
+      intent(6, 600, 1, 'r-6'), required(6), stuck(6),
+      intent(7, 700, 1, 'r-7'), required(7), cleared(7),
+    ];
+    const ledger = [
+      debit(1, 1), debit(2, 2, 200), reversal(3, 2, 2), reversal(4, 4, null), reversal(5, 7, null),
+      debit(6, 6, 600),
+      // Another terminal's traffic on the same STANs, and on one this journal never wrote.
+      other(debit(7, 3, 300)), other(debit(8, 50)), other(reversal(9, 50, 8)),
+    ];
+    const told: ToldCashier[] = [
+      { said: 'approved', requestId: 'r-1', batch: 1, stan: 1 },
+      { said: 'failed', requestId: 'r-2', batch: 1, stan: 2 },
+      { said: 'failed', requestId: 'r-3' },
+      { said: 'failed', requestId: 'r-4', batch: 1, stan: 4 },
+      { said: 'failed', requestId: 'r-6' },
+      { said: 'failed', requestId: 'r-never-started' },
+    ];
+    expect(violations(records, ledger, told, true)).toEqual([]);
+    expect(violations(records, ledger, told)).toEqual([
+      { invariant: 'no-phantom-debit', batch: 1, stan: 6, detail: 'acquirer holds sale 000000000600 (ledger seq 6) that the journal reversed (stuck)' },
+      { invariant: 'no-failed-debit', batch: 1, stan: 6, detail: 'the cashier was told r-6 failed; the acquirer holds sale 000000000600 live (ledger seq 6); the journal says reversal stuck' },
+    ]);
+  });
+
+  it('a full PAN: which record, what and where', () => {
+    const records = [rec(TerminalRecord.authIntent.name, { stan: 1, batch: 1, kind: 'sale', amount: 1, maskedPan: '6212140000000000006', reversalImage: {} })];
+    expect(violations(records, [])).toEqual([{ invariant: 'no-card-data', detail: 'record seq 1 (auth.intent) holds full PAN at $.maskedPan' }]);
+  });
+
+  it('a reversal that took effect twice', () => {
+    expect(violations([intent(1), required(1), cleared(1)], [debit(1, 1), reversal(2, 1, 1), reversal(3, 1, 1)])).toEqual([
+      { invariant: 'reversal-once', detail: 'ledger authorization seq 1 reversed 2 times' },
+    ]);
+  });
+
+  it("a reversal that undid another STAN's, another batch's or another terminal's authorization", () => {
+    const wrong = { invariant: 'reversal-once', batch: 1, stan: 1, detail: 'reversal seq 2 undid authorization seq 1 of another STAN or batch' };
+    const records = [intent(1), required(1), cleared(1)];
+    expect(violations(records, [{ ...debit(1, 1), batch: '000002' }, reversal(2, 1, 1)])).toEqual([wrong]);
+    expect(violations(records, [{ ...debit(1, 1), terminalId: '87654321' }, reversal(2, 1, 1)])).toEqual([wrong]);
+    // Sale 1 approved, sale 2 reversed: the reversal of 2 undid 1, so 1 is lost and 2 still debits.
+    expect(violations([intent(1), approved(1), intent(2), required(2), cleared(2)], [debit(1, 1), debit(2, 2), reversal(3, 2, 1)])).toEqual([
+      { invariant: 'reversal-once', batch: 1, stan: 2, detail: 'reversal seq 3 undid authorization seq 1 of another STAN or batch' },
+      { invariant: 'no-phantom-debit', batch: 1, stan: 2, detail: 'acquirer holds sale 000000000100 (ledger seq 2) that the journal reversed (cleared)' },
+      { invariant: 'no-lost-sale', batch: 1, stan: 1, detail: 'journal approved sale 100; the acquirer has no live authorization for it' },
+    ]);
+  });
+
+  it('a reversal the journal never raised, on a STAN it holds or on one it never wrote', () => {
+    expect(violations([intent(1), approved(1)], [debit(1, 1), reversal(2, 1, 1)])).toEqual([
+      { invariant: 'reversal-once', batch: 1, stan: 1, detail: 'reversal seq 2 took effect but the journal never raised one' },
+      { invariant: 'no-lost-sale', batch: 1, stan: 1, detail: 'journal approved sale 100; the acquirer has no live authorization for it' },
+    ]);
+    expect(violations([], [debit(1, 7), reversal(2, 7, 1)])).toEqual([
+      { invariant: 'reversal-once', batch: 1, stan: 7, detail: 'reversal seq 2 took effect but the journal never raised one' },
+    ]);
+  });
+
+  it('a phantom debit says what the journal holds instead', () => {
+    const phantom = (detail: string) => [{ invariant: 'no-phantom-debit', batch: 1, stan: 1, detail }];
+    expect(violations([], [debit(1, 1)])).toEqual(phantom('acquirer approved sale 000000000100 (ledger seq 1) with no intent in the journal'));
+    expect(violations([intent(1)], [debit(1, 1)])).toEqual(phantom('acquirer approved sale 000000000100 (ledger seq 1); journal says no outcome'));
+    expect(violations([intent(1), declined(1)], [debit(1, 1)])).toEqual(phantom('acquirer approved sale 000000000100 (ledger seq 1); journal says declined 05'));
+    expect(violations([intent(1), approved(1)], [debit(1, 1, 999)])).toEqual(phantom('acquirer amount 000000000999 vs journal 100'));
+    for (const [steps, state] of [[[required], 'owed'], [[required, stuck], 'stuck'], [[required, cleared], 'cleared'], [[required, closed], 'closed']] as const) {
+      seq = 0;
+      expect(violations([intent(1), ...steps.map((s) => s(1))], [debit(1, 1)])).toEqual(phantom(`acquirer holds sale 000000000100 (ledger seq 1) that the journal reversed (${state})`));
+    }
+  });
+
+  it('mid-run, only a reversal still owed or stuck excuses a live debit; one cleared or closed does not', () => {
+    expect(violations([intent(1), required(1)], [debit(1, 1)], [], true)).toEqual([]);
+    expect(violations([intent(1), required(1), stuck(1)], [debit(1, 1)], [], true)).toEqual([]);
+    expect(violations([intent(1), required(1), cleared(1)], [debit(1, 1)], [], true)).toEqual([
+      { invariant: 'no-phantom-debit', batch: 1, stan: 1, detail: 'acquirer holds sale 000000000100 (ledger seq 1) that the journal reversed (cleared)' },
+    ]);
+    expect(violations([intent(1), required(1), closed(1)], [debit(1, 1)], [], true)).toEqual([
+      { invariant: 'no-phantom-debit', batch: 1, stan: 1, detail: 'acquirer holds sale 000000000100 (ledger seq 1) that the journal reversed (closed)' },
+    ]);
+  });
+
+  it('one request id that started two authorizations names their STANs', () => {
+    const records = [intent(1, 100, 1, 'r-9'), approved(1), intent(2, 100, 1, 'r-9'), approved(2), intent(3, 100, 1, 'r-9'), declined(3)];
+    expect(violations(records, [debit(1, 1), debit(2, 2)])).toEqual([
+      { invariant: 'request-once', detail: 'request id r-9 started 3 authorizations (STAN 1, 2, 3)' },
+    ]);
+  });
+
+  it('a "failed" that debits names the request (or the STAN when it has none), the live debit and what the journal says', () => {
+    const failed = (told: string, says: string) => ({ invariant: 'no-failed-debit', batch: 1, stan: 1, detail: `the cashier was told ${told} failed; the acquirer holds sale 000000000100 live (ledger seq 1); the journal says ${says}` });
+    const byRequest: ToldCashier[] = [{ said: 'failed', requestId: 'r-1' }];
+    expect(violations([intent(1, 100, 1, 'r-1'), approved(1)], [debit(1, 1)], byRequest)).toEqual([failed('r-1', 'approved')]);
+    expect(violations([intent(1), approved(1)], [debit(1, 1)], [{ said: 'failed', batch: 1, stan: 1 }])).toEqual([failed('1|1', 'approved')]);
+    expect(violations([intent(1, 100, 1, 'r-1'), required(1)], [debit(1, 1)], byRequest)).toEqual([
+      { invariant: 'no-phantom-debit', batch: 1, stan: 1, detail: 'acquirer holds sale 000000000100 (ledger seq 1) that the journal reversed (owed)' },
+      failed('r-1', 'reversal owed'),
+    ]);
+    expect(violations([intent(1, 100, 1, 'r-1'), declined(1)], [debit(1, 1)], byRequest)).toEqual([
+      { invariant: 'no-phantom-debit', batch: 1, stan: 1, detail: 'acquirer approved sale 000000000100 (ledger seq 1); journal says declined 05' },
+      failed('r-1', 'declined 05'),
+    ]);
+    expect(violations([intent(1, 100, 1, 'r-1')], [debit(1, 1)], byRequest)).toEqual([
+      { invariant: 'no-phantom-debit', batch: 1, stan: 1, detail: 'acquirer approved sale 000000000100 (ledger seq 1); journal says no outcome' },
+      failed('r-1', 'no outcome'),
+    ]);
+    expect(violations([], [debit(1, 1)], [{ said: 'failed', batch: 1, stan: 1 }])).toEqual([
+      { invariant: 'no-phantom-debit', batch: 1, stan: 1, detail: 'acquirer approved sale 000000000100 (ledger seq 1) with no intent in the journal' },
+      failed('1|1', 'nothing'),
+    ]);
+  });
+
+  it('a STAN going back is caught after any record, and after a sign-on STAN', () => {
+    expect(violations([intent(5), declined(5), intent(3)], [])).toEqual([
+      { invariant: 'stan-unique', stan: 3, detail: 'record seq 3 uses STAN 3 after 5' },
+    ]);
+    seq = 0;
+    expect(violations([intent(5), signOnStan(6), intent(6)], [])).toEqual([
+      { invariant: 'stan-unique', stan: 6, detail: 'record seq 3 uses STAN 6 after 6' },
+    ]);
+  });
+
+  it('a STAN wraps only from above 900000 to below 100000; any other step back is a re-use', () => {
+    expect(violations([intent(900_001), intent(99_999)], [])).toEqual([]);
+    seq = 0;
+    expect(violations([intent(900_000), intent(99_999)], [])).toEqual([
+      { invariant: 'stan-unique', stan: 99_999, detail: 'record seq 2 uses STAN 99999 after 900000' },
+    ]);
+    seq = 0;
+    expect(violations([intent(999_999), intent(100_000)], [])).toEqual([
+      { invariant: 'stan-unique', stan: 100_000, detail: 'record seq 2 uses STAN 100000 after 999999' },
+    ]);
+  });
+
+  it('a STAN used twice in one batch across a wrap; the same STAN in the next batch is fine', () => {
+    expect(violations([intent(5, 100, 1), intent(950_000, 100, 1), intent(5, 100, 1)], [])).toEqual([
+      { invariant: 'stan-unique', batch: 1, stan: 5, detail: 'STAN 5 used twice in batch 1' },
+    ]);
+    expect(violations([intent(5, 100, 1), intent(950_000, 100, 1), intent(5, 100, 2)], [])).toEqual([]);
+  });
+
+  it('a batch going back is caught, also after a sign-on STAN that names no batch', () => {
+    expect(violations([intent(5, 100, 2), signOnStan(6), intent(7, 100, 1)], [])).toEqual([
+      { invariant: 'batch-forward', batch: 1, stan: 7, detail: 'record seq 3 is in batch 1 after batch 2' },
+    ]);
   });
 });
