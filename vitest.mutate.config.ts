@@ -34,6 +34,7 @@ const SUITES = [
   'test/txn/authorization-end.test.ts',
   'test/txn/settlement-steps.test.ts',
   'test/txn/money-invariants.test.ts',
+  'test/txn/invariant-fold.test.ts',
   'test/txn/online-pin-late.test.ts',
   'test/txn/rollback-anchor.test.ts',
   'test/txn/engine-device-faults.test.ts',

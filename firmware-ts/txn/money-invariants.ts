@@ -71,9 +71,14 @@ export function checkMoneyInvariants({ records, ledger, terminalId, allowOwedRev
 
   const mine = ledger.filter((e) => e.terminalId === terminalId);
   const bySeq = new Map(ledger.map((e) => [e.seq, e]));
+  // A reversal concerns this terminal when it sent it or when it undid one of its authorizations (an
+  // acquirer that matched another terminal's reversal to this one's sale).
+  const reversalsOfMine = ledger.filter(
+    (e) => e.kind === 'reversal' && (e.terminalId === terminalId || (e.target !== null && e.target !== undefined && bySeq.get(e.target)?.terminalId === terminalId)),
+  );
   const reversedTargets = new Map<number, number>();
-  for (const e of mine) {
-    if (e.kind !== 'reversal' || e.target === null || e.target === undefined) continue;
+  for (const e of reversalsOfMine) {
+    if (e.target === null || e.target === undefined) continue;
     reversedTargets.set(e.target, (reversedTargets.get(e.target) ?? 0) + 1);
   }
 
@@ -81,13 +86,12 @@ export function checkMoneyInvariants({ records, ledger, terminalId, allowOwedRev
   for (const [target, times] of reversedTargets) {
     if (times > 1) out.push({ invariant: 'reversal-once', detail: `ledger authorization seq ${target} reversed ${times} times` });
   }
-  for (const e of mine) {
-    if (e.kind !== 'reversal') continue;
+  for (const e of reversalsOfMine) {
     const batch = Number(e.batch);
     const stan = Number(e.stan);
     const target = e.target === null || e.target === undefined ? undefined : bySeq.get(e.target);
     if (target && (target.terminalId !== e.terminalId || target.batch !== e.batch || target.stan !== e.stan)) {
-      out.push({ invariant: 'reversal-once', batch, stan, detail: `reversal seq ${e.seq} undid authorization seq ${target.seq} of another STAN or batch` });
+      out.push({ invariant: 'reversal-once', batch, stan, detail: `reversal seq ${e.seq} undid authorization seq ${target.seq} of another ${target.terminalId !== e.terminalId ? 'terminal' : 'STAN or batch'}` });
     }
     if (target && !views.get(txnKey(batch, stan))?.reversal) {
       out.push({ invariant: 'reversal-once', batch, stan, detail: `reversal seq ${e.seq} took effect but the journal never raised one` });

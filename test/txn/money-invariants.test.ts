@@ -139,11 +139,22 @@ describe('money invariants checker: the exact violations', () => {
     ]);
   });
 
+  it("another terminal's reversal that undid this one's sale is seen when this terminal is checked", () => {
+    const foreign = { ...reversal(2, 1, 1), terminalId: '87654321' };
+    expect(violations([intent(1), approved(1)], [debit(1, 1), foreign])).toEqual([
+      { invariant: 'reversal-once', batch: 1, stan: 1, detail: 'reversal seq 2 undid authorization seq 1 of another terminal' },
+      { invariant: 'reversal-once', batch: 1, stan: 1, detail: 'reversal seq 2 took effect but the journal never raised one' },
+      { invariant: 'no-lost-sale', batch: 1, stan: 1, detail: 'journal approved sale 100; the acquirer has no live authorization for it' },
+    ]);
+    // Another terminal's reversal of its own sale is not this terminal's business.
+    expect(violations([intent(1), approved(1)], [debit(1, 1), { ...debit(2, 1), terminalId: '87654321' }, { ...foreign, seq: 3, target: 2 }])).toEqual([]);
+  });
+
   it("a reversal that undid another STAN's, another batch's or another terminal's authorization", () => {
     const wrong = { invariant: 'reversal-once', batch: 1, stan: 1, detail: 'reversal seq 2 undid authorization seq 1 of another STAN or batch' };
     const records = [intent(1), required(1), cleared(1)];
     expect(violations(records, [{ ...debit(1, 1), batch: '000002' }, reversal(2, 1, 1)])).toEqual([wrong]);
-    expect(violations(records, [{ ...debit(1, 1), terminalId: '87654321' }, reversal(2, 1, 1)])).toEqual([wrong]);
+    expect(violations(records, [{ ...debit(1, 1), terminalId: '87654321' }, reversal(2, 1, 1)])).toEqual([{ ...wrong, detail: 'reversal seq 2 undid authorization seq 1 of another terminal' }]);
     // Sale 1 approved, sale 2 reversed: the reversal of 2 undid 1, so 1 is lost and 2 still debits.
     expect(violations([intent(1), approved(1), intent(2), required(2), cleared(2)], [debit(1, 1), debit(2, 2), reversal(3, 2, 1)])).toEqual([
       { invariant: 'reversal-once', batch: 1, stan: 2, detail: 'reversal seq 3 undid authorization seq 1 of another STAN or batch' },
