@@ -160,7 +160,7 @@ function checkToldFailed(views: Map<string, CheckedTxn>, liveAtHost: Map<string,
         invariant: 'no-failed-debit',
         batch: e.batch === undefined ? undefined : Number(e.batch),
         stan: e.stan === undefined ? undefined : Number(e.stan),
-        detail: `the cashier was told ${t.requestId ?? key} failed; the acquirer holds ${e.txn} ${e.amount} live (ledger seq ${e.seq}); the journal says ${v ? (v.reversal ? `reversal ${v.reversal}` : v.outcome ? (v.outcome.approved ? 'approved' : `declined ${v.outcome.responseCode}`) : 'no outcome') : 'nothing'}`,
+        detail: `the cashier was told ${t.requestId !== undefined ? `request ${t.requestId}` : `batch ${key.replace('|', ' STAN ')}`} failed; the acquirer holds ${e.txn} ${e.amount} live (ledger seq ${e.seq}); the journal says ${v ? (v.reversal ? `reversal ${v.reversal}` : v.outcome ? (v.outcome.approved ? 'approved' : `declined ${v.outcome.responseCode}`) : 'no outcome') : 'nothing'}`,
       });
     }
   }

@@ -124,7 +124,7 @@ describe('money invariants checker: the exact violations', () => {
     expect(violations(records, ledger, told, true)).toEqual([]);
     expect(violations(records, ledger, told)).toEqual([
       { invariant: 'no-phantom-debit', batch: 1, stan: 6, detail: 'acquirer holds sale 000000000600 (ledger seq 6) that the journal reversed (stuck)' },
-      { invariant: 'no-failed-debit', batch: 1, stan: 6, detail: 'the cashier was told r-6 failed; the acquirer holds sale 000000000600 live (ledger seq 6); the journal says reversal stuck' },
+      { invariant: 'no-failed-debit', batch: 1, stan: 6, detail: 'the cashier was told request r-6 failed; the acquirer holds sale 000000000600 live (ledger seq 6); the journal says reversal stuck' },
     ]);
   });
 
@@ -206,23 +206,23 @@ describe('money invariants checker: the exact violations', () => {
   it('a "failed" that debits names the request (or the STAN when it has none), the live debit and what the journal says', () => {
     const failed = (told: string, says: string) => ({ invariant: 'no-failed-debit', batch: 1, stan: 1, detail: `the cashier was told ${told} failed; the acquirer holds sale 000000000100 live (ledger seq 1); the journal says ${says}` });
     const byRequest: ToldCashier[] = [{ said: 'failed', requestId: 'r-1' }];
-    expect(violations([intent(1, 100, 1, 'r-1'), approved(1)], [debit(1, 1)], byRequest)).toEqual([failed('r-1', 'approved')]);
-    expect(violations([intent(1), approved(1)], [debit(1, 1)], [{ said: 'failed', batch: 1, stan: 1 }])).toEqual([failed('1|1', 'approved')]);
+    expect(violations([intent(1, 100, 1, 'r-1'), approved(1)], [debit(1, 1)], byRequest)).toEqual([failed('request r-1', 'approved')]);
+    expect(violations([intent(1), approved(1)], [debit(1, 1)], [{ said: 'failed', batch: 1, stan: 1 }])).toEqual([failed('batch 1 STAN 1', 'approved')]);
     expect(violations([intent(1, 100, 1, 'r-1'), required(1)], [debit(1, 1)], byRequest)).toEqual([
       { invariant: 'no-phantom-debit', batch: 1, stan: 1, detail: 'acquirer holds sale 000000000100 (ledger seq 1) that the journal reversed (owed)' },
-      failed('r-1', 'reversal owed'),
+      failed('request r-1', 'reversal owed'),
     ]);
     expect(violations([intent(1, 100, 1, 'r-1'), declined(1)], [debit(1, 1)], byRequest)).toEqual([
       { invariant: 'no-phantom-debit', batch: 1, stan: 1, detail: 'acquirer approved sale 000000000100 (ledger seq 1); journal says declined 05' },
-      failed('r-1', 'declined 05'),
+      failed('request r-1', 'declined 05'),
     ]);
     expect(violations([intent(1, 100, 1, 'r-1')], [debit(1, 1)], byRequest)).toEqual([
       { invariant: 'no-phantom-debit', batch: 1, stan: 1, detail: 'acquirer approved sale 000000000100 (ledger seq 1); journal says no outcome' },
-      failed('r-1', 'no outcome'),
+      failed('request r-1', 'no outcome'),
     ]);
     expect(violations([], [debit(1, 1)], [{ said: 'failed', batch: 1, stan: 1 }])).toEqual([
       { invariant: 'no-phantom-debit', batch: 1, stan: 1, detail: 'acquirer approved sale 000000000100 (ledger seq 1) with no intent in the journal' },
-      failed('1|1', 'nothing'),
+      failed('batch 1 STAN 1', 'nothing'),
     ]);
   });
 
