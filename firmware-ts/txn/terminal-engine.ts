@@ -499,7 +499,12 @@ export class TerminalEngine implements TerminalEngineApi {
       this.reuseNextStan = false;
       if (this.state.stan > 0) return this.state.stan;
     }
-    return nextStan(this.state.stan);
+    // Obligations are keyed by STAN: one a wrapped counter reaches while an older transaction still owes
+    // under it (a slip carried over a settlement) is skipped, so the two never share a key.
+    const s = this.state;
+    let stan = nextStan(s.stan);
+    while (s.pendingReceipts[stan] !== undefined || s.reversals[stan] !== undefined || s.inFlight[stan] !== undefined) stan = nextStan(stan);
+    return stan;
   }
 
   private async doSignOn(): Promise<boolean> {
@@ -589,8 +594,9 @@ export class TerminalEngine implements TerminalEngineApi {
 
   private async printPending(): Promise<number[]> {
     const printed: number[] = [];
-    for (const key of Object.keys(this.state.pendingReceipts)) {
-      const view = this.viewByStan(Number(key));
+    for (const [key, owed] of Object.entries(this.state.pendingReceipts)) {
+      // By the owed slip's own record: after the STAN wraps, the open batch may hold another transaction with its STAN.
+      const view = this.state.txns[owed.seq];
       if (!view) continue;
       const r = await this.printSlip(view, 'owed');
       if (r !== 'printed') break;
