@@ -218,6 +218,32 @@ describe('a repeated request id gets the first outcome back', () => {
   });
 });
 
+describe('a repeated request id on an operation that names an original', () => {
+  const hostDate = (rig: EngineRig) => (rig.ledger('authorization').at(-1) as { date: string }).date;
+
+  it('a completion, a pre-authorization void and a refund: the first outcome again, nothing sent twice', async () => {
+    const { rig, engine } = await booted();
+    const pre = await rig.run(engine.preauth(5_000));
+    const completion = await rig.run(engine.completion({ stan: stanOf(pre), amount: 4_000, requestId: 'c-1' }));
+    expect(completion).toMatchObject({ kind: 'approved', txn: 'preauth-completion', amount: 4_000, requestId: 'c-1' });
+    expect(await rig.run(engine.completion({ stan: stanOf(pre), amount: 4_000, requestId: 'c-1' }))).toEqual({ ...completion, replayed: true });
+
+    const held = await rig.run(engine.preauth(3_000));
+    const released = await rig.run(engine.preauthVoid({ stan: stanOf(held), password: PASSWORD, requestId: 'pv-1' }));
+    expect(released).toMatchObject({ kind: 'approved', txn: 'preauth-void', amount: 3_000, requestId: 'pv-1' });
+    expect(await rig.run(engine.preauthVoid({ stan: stanOf(held), password: PASSWORD, requestId: 'pv-1' }))).toEqual({ ...released, replayed: true });
+
+    const sale = await rig.run(engine.sale(8_000));
+    const orig = { rrn: sale.kind === 'approved' ? sale.rrn : '', date: hostDate(rig), password: PASSWORD };
+    const refund = await rig.run(engine.refund({ ...orig, amount: 2_000, requestId: 'r-1' }));
+    expect(refund).toMatchObject({ kind: 'approved', txn: 'refund', amount: 2_000, requestId: 'r-1' });
+    expect(await rig.run(engine.refund({ ...orig, amount: 2_000, requestId: 'r-1' }))).toEqual({ ...refund, replayed: true });
+
+    const txns = (rig.ledger('authorization') as { txn: string; amount: string }[]).map((e) => [e.txn, Number(e.amount)]);
+    expect(txns).toEqual([['preauth', 5_000], ['preauth-completion', 4_000], ['preauth', 3_000], ['preauth-void', 3_000], ['sale', 8_000], ['refund', 2_000]]);
+  });
+});
+
 describe('reprint', () => {
   it('the newest approved slip, or one by STAN; a balance inquiry or a printer that fails is no reprint', async () => {
     const { rig, engine } = await booted();
