@@ -2,6 +2,7 @@
 // the order they were raised (across a STAN wrap), health, the stored outcome a repeated request id gets
 // back in each way a transaction can end, reprints, a supervisor closing a reversal, and late replies.
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createRng } from '../../host-bridge/terminal-sim/rng.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { NOT_SENT } from '../../firmware-ts/txn/terminal-engine.js';
 import type { TxnResult } from '../../firmware-ts/txn/engine-api.js';
@@ -281,6 +282,31 @@ describe('closing a reversal', () => {
     expect(asked.mock.calls).toEqual([['x', 'close-reversal'], [PASSWORD, 'close-reversal']]);
     expect(rig.records(TerminalRecord.reversalClosed.name).map((x) => x.payload)).toEqual([{ stan, reason: 'called', at: iso(rig) }]);
     expect(engine.reversals()).toEqual([]);
+  });
+});
+
+describe('closing one of two owed reversals', () => {
+  it('keeps the other on its backoff, and the closing survives a power cut', async () => {
+    const { rig } = await booted();
+    const a = await inFlight(rig, 1_100);
+    const b = await inFlight(rig, 1_200);
+    rig.engine.stop();
+    rig.link.close();
+    await rig.journal.close();
+    let engine = await rig.start();
+    rig.unplug();
+    expect(await rig.run(engine.boot())).toMatchObject({ reversalsRaised: [a, b], signedOn: false, reversalsCleared: [] });
+    const scheduled = () => rig.events.filter((e) => e.type === 'reversal-round-scheduled');
+    const rounds = scheduled().length;
+    expect(await rig.run(engine.closeReversal({ stan: a, password: PASSWORD, reason: 'no debit at the acquirer' }))).toEqual({ closed: true, detail: 'closed by supervisor' });
+    // One still owed: its round stays where it was, not pushed a backoff further.
+    expect(scheduled()).toHaveLength(rounds);
+    rig.disk.crash(createRng(5), 'drop');
+    rig.link.close();
+    engine.stop();
+    engine = await rig.start();
+    expect(engine.reversals().map((r) => r.stan)).toEqual([b]);
+    expect(engine.status({ stan: a })).toMatchObject({ state: 'reversal-closed', reversal: { state: 'closed', closedReason: 'no debit at the acquirer' } });
   });
 });
 
