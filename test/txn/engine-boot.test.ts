@@ -220,6 +220,24 @@ describe('background reversal rounds', () => {
     engine.stop();
   });
 
+  it('a round that ends after the engine was stopped schedules no other', async () => {
+    const rig = new EngineRig({ rules: [...HOST_IGNORES_REVERSALS] });
+    const engine = await rig.start();
+    await rig.run(engine.boot());
+    rig.cutOnWrite = { at: 'after-host', cut: () => rig.unplug() };
+    const r = await rig.run(engine.sale(4_200));
+    rig.reachable = true;
+    const scheduled = () => rig.events.filter((e) => e.type === 'reversal-round-scheduled').length;
+    const before = scheduled();
+    const round = engine.sendReversals();
+    engine.stop();
+    expect(await rig.run(round)).toEqual({ cleared: [], stuck: [stanOf(r)], owed: [] });
+    const attempts = rig.records(TerminalRecord.reversalAttempt.name).length;
+    await rig.idle(30 * 60_000, 10_000);
+    expect(scheduled()).toBe(before);
+    expect(rig.records(TerminalRecord.reversalAttempt.name)).toHaveLength(attempts);
+  });
+
   it('a round the journal fails mid-way is rethrown to its caller, and the reversal stays owed', async () => {
     const rig = new EngineRig();
     const engine = await rig.start();
