@@ -9,7 +9,7 @@ import type { TxnResult } from '../../firmware-ts/txn/engine-api.js';
 import { createRng } from '../../host-bridge/terminal-sim/rng.js';
 import { DEVICE_TIMEOUTS } from '../../firmware-ts/txn/engine-devices.js';
 import { TerminalRecord, type AuthOutcome, type ReversalRequired } from '../../firmware-ts/txn/records.js';
-import { EngineRig, type CallFault } from './engine-rig.js';
+import { EngineRig, PASSWORD, type CallFault } from './engine-rig.js';
 
 async function booted() {
   const rig = new EngineRig();
@@ -144,6 +144,46 @@ describe('a device fails at each step of a sale', () => {
     const again = await rig.start();
     await rig.run(again.boot());
     expect(rig.violations([r])).toEqual([]);
+  });
+});
+
+describe('the card reader, word for word', () => {
+  it('is asked for the amount in fen, CNY and the card timeout (60 s unless given), and waited on 5 s longer', async () => {
+    const { rig, engine } = await booted();
+    const asked: unknown[] = [];
+    const read = rig.reader.readCard.bind(rig.reader);
+    rig.reader.readCard = (opts) => (asked.push(opts), read());
+    await rig.run(engine.sale(1_500));
+    await rig.run(engine.sale(1_600, { cardTimeoutMs: 10_000 }));
+    expect(asked).toEqual([
+      { amount: 1_500, currency: '156', timeoutMs: 60_000 },
+      { amount: 1_600, currency: '156', timeoutMs: 10_000 },
+    ]);
+    expect(rig.records(TerminalRecord.authIntent.name).map((r) => (r.payload as { currency: string }).currency)).toEqual(['156', '156']);
+
+    rig.reader.fail.readCard = 'silent';
+    const started = rig.clock.now();
+    expect(await rig.run(engine.sale(1_700))).toEqual({ kind: 'refused', txn: 'sale', reason: 'card-read-failed', detail: `the card reader failed: no answer within ${60_000 + DEVICE_TIMEOUTS.cardReadGraceMs} ms` });
+    expect(rig.clock.now() - started).toBe(60_000 + DEVICE_TIMEOUTS.cardReadGraceMs);
+  });
+
+  it('no card presented: refused with the reader\'s words', async () => {
+    const { rig, engine } = await booted();
+    rig.reader.readCard = async () => ({ kind: 'no-card', detail: 'the cashier cancelled the card prompt' });
+    expect(await rig.run(engine.sale(1_500))).toEqual({ kind: 'refused', txn: 'sale', reason: 'card-read-failed', detail: 'the cashier cancelled the card prompt' });
+    expect(rig.records(TerminalRecord.authIntent.name)).toEqual([]);
+  });
+
+  it('only a chip card gets the second GENERATE AC: not a magstripe sale, not a void of a chip sale', async () => {
+    const { rig, engine } = await booted();
+    expect(await rig.run(engine.sale(1_500))).toMatchObject({ kind: 'approved' });
+    expect(rig.reader.chipCompletions).toBe(0);
+    rig.reader.entryMode = 'chip';
+    const chip = await rig.run(engine.sale(1_600));
+    expect(chip).toMatchObject({ kind: 'approved' });
+    expect(rig.reader.chipCompletions).toBe(1);
+    expect(await rig.run(engine.void({ stan: chip.kind === 'approved' ? chip.stan : -1, password: PASSWORD }))).toMatchObject({ kind: 'approved', txn: 'void' });
+    expect(rig.reader.chipCompletions).toBe(1);
   });
 });
 
