@@ -220,6 +220,20 @@ describe('background reversal rounds', () => {
     engine.stop();
   });
 
+  it('the journal failing the reversal sent at once: the sale is told reversed, and the background rounds take it over', async () => {
+    const rig = new EngineRig({ rules: [{ when: { amount: 4_200, mti: '0200' }, then: { action: 'drop-reply' } }] });
+    const engine = await rig.start();
+    await rig.run(engine.boot());
+    // The first sync once the reversal is owed is the one of its first attempt.
+    rig.disk.failSyncsWhere((e) => e.phase === 'before' && Object.keys(rig.journal.state.reversals).length > 0, { times: 1 });
+    const r = await rig.run(engine.sale(4_200));
+    expect(r).toMatchObject({ kind: 'reversed', reason: '98', reversal: 'pending' });
+    const s6 = String(stanOf(r)).padStart(6, '0');
+    expect(rig.events.filter((e) => e.type === 'reversal-no-answer' || e.type === 'reversal-round-scheduled').map((e) => e.type)).toEqual(['reversal-round-scheduled', 'reversal-no-answer']);
+    expect(rig.events.filter((e) => e.type === 'reversal-round-scheduled')).toEqual([{ type: 'reversal-round-scheduled', owed: s6, inMs: 60_000 }]);
+    expect(engine.health().pendingReversals).toEqual([stanOf(r)]);
+  });
+
   it('a round that ends after the engine was stopped schedules no other', async () => {
     const rig = new EngineRig({ rules: [...HOST_IGNORES_REVERSALS] });
     const engine = await rig.start();
