@@ -234,6 +234,25 @@ describe('background reversal rounds', () => {
     expect(engine.health().pendingReversals).toEqual([stanOf(r)]);
   });
 
+  it('two owed while the acquirer is out of reach: the events name both, and how long the sale waited', async () => {
+    const rig = new EngineRig();
+    await rig.start();
+    await orphan(rig, 7, 'sale', 1_100);
+    await orphan(rig, 8, 'sale', 1_200);
+    const engine = await restart(rig, { preSaleBudgetMs: 3_000 });
+    rig.unplug();
+    expect(await rig.run(engine.boot())).toMatchObject({ reversalsRaised: [7, 8], signedOn: false, reversalsCleared: [] });
+    expect(rig.events.filter((e) => e.type === 'reversal-round-scheduled')).toEqual([{ type: 'reversal-round-scheduled', owed: '000007 000008', inMs: 60_000 }]);
+    const started = rig.clock.now();
+    expect(await rig.run(engine.sale(100), 100)).toMatchObject({ kind: 'refused', reason: 'not-signed-on' });
+    const waited = rig.events.filter((e) => e.type === 'reversal-wait-over');
+    expect(waited).toEqual([{ type: 'reversal-wait-over', owed: '000007 000008', waitedMs: expect.any(Number) }]);
+    const waitedMs = (waited[0] as { waitedMs: number }).waitedMs;
+    expect(waitedMs).toBeGreaterThan(0);
+    expect(waitedMs).toBeLessThanOrEqual(rig.clock.now() - started);
+    engine.stop();
+  });
+
   it('a round that ends after the engine was stopped schedules no other', async () => {
     const rig = new EngineRig({ rules: [...HOST_IGNORES_REVERSALS] });
     const engine = await rig.start();
