@@ -202,6 +202,17 @@ describe('background reversal rounds', () => {
     expect(scheduled()).toHaveLength(4);
   });
 
+  it('jittered by the random source the engine was given: ±20 % at 0.25 is 0.9 of each backoff', async () => {
+    const rig = new EngineRig();
+    const engine = await rig.start({ jitter: 0.2, random: () => 0.25 });
+    await rig.run(engine.boot());
+    rig.cutOnWrite = { at: 'after-host', cut: () => rig.unplug() };
+    await rig.run(engine.sale(4_200));
+    await rig.idle(54_000 + 108_000 + 10_000, 1_000);
+    expect(rig.events.filter((e) => e.type === 'reversal-round-scheduled').map((e) => (e as { inMs: number }).inMs)).toEqual([54_000, 108_000, 216_000]);
+    engine.stop();
+  });
+
   it('a supervisor closing the last owed reversal ends its backoff: the next reversal starts from the base', async () => {
     const rig = new EngineRig();
     const engine = await rig.start();

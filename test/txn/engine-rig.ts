@@ -165,7 +165,7 @@ export class EngineRig {
   }
 
   /** Opens the journal on the (possibly crashed) disk and starts a fresh engine with a fresh link. */
-  async start(opts: { anchors?: RollbackAnchor[]; unheard?: boolean; attemptsPerRound?: number; refuseSalesWhileStuck?: boolean; preSaleBudgetMs?: number; batch?: EngineConfig['batch']; journal?: { dir: string; storage: Storage; space?: JournalSpaceOptions } } = {}): Promise<TerminalEngine> {
+  async start(opts: { anchors?: RollbackAnchor[]; unheard?: boolean; jitter?: number; random?: () => number; attemptsPerRound?: number; refuseSalesWhileStuck?: boolean; preSaleBudgetMs?: number; batch?: EngineConfig['batch']; journal?: { dir: string; storage: Storage; space?: JournalSpaceOptions } } = {}): Promise<TerminalEngine> {
     // The journal on the SimDisk, or (full-disk tests) on a real small filesystem.
     const storage = opts.journal?.storage ?? this.disk;
     this.journal = await openTerminalJournal({ dir: opts.journal?.dir ?? JOURNAL_DIR, deviceKey: this.deviceKey, storage, segmentBytes: 64 * 1024, ...(opts.journal?.space ? { space: opts.journal.space } : {}) });
@@ -182,7 +182,7 @@ export class EngineRig {
       merchantName: 'Test Shop',
       reversal: {
         backoffMs: 60_000,
-        jitter: 0,
+        jitter: opts.jitter ?? 0,
         ...(opts.attemptsPerRound ? { attemptsPerRound: opts.attemptsPerRound } : {}),
         ...(opts.refuseSalesWhileStuck === false ? { refuseSalesWhileStuck: false } : {}),
         ...(opts.preSaleBudgetMs !== undefined ? { preSaleBudgetMs: opts.preSaleBudgetMs } : {}),
@@ -191,7 +191,7 @@ export class EngineRig {
       ...(opts.batch ? { batch: opts.batch } : {}),
       // `unheard`: an embedding that passes no event listener (the engine must not need one).
       ...(opts.unheard ? {} : { onEngineEvent: (e: EngineEvent) => this.events.push(e) }),
-      random: () => 0.5,
+      random: opts.random ?? (() => 0.5),
       ...(opts.anchors ? { anchors: opts.anchors } : {}),
     }));
     return this.engine;
