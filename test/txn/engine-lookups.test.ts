@@ -69,7 +69,8 @@ describe('status', () => {
   it('declined, not sent, in flight, a receipt pending, voided, and a completed pre-authorization', async () => {
     const { rig, engine } = await booted({}, { rules: [{ when: { amount: 510 }, then: { action: 'decline', code: '51' } }] });
     const declined = await rig.run(engine.sale(510));
-    expect(engine.status({ stan: stanOf(declined) })).toEqual({ found: true, stan: stanOf(declined), batch: 1, txn: 'sale', amount: 510, maskedPan: MASKED, state: 'declined', responseCode: '51', at: intentAt(rig, stanOf(declined)), receipt: 'none' });
+    // Strict: a field the transaction has none of is absent, not undefined (no requestId here).
+    expect(engine.status({ stan: stanOf(declined) })).toStrictEqual({ found: true, stan: stanOf(declined), batch: 1, txn: 'sale', amount: 510, maskedPan: MASKED, state: 'declined', responseCode: '51', at: intentAt(rig, stanOf(declined)), receipt: 'none' });
 
     rig.unplug();
     const notSent = await rig.run(engine.sale(600));
@@ -101,7 +102,7 @@ describe('status', () => {
     const { rig, engine } = await booted({ refuseSalesWhileStuck: false }, { rules: [{ when: { amount: 4_200, mti: '0200' }, then: { action: 'drop-reply' } }, ...HOST_IGNORES_REVERSALS] });
     const stuck = await rig.run(engine.sale(4_200));
     const s = stanOf(stuck);
-    expect(engine.status({ stan: s })).toEqual({ found: true, stan: s, batch: 1, txn: 'sale', amount: 4_200, maskedPan: MASKED, state: 'reversal-stuck', at: intentAt(rig, s), receipt: 'none', reversal: { state: 'stuck', stan: s, reason: '98', attempts: 3 } });
+    expect(engine.status({ stan: s })).toStrictEqual({ found: true, stan: s, batch: 1, txn: 'sale', amount: 4_200, maskedPan: MASKED, state: 'reversal-stuck', at: intentAt(rig, s), receipt: 'none', reversal: { state: 'stuck', stan: s, reason: '98', attempts: 3 } });
     expect(await rig.run(engine.closeReversal({ stan: s, password: PASSWORD, reason: 'acquirer says no debit' }))).toEqual({ closed: true, detail: 'closed by supervisor' });
     expect(engine.status({ stan: s })).toMatchObject({ state: 'reversal-closed', reversal: { state: 'closed', stan: s, reason: '98', attempts: 3, closedReason: 'acquirer says no debit' } });
 
@@ -324,7 +325,7 @@ describe('late replies', () => {
     engine.linkEvent({ type: 'stray-response', reason: 'unmatched', mti: '0210', stan: s6 });
     engine.linkEvent({ type: 'connected' });
     await rig.idle(1_000);
-    expect(rig.events.filter((e) => e.type === 'late-reply-ignored')).toEqual([
+    expect(rig.events.filter((e) => e.type === 'late-reply-ignored')).toStrictEqual([
       { type: 'late-reply-ignored', mti: '0210', stan, responseCode: '00' },
       { type: 'late-reply-ignored', mti: '0210' },
     ]);
