@@ -113,6 +113,19 @@ describe('sign-on', () => {
     expect(rig.ledger('sign-on')).toHaveLength(2);
   });
 
+  it('planted bug (c), test-only: only the first STAN after a start repeats the last one journaled, and never STAN 0', async () => {
+    const rig = new EngineRig();
+    let engine = await rig.start({ plantedBugs: { reuseStanAfterCrash: true } });
+    await rig.run(engine.boot());
+    const first = stanOf(await rig.run(engine.sale(100)));
+    engine = await restart(rig, { plantedBugs: { reuseStanAfterCrash: true } });
+    await rig.run(engine.boot());
+    // A fresh journal has no STAN to repeat: sign-on 1, sale 2. After the restart the sign-on repeats 2
+    // (which the acquirer's 0810 then shows as used: the rollback alarm catches this bug at once).
+    expect(first).toBe(2);
+    expect(payloads(rig, TerminalRecord.stanAllocated.name).map((p) => (p as { stan: number }).stan)).toEqual([1, 2]);
+  });
+
   it('after STAN 999999 the next is 1', async () => {
     const rig = new EngineRig();
     const engine = await rig.start();

@@ -83,6 +83,17 @@ describe('a device fails at each step of a sale', () => {
     });
   }
 
+  it('planted bug (d), test-only, reaches the authorization: a failed second GENERATE AC is told as reversed but nothing is reversed', async () => {
+    const rig = new EngineRig();
+    const engine = await rig.start({ plantedBugs: { swallowFailureAfterApproval: true } });
+    await rig.run(engine.boot());
+    rig.reader.entryMode = 'chip';
+    rig.reader.fail.completeChip = 'throw';
+    expect(await rig.run(engine.sale(1_500))).toMatchObject({ kind: 'reversed', reason: '06', reversal: 'pending' });
+    expect(rig.records(TerminalRecord.reversalRequired.name)).toEqual([]);
+    expect(engine.reversals()).toEqual([]);
+  });
+
   it('the chip card refuses the approval (06) while the printer is silent: reversed, no slip', async () => {
     const { rig, engine } = await booted();
     rig.reader.entryMode = 'chip';

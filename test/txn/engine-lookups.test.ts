@@ -311,6 +311,37 @@ describe('closing one of two owed reversals', () => {
   });
 });
 
+describe('planted bug (g), test-only: a late approval believed', () => {
+  it('only a late 0210 approving a STAN still owed closes its reversal, durably', async () => {
+    const { rig, engine } = await booted({ plantedBugs: { lateReplyRevivesSale: true } }, { rules: [{ when: { amount: 4_200, mti: '0200' }, then: { action: 'drop-reply' } }, ...HOST_IGNORES_REVERSALS] });
+    const r = await rig.run(engine.sale(4_200));
+    const stan = stanOf(r);
+    const s6 = String(stan).padStart(6, '0');
+    for (const other of [{ mti: '0110', stan: s6, responseCode: '00' }, { mti: '0210', stan: s6, responseCode: '05' }, { mti: '0210', stan: String(stan + 1).padStart(6, '0'), responseCode: '00' }]) {
+      engine.linkEvent({ type: 'stray-response', reason: 'late', ...other });
+    }
+    await rig.idle(1_000);
+    expect(rig.records(TerminalRecord.reversalClosed.name)).toEqual([]);
+    const at = iso(rig);
+    engine.linkEvent({ type: 'stray-response', reason: 'late', mti: '0210', stan: s6, responseCode: '00' });
+    await rig.idle(1_000);
+    expect(rig.records(TerminalRecord.reversalClosed.name).map((x) => x.payload)).toEqual([{ stan, reason: 'planted bug: late approval believed', at }]);
+    rig.disk.crash(createRng(5), 'drop');
+    rig.link.close();
+    engine.stop();
+    expect((await rig.start()).reversals()).toEqual([]);
+  });
+
+  it('a stopped engine believes nothing', async () => {
+    const { rig, engine } = await booted({ plantedBugs: { lateReplyRevivesSale: true } }, { rules: [{ when: { amount: 4_200, mti: '0200' }, then: { action: 'drop-reply' } }, ...HOST_IGNORES_REVERSALS] });
+    const stan = stanOf(await rig.run(engine.sale(4_200)));
+    engine.stop();
+    engine.linkEvent({ type: 'stray-response', reason: 'late', mti: '0210', stan: String(stan).padStart(6, '0'), responseCode: '00' });
+    await rig.idle(1_000);
+    expect(rig.records(TerminalRecord.reversalClosed.name)).toEqual([]);
+  });
+});
+
 describe('late replies', () => {
   it('a late reply is logged with its MTI, STAN and code and never acted on; other stray replies are not logged', async () => {
     const { rig, engine } = await booted({}, { rules: [{ when: { amount: 4_200, mti: '0200' }, then: { action: 'drop-reply' } }, ...HOST_IGNORES_REVERSALS] });
