@@ -3,7 +3,7 @@
 // journal — each by throwing and by never answering. Whatever fails, the authorization ends in the engine:
 // the right outcome, the right words for the cashier, and the money invariants (invariant 8 included,
 // against what the cashier was told) hold once the reversals owed are answered.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { describeTxn, txnExitCode } from '../../firmware-ts/cli/terminal-commands.js';
 import type { TxnResult } from '../../firmware-ts/txn/engine-api.js';
 import { createRng } from '../../host-bridge/terminal-sim/rng.js';
@@ -161,15 +161,11 @@ describe('a device fails at each step of a sale', () => {
 describe('the card reader, word for word', () => {
   it('is asked for the amount in fen, CNY and the card timeout (60 s unless given), and waited on 5 s longer', async () => {
     const { rig, engine } = await booted();
-    const asked: unknown[] = [];
-    const read = rig.reader.readCard.bind(rig.reader);
-    rig.reader.readCard = (opts) => (asked.push(opts), read());
+    const asked = vi.spyOn(rig.reader, 'readCard');
     await rig.run(engine.sale(1_500));
     await rig.run(engine.sale(1_600, { cardTimeoutMs: 10_000 }));
-    expect(asked).toEqual([
-      { amount: 1_500, currency: '156', timeoutMs: 60_000 },
-      { amount: 1_600, currency: '156', timeoutMs: 10_000 },
-    ]);
+    expect(asked.mock.calls).toEqual([[{ amount: 1_500, currency: '156', timeoutMs: 60_000 }], [{ amount: 1_600, currency: '156', timeoutMs: 10_000 }]]);
+    asked.mockRestore();
     expect(rig.records(TerminalRecord.authIntent.name).map((r) => (r.payload as { currency: string }).currency)).toEqual(['156', '156']);
 
     rig.reader.fail.readCard = 'silent';
