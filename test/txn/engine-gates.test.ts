@@ -288,6 +288,24 @@ describe('the original a void or completion names', () => {
     );
     expect(untouched(rig)).toEqual(before);
   });
+
+  it('after the STAN wrapped, a void names the open batch\'s sale, not a settled one with the same STAN', async () => {
+    // A counter that walks the STAN round the wrap at each sign-on (each move a rollback alarm, acknowledged).
+    let last: number | undefined;
+    const walk: RollbackAnchor = { name: 'walk', evidence: async () => (last === undefined ? null : { anchor: 'walk', last: { batch: 2, stan: last }, detail: 'test walk' }) };
+    const { rig, engine } = await booted({ anchors: [walk] });
+    const old = await rig.run(engine.sale(1_000));
+    await rig.run(rig.settlement.settle());
+    for (const stan of [400_000, 800_000, 999_900]) {
+      last = stan;
+      expect(await rig.run(engine.signOn())).toBe(true);
+      expect(await rig.run(engine.acknowledgeRollback({ password: PASSWORD, reason: 'walking the STAN' }))).toMatchObject({ acknowledged: true });
+    }
+    last = undefined;
+    const sale = await rig.run(engine.sale(2_000));
+    expect(sale).toMatchObject({ kind: 'approved', batch: 2, stan: stanOf(old) });
+    expect(await rig.run(engine.void({ stan: stanOf(sale), password: PASSWORD }))).toMatchObject({ kind: 'approved', txn: 'void', amount: 2_000 });
+  });
 });
 
 describe('request ids', () => {
