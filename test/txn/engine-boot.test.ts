@@ -113,6 +113,19 @@ describe('sign-on', () => {
     expect(rig.ledger('sign-on')).toHaveLength(2);
   });
 
+  it('planted bug (c), test-only: only the first STAN after a start repeats the last one journaled, and never STAN 0', async () => {
+    const rig = new EngineRig();
+    let engine = await rig.start({ plantedBugs: { reuseStanAfterCrash: true } });
+    await rig.run(engine.boot());
+    const first = stanOf(await rig.run(engine.sale(100)));
+    engine = await restart(rig, { plantedBugs: { reuseStanAfterCrash: true } });
+    await rig.run(engine.boot());
+    // A fresh journal has no STAN to repeat: sign-on 1, sale 2. After the restart the sign-on repeats 2
+    // (which the acquirer's 0810 then shows as used: the rollback alarm catches this bug at once).
+    expect(first).toBe(2);
+    expect(payloads(rig, TerminalRecord.stanAllocated.name).map((p) => (p as { stan: number }).stan)).toEqual([1, 2]);
+  });
+
   it('after STAN 999999 the next is 1', async () => {
     const rig = new EngineRig();
     const engine = await rig.start();
@@ -202,6 +215,17 @@ describe('background reversal rounds', () => {
     expect(scheduled()).toHaveLength(4);
   });
 
+  it('jittered by the random source the engine was given: ±20 % at 0.25 is 0.9 of each backoff', async () => {
+    const rig = new EngineRig();
+    const engine = await rig.start({ jitter: 0.2, random: () => 0.25 });
+    await rig.run(engine.boot());
+    rig.cutOnWrite = { at: 'after-host', cut: () => rig.unplug() };
+    await rig.run(engine.sale(4_200));
+    await rig.idle(54_000 + 108_000 + 10_000, 1_000);
+    expect(rig.events.filter((e) => e.type === 'reversal-round-scheduled').map((e) => (e as { inMs: number }).inMs)).toEqual([54_000, 108_000, 216_000]);
+    engine.stop();
+  });
+
   it('a supervisor closing the last owed reversal ends its backoff: the next reversal starts from the base', async () => {
     const rig = new EngineRig();
     const engine = await rig.start();
@@ -218,6 +242,57 @@ describe('background reversal rounds', () => {
     const again = await rig.run(engine.sale(4_300));
     expect(scheduled().at(-1)).toEqual({ type: 'reversal-round-scheduled', owed: String(stanOf(again)).padStart(6, '0'), inMs: 60_000 });
     engine.stop();
+  });
+
+  it('the journal failing the reversal sent at once: the sale is told reversed, and the background rounds take it over', async () => {
+    const rig = new EngineRig({ rules: [{ when: { amount: 4_200, mti: '0200' }, then: { action: 'drop-reply' } }] });
+    const engine = await rig.start();
+    await rig.run(engine.boot());
+    // The first sync once the reversal is owed is the one of its first attempt.
+    rig.disk.failSyncsWhere((e) => e.phase === 'before' && Object.keys(rig.journal.state.reversals).length > 0, { times: 1 });
+    const r = await rig.run(engine.sale(4_200));
+    expect(r).toMatchObject({ kind: 'reversed', reason: '98', reversal: 'pending' });
+    const s6 = String(stanOf(r)).padStart(6, '0');
+    expect(rig.events.filter((e) => e.type === 'reversal-no-answer' || e.type === 'reversal-round-scheduled').map((e) => e.type)).toEqual(['reversal-round-scheduled', 'reversal-no-answer']);
+    expect(rig.events.filter((e) => e.type === 'reversal-round-scheduled')).toEqual([{ type: 'reversal-round-scheduled', owed: s6, inMs: 60_000 }]);
+    expect(engine.health().pendingReversals).toEqual([stanOf(r)]);
+  });
+
+  it('two owed while the acquirer is out of reach: the events name both, and how long the sale waited', async () => {
+    const rig = new EngineRig();
+    await rig.start();
+    await orphan(rig, 7, 'sale', 1_100);
+    await orphan(rig, 8, 'sale', 1_200);
+    const engine = await restart(rig, { preSaleBudgetMs: 3_000 });
+    rig.unplug();
+    expect(await rig.run(engine.boot())).toMatchObject({ reversalsRaised: [7, 8], signedOn: false, reversalsCleared: [] });
+    expect(rig.events.filter((e) => e.type === 'reversal-round-scheduled')).toEqual([{ type: 'reversal-round-scheduled', owed: '000007 000008', inMs: 60_000 }]);
+    const started = rig.clock.now();
+    expect(await rig.run(engine.sale(100), 100)).toMatchObject({ kind: 'refused', reason: 'not-signed-on' });
+    const waited = rig.events.filter((e) => e.type === 'reversal-wait-over');
+    expect(waited).toEqual([{ type: 'reversal-wait-over', owed: '000007 000008', waitedMs: expect.any(Number) }]);
+    const waitedMs = (waited[0] as { waitedMs: number }).waitedMs;
+    expect(waitedMs).toBeGreaterThan(0);
+    expect(waitedMs).toBeLessThanOrEqual(rig.clock.now() - started);
+    engine.stop();
+  });
+
+  it('a round that ends after the engine was stopped schedules no other', async () => {
+    const rig = new EngineRig({ rules: [...HOST_IGNORES_REVERSALS] });
+    const engine = await rig.start();
+    await rig.run(engine.boot());
+    rig.cutOnWrite = { at: 'after-host', cut: () => rig.unplug() };
+    const r = await rig.run(engine.sale(4_200));
+    rig.reachable = true;
+    const scheduled = () => rig.events.filter((e) => e.type === 'reversal-round-scheduled').length;
+    const before = scheduled();
+    const round = engine.sendReversals();
+    engine.stop();
+    expect(await rig.run(round)).toEqual({ cleared: [], stuck: [stanOf(r)], owed: [] });
+    const attempts = rig.records(TerminalRecord.reversalAttempt.name).length;
+    await rig.idle(30 * 60_000, 10_000);
+    expect(scheduled()).toBe(before);
+    expect(rig.records(TerminalRecord.reversalAttempt.name)).toHaveLength(attempts);
   });
 
   it('a round the journal fails mid-way is rethrown to its caller, and the reversal stays owed', async () => {

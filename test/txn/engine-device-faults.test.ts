@@ -3,13 +3,13 @@
 // journal — each by throwing and by never answering. Whatever fails, the authorization ends in the engine:
 // the right outcome, the right words for the cashier, and the money invariants (invariant 8 included,
 // against what the cashier was told) hold once the reversals owed are answered.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { describeTxn, txnExitCode } from '../../firmware-ts/cli/terminal-commands.js';
 import type { TxnResult } from '../../firmware-ts/txn/engine-api.js';
 import { createRng } from '../../host-bridge/terminal-sim/rng.js';
 import { DEVICE_TIMEOUTS } from '../../firmware-ts/txn/engine-devices.js';
 import { TerminalRecord, type AuthOutcome, type ReversalRequired } from '../../firmware-ts/txn/records.js';
-import { EngineRig, type CallFault } from './engine-rig.js';
+import { EngineRig, PASSWORD, type CallFault } from './engine-rig.js';
 
 async function booted() {
   const rig = new EngineRig();
@@ -83,6 +83,17 @@ describe('a device fails at each step of a sale', () => {
     });
   }
 
+  it('planted bug (d), test-only, reaches the authorization: a failed second GENERATE AC is told as reversed but nothing is reversed', async () => {
+    const rig = new EngineRig();
+    const engine = await rig.start({ plantedBugs: { swallowFailureAfterApproval: true } });
+    await rig.run(engine.boot());
+    rig.reader.entryMode = 'chip';
+    rig.reader.fail.completeChip = 'throw';
+    expect(await rig.run(engine.sale(1_500))).toMatchObject({ kind: 'reversed', reason: '06', reversal: 'pending' });
+    expect(rig.records(TerminalRecord.reversalRequired.name)).toEqual([]);
+    expect(engine.reversals()).toEqual([]);
+  });
+
   it('the chip card refuses the approval (06) while the printer is silent: reversed, no slip', async () => {
     const { rig, engine } = await booted();
     rig.reader.entryMode = 'chip';
@@ -144,6 +155,42 @@ describe('a device fails at each step of a sale', () => {
     const again = await rig.start();
     await rig.run(again.boot());
     expect(rig.violations([r])).toEqual([]);
+  });
+});
+
+describe('the card reader, word for word', () => {
+  it('is asked for the amount in fen, CNY and the card timeout (60 s unless given), and waited on 5 s longer', async () => {
+    const { rig, engine } = await booted();
+    const asked = vi.spyOn(rig.reader, 'readCard');
+    await rig.run(engine.sale(1_500));
+    await rig.run(engine.sale(1_600, { cardTimeoutMs: 10_000 }));
+    expect(asked.mock.calls).toEqual([[{ amount: 1_500, currency: '156', timeoutMs: 60_000 }], [{ amount: 1_600, currency: '156', timeoutMs: 10_000 }]]);
+    asked.mockRestore();
+    expect(rig.records(TerminalRecord.authIntent.name).map((r) => (r.payload as { currency: string }).currency)).toEqual(['156', '156']);
+
+    rig.reader.fail.readCard = 'silent';
+    const started = rig.clock.now();
+    expect(await rig.run(engine.sale(1_700))).toEqual({ kind: 'refused', txn: 'sale', reason: 'card-read-failed', detail: `the card reader failed: no answer within ${60_000 + DEVICE_TIMEOUTS.cardReadGraceMs} ms` });
+    expect(rig.clock.now() - started).toBe(60_000 + DEVICE_TIMEOUTS.cardReadGraceMs);
+  });
+
+  it('no card presented: refused with the reader\'s words', async () => {
+    const { rig, engine } = await booted();
+    rig.reader.readCard = async () => ({ kind: 'no-card', detail: 'the cashier cancelled the card prompt' });
+    expect(await rig.run(engine.sale(1_500))).toEqual({ kind: 'refused', txn: 'sale', reason: 'card-read-failed', detail: 'the cashier cancelled the card prompt' });
+    expect(rig.records(TerminalRecord.authIntent.name)).toEqual([]);
+  });
+
+  it('only a chip card gets the second GENERATE AC: not a magstripe sale, not a void of a chip sale', async () => {
+    const { rig, engine } = await booted();
+    expect(await rig.run(engine.sale(1_500))).toMatchObject({ kind: 'approved' });
+    expect(rig.reader.chipCompletions).toBe(0);
+    rig.reader.entryMode = 'chip';
+    const chip = await rig.run(engine.sale(1_600));
+    expect(chip).toMatchObject({ kind: 'approved' });
+    expect(rig.reader.chipCompletions).toBe(1);
+    expect(await rig.run(engine.void({ stan: chip.kind === 'approved' ? chip.stan : -1, password: PASSWORD }))).toMatchObject({ kind: 'approved', txn: 'void' });
+    expect(rig.reader.chipCompletions).toBe(1);
   });
 });
 

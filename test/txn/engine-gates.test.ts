@@ -288,6 +288,24 @@ describe('the original a void or completion names', () => {
     );
     expect(untouched(rig)).toEqual(before);
   });
+
+  it('after the STAN wrapped, a void names the open batch\'s sale, not a settled one with the same STAN', async () => {
+    // A counter that walks the STAN round the wrap at each sign-on (each move a rollback alarm, acknowledged).
+    let last: number | undefined;
+    const walk: RollbackAnchor = { name: 'walk', evidence: async () => (last === undefined ? null : { anchor: 'walk', last: { batch: 2, stan: last }, detail: 'test walk' }) };
+    const { rig, engine } = await booted({ anchors: [walk] });
+    const old = await rig.run(engine.sale(1_000));
+    await rig.run(rig.settlement.settle());
+    for (const stan of [400_000, 800_000, 999_900]) {
+      last = stan;
+      expect(await rig.run(engine.signOn())).toBe(true);
+      expect(await rig.run(engine.acknowledgeRollback({ password: PASSWORD, reason: 'walking the STAN' }))).toMatchObject({ acknowledged: true });
+    }
+    last = undefined;
+    const sale = await rig.run(engine.sale(2_000));
+    expect(sale).toMatchObject({ kind: 'approved', batch: 2, stan: stanOf(old) });
+    expect(await rig.run(engine.void({ stan: stanOf(sale), password: PASSWORD }))).toMatchObject({ kind: 'approved', txn: 'void', amount: 2_000 });
+  });
 });
 
 describe('request ids', () => {
@@ -369,6 +387,36 @@ describe('a stuck reversal', () => {
     const { rig, engine, stan } = await stuckRig(false);
     expect(await rig.run(engine.sale(100))).toMatchObject({ kind: 'approved' });
     expect(engine.health().stuckReversals).toEqual([stan]);
+  });
+
+  it('a reversal the pre-sale round makes stuck refuses the sale it held back: no card read, no request', async () => {
+    const { rig, engine } = await booted({ preSaleBudgetMs: 60_000 });
+    rig.cutOnWrite = { at: 'after-host', cut: () => rig.unplug() };
+    const r = await rig.run(engine.sale(4_200));
+    expect(r).toMatchObject({ kind: 'reversed', reversal: 'pending' });
+    expect(engine.health().stuckReversals).toEqual([]);
+    // Back, but the host answers every send without acting: the round before the sale spends its sends.
+    rig.reachable = true;
+    rig.host.rules = { ...rig.host.rules, rules: [...HOST_IGNORES_REVERSALS] };
+    const reads = rig.reader.reads;
+    const sales = rig.ledger('authorization').length;
+    const words = `reversal stuck: STAN ${String(stanOf(r)).padStart(6, '0')} (sale 4200 fen, 3 sends unanswered) — the cardholder may be debited until the acquirer answers it; new debits wait until it is answered or a supervisor closes it`;
+    expect(await rig.run(engine.sale(100))).toEqual(refusal('sale', 'reversal-stuck', words));
+    expect(engine.health().stuckReversals).toEqual([stanOf(r)]);
+    expect(rig.reader.reads).toBe(reads);
+    expect(rig.ledger('authorization')).toHaveLength(sales);
+  });
+
+  it('two stuck: the refusal names each, oldest first', async () => {
+    const { rig, engine, stan } = await stuckRig();
+    // A refund still goes while a debit's reversal is stuck; its own reply lost, its reversal is stuck too.
+    rig.host.rules = { ...rig.host.rules, rules: [{ when: { amount: 4_300, mti: '0220' }, then: { action: 'drop-reply' } }, ...HOST_IGNORES_REVERSALS] };
+    const refund = await rig.run(engine.refund({ rrn: '000000009999', date: '0315', amount: 4_300, password: PASSWORD }));
+    expect(refund).toMatchObject({ kind: 'reversed', txn: 'refund', reversal: 'stuck' });
+    const sends = Object.fromEntries(engine.reversals().map((x) => [x.stan, x.attempts]));
+    const s6 = (n: number) => String(n).padStart(6, '0');
+    const words = `reversal stuck: STAN ${s6(stan)} (sale 4200 fen, ${sends[stan]} sends unanswered), STAN ${s6(stanOf(refund))} (refund 4300 fen, ${sends[stanOf(refund)]} sends unanswered) — the cardholder may be debited until the acquirer answers it; new debits wait until it is answered or a supervisor closes it`;
+    expect(await rig.run(engine.sale(100))).toEqual(refusal('sale', 'reversal-stuck', words));
   });
 
   it('a reversal owed but not stuck is sent first and does not refuse the sale', async () => {

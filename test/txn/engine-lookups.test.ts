@@ -2,6 +2,7 @@
 // the order they were raised (across a STAN wrap), health, the stored outcome a repeated request id gets
 // back in each way a transaction can end, reprints, a supervisor closing a reversal, and late replies.
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createRng } from '../../host-bridge/terminal-sim/rng.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { NOT_SENT } from '../../firmware-ts/txn/terminal-engine.js';
 import type { TxnResult } from '../../firmware-ts/txn/engine-api.js';
@@ -68,7 +69,8 @@ describe('status', () => {
   it('declined, not sent, in flight, a receipt pending, voided, and a completed pre-authorization', async () => {
     const { rig, engine } = await booted({}, { rules: [{ when: { amount: 510 }, then: { action: 'decline', code: '51' } }] });
     const declined = await rig.run(engine.sale(510));
-    expect(engine.status({ stan: stanOf(declined) })).toEqual({ found: true, stan: stanOf(declined), batch: 1, txn: 'sale', amount: 510, maskedPan: MASKED, state: 'declined', responseCode: '51', at: intentAt(rig, stanOf(declined)), receipt: 'none' });
+    // Strict: a field the transaction has none of is absent, not undefined (no requestId here).
+    expect(engine.status({ stan: stanOf(declined) })).toStrictEqual({ found: true, stan: stanOf(declined), batch: 1, txn: 'sale', amount: 510, maskedPan: MASKED, state: 'declined', responseCode: '51', at: intentAt(rig, stanOf(declined)), receipt: 'none' });
 
     rig.unplug();
     const notSent = await rig.run(engine.sale(600));
@@ -100,7 +102,7 @@ describe('status', () => {
     const { rig, engine } = await booted({ refuseSalesWhileStuck: false }, { rules: [{ when: { amount: 4_200, mti: '0200' }, then: { action: 'drop-reply' } }, ...HOST_IGNORES_REVERSALS] });
     const stuck = await rig.run(engine.sale(4_200));
     const s = stanOf(stuck);
-    expect(engine.status({ stan: s })).toEqual({ found: true, stan: s, batch: 1, txn: 'sale', amount: 4_200, maskedPan: MASKED, state: 'reversal-stuck', at: intentAt(rig, s), receipt: 'none', reversal: { state: 'stuck', stan: s, reason: '98', attempts: 3 } });
+    expect(engine.status({ stan: s })).toStrictEqual({ found: true, stan: s, batch: 1, txn: 'sale', amount: 4_200, maskedPan: MASKED, state: 'reversal-stuck', at: intentAt(rig, s), receipt: 'none', reversal: { state: 'stuck', stan: s, reason: '98', attempts: 3 } });
     expect(await rig.run(engine.closeReversal({ stan: s, password: PASSWORD, reason: 'acquirer says no debit' }))).toEqual({ closed: true, detail: 'closed by supervisor' });
     expect(engine.status({ stan: s })).toMatchObject({ state: 'reversal-closed', reversal: { state: 'closed', stan: s, reason: '98', attempts: 3, closedReason: 'acquirer says no debit' } });
 
@@ -192,7 +194,8 @@ describe('a repeated request id gets the first outcome back', () => {
 
     const balance = await rig.run(engine.balance({ requestId: 'bal' }));
     expect(balance).toMatchObject({ kind: 'approved', receipt: 'none' });
-    expect(await rig.run(engine.balance({ requestId: 'bal' }))).toMatchObject({ kind: 'approved', txn: 'balance', receipt: 'none', replayed: true });
+    // A balance answer carries no RRN or auth code: the replay has no authCode field at all.
+    expect(await rig.run(engine.balance({ requestId: 'bal' }))).toStrictEqual({ kind: 'approved', txn: 'balance', stan: stanOf(balance), batch: 1, requestId: 'bal', amount: 0, maskedPan: MASKED, rrn: '', receipt: 'none', replayed: true });
     expect(rig.ledger('authorization')).toHaveLength(2);
   });
 
@@ -215,6 +218,32 @@ describe('a repeated request id gets the first outcome back', () => {
     expect(await rig.run(engine.sale(4_200, { requestId: 'closed' }))).toEqual({
       kind: 'reversed', txn: 'sale', stan: stanOf(r), batch: 1, requestId: 'closed', reason: '98', reversal: 'closed', attempts: 3, closedReason: 'no debit at the acquirer', detail: 'the terminal could not trust the result and reversed it', replayed: true,
     });
+  });
+});
+
+describe('a repeated request id on an operation that names an original', () => {
+  const hostDate = (rig: EngineRig) => (rig.ledger('authorization').at(-1) as { date: string }).date;
+
+  it('a completion, a pre-authorization void and a refund: the first outcome again, nothing sent twice', async () => {
+    const { rig, engine } = await booted();
+    const pre = await rig.run(engine.preauth(5_000));
+    const completion = await rig.run(engine.completion({ stan: stanOf(pre), amount: 4_000, requestId: 'c-1' }));
+    expect(completion).toMatchObject({ kind: 'approved', txn: 'preauth-completion', amount: 4_000, requestId: 'c-1' });
+    expect(await rig.run(engine.completion({ stan: stanOf(pre), amount: 4_000, requestId: 'c-1' }))).toEqual({ ...completion, replayed: true });
+
+    const held = await rig.run(engine.preauth(3_000));
+    const released = await rig.run(engine.preauthVoid({ stan: stanOf(held), password: PASSWORD, requestId: 'pv-1' }));
+    expect(released).toMatchObject({ kind: 'approved', txn: 'preauth-void', amount: 3_000, requestId: 'pv-1' });
+    expect(await rig.run(engine.preauthVoid({ stan: stanOf(held), password: PASSWORD, requestId: 'pv-1' }))).toEqual({ ...released, replayed: true });
+
+    const sale = await rig.run(engine.sale(8_000));
+    const orig = { rrn: sale.kind === 'approved' ? sale.rrn : '', date: hostDate(rig), password: PASSWORD };
+    const refund = await rig.run(engine.refund({ ...orig, amount: 2_000, requestId: 'r-1' }));
+    expect(refund).toMatchObject({ kind: 'approved', txn: 'refund', amount: 2_000, requestId: 'r-1' });
+    expect(await rig.run(engine.refund({ ...orig, amount: 2_000, requestId: 'r-1' }))).toEqual({ ...refund, replayed: true });
+
+    const txns = (rig.ledger('authorization') as { txn: string; amount: string }[]).map((e) => [e.txn, Number(e.amount)]);
+    expect(txns).toEqual([['preauth', 5_000], ['preauth-completion', 4_000], ['preauth', 3_000], ['preauth-void', 3_000], ['sale', 8_000], ['refund', 2_000]]);
   });
 });
 
@@ -258,6 +287,62 @@ describe('closing a reversal', () => {
   });
 });
 
+describe('closing one of two owed reversals', () => {
+  it('keeps the other on its backoff, and the closing survives a power cut', async () => {
+    const { rig } = await booted();
+    const a = await inFlight(rig, 1_100);
+    const b = await inFlight(rig, 1_200);
+    rig.engine.stop();
+    rig.link.close();
+    await rig.journal.close();
+    let engine = await rig.start();
+    rig.unplug();
+    expect(await rig.run(engine.boot())).toMatchObject({ reversalsRaised: [a, b], signedOn: false, reversalsCleared: [] });
+    const scheduled = () => rig.events.filter((e) => e.type === 'reversal-round-scheduled');
+    const rounds = scheduled().length;
+    expect(await rig.run(engine.closeReversal({ stan: a, password: PASSWORD, reason: 'no debit at the acquirer' }))).toEqual({ closed: true, detail: 'closed by supervisor' });
+    // One still owed: its round stays where it was, not pushed a backoff further.
+    expect(scheduled()).toHaveLength(rounds);
+    rig.disk.crash(createRng(5), 'drop');
+    rig.link.close();
+    engine.stop();
+    engine = await rig.start();
+    expect(engine.reversals().map((r) => r.stan)).toEqual([b]);
+    expect(engine.status({ stan: a })).toMatchObject({ state: 'reversal-closed', reversal: { state: 'closed', closedReason: 'no debit at the acquirer' } });
+  });
+});
+
+describe('planted bug (g), test-only: a late approval believed', () => {
+  it('only a late 0210 approving a STAN still owed closes its reversal, durably', async () => {
+    const { rig, engine } = await booted({ plantedBugs: { lateReplyRevivesSale: true } }, { rules: [{ when: { amount: 4_200, mti: '0200' }, then: { action: 'drop-reply' } }, ...HOST_IGNORES_REVERSALS] });
+    const r = await rig.run(engine.sale(4_200));
+    const stan = stanOf(r);
+    const s6 = String(stan).padStart(6, '0');
+    for (const other of [{ mti: '0110', stan: s6, responseCode: '00' }, { mti: '0210', stan: s6, responseCode: '05' }, { mti: '0210', stan: String(stan + 1).padStart(6, '0'), responseCode: '00' }]) {
+      engine.linkEvent({ type: 'stray-response', reason: 'late', ...other });
+    }
+    await rig.idle(1_000);
+    expect(rig.records(TerminalRecord.reversalClosed.name)).toEqual([]);
+    const at = iso(rig);
+    engine.linkEvent({ type: 'stray-response', reason: 'late', mti: '0210', stan: s6, responseCode: '00' });
+    await rig.idle(1_000);
+    expect(rig.records(TerminalRecord.reversalClosed.name).map((x) => x.payload)).toEqual([{ stan, reason: 'planted bug: late approval believed', at }]);
+    rig.disk.crash(createRng(5), 'drop');
+    rig.link.close();
+    engine.stop();
+    expect((await rig.start()).reversals()).toEqual([]);
+  });
+
+  it('a stopped engine believes nothing', async () => {
+    const { rig, engine } = await booted({ plantedBugs: { lateReplyRevivesSale: true } }, { rules: [{ when: { amount: 4_200, mti: '0200' }, then: { action: 'drop-reply' } }, ...HOST_IGNORES_REVERSALS] });
+    const stan = stanOf(await rig.run(engine.sale(4_200)));
+    engine.stop();
+    engine.linkEvent({ type: 'stray-response', reason: 'late', mti: '0210', stan: String(stan).padStart(6, '0'), responseCode: '00' });
+    await rig.idle(1_000);
+    expect(rig.records(TerminalRecord.reversalClosed.name)).toEqual([]);
+  });
+});
+
 describe('late replies', () => {
   it('a late reply is logged with its MTI, STAN and code and never acted on; other stray replies are not logged', async () => {
     const { rig, engine } = await booted({}, { rules: [{ when: { amount: 4_200, mti: '0200' }, then: { action: 'drop-reply' } }, ...HOST_IGNORES_REVERSALS] });
@@ -272,7 +357,7 @@ describe('late replies', () => {
     engine.linkEvent({ type: 'stray-response', reason: 'unmatched', mti: '0210', stan: s6 });
     engine.linkEvent({ type: 'connected' });
     await rig.idle(1_000);
-    expect(rig.events.filter((e) => e.type === 'late-reply-ignored')).toEqual([
+    expect(rig.events.filter((e) => e.type === 'late-reply-ignored')).toStrictEqual([
       { type: 'late-reply-ignored', mti: '0210', stan, responseCode: '00' },
       { type: 'late-reply-ignored', mti: '0210' },
     ]);

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { RECEIPT_JOB_STARTED, TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { DEVICE_TIMEOUTS } from '../../firmware-ts/txn/engine-devices.js';
 import type { TxnResult } from '../../firmware-ts/txn/engine-api.js';
+import { createRng } from '../../host-bridge/terminal-sim/rng.js';
 import { EngineRig, type CallFault } from './engine-rig.js';
 
 const stanOf = (r: TxnResult) => (r.kind === 'refused' ? -1 : r.stan);
@@ -66,6 +67,18 @@ describe('a slip the printer does not print right after the approval', () => {
     const stan = stanOf(await rig.run(engine.sale(2_600)));
     expect(receiptRecords(rig, stan)).toEqual([['printed', { stan, copies: 'both' }]]);
     expect(rig.events.filter((e) => e.type === 'receipt-printed')).toEqual([{ type: 'receipt-printed', stan, duplicate: false }]);
+    expect(rig.printer.jobs).toEqual([`slip-1-${stan}`]);
+  });
+
+  it('the printed record is durable: a power cut right after the sale prints nothing again at boot', async () => {
+    const { rig, engine } = await booted();
+    const stan = stanOf(await rig.run(engine.sale(2_650)));
+    rig.disk.crash(createRng(7), 'drop');
+    rig.link.close();
+    engine.stop();
+    const again = await rig.start();
+    expect(await rig.run(again.boot())).toMatchObject({ receiptsPrinted: [] });
+    expect(again.status({ stan })).toMatchObject({ state: 'approved', receipt: 'printed' });
     expect(rig.printer.jobs).toEqual([`slip-1-${stan}`]);
   });
 

@@ -11,6 +11,7 @@ import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
 import type { EngineConfig, EngineEvent, SupervisorVerifier, TxnResult } from '../../firmware-ts/txn/engine-api.js';
 import type { CardForTxn, CardReadOutcome, CardSource, ReceiptPrinter } from '../../firmware-ts/txn/engine-devices.js';
 import { checkMoneyInvariants, type ToldCashier, type Violation } from '../../firmware-ts/txn/money-invariants.js';
+import type { PlantedBugs } from '../../firmware-ts/txn/planted-bugs.js';
 import type { RollbackAnchor } from '../../firmware-ts/txn/rollback-anchor.js';
 import type { Settlement } from '../../firmware-ts/txn/settlement.js';
 import type { TerminalEngine } from '../../firmware-ts/txn/terminal-engine.js';
@@ -165,7 +166,7 @@ export class EngineRig {
   }
 
   /** Opens the journal on the (possibly crashed) disk and starts a fresh engine with a fresh link. */
-  async start(opts: { anchors?: RollbackAnchor[]; attemptsPerRound?: number; refuseSalesWhileStuck?: boolean; preSaleBudgetMs?: number; batch?: EngineConfig['batch']; journal?: { dir: string; storage: Storage; space?: JournalSpaceOptions } } = {}): Promise<TerminalEngine> {
+  async start(opts: { anchors?: RollbackAnchor[]; unheard?: boolean; jitter?: number; random?: () => number; plantedBugs?: PlantedBugs; attemptsPerRound?: number; refuseSalesWhileStuck?: boolean; preSaleBudgetMs?: number; batch?: EngineConfig['batch']; journal?: { dir: string; storage: Storage; space?: JournalSpaceOptions } } = {}): Promise<TerminalEngine> {
     // The journal on the SimDisk, or (full-disk tests) on a real small filesystem.
     const storage = opts.journal?.storage ?? this.disk;
     this.journal = await openTerminalJournal({ dir: opts.journal?.dir ?? JOURNAL_DIR, deviceKey: this.deviceKey, storage, segmentBytes: 64 * 1024, ...(opts.journal?.space ? { space: opts.journal.space } : {}) });
@@ -182,16 +183,18 @@ export class EngineRig {
       merchantName: 'Test Shop',
       reversal: {
         backoffMs: 60_000,
-        jitter: 0,
+        jitter: opts.jitter ?? 0,
         ...(opts.attemptsPerRound ? { attemptsPerRound: opts.attemptsPerRound } : {}),
         ...(opts.refuseSalesWhileStuck === false ? { refuseSalesWhileStuck: false } : {}),
         ...(opts.preSaleBudgetMs !== undefined ? { preSaleBudgetMs: opts.preSaleBudgetMs } : {}),
       },
       timeouts: { connectMs: 5_000, responseMs: 30_000 },
       ...(opts.batch ? { batch: opts.batch } : {}),
-      onEngineEvent: (e) => this.events.push(e),
-      random: () => 0.5,
+      // `unheard`: an embedding that passes no event listener (the engine must not need one).
+      ...(opts.unheard ? {} : { onEngineEvent: (e: EngineEvent) => this.events.push(e) }),
+      random: opts.random ?? (() => 0.5),
       ...(opts.anchors ? { anchors: opts.anchors } : {}),
+      ...(opts.plantedBugs ? { plantedBugs: opts.plantedBugs } : {}),
     }));
     return this.engine;
   }

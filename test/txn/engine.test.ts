@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { jobPaperText } from '../../protocol/escpos/page-text.js';
 import { TerminalRecord, type ReceiptNotPrinted, type ReversalAttempt } from '../../firmware-ts/txn/records.js';
 import { EngineRig, PASSWORD } from './engine-rig.js';
+import type { RollbackAnchor } from '../../firmware-ts/txn/rollback-anchor.js';
 
 async function bootedRig(rules: ConstructorParameters<typeof EngineRig>[0] = {}, opts: Parameters<EngineRig['start']>[0] = {}) {
   const rig = new EngineRig(rules);
@@ -387,3 +388,40 @@ describe('void, refund, pre-authorization, balance, status', () => {
     expect(engine.status({ rrn: '999999999999' })).toEqual({ found: false });
   });
 });
+
+describe('an engine nobody listens to', () => {
+  it('works without an event listener: sign-on failed and done, a rollback alarm, receipts, a chip refusal, reversals and their rounds, a late reply', async () => {
+    const rig = new EngineRig();
+    const rpmb: RollbackAnchor = { name: 'rpmb', evidence: async () => ({ anchor: 'rpmb counter', last: { batch: 1, stan: 50 }, detail: 'the monotonic counter is at STAN 50' }) };
+    const engine = await rig.start({ unheard: true, anchors: [rpmb] });
+    rig.unplug();
+    expect(await rig.run(engine.boot())).toMatchObject({ signedOn: false });
+    rig.reachable = true;
+    expect(await rig.run(engine.signOn())).toBe(true);
+    expect(engine.health().rollback).toMatchObject({ anchor: 'rpmb counter' });
+    expect(await rig.run(engine.acknowledgeRollback({ password: PASSWORD, reason: 'counter checked' }))).toMatchObject({ acknowledged: true });
+    expect(await rig.run(engine.sale(100))).toMatchObject({ kind: 'approved', receipt: 'printed' });
+    rig.printer.working = false;
+    const pending = await rig.run(engine.sale(200));
+    expect(pending).toMatchObject({ kind: 'approved', receipt: 'pending' });
+    expect(rig.records(TerminalRecord.receiptNotPrinted.name).map((r) => r.payload)).toMatchObject([{ stan: pending.kind === 'approved' ? pending.stan : -1, reason: 'paper-end' }]);
+    rig.printer.recover();
+    rig.reader.entryMode = 'chip';
+    rig.reader.fail.completeChip = 'throw';
+    expect(await rig.run(engine.sale(300))).toMatchObject({ kind: 'reversed', reason: '06', detail: 'the card did not complete the approved transaction (GEN AC2: device error (test))' });
+    rig.reader.entryMode = 'magstripe';
+    rig.cutOnWrite = { at: 'after-host', cut: () => rig.unplug() };
+    const lost = await rig.run(engine.sale(400));
+    expect(lost).toMatchObject({ kind: 'reversed', reversal: 'pending' });
+    expect(await rig.run(engine.sale(500))).toMatchObject({ kind: 'not-sent' });
+    engine.linkEvent({ type: 'stray-response', reason: 'late', mti: '0210', stan: '000001', responseCode: '00' });
+    rig.reachable = true;
+    await rig.idle(5 * 60_000, 5_000);
+    expect(engine.reversals()).toEqual([]);
+    rig.link.close();
+    expect(await rig.run(engine.signOn())).toBe(false);
+    expect(rig.events).toEqual([]);
+    expect(rig.violations()).toEqual([]);
+  });
+});
+

@@ -72,6 +72,16 @@ describe('what clears a reversal', () => {
     expect(engine.reversals()).toEqual([]);
     expect(rig.records(TerminalRecord.reversalCleared.name).map((r) => (r.payload as { responseCode: string }).responseCode)).toEqual(['25']);
   });
+
+  it('a 0410 answered 96 does not, unless planted bug (clearOnAnyReversalAnswer, test-only) reaches the sender', async () => {
+    for (const planted of [false, true]) {
+      const rig = new EngineRig({ rules: [...dropSaleReply.rules, { when: { mti: '0400' }, then: { action: 'decline', code: '96' } }, { when: { mti: '0401' }, then: { action: 'decline', code: '96' } }] });
+      const engine = await rig.start(planted ? { plantedBugs: { clearOnAnyReversalAnswer: true } } : {});
+      await rig.run(engine.boot());
+      expect(await rig.run(engine.sale(1_000)), String(planted)).toMatchObject({ kind: 'reversed', reversal: planted ? 'cleared' : 'stuck' });
+      engine.stop();
+    }
+  });
 });
 
 describe('the fold of reversal records', () => {

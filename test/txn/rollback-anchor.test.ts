@@ -7,6 +7,7 @@
 // journal against the acquirer and sells).
 import { describe, expect, it } from 'vitest';
 import { AcquirerHost } from '../../host-bridge/acquirer/index.js';
+import { createRng } from '../../host-bridge/terminal-sim/rng.js';
 import type { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
 import type { RollbackAnchor } from '../../firmware-ts/txn/rollback-anchor.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
@@ -176,5 +177,30 @@ describe('the acquirer as rollback anchor', () => {
     await rig.run(engine.boot());
     expect(engine.health().rollback).toMatchObject({ anchor: 'rpmb counter' });
     expect(engine.health().stan).toBe(500 + REPAIR_STAN_MARGIN);
+  });
+
+  it('the alarm record names the evidence and what moved, and it and its acknowledgement survive a power cut', async () => {
+    const rig = new EngineRig();
+    const rpmb: RollbackAnchor = { name: 'rpmb', evidence: async () => ({ anchor: 'rpmb counter', batch: 1, last: { batch: 1, stan: 500 }, detail: 'the monotonic counter is at STAN 500' }) };
+    let engine = await rig.start({ anchors: [rpmb] });
+    await rig.run(engine.boot());
+    const at = new Date(rig.clock.now()).toISOString();
+    // The sign-on took STAN 1 before the anchors were asked.
+    expect(rollbacks(rig).map((r) => r.payload)).toEqual([
+      { anchor: 'rpmb counter', evidence: { batch: 1, last: { batch: 1, stan: 500 } }, detail: "rpmb counter saw STAN 500 used in batch 1; the journal's STAN is 1", before: { stan: 1, batch: 1 }, after: { stan: 500 + REPAIR_STAN_MARGIN, batch: 1 }, at },
+    ]);
+    // Power cut (what was not synced is lost), back without the anchor: the alarm is still raised.
+    const cut = async (opts: Parameters<EngineRig['start']>[0] = {}) => {
+      rig.disk.crash(createRng(3), 'drop');
+      rig.link.close();
+      rig.engine.stop();
+      return rig.start(opts);
+    };
+    engine = await cut();
+    expect(engine.health().rollback).toMatchObject({ anchor: 'rpmb counter' });
+    expect(engine.health().stan).toBe(500 + REPAIR_STAN_MARGIN);
+    expect(await rig.run(engine.acknowledgeRollback({ password: PASSWORD, reason: 'counter checked with the acquirer' }))).toEqual({ acknowledged: true, detail: 'rollback alarm acknowledged by supervisor' });
+    engine = await cut();
+    expect(engine.health().rollback).toBeNull();
   });
 });

@@ -13,11 +13,12 @@ import { EngineRig } from './engine-rig.js';
 const slipsOnPaper = (rig: EngineRig, stan: number) =>
   rig.printer.jobs.flatMap((id, i) => (id.startsWith(`slip-1-${stan}`) ? [jobPaperText(rig.printer.printedBytes[i]!).join('\n').includes('重打印')] : []));
 
-/** Power off the moment the next job is on paper: the driver never answers, nothing more is journaled. */
+/** Power off the moment the next job is on paper: the driver never answers, nothing more is journaled, and
+ *  what was written but not synced is lost (so a write-ahead that was not durable is missed at boot). */
 function cutWhenOnPaper(rig: EngineRig, engine: TerminalEngine): void {
   rig.printer.onPaper = () => {
     rig.printer.onPaper = undefined;
-    rig.disk.crash(createRng(7), 'keep');
+    rig.disk.crash(createRng(7), 'drop');
     rig.link.close();
     engine.stop();
   };

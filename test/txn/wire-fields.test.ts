@@ -1,5 +1,6 @@
 // The engine's wire fields against protocol/ISO8583.md: entry mode matches the card data sent (a swipe's
-// track 2 in field 35, never journaled), a refund of this terminal's own sale names it in field 61, and a
+// track 2 in field 35, never journaled), a refund of this terminal's own sale names it in field 61, a void,
+// completion and pre-authorization void name their original (61, 38, and 37 only in the void), and a
 // void of a sale in a settled batch is refused with "use refund".
 import { describe, expect, it } from 'vitest';
 import { Secret } from '../../firmware-ts/devices/card-reader/secret.js';
@@ -79,6 +80,27 @@ describe('wire fields', () => {
     const { rig, engine, sent } = await tappedRig();
     await rig.run(engine.refund({ rrn: '000000009999', date: '0315', amount: 1_000, password: PASSWORD }));
     expect(textField(sent.find((m) => m.mti === '0220')!, 61)).toBe('0000000000000315');
+  });
+
+  it('a void, a completion and a pre-authorization void name their original: 61 always, 38 its auth code, 37 only in the void', async () => {
+    const { rig, engine, sent } = await tappedRig();
+    const s6 = (n: number) => String(n).padStart(6, '0');
+    const last = (mti: string, code: string) => [...sent].reverse().find((m) => m.mti === mti && textField(m, 60)!.startsWith(code))!;
+    const sale = await rig.run(engine.sale(2_500));
+    if (sale.kind !== 'approved') throw new Error('sale not approved');
+    expect(await rig.run(engine.void({ stan: sale.stan, password: PASSWORD }))).toMatchObject({ kind: 'approved', txn: 'void' });
+    const voided = last('0200', '23');
+    expect([textField(voided, 37), textField(voided, 38), textField(voided, 61)]).toEqual([sale.rrn, sale.authCode, `000001${s6(sale.stan)}`]);
+
+    for (const [kind, code] of [['preauth-completion', '20'], ['preauth-void', '11']] as const) {
+      const pre = await rig.run(engine.preauth(3_000));
+      if (pre.kind !== 'approved') throw new Error('pre-authorization not approved');
+      const r = kind === 'preauth-completion' ? engine.completion({ stan: pre.stan, amount: 3_000 }) : engine.preauthVoid({ stan: pre.stan, password: PASSWORD });
+      expect(await rig.run(r)).toMatchObject({ kind: 'approved', txn: kind });
+      const m = last(kind === 'preauth-completion' ? '0200' : '0100', code);
+      expect(m.fields.has(37), kind).toBe(false);
+      expect([textField(m, 38), textField(m, 61)], kind).toEqual([pre.authCode, `000001${s6(pre.stan)}`]);
+    }
   });
 
   it('a void of a sale in a settled batch says to refund instead, and sends nothing', async () => {
