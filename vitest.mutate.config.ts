@@ -42,6 +42,7 @@ const SUITES = [
   'test/txn/engine-lookups.test.ts',
   'test/txn/engine-boot.test.ts',
   'test/txn/engine-receipts.test.ts',
+  'test/txn/engine-online-pin.test.ts',
   'test/txn/receipt-stan-wrap.test.ts',
   'test/txn/slip-originals.test.ts',
   'test/iso8583/spec-conformance.test.ts',
