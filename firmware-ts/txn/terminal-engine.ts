@@ -15,6 +15,7 @@ import { bounded, boundedFailure } from './bounded-call.js';
 import type {
   BootReport,
   EngineDeps,
+  EngineEvent,
   EngineHealth,
   RefusalReason,
   ReprintResult,
@@ -109,7 +110,7 @@ export class TerminalEngine implements TerminalEngineApi {
       ensureSignedOn: () => this.ensureSignedOn(),
       signedOff: () => void (this.signedOn = false),
       intent: (stan) => this.reversalIntentOf(stan),
-      emit: (e) => d.onEvent?.(e),
+      emit: (e) => this.emit(e),
       ...(d.faults ? { faults: d.faults } : {}),
     });
     // A receipt left pending by a printer failure prints as soon as the printer recovers.
@@ -259,7 +260,7 @@ export class TerminalEngine implements TerminalEngineApi {
   linkEvent(e: LinkEvent): void {
     if (e.type !== 'stray-response' || e.reason !== 'late') return;
     const stan = Number(e.stan);
-    this.d.onEvent?.({ type: 'late-reply-ignored', mti: e.mti, ...(Number.isInteger(stan) ? { stan } : {}), ...(e.responseCode !== undefined ? { responseCode: e.responseCode } : {}) });
+    this.emit({ type: 'late-reply-ignored', mti: e.mti, ...(Number.isInteger(stan) ? { stan } : {}), ...(e.responseCode !== undefined ? { responseCode: e.responseCode } : {}) });
     if (this.d.faults?.lateReplyRevivesSale && e.mti === '0210' && e.responseCode === '00' && this.state.reversals[String(stan)] && !this.stopped) {
       // PLANTED BUG (g), test-only: the late approval is believed and the reversal given up.
       void this.d.journal.append([{ type: TerminalRecord.reversalClosed.name, payload: { stan, reason: 'planted bug: late approval believed', at: this.nowIso() } }], { durable: true }).catch(() => undefined);
@@ -376,7 +377,7 @@ export class TerminalEngine implements TerminalEngineApi {
     if (Object.keys(this.state.reversals).length > 0) {
       const started = this.d.clock.now();
       const r = await this.runReversalRound(started + this.policy.preSaleBudgetMs);
-      if (r.owed.length > 0) this.d.onEvent?.({ type: 'reversal-wait-over', owed: r.owed.map(pad6).join(' '), waitedMs: this.d.clock.now() - started });
+      if (r.owed.length > 0) this.emit({ type: 'reversal-wait-over', owed: r.owed.map(pad6).join(' '), waitedMs: this.d.clock.now() - started });
     }
     const stuck = refuseWhileStuck();
     if (stuck) return stuck;
@@ -439,7 +440,7 @@ export class TerminalEngine implements TerminalEngineApi {
         link: this.d.link,
         clock: this.d.clock,
         reader: this.d.reader,
-        emit: (e) => this.d.onEvent?.(e),
+        emit: (e) => this.emit(e),
         signedOff: () => void (this.signedOn = false),
         sendReversal: (s) => this.sendReversalNow(s),
         printSlip: async (s) => {
@@ -516,12 +517,12 @@ export class TerminalEngine implements TerminalEngineApi {
       r = await linkSignOn(this.d.link, this.d.config.tmk, this.d.config.identity, pad6(stan), pad6(this.state.batch));
     } catch (e) {
       if (!(e instanceof AcquirerLinkError)) throw e;
-      this.d.onEvent?.({ type: 'sign-on-failed', detail: e.message });
+      this.emit({ type: 'sign-on-failed', detail: e.message });
       return false;
     }
     this.signedOn = r.kind === 'signed-on';
     if (r.kind === 'signed-on') this.pinKey = r.pinKeyUnderTmk;
-    this.d.onEvent?.(this.signedOn ? { type: 'signed-on' } : { type: 'sign-on-failed', detail: r.kind === 'declined' ? `declined ${r.responseCode}` : r.kind });
+    this.emit(this.signedOn ? { type: 'signed-on' } : { type: 'sign-on-failed', detail: r.kind === 'declined' ? `declined ${r.responseCode}` : r.kind });
     if (r.kind === 'signed-on') this.acquirerAnchor.signedOn(r.hostCounters);
     // After boot (and so after a repair) the anchors say whether this journal is behind what was used.
     await this.checkAnchors([this.acquirerAnchor, ...(this.d.anchors ?? [])]);
@@ -543,7 +544,7 @@ export class TerminalEngine implements TerminalEngineApi {
       const after = countersPast(counters, e, REPAIR_STAN_MARGIN);
       const payload: AnchorRollback = { anchor: e.anchor, evidence: { ...(e.batch !== undefined ? { batch: e.batch } : {}), ...(e.last ? { last: e.last } : {}) }, detail, before: { stan: s.stan, batch: s.batch }, after, at: this.nowIso() };
       await this.d.journal.append([{ type: TerminalRecord.anchorRollback.name, payload }], { durable: true });
-      this.d.onEvent?.({ type: 'rollback-detected', anchor: e.anchor, detail, stan: after.stan, batch: after.batch });
+      this.emit({ type: 'rollback-detected', anchor: e.anchor, detail, stan: after.stan, batch: after.batch });
     }
   }
 
@@ -583,7 +584,7 @@ export class TerminalEngine implements TerminalEngineApi {
     this.failedRounds++;
     const inMs = this.reversalSender.backoffFor(this.failedRounds, this.random);
     this.retryTimer?.cancel();
-    this.d.onEvent?.({ type: 'reversal-round-scheduled', owed: owed.map(pad6).join(' '), inMs });
+    this.emit({ type: 'reversal-round-scheduled', owed: owed.map(pad6).join(' '), inMs });
     this.retryTimer = this.d.clock.setTimer(inMs, () => {
       this.retryTimer = null;
       if (!this.stopped) void this.serialize(() => this.runReversalRound()).catch(() => undefined);
@@ -628,7 +629,7 @@ export class TerminalEngine implements TerminalEngineApi {
     const result = await bounded(this.d.clock, ms, () => this.d.printer.print(salesSlipJob(view, this.d.config, duplicate), `slip-${view.intent.batch}-${stan}${duplicate ? '-dup' : ''}`));
     const failed = result.kind !== 'ok' ? boundedFailure(result, ms) : result.value.printed ? null : result.value.reason;
     if (failed !== null) {
-      this.d.onEvent?.({ type: 'receipt-pending', stan, reason: failed });
+      this.emit({ type: 'receipt-pending', stan, reason: failed });
       // Not durable: if a power cut loses it, the slip is only marked duplicate when it need not be. A job
       // refused before paper moved says nothing of the jobs before it, so their "maybe" carries over.
       const mayBeOnPaper = (result.kind === 'ok' && !result.value.printed ? result.value.stage !== 'before' : true) || earlier;
@@ -637,7 +638,7 @@ export class TerminalEngine implements TerminalEngineApi {
       return { reason: failed };
     }
     await this.d.journal.append([{ type: TerminalRecord.receiptPrinted.name, payload: { stan, copies: 'both', ...(duplicate ? { duplicate: true } : {}) } }], { durable: true });
-    this.d.onEvent?.({ type: 'receipt-printed', stan, duplicate });
+    this.emit({ type: 'receipt-printed', stan, duplicate });
     return 'printed';
   }
 
@@ -703,6 +704,15 @@ export class TerminalEngine implements TerminalEngineApi {
   private async checkSupervisor(kind: AuthKind, password: string, purpose: 'void' | 'refund'): Promise<TxnResult | undefined> {
     const check = await this.d.supervisor.verify(password, purpose);
     return check.ok ? undefined : refused(kind, 'supervisor-refused', check.detail);
+  }
+
+  /** Events are for the log and the operator: a listener that throws must not change how a transaction ends. */
+  private emit(e: EngineEvent): void {
+    try {
+      this.d.onEvent?.(e);
+    } catch {
+      // The transaction's own records say what happened; a lost log line is the listener's to report.
+    }
   }
 
   private nowIso(): string {

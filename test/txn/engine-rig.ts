@@ -166,7 +166,7 @@ export class EngineRig {
   }
 
   /** Opens the journal on the (possibly crashed) disk and starts a fresh engine with a fresh link. */
-  async start(opts: { anchors?: RollbackAnchor[]; unheard?: boolean; jitter?: number; random?: () => number; plantedBugs?: PlantedBugs; attemptsPerRound?: number; refuseSalesWhileStuck?: boolean; preSaleBudgetMs?: number; batch?: EngineConfig['batch']; journal?: { dir: string; storage: Storage; space?: JournalSpaceOptions } } = {}): Promise<TerminalEngine> {
+  async start(opts: { anchors?: RollbackAnchor[]; unheard?: boolean; listenerThrows?: boolean; jitter?: number; random?: () => number; plantedBugs?: PlantedBugs; attemptsPerRound?: number; refuseSalesWhileStuck?: boolean; preSaleBudgetMs?: number; batch?: EngineConfig['batch']; journal?: { dir: string; storage: Storage; space?: JournalSpaceOptions } } = {}): Promise<TerminalEngine> {
     // The journal on the SimDisk, or (full-disk tests) on a real small filesystem.
     const storage = opts.journal?.storage ?? this.disk;
     this.journal = await openTerminalJournal({ dir: opts.journal?.dir ?? JOURNAL_DIR, deviceKey: this.deviceKey, storage, segmentBytes: 64 * 1024, ...(opts.journal?.space ? { space: opts.journal.space } : {}) });
@@ -191,7 +191,15 @@ export class EngineRig {
       timeouts: { connectMs: 5_000, responseMs: 30_000 },
       ...(opts.batch ? { batch: opts.batch } : {}),
       // `unheard`: an embedding that passes no event listener (the engine must not need one).
-      ...(opts.unheard ? {} : { onEngineEvent: (e: EngineEvent) => this.events.push(e) }),
+      // `listenerThrows`: one that fails at every event (a log sink gone): the transactions must end the same.
+      ...(opts.unheard
+        ? {}
+        : {
+            onEngineEvent: (e: EngineEvent) => {
+              this.events.push(e);
+              if (opts.listenerThrows) throw new Error('log sink failed (test)');
+            },
+          }),
       random: opts.random ?? (() => 0.5),
       ...(opts.anchors ? { anchors: opts.anchors } : {}),
       ...(opts.plantedBugs ? { plantedBugs: opts.plantedBugs } : {}),

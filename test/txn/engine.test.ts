@@ -389,11 +389,14 @@ describe('void, refund, pre-authorization, balance, status', () => {
   });
 });
 
-describe('an engine nobody listens to', () => {
-  it('works without an event listener: sign-on failed and done, a rollback alarm, receipts, a chip refusal, reversals and their rounds, a late reply', async () => {
+describe('an engine nobody listens to, or whose listener throws', () => {
+  it.each([
+    ['without an event listener', { unheard: true }],
+    ['with a listener that throws at every event', { listenerThrows: true }],
+  ] as const)('works %s: sign-on failed and done, a rollback alarm, receipts, a chip refusal, reversals and their rounds, a late reply', async (_name, listener) => {
     const rig = new EngineRig();
     const rpmb: RollbackAnchor = { name: 'rpmb', evidence: async () => ({ anchor: 'rpmb counter', last: { batch: 1, stan: 50 }, detail: 'the monotonic counter is at STAN 50' }) };
-    const engine = await rig.start({ unheard: true, anchors: [rpmb] });
+    const engine = await rig.start({ ...listener, anchors: [rpmb] });
     rig.unplug();
     expect(await rig.run(engine.boot())).toMatchObject({ signedOn: false });
     rig.reachable = true;
@@ -420,7 +423,8 @@ describe('an engine nobody listens to', () => {
     expect(engine.reversals()).toEqual([]);
     rig.link.close();
     expect(await rig.run(engine.signOn())).toBe(false);
-    expect(rig.events).toEqual([]);
+    if ('unheard' in listener) expect(rig.events).toEqual([]);
+    else expect(rig.events.map((e) => e.type)).toEqual(expect.arrayContaining(['sign-on-failed', 'signed-on', 'rollback-detected', 'receipt-pending', 'receipt-printed', 'late-reply-ignored', 'reversal-round-scheduled']));
     expect(rig.violations()).toEqual([]);
   });
 });
