@@ -323,6 +323,19 @@ describe('what open refuses, and where it says the damage is', () => {
     expect([e.segment, e.offset, e.reason]).toEqual([names[2], 0, `segment is missing: seq ${first} onwards is in no segment (the segment before it ends with a seal naming it)`]);
   });
 
+  it('a seal ending the newest segment whose payload is not JSON: typed, at the seal, not a SyntaxError', async () => {
+    const disk = new SimDisk();
+    const { names } = await closedJournal(disk, 3);
+    disk.remove(at(names[2]!));
+    const seal = records(disk).at(-1)!;
+    expect(seal.type).toBe('journal.sealed');
+    forge(disk, at(names[1]!), seal.offset, (rec) => rec.fill(0x7b, RECORD_HEADER_BYTES));
+    const e = await refusal(open(disk));
+    expect([e.segment, e.offset, e.reason]).toEqual([names[1], seal.offset, `record seq ${seal.seq} payload is not valid JSON`]);
+    // Verify (which the daemon runs first) reports it in the same words rather than throwing.
+    expect(verifyJournal(DIR, { storage: disk, types: types() }).corrupt).toEqual({ segment: e.segment, offset: e.offset, reason: e.reason });
+  });
+
   it('a newest segment whose first record is not its checkpoint', async () => {
     const disk = new SimDisk();
     const { names } = await closedJournal(disk, 3);
