@@ -133,7 +133,13 @@ const lastRecord = (scan: SegmentScan) => scan.records[scan.records.length - 1];
 export function sealedNewestError(scan: SegmentScan): JournalCorruptionError | null {
   const last = lastRecord(scan);
   if (!last || last.typeCode !== SEAL.code) return null;
-  const p = JSON.parse(last.payloadText()) as SealPayload;
+  let p: SealPayload;
+  try {
+    p = parsePayload(last, scan.name) as SealPayload;
+  } catch (e) {
+    // A seal that does not parse is damage at the seal, for open and verify alike (a SyntaxError said neither).
+    return e as JournalCorruptionError;
+  }
   return missingSegmentError(p.nextFirstSeq, null);
 }
 
