@@ -58,6 +58,7 @@ const SUITES = [
   'test/txn/batch-limit.test.ts',
   'test/txn/reversal-durability.test.ts',
   'test/journal/format-spec.test.ts',
+  'test/journal/open-recovery.test.ts',
   'test/journal/append-recovery.test.ts',
   'test/journal/schema-upgrade.test.ts',
   'test/txn/engine-crash.test.ts',
