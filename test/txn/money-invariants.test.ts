@@ -146,6 +146,8 @@ describe('money invariants checker: the exact violations', () => {
       { invariant: 'reversal-once', batch: 1, stan: 1, detail: 'reversal seq 2 took effect but the journal never raised one' },
       { invariant: 'no-lost-sale', batch: 1, stan: 1, detail: 'journal approved sale 100; the acquirer has no live authorization for it' },
     ]);
+    // Another terminal's reversal of an authorization the ledger does not hold, or of none, is not either.
+    expect(violations([intent(1), approved(1)], [debit(1, 1), { ...foreign, target: 99 }, { ...foreign, seq: 3, target: null }])).toEqual([]);
     // Another terminal's reversal of its own sale is not this terminal's business.
     expect(violations([intent(1), approved(1)], [debit(1, 1), { ...debit(2, 1), terminalId: '87654321' }, { ...foreign, seq: 3, target: 2 }])).toEqual([]);
   });
