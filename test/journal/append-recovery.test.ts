@@ -23,10 +23,12 @@ interface Notes {
   seqs: number[];
   /** Seq of the oldest note not yet "closed" (the retention horizon), or null. */
   open: number | null;
+  /** Payloads of test.text records, which are bare JSON strings. */
+  texts: string[];
 }
 
 const fold: StateMachine<Notes> = {
-  initial: () => ({ notes: [], seqs: [], open: null }),
+  initial: () => ({ notes: [], seqs: [], open: null, texts: [] }),
   apply: (s, r) => {
     if (r.type === 'test.note') {
       s.notes.push((r.payload as { n: number }).n);
@@ -34,6 +36,7 @@ const fold: StateMachine<Notes> = {
     }
     if (r.type === 'test.open') s.open ??= r.seq;
     if (r.type === 'test.close') s.open = null;
+    if (r.type === 'test.text') s.texts.push(r.payload as string);
   },
   toCheckpoint: (s) => s,
   fromCheckpoint: (snap) => structuredClone(snap) as Notes,
@@ -45,6 +48,7 @@ const types = () =>
     { name: 'test.note', code: 100, version: 1 },
     { name: 'test.open', code: 101, version: 1 },
     { name: 'test.close', code: 102, version: 1 },
+    { name: 'test.text', code: 103, version: 1 },
   ]);
 
 const open = (disk: SimDisk, more: Partial<JournalOptions<Notes>> = {}) => Journal.open<Notes>({ dir: DIR, deviceKey: KEY, fold, types: types(), storage: disk, segmentBytes: SEGMENT, ...more });
@@ -311,4 +315,192 @@ describe('what append refuses', () => {
     const again = await cutAndReopen(disk, 'drop');
     expect(again.state.notes).toEqual([1]);
   });
+});
+
+describe('a power cut at any sync of a rotation', () => {
+  /** Note 1 durable, then lazy notes up to the one whose append rotates; the syncs that append makes. */
+  async function lazyUpToRotation(disk: SimDisk, count?: number) {
+    const j = await open(disk);
+    await j.append([note(1)], { durable: true });
+    let n = 1;
+    while (count === undefined ? j.segmentNames().length < 2 : n < count - 1) await j.append([note(++n, 1_000)], { durable: false });
+    return { j, n };
+  }
+
+  it('reopens with every note written before the rotation once its first sync is past, and goes on cleanly', async () => {
+    const dry = new SimDisk();
+    const { n: rotatingNote } = await lazyUpToRotation(dry);
+    const before = dry.stats.syncs;
+    const probe = new SimDisk();
+    const { j: p } = await lazyUpToRotation(probe, rotatingNote);
+    const from = probe.stats.syncs;
+    await p.append([note(rotatingNote, 1_000)], { durable: false });
+    const through = probe.stats.syncs;
+    expect(from).toBeLessThan(before + 1);
+    // The old segment's datasync, the new segment's fsync and directory fsync, the seal's datasync, the checkpoint's.
+    expect(through - from).toBe(5);
+    const all = Array.from({ length: rotatingNote - 1 }, (_, i) => i + 1);
+    for (let k = from + 1; k <= through; k++) {
+      for (const plan of ['drop', 'tear'] as const) {
+        const disk = new SimDisk();
+        const { j } = await lazyUpToRotation(disk, rotatingNote);
+        disk.crashAtSync(k, createRng(k), plan);
+        await expect(j.append([note(rotatingNote, 1_000)], { durable: false })).rejects.toThrow(/power cut/);
+        const again = await open(disk);
+        // Cut at the first sync the lazy notes may go; from the second on, the rotation has made them durable.
+        if (k === from + 1) expect([[1], all]).toContainEqual(again.state.notes);
+        else expect(again.state.notes).toEqual(all);
+        // A half-made next segment and a segment the rotation never finished are gone from the disk.
+        expect(disk.exists(`${DIR}/spare.tmp`)).toBe(false);
+        const onDisk = disk.list(DIR).filter((f) => f.endsWith('.wal')).sort();
+        expect(onDisk).toEqual([...again.segmentNames()].sort());
+        await again.append([note(999)], { durable: true });
+        const third = await cutAndReopen(disk, 'drop');
+        expect(third.state.notes).toEqual([...again.state.notes.slice(0, -1), 999]);
+        await third.close();
+      }
+    }
+  });
+});
+
+describe('close', () => {
+  it('after a failed sync, close writes and syncs nothing (DESIGN rule 8) and still lets the next opener in', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    await j.append([note(1)], { durable: true });
+    await j.append([note(2)], { durable: false });
+    disk.failNextSync();
+    await expect(j.sync()).rejects.toThrow(JournalClosedError);
+    const syncs = disk.stats.syncs;
+    await j.close();
+    expect(disk.stats.syncs).toBe(syncs);
+    // Linux marked the lazy note's pages clean without writing them: it must not come back as durable.
+    const again = await cutAndReopen(disk, 'drop');
+    expect(again.state.notes).toEqual([1]);
+  });
+
+  it('syncs only when a lazy append is not yet durable, and a second close is a no-op', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    await j.append([note(1)], { durable: true });
+    let syncs = disk.stats.syncs;
+    await j.close();
+    expect(disk.stats.syncs).toBe(syncs);
+    await expect(j.close()).resolves.toBeUndefined();
+
+    const k = await open(disk);
+    await k.append([note(2)], { durable: false });
+    syncs = disk.stats.syncs;
+    await k.close();
+    expect(disk.stats.syncs).toBe(syncs + 1);
+    expect((await cutAndReopen(disk, 'drop')).state.notes).toEqual([1, 2]);
+  });
+});
+
+describe('what the caller sees is what a reboot folds', () => {
+  it('records that are not plain JSON data (a Date inside) fold with their own seqs, as after a reopen', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    const dated = (n: number) => ({ type: 'test.note', payload: { n, at: new Date(Date.UTC(2026, 0, n)) } });
+    await j.append([dated(1), dated(2), dated(3)], { durable: true });
+    expect(j.state.seqs).toEqual([2, 3, 4]);
+    expect((await cutAndReopen(disk)).state.seqs).toEqual([2, 3, 4]);
+  });
+
+  it('a payload of multi-byte text longer than the write buffer is written whole (the buffer grows to fit it)', async () => {
+    const disk = new SimDisk();
+    const big = { segmentBytes: 4 << 20 };
+    const j = await open(disk, big);
+    // A bare string: only its two quotes are single-byte, so its UTF-8 text is within 4 bytes of 3 per character.
+    const text = '€'.repeat(12_000);
+    await j.append([{ type: 'test.text', payload: text }], { durable: true });
+    expect(j.state.texts).toEqual([text]);
+    disk.crash(createRng(1), 'drop');
+    expect((await open(disk, big)).state.texts).toEqual([text]);
+  });
+});
+
+describe('limits, exactly at the line', () => {
+  it('a payload of exactly 1 MiB of JSON is taken; one byte more is refused, naming its size', async () => {
+    const j = await open(new SimDisk(), { segmentBytes: 4 << 20 });
+    const limit = 1 << 20;
+    await expect(j.append([{ type: 'test.text', payload: 'x'.repeat(limit - 1) }], { durable: true })).rejects.toThrow(
+      `record test.text payload is ${limit + 1} bytes; the limit is ${limit}`,
+    );
+    // Under the limit in characters, over it in bytes: the second check names the UTF-8 size.
+    await expect(j.append([{ type: 'test.text', payload: 'é'.repeat(limit / 2) }], { durable: true })).rejects.toThrow(
+      `record test.text payload is ${limit + 2} bytes; the limit is ${limit}`,
+    );
+    expect(await j.append([{ type: 'test.text', payload: 'x'.repeat(limit - 2) }], { durable: true })).toEqual({ firstSeq: 2, lastSeq: 2 });
+    await j.close();
+  });
+
+  it('a batch of exactly half a segment is taken; a larger one is refused, naming both sizes', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    const half = SEGMENT / 2;
+    // One record whose span (48-byte header + payload, 8-aligned) is the half exactly.
+    const exact = { type: 'test.text', payload: 'x'.repeat(half - 48 - 2) };
+    const over = { type: 'test.text', payload: 'x'.repeat(half - 48 - 1) };
+    await expect(j.append([over], { durable: true })).rejects.toThrow(`batch of ${half + 8} bytes exceeds half a segment (${half} bytes)`);
+    expect(await j.append([exact], { durable: true })).toEqual({ firstSeq: 2, lastSeq: 2 });
+    expect((await cutAndReopen(disk)).state.texts).toEqual([exact.payload]);
+  });
+
+  it('a segment size of exactly 1 GiB is allowed, and the refusal names the range', async () => {
+    const marker = new Error('storage reached');
+    const storage = { ...new SimDisk(), mkdirp: () => { throw marker; } } as unknown as SimDisk;
+    await expect(open(storage, { segmentBytes: 2 ** 30 })).rejects.toBe(marker);
+    await expect(open(new SimDisk(), { segmentBytes: 2 ** 30 + 1 })).rejects.toThrow('segmentBytes must be 64 KiB .. 1 GiB');
+  });
+});
+
+describe('disk usage', () => {
+  it('without space options there is no budget and no reserve; a failure is reported by its message', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    while (j.segmentNames().length < 2) await j.append([note(1, 1_000)], { durable: true });
+    expect(j.diskUsage()).toEqual({ segments: 2, bytes: 2 * SEGMENT, budgetBytes: null, freeBytes: null, reserve: null, failed: null });
+    disk.failNextSync();
+    await expect(j.sync()).rejects.toThrow(JournalClosedError);
+    expect(j.diskUsage().failed).toBe((j.failed as Error).message);
+  });
+
+  for (const retention of ['archive', 'delete'] as const) {
+    it(`automatic retention keeps the live segments within the budget (${retention})`, async () => {
+      const disk = new SimDisk();
+      // The directories synced, in order, to see that archived segments are made durable where they went.
+      const synced: string[] = [];
+      const storage = new Proxy(disk, {
+        get(target, key) {
+          if (key === 'syncDir') return (d: string) => (synced.push(d), target.syncDir(d));
+          const v = Reflect.get(target, key) as unknown;
+          return typeof v === 'function' ? v.bind(target) : v;
+        },
+      });
+      const budgetBytes = 3 * SEGMENT;
+      const j = await open(disk, { storage, space: { budgetBytes, retention } });
+      let n = 0;
+      let rotations = 0;
+      while (rotations < 6) {
+        const newest = j.segmentNames().at(-1);
+        await j.append([note(++n, 1_000)], { durable: true });
+        if (j.segmentNames().at(-1) !== newest) rotations++;
+        const usage = j.diskUsage();
+        const live = disk.fileInfo().filter((f) => f.path.startsWith(`${DIR}/seg-`));
+        expect(usage).toMatchObject({ budgetBytes, segments: live.length, bytes: live.reduce((b, f) => b + f.size, 0) });
+        expect(usage.bytes).toBeLessThanOrEqual(budgetBytes);
+      }
+      // Six rotations past the first segment, three kept: the four oldest retired, archived or deleted.
+      expect(j.segmentNames()).toHaveLength(3);
+      if (retention === 'archive') {
+        expect(disk.list(`${DIR}/archive`)).toHaveLength(4);
+        expect(synced.filter((d) => d === `${DIR}/archive`)).toHaveLength(4);
+      } else {
+        expect(disk.exists(`${DIR}/archive`)).toBe(false);
+        expect(synced).not.toContain(`${DIR}/archive`);
+      }
+      expect((await cutAndReopen(disk)).state.notes).toHaveLength(n);
+    });
+  }
 });
