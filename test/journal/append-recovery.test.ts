@@ -504,3 +504,16 @@ describe('disk usage', () => {
     });
   }
 });
+
+describe('what a card-data refusal names', () => {
+  it('the field, as the walk of the value finds it, or else the byte of the text written', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    const refusal = (payload: unknown) => j.append([{ type: 'test.note', payload }], { durable: true });
+    await expect(refusal({ n: 1, memo: { card: '6222021234567894' } })).rejects.toMatchObject({ what: 'full PAN', where: 'records[0](test.note).memo.card' });
+    // A toJSON the walk cannot see into: only the bytes it writes hold the PAN, from byte 9 of {"note":"...
+    const hidden = { toJSON: () => ({ note: '6222021234567894' }) };
+    await expect(refusal(hidden)).rejects.toThrow(new SensitiveDataError('full PAN', 'records[0](test.note) payload byte 9'));
+    expect(j.nextSeq).toBe(2);
+  });
+});
