@@ -8,6 +8,7 @@ import { RESERVE_NAME, SpaceReserve } from '../../firmware-ts/journal/space-rese
 import { Journal } from '../../firmware-ts/journal/journal.js';
 import { RecordTypes } from '../../firmware-ts/journal/record-types.js';
 import { JournalLockedError } from '../../firmware-ts/journal/errors.js';
+import { writeZeros } from '../../firmware-ts/journal/segment-io.js';
 import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
 
 const DIR = '/j';
@@ -208,5 +209,44 @@ describe('the journal opening on a full disk', () => {
     box.reserveError = null;
     await (await open()).close();
     expect(disk.exists(FILE)).toBe(true);
+  });
+});
+
+describe('the journal rotating on a full disk', () => {
+  it('a ready spare segment pays for the rotation: the reserve is kept', async () => {
+    const disk = new SimDisk();
+    const box = { free: 10 << 20 };
+    const storage = new Proxy(disk, {
+      get(target, key) {
+        if (key === 'freeBytes') return () => box.free;
+        if (key === 'preallocate')
+          return async (p: string, size: number) => {
+            const f = target.open(p, 'create');
+            writeZeros(f, 0, size);
+            f.sync();
+            f.close();
+          };
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as unknown as Storage;
+    const types = new RecordTypes([{ name: 'test.note', code: 100, version: 1 }]);
+    const fold = { initial: () => null, apply: () => {}, toCheckpoint: () => null, fromCheckpoint: () => null, oldestOpenSeq: () => null };
+    const j = await Journal.open({ dir: DIR, deviceKey: Buffer.alloc(32, 3), fold, types, storage, segmentBytes: 64 * 1024, space: { reserveBytes: BYTES } });
+    expect(await j.whenSpareReady()).toBe(true);
+    box.free = 0;
+    while (j.segmentNames().length < 2) await j.append([{ type: 'test.note', payload: { pad: 'x'.repeat(1_000) } }], { durable: true });
+    expect(j.diskUsage().reserve).toEqual({ bytes: BYTES, state: 'held' });
+    // The next rotation has no spare (no room to make one): now the reserve pays.
+    expect(await j.whenSpareReady()).toBe(false);
+    while (j.segmentNames().length < 3) await j.append([{ type: 'test.note', payload: { pad: 'x'.repeat(1_000) } }], { durable: true });
+    expect(j.diskUsage().reserve).toEqual({ bytes: BYTES, state: 'released' });
+    await j.close();
+  });
+
+  it('a storage that cannot preallocate has no spare to wait for', async () => {
+    const j = await Journal.open({ dir: DIR, deviceKey: Buffer.alloc(32, 3), fold: { initial: () => null, apply: () => {}, toCheckpoint: () => null, fromCheckpoint: () => null, oldestOpenSeq: () => null }, types: new RecordTypes([]), storage: new SimDisk() });
+    expect(await j.whenSpareReady()).toBe(false);
+    await j.close();
   });
 });
