@@ -225,6 +225,22 @@ describe('segments', () => {
     expect(again.openReport.checkpointSeq).toBeGreaterThan(1);
   });
 
+  it('each checkpoint lists the older segments, so one missing from the middle or the start fails the open', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    let n = 0;
+    while (j.segmentNames().length < 3) await j.append([note(++n, 1_000)], { durable: true });
+    const names = j.segmentNames();
+    await j.close();
+    for (const gone of names.slice(0, -1)) {
+      // A copy of the directory without that segment, as if a file were lost or deleted by hand.
+      const copy = new SimDisk();
+      copy.mkdirp(DIR);
+      for (const name of names.filter((x) => x !== gone)) copy.open(`${DIR}/${name}`, 'create').write(disk.readFile(`${DIR}/${name}`), 0);
+      await expect(open(copy)).rejects.toThrow(new RegExp(`seq ${parseSegmentFileName(gone)}`));
+    }
+  });
+
   it('a batch larger than half a segment is refused before anything is written', async () => {
     const disk = new SimDisk();
     const j = await open(disk);
@@ -270,7 +286,7 @@ describe('what append refuses', () => {
     const disk = new SimDisk();
     const j = await open(disk);
     await expect(j.append([{ type: 'test.note', payload: { n: 1, pan: '6212140000000000006' } }], { durable: true })).rejects.toThrow(SensitiveDataError);
-    await expect(j.append([], { durable: true })).rejects.toThrow(RangeError);
+    await expect(j.append([], { durable: true })).rejects.toThrow(new RangeError('append needs at least one record'));
     await expect(j.append([{ type: 'test.unknown', payload: {} }], { durable: true })).rejects.toThrow(JournalError);
     expect(j.nextSeq).toBe(2);
     expect(j.state.notes).toEqual([]);
@@ -405,6 +421,17 @@ describe('what the caller sees is what a reboot folds', () => {
     await j.append([dated(1), dated(2), dated(3)], { durable: true });
     expect(j.state.seqs).toEqual([2, 3, 4]);
     expect((await cutAndReopen(disk)).state.seqs).toEqual([2, 3, 4]);
+  });
+
+  it('a payload whose getter answers differently each time it is read folds what was written', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    let reads = 0;
+    const shifty = { get n() { return ++reads; } };
+    await j.append([{ type: 'test.note', payload: shifty }], { durable: true });
+    expect(reads).toBe(1);
+    expect(j.state.notes).toEqual([1]);
+    expect((await cutAndReopen(disk)).state.notes).toEqual([1]);
   });
 
   it('a payload of multi-byte text longer than the write buffer is written whole (the buffer grows to fit it)', async () => {
