@@ -379,6 +379,44 @@ describe('a power cut at any sync of a rotation', () => {
   });
 });
 
+describe('a process killed in a rotation, its page cache intact', () => {
+  it('the seal it wrote but never synced is made durable by the next open before anything builds on it', async () => {
+    const disk = new SimDisk();
+    // The kernel frees a dead process's lock; its unsynced writes stay in the page cache.
+    const storage = new Proxy(disk, {
+      get(target, key) {
+        if (key === 'lock') return () => ({ release() {} });
+        const v = Reflect.get(target, key) as unknown;
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const j = await open(disk, { storage });
+    const oldSegment = segmentPath(j);
+    let dirSynced = false;
+    disk.onSync((e) => {
+      if (e.kind === 'syncDir') dirSynced = true;
+      // Killed as the seal's datasync starts: the new segment is named, the seal written, not synced.
+      if (dirSynced && e.kind === 'datasync' && e.path === oldSegment && e.phase === 'before') {
+        disk.onSync(null);
+        throw new Error('killed');
+      }
+    });
+    let n = 0;
+    await expect(
+      (async () => {
+        for (;;) await j.append([note(++n, 1_000)], { durable: true });
+      })(),
+    ).rejects.toThrow(JournalClosedError);
+    const again = await open(disk, { storage });
+    expect(again.state.notes).toEqual(Array.from({ length: n - 1 }, (_, i) => i + 1));
+    await again.close();
+    disk.crash(createRng(1), 'drop');
+    // The seal is on the platter: the chain runs unbroken from the old segment into the new one.
+    expect(verifyJournal(DIR, { deviceKey: KEY, storage: disk, types: types() })).toMatchObject({ chainChecked: true, corrupt: null, tampered: null });
+    expect((await open(disk)).state.notes).toHaveLength(n - 1);
+  });
+});
+
 describe('close', () => {
   it('after a failed sync, close writes and syncs nothing (DESIGN rule 8) and still lets the next opener in', async () => {
     const disk = new SimDisk();
