@@ -63,6 +63,28 @@ async function cutAndReopen(disk: SimDisk, mode: 'drop' | 'tear' | 'garbage' | '
 
 const segmentPath = (j: Journal<Notes>, i = -1) => `${DIR}/${j.segmentNames().at(i)!}`;
 
+/**
+ * The disk seen through a proxy that counts the file handles open now (`live()`), so a test can see that the
+ * journal closes every file but the segment it writes; `override` replaces storage methods.
+ */
+function countingHandles(disk: SimDisk, override: Partial<Record<keyof SimDisk, unknown>> = {}) {
+  let live = 0;
+  const storage = new Proxy(disk, {
+    get(target, key) {
+      if (key in override) return override[key as keyof SimDisk];
+      if (key === 'open')
+        return (p: string, mode: 'r' | 'rw' | 'create') => {
+          const f = target.open(p, mode);
+          live++;
+          return Object.assign(Object.create(f) as object, { close: () => (live--, f.close()) });
+        };
+      const v = Reflect.get(target, key) as unknown;
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  return { storage, live: () => live };
+}
+
 describe('what a power cut leaves', () => {
   it('a durable append survives; lazy ones after it are lost; a later durable append makes them durable too', async () => {
     const disk = new SimDisk();
@@ -173,6 +195,8 @@ describe('what a power cut leaves', () => {
   it('a clean reopen reports no torn tail and replays only what follows the checkpoint', async () => {
     const disk = new SimDisk();
     const j = await open(disk);
+    // A new journal: one segment, started by its checkpoint at seq 1.
+    expect(j.openReport).toEqual({ segments: 1, recordsReplayed: 0, checkpointSeq: 1, tornTailBytes: 0 });
     for (let n = 1; n <= 5; n++) await j.append([note(n)], { durable: true });
     await j.close();
     const again = await open(disk);
@@ -383,13 +407,7 @@ describe('a process killed in a rotation, its page cache intact', () => {
   it('the seal it wrote but never synced is made durable by the next open before anything builds on it', async () => {
     const disk = new SimDisk();
     // The kernel frees a dead process's lock; its unsynced writes stay in the page cache.
-    const storage = new Proxy(disk, {
-      get(target, key) {
-        if (key === 'lock') return () => ({ release() {} });
-        const v = Reflect.get(target, key) as unknown;
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
+    const { storage, live } = countingHandles(disk, { lock: () => ({ release() {} }) });
     const j = await open(disk, { storage });
     const oldSegment = segmentPath(j);
     let dirSynced = false;
@@ -407,8 +425,11 @@ describe('a process killed in a rotation, its page cache intact', () => {
         for (;;) await j.append([note(++n, 1_000)], { durable: true });
       })(),
     ).rejects.toThrow(JournalClosedError);
+    const deadHandles = live();
     const again = await open(disk, { storage });
     expect(again.state.notes).toEqual(Array.from({ length: n - 1 }, (_, i) => i + 1));
+    // The older segment synced at open is closed again: only the segment written stays open.
+    expect(live() - deadHandles).toBe(1);
     await again.close();
     disk.crash(createRng(1), 'drop');
     // The seal is on the platter: the chain runs unbroken from the old segment into the new one.
@@ -536,13 +557,7 @@ describe('disk usage', () => {
       const disk = new SimDisk();
       // The directories synced, in order, to see that archived segments are made durable where they went.
       const synced: string[] = [];
-      const storage = new Proxy(disk, {
-        get(target, key) {
-          if (key === 'syncDir') return (d: string) => (synced.push(d), target.syncDir(d));
-          const v = Reflect.get(target, key) as unknown;
-          return typeof v === 'function' ? v.bind(target) : v;
-        },
-      });
+      const { storage, live } = countingHandles(disk, { syncDir: (d: string) => (synced.push(d), disk.syncDir(d)) });
       const budgetBytes = 3 * SEGMENT;
       const j = await open(disk, { storage, space: { budgetBytes, retention } });
       let n = 0;
@@ -552,9 +567,11 @@ describe('disk usage', () => {
         await j.append([note(++n, 1_000)], { durable: true });
         if (j.segmentNames().at(-1) !== newest) rotations++;
         const usage = j.diskUsage();
-        const live = disk.fileInfo().filter((f) => f.path.startsWith(`${DIR}/seg-`));
-        expect(usage).toMatchObject({ budgetBytes, segments: live.length, bytes: live.reduce((b, f) => b + f.size, 0) });
+        const files = disk.fileInfo().filter((f) => f.path.startsWith(`${DIR}/seg-`));
+        expect(usage).toMatchObject({ budgetBytes, segments: files.length, bytes: files.reduce((b, f) => b + f.size, 0) });
         expect(usage.bytes).toBeLessThanOrEqual(budgetBytes);
+        // Sizing segments and making new ones leaves no file open but the segment written.
+        expect(live()).toBe(1);
       }
       // Six rotations past the first segment, three kept: the four oldest retired, archived or deleted.
       expect(j.segmentNames()).toHaveLength(3);
