@@ -9,7 +9,19 @@ import { JournalClosedError, JournalCorruptionError, JournalError, JournalLocked
 import { RecordTypes } from '../../firmware-ts/journal/record-types.js';
 import type { StateMachine } from '../../firmware-ts/journal/state-machine.js';
 import { verifyJournal } from '../../firmware-ts/journal/verify.js';
-import { parseSegmentFileName, SEGMENT_DATA_START } from '../../protocol/journal/format.js';
+import {
+  encodeRecord,
+  encodeSegmentHeader,
+  encodeSegmentHeaderBody,
+  FLAG_LAST_IN_BATCH,
+  macHeaderBytes,
+  parseSegmentFileName,
+  recordSpan,
+  SEGMENT_DATA_START,
+  segmentFileName,
+} from '../../protocol/journal/format.js';
+import { RecordChain, ZERO_MAC } from '../../firmware-ts/journal/chain.js';
+import { CHECKPOINT } from '../../firmware-ts/journal/internal-types.js';
 import { createRng } from '../../host-bridge/terminal-sim/rng.js';
 import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
 
@@ -400,6 +412,55 @@ describe('a power cut at any sync of a rotation', () => {
         await third.close();
       }
     }
+  });
+});
+
+describe('a segment an older build filled to its end, with no room left for a seal', () => {
+  /** Segment 1 written record by record as a build without seals did: a checkpoint, then notes up to its last 8 bytes. */
+  function olderBuildSegment(disk: SimDisk): number {
+    const chain = new RecordChain(KEY);
+    const image = Buffer.alloc(SEGMENT);
+    const body = encodeSegmentHeaderBody({ formatVersion: 1, segmentBytes: SEGMENT, firstSeq: 1, prevMac: ZERO_MAC });
+    encodeSegmentHeader(body, chain.headerMac(body)).copy(image, 0);
+    let at = SEGMENT_DATA_START;
+    let prev: Buffer = ZERO_MAC;
+    let seq = 1;
+    const put = (typeCode: number, payload: unknown) => {
+      const json = Buffer.from(JSON.stringify(payload));
+      const mac = chain.recordMac(prev, macHeaderBytes(json.length, typeCode, 1, FLAG_LAST_IN_BATCH, seq, seq - 1), json);
+      encodeRecord(image, at, { typeCode, version: 1, flags: FLAG_LAST_IN_BATCH, seq, durableThrough: seq - 1, mac }, json);
+      at += recordSpan(json.length);
+      prev = mac;
+      seq++;
+    };
+    put(CHECKPOINT.code, { throughSeq: 0, retainedThroughSeq: 0, state: fold.initial() });
+    let n = 0;
+    // Full-sized notes while two more fit, then one padded to end 8 bytes before the segment does.
+    const span = (pad: number) => recordSpan(JSON.stringify(note(n + 1, pad).payload).length);
+    while (at + 2 * span(1_000) <= SEGMENT) put(100, note(++n, 1_000).payload);
+    let pad = 0;
+    while (at + span(pad + 1) <= SEGMENT - 8) pad++;
+    put(100, note(++n, pad).payload);
+    disk.mkdirp(DIR);
+    const f = disk.open(`${DIR}/${segmentFileName(1)}`, 'create');
+    f.write(image, 0);
+    f.sync();
+    disk.syncDir(DIR);
+    return n;
+  }
+
+  it('rotates without a seal, writes nothing past the end, and reopens and verifies clean', async () => {
+    const disk = new SimDisk();
+    const n = olderBuildSegment(disk);
+    const j = await open(disk);
+    expect(j.state.notes).toHaveLength(n);
+    expect(await j.append([note(n + 1)], { durable: true })).toEqual({ firstSeq: n + 3, lastSeq: n + 3 });
+    expect(j.segmentNames()).toEqual([segmentFileName(1), segmentFileName(n + 2)]);
+    await j.close();
+    expect(disk.readFile(`${DIR}/${segmentFileName(1)}`).length).toBe(SEGMENT);
+    const again = await cutAndReopen(disk, 'drop');
+    expect(again.state.notes).toEqual(Array.from({ length: n + 1 }, (_, i) => i + 1));
+    expect(verifyJournal(DIR, { deviceKey: KEY, storage: disk, types: types() })).toMatchObject({ chainChecked: true, corrupt: null, tampered: null });
   });
 });
 
