@@ -329,6 +329,14 @@ describe('what append refuses', () => {
     expect((await cutAndReopen(disk, 'keep')).state.notes).toEqual([]);
   });
 
+  it('a payload JSON cannot encode (a BigInt) is refused as card data when it holds some, else with the encoder\'s error', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk);
+    await expect(j.append([{ type: 'test.note', payload: { n: 1n, memo: '6222021234567894' } }], { durable: true })).rejects.toMatchObject({ what: 'full PAN', where: 'records[0](test.note).memo' });
+    await expect(j.append([{ type: 'test.note', payload: { n: 1n } }], { durable: true })).rejects.toThrow(/BigInt/);
+    expect(j.nextSeq).toBe(2);
+  });
+
   it('a record over 1 MiB is refused, counted in characters and in UTF-8 bytes', async () => {
     const j = await open(new SimDisk(), { segmentBytes: 4 << 20 });
     const tooLarge = expect.objectContaining({ code: 'RECORD_TOO_LARGE' });
@@ -611,6 +619,25 @@ describe('disk usage', () => {
     disk.failNextSync();
     await expect(j.sync()).rejects.toThrow(JournalClosedError);
     expect(j.diskUsage().failed).toBe((j.failed as Error).message);
+  });
+
+  it('a failed sync in the automatic retention after a durable append: the append still resolves, the journal is closed', async () => {
+    const disk = new SimDisk();
+    const j = await open(disk, { space: { budgetBytes: 2 * SEGMENT } });
+    let n = 0;
+    while (j.segmentNames().length < 2) await j.append([note(++n, 1_000)], { durable: true });
+    // The next rotation goes over the budget; the retention after it fails at its directory fsync, the
+    // second one from here (the first makes the new segment's name durable).
+    let dirSyncs = 0;
+    disk.failSyncsWhere((e) => e.kind === 'syncDir' && ++dirSyncs === 2, { times: 1 });
+    const rotated = j.segmentNames().length;
+    let result;
+    while (j.failed === null) result = await j.append([note(++n, 1_000)], { durable: true });
+    expect(j.segmentNames().length).toBeGreaterThan(rotated);
+    expect(result).toMatchObject({ lastSeq: expect.any(Number) });
+    await expect(j.append([note(n + 1)], { durable: true })).rejects.toThrow(JournalClosedError);
+    // The append the cashier was told went in is there after a power cut.
+    expect((await cutAndReopen(disk, 'drop')).state.notes.at(-1)).toBe(n);
   });
 
   for (const retention of ['archive', 'delete'] as const) {
