@@ -244,6 +244,29 @@ describe('the journal rotating on a full disk', () => {
     await j.close();
   });
 
+  it('a spare whose zero-fill runs out of room gives its blocks back at once', async () => {
+    const disk = new SimDisk();
+    const storage = new Proxy(disk, {
+      get(target, key) {
+        if (key === 'preallocate')
+          return async (p: string) => {
+            // Half made, then the filesystem is full.
+            const f = target.open(p, 'create');
+            writeZeros(f, 0, 4096);
+            f.close();
+            throw Object.assign(new Error('ENOSPC: simulated'), { code: 'ENOSPC' });
+          };
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as unknown as Storage;
+    const fold = { initial: () => null, apply: () => {}, toCheckpoint: () => null, fromCheckpoint: () => null, oldestOpenSeq: () => null };
+    const j = await Journal.open({ dir: DIR, deviceKey: Buffer.alloc(32, 3), fold, types: new RecordTypes([]), storage });
+    expect(await j.whenSpareReady()).toBe(false);
+    expect(disk.exists(`${DIR}/spare.tmp`)).toBe(false);
+    await j.close();
+  });
+
   it('a storage that cannot preallocate has no spare to wait for', async () => {
     const j = await Journal.open({ dir: DIR, deviceKey: Buffer.alloc(32, 3), fold: { initial: () => null, apply: () => {}, toCheckpoint: () => null, fromCheckpoint: () => null, oldestOpenSeq: () => null }, types: new RecordTypes([]), storage: new SimDisk() });
     expect(await j.whenSpareReady()).toBe(false);
