@@ -45,4 +45,27 @@ describe('PIN blocks in flight never reach the journal', () => {
     await j.append([{ type: TerminalRecord.reversalClosed.name, payload: { stan: 2, reason: text, at: new Date(0).toISOString() } }], { durable: true });
     await j.close();
   });
+
+  it('refuses a block at the very first byte of the payload text, and one far into a long payload or in a later record of a batch', async () => {
+    const j = await openTerminalJournal({ dir: tmpDir('pin-guard-edges'), deviceKey: randomBytes(32) });
+    const record = (payload: object) => [{ type: TerminalRecord.reversalClosed.name, payload }];
+    // Eight bytes that happen to spell the start of the record's JSON text: found at offset 0.
+    const first = holdPinBlock(Buffer.from('{"stan":', 'latin1'));
+    await expect(j.append(record({ stan: 1, reason: 'note', at: new Date(0).toISOString() }), { durable: true })).rejects.toThrow(
+      /refused to journal a PIN block at records\[0\]\(reversal\.closed\)/,
+    );
+    first();
+    const block = Buffer.from('ABCDEFABCDEFABCD', 'hex');
+    const release = holdPinBlock(block);
+    // The whole payload is judged, however long: the block sits 9,000 bytes in.
+    const late = record({ stan: 1, reason: `${'x'.repeat(9_000)} ${block.toString('hex')}`, at: new Date(0).toISOString() });
+    await expect(j.append(late, { durable: true })).rejects.toThrow(/refused to journal a PIN block/);
+    // In a batch, each record's own text is judged: a short second record behind a longer first one.
+    const batch = [...record({ stan: 1, reason: 'x'.repeat(300), at: new Date(0).toISOString() }), ...record({ stan: 2, reason: block.toString('hex'), at: new Date(0).toISOString() })];
+    await expect(j.append(batch, { durable: true })).rejects.toThrow(/refused to journal a PIN block at records\[1\]\(reversal\.closed\)/);
+    release();
+    expect(pinBlocksInFlight()).toBe(0);
+    await j.append(late, { durable: true });
+    await j.close();
+  });
 });

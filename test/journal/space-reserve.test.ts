@@ -5,6 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Storage } from '../../firmware-ts/io/storage.js';
 import { RESERVE_NAME, SpaceReserve } from '../../firmware-ts/journal/space-reserve.js';
+import { Journal } from '../../firmware-ts/journal/journal.js';
+import { RecordTypes } from '../../firmware-ts/journal/record-types.js';
+import { JournalLockedError } from '../../firmware-ts/journal/errors.js';
+import { writeZeros } from '../../firmware-ts/journal/segment-io.js';
 import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
 
 const DIR = '/j';
@@ -135,5 +139,137 @@ describe('SpaceReserve', () => {
     expect(r.roomFor(spare)).toBe(false);
     box.free = null;
     expect(r.roomFor(spare)).toBe(true);
+  });
+});
+
+describe('the journal opening on a full disk', () => {
+  const errno = (code: string) => Object.assign(new Error(`${code}: simulated`), { code });
+  /** A disk that is full while `box.full`: the LOCK file cannot be written while the reserve still holds its blocks, and making a reserve fails with `box.reserveError`. */
+  function fullRig() {
+    const disk = new SimDisk();
+    const box: { free: number; full: boolean; reserveError: string | null } = { free: 10 << 20, full: false, reserveError: null };
+    const storage = new Proxy(disk, {
+      get(target, key) {
+        if (key === 'freeBytes') return () => box.free;
+        if (key === 'lock')
+          return (dir: string) => {
+            if (box.full && target.exists(FILE)) throw errno('ENOSPC');
+            return target.lock(dir);
+          };
+        if (key === 'open')
+          return (p: string, mode: 'r' | 'rw' | 'create') => {
+            const f = target.open(p, mode);
+            if (p !== FILE || box.reserveError === null) return f;
+            const code = box.reserveError;
+            return Object.assign(Object.create(f) as object, { write: () => { throw errno(code); }, close: () => f.close() });
+          };
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as unknown as Storage;
+    const open = (reserveBytes = BYTES) =>
+      Journal.open({ dir: DIR, deviceKey: Buffer.alloc(32, 3), fold: { initial: () => null, apply: () => {}, toCheckpoint: () => null, fromCheckpoint: () => null, oldestOpenSeq: () => null }, types: new RecordTypes([]), storage, segmentBytes: 64 * 1024, space: { reserveBytes } });
+    return { disk, box, open };
+  }
+
+  it('gives the reserve back to take the lock when the LOCK file cannot be written, and only then', async () => {
+    const { disk, box, open } = fullRig();
+    const first = await open();
+    expect(first.diskUsage().reserve).toEqual({ bytes: BYTES, state: 'held' });
+    // A second opener is refused by the lock, and the reserve stays where it is.
+    await expect(open()).rejects.toThrow(JournalLockedError);
+    expect(disk.exists(FILE)).toBe(true);
+    await first.close();
+    box.full = true;
+    box.free = 0;
+    const again = await open();
+    expect(again.diskUsage().reserve).toEqual({ bytes: BYTES, state: 'released' });
+    expect(disk.exists(FILE)).toBe(false);
+    await again.close();
+  });
+
+  it('without a reserve, the full disk\'s ENOSPC is what the opener is told', async () => {
+    const { disk, box, open } = fullRig();
+    await (await open()).close();
+    box.full = true;
+    await expect(open(0)).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(disk.exists(FILE)).toBe(true);
+  });
+
+  it('a reserve that cannot be made for want of room is left for later; any other failure to make it fails the open', async () => {
+    const { disk, box, open } = fullRig();
+    box.reserveError = 'ENOSPC';
+    const j = await open();
+    expect(j.diskUsage().reserve).toEqual({ bytes: BYTES, state: 'none' });
+    expect(disk.exists(FILE)).toBe(false);
+    await j.close();
+    box.reserveError = 'EIO';
+    await expect(open()).rejects.toMatchObject({ code: 'EIO' });
+    // The failed open let go of the lock.
+    box.reserveError = null;
+    await (await open()).close();
+    expect(disk.exists(FILE)).toBe(true);
+  });
+});
+
+describe('the journal rotating on a full disk', () => {
+  it('a ready spare segment pays for the rotation: the reserve is kept', async () => {
+    const disk = new SimDisk();
+    const box = { free: 10 << 20 };
+    const storage = new Proxy(disk, {
+      get(target, key) {
+        if (key === 'freeBytes') return () => box.free;
+        if (key === 'preallocate')
+          return async (p: string, size: number) => {
+            const f = target.open(p, 'create');
+            writeZeros(f, 0, size);
+            f.sync();
+            f.close();
+          };
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as unknown as Storage;
+    const types = new RecordTypes([{ name: 'test.note', code: 100, version: 1 }]);
+    const fold = { initial: () => null, apply: () => {}, toCheckpoint: () => null, fromCheckpoint: () => null, oldestOpenSeq: () => null };
+    const j = await Journal.open({ dir: DIR, deviceKey: Buffer.alloc(32, 3), fold, types, storage, segmentBytes: 64 * 1024, space: { reserveBytes: BYTES } });
+    expect(await j.whenSpareReady()).toBe(true);
+    box.free = 0;
+    while (j.segmentNames().length < 2) await j.append([{ type: 'test.note', payload: { pad: 'x'.repeat(1_000) } }], { durable: true });
+    expect(j.diskUsage().reserve).toEqual({ bytes: BYTES, state: 'held' });
+    // The next rotation has no spare (no room to make one): now the reserve pays.
+    expect(await j.whenSpareReady()).toBe(false);
+    while (j.segmentNames().length < 3) await j.append([{ type: 'test.note', payload: { pad: 'x'.repeat(1_000) } }], { durable: true });
+    expect(j.diskUsage().reserve).toEqual({ bytes: BYTES, state: 'released' });
+    await j.close();
+  });
+
+  it('a spare whose zero-fill runs out of room gives its blocks back at once', async () => {
+    const disk = new SimDisk();
+    const storage = new Proxy(disk, {
+      get(target, key) {
+        if (key === 'preallocate')
+          return async (p: string) => {
+            // Half made, then the filesystem is full.
+            const f = target.open(p, 'create');
+            writeZeros(f, 0, 4096);
+            f.close();
+            throw Object.assign(new Error('ENOSPC: simulated'), { code: 'ENOSPC' });
+          };
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as unknown as Storage;
+    const fold = { initial: () => null, apply: () => {}, toCheckpoint: () => null, fromCheckpoint: () => null, oldestOpenSeq: () => null };
+    const j = await Journal.open({ dir: DIR, deviceKey: Buffer.alloc(32, 3), fold, types: new RecordTypes([]), storage });
+    expect(await j.whenSpareReady()).toBe(false);
+    expect(disk.exists(`${DIR}/spare.tmp`)).toBe(false);
+    await j.close();
+  });
+
+  it('a storage that cannot preallocate has no spare to wait for', async () => {
+    const j = await Journal.open({ dir: DIR, deviceKey: Buffer.alloc(32, 3), fold: { initial: () => null, apply: () => {}, toCheckpoint: () => null, fromCheckpoint: () => null, oldestOpenSeq: () => null }, types: new RecordTypes([]), storage: new SimDisk() });
+    expect(await j.whenSpareReady()).toBe(false);
+    await j.close();
   });
 });
