@@ -35,6 +35,10 @@ import { readWhole, SPARE_NAME, writeZeros } from './segment-io.js';
 import { SpaceReserve } from './space-reserve.js';
 import type { StateMachine } from './state-machine.js';
 
+/** The key of the append that may write the journal's own record types (repair.ts writes `journal.repair`). */
+export const APPEND_INTERNAL: unique symbol = Symbol('journal.appendInternal');
+const INTERNAL_NAMES: ReadonlySet<string> = new Set(INTERNAL_TYPES.map((t) => t.name));
+
 // Small enough that boot (which replays the newest segment behind its checkpoint) stays fast; large enough
 // that a checkpoint per segment costs little.
 export const DEFAULT_SEGMENT_BYTES = 1024 * 1024;
@@ -233,6 +237,16 @@ export class Journal<S> {
    * resolves only after fdatasync; a lazy one becomes durable with the next durable append or sync().
    */
   async append(records: RecordInput[], options: { durable: boolean }): Promise<AppendResult> {
+    // The journal's own records steer how it reads itself (a retention record makes a removed segment look
+    // retired, a repair record replaces the state): only the journal and its repair write them.
+    for (const r of records) {
+      if (INTERNAL_NAMES.has(r.type)) throw new JournalError('RESERVED_TYPE', `record type ${r.type} is the journal's own: only the journal and its repair write it; nothing was appended`);
+    }
+    return this[APPEND_INTERNAL](records, options);
+  }
+
+  /** append() without the reserved-type check: for retention here and for repair.ts. */
+  async [APPEND_INTERNAL](records: RecordInput[], options: { durable: boolean }): Promise<AppendResult> {
     this.assertWritable();
     if (records.length === 0) throw new RangeError('append needs at least one record');
     this.frameUsed = 0;
@@ -311,7 +325,7 @@ export class Journal<S> {
     const throughSeq = this.segments[keepFrom]!.firstSeq - 1;
     const payload: RetentionPayload = { throughSeq, mode: options.mode, segments: victims.map((s) => s.name) };
     // Journal the decision first: verify then knows the missing history was retired, not removed.
-    await this.append([{ type: RETENTION.name, payload }], { durable: true });
+    await this[APPEND_INTERNAL]([{ type: RETENTION.name, payload }], { durable: true });
     const archiveDir = path.join(this.opts.dir, 'archive');
     // Guarded like every other write: a failed directory fsync is as fatal as a failed fdatasync (DESIGN
     // rule 8), and the in-memory segment list no longer matches the disk; only a reopen re-reads it.

@@ -10,7 +10,7 @@ import { nodeStorage } from '../io/node-storage.js';
 import { RecordChain } from './chain.js';
 import { JournalError } from './errors.js';
 import { CHECKPOINT, REPAIR, RETENTION, SEAL, type CheckpointPayload, type RepairPayload } from './internal-types.js';
-import { Journal } from './journal.js';
+import { APPEND_INTERNAL, Journal } from './journal.js';
 import type { RecordTypes } from './record-types.js';
 import { listSegments, type SegmentRef } from './recovery.js';
 import { completeBatches, salvageScan, type SalvagedRecord } from './salvage-scan.js';
@@ -282,7 +282,7 @@ export async function repairJournal<S, O>(dir: string, opts: RepairOptions<S, O>
         batch: done.batch,
         state: policy.fold.toCheckpoint(done.state),
       };
-      await j.append([{ type: REPAIR.name, payload: { ...payload, at: opts.now() } }], { durable: true });
+      await j[APPEND_INTERNAL]([{ type: REPAIR.name, payload: { ...payload, at: opts.now() } }], { durable: true });
     } finally {
       await j.close();
     }

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { openTerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
 import { syntheticSteps } from '../../firmware-ts/journal/synthetic-sales.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
-import { JournalLockedError, SensitiveDataError } from '../../firmware-ts/journal/errors.js';
+import { JournalError, JournalLockedError, SensitiveDataError } from '../../firmware-ts/journal/errors.js';
 import { verifyJournal } from '../../firmware-ts/journal/verify.js';
 import { terminalSalvage } from '../../firmware-ts/txn/terminal-salvage.js';
 import { repairJournal } from '../../firmware-ts/journal/repair.js';
@@ -137,5 +137,36 @@ describe('journal basics', () => {
     expect(j.nextSeq).toBe(next);
     await j.close();
     expect(fs.readdirSync(dir).some((n) => n.endsWith('.wal'))).toBe(true);
+  });
+
+  it("refuses a caller's record of the journal's own types: a forged retention would hide a removed segment", async () => {
+    const dir = path.join(tmpDir('jreserved'), 'journal');
+    const j = await openTerminalJournal({ dir, deviceKey: key, segmentBytes: 64 * 1024 });
+    for (const step of syntheticSteps(1, 300)) await j.append(step.records, { durable: step.durable });
+    const next = j.nextSeq;
+    const state = structuredClone(j.state);
+    const forged = [
+      { type: 'journal.retention', payload: { throughSeq: 1e9, mode: 'delete', segments: [] } },
+      { type: 'journal.checkpoint', payload: { throughSeq: 1, retainedThroughSeq: 1e9, state: {} } },
+      { type: 'journal.sealed', payload: { nextFirstSeq: 1e9 } },
+      { type: 'journal.repair', payload: { state: {} } },
+    ];
+    for (const r of forged) {
+      // Alone or behind a good record: the whole batch is refused, nothing of it written.
+      for (const batch of [[r], [{ type: TerminalRecord.stanAllocated.name, payload: { stan: 999, purpose: 'sign-on', at: '' } }, r]]) {
+        const e = await j.append(batch, { durable: true }).catch((x: unknown) => x);
+        expect(e).toBeInstanceOf(JournalError);
+        expect((e as JournalError).code).toBe('RESERVED_TYPE');
+        expect((e as JournalError).message).toBe(`record type ${r.type} is the journal's own: only the journal and its repair write it; nothing was appended`);
+      }
+    }
+    expect(j.nextSeq).toBe(next);
+    expect(j.state).toEqual(state);
+    const names = fs.readdirSync(dir).filter((n) => n.endsWith('.wal')).sort();
+    expect(names.length).toBeGreaterThanOrEqual(3);
+    await j.close();
+    // A removed middle segment is still found at the next open.
+    fs.rmSync(path.join(dir, names[1]!));
+    await expect(openTerminalJournal({ dir, deviceKey: key, segmentBytes: 64 * 1024 })).rejects.toThrow(/missing/);
   });
 });
