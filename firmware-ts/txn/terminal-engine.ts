@@ -32,7 +32,7 @@ import type { PlantedBugs } from './planted-bugs.js';
 import { RECEIPT_JOB_STARTED, TerminalRecord, type AuthIntent, type AuthKind, type AuthOutcome, type ReceiptNotPrinted } from './records.js';
 import { requestIdProblem } from './request-id.js';
 import { DEFAULT_REVERSAL_POLICY, ReversalSender, type RoundResult } from './reversal-sender.js';
-import { newestView, refundedOf, reprintable, reversalIntent, saleByRrn, settledSale, viewByRequestId, viewByRrn, viewByStan, viewIn, type TxnView } from './txn-history.js';
+import { newestView, refundedOf, reprintable, reversalIntent, saleByRrn, settledSale, viewByRequestId, viewByRrn, viewByStan, viewIn, type Refunded, type TxnView } from './txn-history.js';
 import { batchFullDetail, batchIsFull, batchLimitPolicy } from './batch-limit.js';
 import { nextStan, Settlement } from './settlement.js';
 import { buildRequest, localStamp, pad6, reversalImage, type RequestSpec } from './txn-messages.js';
@@ -677,18 +677,20 @@ export class TerminalEngine implements TerminalEngineApi {
     if (own.outcome?.result !== 'approved' || own.reversal || own.consumedBy !== undefined) {
       return refused('refund', 'original-not-refundable', `the ${own.intent.kind === 'sale' ? 'sale' : 'completion'} with RRN ${rrn} is ${stateOf(own)}${own.consumedBy !== undefined ? ` (used by STAN ${own.consumedBy})` : ''}: no money of it to return`);
     }
-    const left = own.intent.amount - refundedOf(this.state, rrn);
-    if (amount > left) return refused('refund', 'invalid-amount', left > 0 ? `refund amount must be 1..${left} (the sale ${own.intent.amount}, ${own.intent.amount - left} already refunded)` : `the sale with RRN ${rrn} is refunded in full`);
+    const refunded = refundedOf(this.state, rrn);
+    const left = own.intent.amount - refunded.fen;
+    if (amount > left) return refused('refund', 'invalid-amount', left > 0 ? `refund amount must be 1..${left} (the sale ${own.intent.amount}, ${refunded.fen} already refunded${unconfirmedWords(refunded)})` : `the sale with RRN ${rrn} is refunded in full${unconfirmedWords(refunded)}`);
     return undefined;
   }
 
   /** A void returns the whole sale: after a refund of part of it, that part would go back to the card twice. */
   private checkUnrefunded(sale: TxnView): TxnResult | undefined {
     const rrn = sale.outcome?.rrn;
-    const refunded = rrn === undefined ? 0 : refundedOf(this.state, rrn);
-    if (refunded === 0) return undefined;
-    const left = sale.intent.amount - refunded;
-    return refused('void', 'original-not-voidable', `the sale with STAN ${sale.intent.stan} has ${refunded} fen refunded: a void would return the whole ${sale.intent.amount} again; ${left > 0 ? `refund the rest (${left}) instead` : 'it is refunded in full'}`);
+    if (rrn === undefined) return undefined;
+    const refunded = refundedOf(this.state, rrn);
+    if (refunded.fen === 0) return undefined;
+    const left = sale.intent.amount - refunded.fen;
+    return refused('void', 'original-not-voidable', `the sale with STAN ${sale.intent.stan} has ${refunded.fen} fen refunded${unconfirmedWords(refunded)}: a void would return the whole ${sale.intent.amount} again; ${left > 0 ? `refund the rest (${left}) instead` : 'it is refunded in full'}`);
   }
 
   private fromOriginal(kind: AuthKind, amount: number, o: TxnView, requestId: string | undefined): AuthSpec {
@@ -730,6 +732,9 @@ export class TerminalEngine implements TerminalEngineApi {
 function refused(txn: AuthKind, reason: RefusalReason, detail: string): TxnResult {
   return { kind: 'refused', txn, reason, detail };
 }
+
+/** Refunds counted though the acquirer may not hold them: said so, not claimed as given back. */
+const unconfirmedWords = (r: Refunded) => (r.unconfirmed > 0 ? `, ${r.unconfirmed} of it in refunds whose reversal the acquirer has not confirmed` : '');
 
 const validAmount = (n: number) => Number.isSafeInteger(n) && n > 0 && n <= 999_999_999_999;
 

@@ -104,14 +104,23 @@ export function saleByRrn(s: TerminalState, rrn: string): TxnView | undefined {
  * the acquirer answered its reversal. A reversal still owed, stuck or closed by a supervisor may leave the
  * credit standing, so it counts until the acquirer says otherwise; only a decline returned nothing.
  */
-export function refundedOf(s: TerminalState, rrn: string): number {
+export function refundedOf(s: TerminalState, rrn: string): Refunded {
   let fen = 0;
+  let unconfirmed = 0;
   for (const v of Object.values(s.txns)) {
     if (v.intent.kind !== 'refund' || v.intent.original?.rrn !== rrn) continue;
     const mayStand = v.reversal ? v.reversal.state !== 'cleared' : v.outcome?.result !== 'declined';
-    if (mayStand) fen += v.intent.amount;
+    if (!mayStand) continue;
+    fen += v.intent.amount;
+    if (v.reversal || !v.outcome) unconfirmed += v.intent.amount;
   }
-  return fen;
+  return { fen, unconfirmed };
+}
+
+/** What refunds of a sale may have given back; `unconfirmed`: the part whose reversal (or answer) the acquirer has not confirmed. */
+export interface Refunded {
+  fen: number;
+  unconfirmed: number;
 }
 
 /**

@@ -188,9 +188,9 @@ describe('refundedOf: what refunds of a sale may have given back', () => {
       .settle()
       .intent(10, 'refund', 20, of);
     const s = h.state();
-    expect(refundedOf(s, sale)).toBe(1_000 + 40 + 5 + 600 + 20);
-    expect(refundedOf(s, 'RRN000000099')).toBe(7_000);
-    expect(refundedOf(s, 'RRN000000002'), 'a refund\'s own RRN').toBe(0);
+    expect(refundedOf(s, sale)).toEqual({ fen: 1_000 + 40 + 5 + 600 + 20, unconfirmed: 40 + 5 + 600 + 20 });
+    expect(refundedOf(s, 'RRN000000099')).toEqual({ fen: 7_000, unconfirmed: 0 });
+    expect(refundedOf(s, 'RRN000000002'), 'a refund\'s own RRN').toEqual({ fen: 0, unconfirmed: 0 });
   });
 });
 
