@@ -140,6 +140,11 @@ export function sealedNewestError(scan: SegmentScan): JournalCorruptionError | n
     // A seal that does not parse is damage at the seal, for open and verify alike (a SyntaxError said neither).
     return e as JournalCorruptionError;
   }
+  // The writer names the next segment after the seal's own seq; anything else is a forged or garbled seal, and
+  // a missing-segment message built from it would name a segment that never existed.
+  if (p === null || typeof p !== 'object' || p.nextFirstSeq !== last.seq + 1) {
+    return new JournalCorruptionError(scan.name, last.offset, `seal seq ${last.seq} names the next segment's first seq as ${JSON.stringify((p as Partial<SealPayload> | null)?.nextFirstSeq) ?? 'nothing'}, not ${last.seq + 1}`);
+  }
   return missingSegmentError(p.nextFirstSeq, null);
 }
 

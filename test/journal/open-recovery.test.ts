@@ -336,6 +336,24 @@ describe('what open refuses, and where it says the damage is', () => {
     expect(verifyJournal(DIR, { storage: disk, types: types() }).corrupt).toEqual({ segment: e.segment, offset: e.offset, reason: e.reason });
   });
 
+  it('a seal ending the newest segment that names no next segment, or the wrong one: typed, at the seal, with the seq it should name', async () => {
+    for (const [text, named] of [['{}', 'nothing'], ['null', 'nothing'], ['{"nextFirstSeq":0}', '0']] as const) {
+      const disk = new SimDisk();
+      const { names } = await closedJournal(disk, 3);
+      disk.remove(at(names[2]!));
+      const seal = records(disk).at(-1)!;
+      forge(disk, at(names[1]!), seal.offset, (rec) => {
+        const payload = rec.subarray(RECORD_HEADER_BYTES);
+        payload.fill(0x20);
+        expect(payload.length).toBeGreaterThanOrEqual(text.length);
+        payload.write(text);
+      });
+      const e = await refusal(open(disk));
+      expect([e.segment, e.offset, e.reason]).toEqual([names[1], seal.offset, `seal seq ${seal.seq} names the next segment's first seq as ${named}, not ${seal.seq + 1}`]);
+      expect(verifyJournal(DIR, { storage: disk, types: types() }).corrupt).toEqual({ segment: e.segment, offset: e.offset, reason: e.reason });
+    }
+  });
+
   it('a newest segment whose first record is not its checkpoint', async () => {
     const disk = new SimDisk();
     const { names } = await closedJournal(disk, 3);
