@@ -54,6 +54,7 @@ const SUITES = [
   'test/journal/device-key.test.ts',
   'test/journal/record-reader.test.ts',
   'test/journal/chain.test.ts',
+  'test/journal/errors.test.ts',
   'test/journal/verify-report.test.ts',
   'test/journal/space-reserve.test.ts',
   'test/txn/wire-fields.test.ts',
