@@ -55,6 +55,7 @@ const SUITES = [
   'test/journal/record-reader.test.ts',
   'test/journal/chain.test.ts',
   'test/journal/errors.test.ts',
+  'test/journal/synthetic-sales.test.ts',
   'test/journal/verify-report.test.ts',
   'test/journal/space-reserve.test.ts',
   'test/txn/wire-fields.test.ts',

@@ -1,0 +1,96 @@
+// The synthetic traffic that `posj journal fill`, the benchmarks and the history tests write
+// (synthetic-sales.ts) must look like a terminal's day to the terminal's own fold, or the figures measured on
+// it mean nothing: intent before outcome, durable where the engine is durable, every obligation a batch
+// left open met before it settles, STANs and batches as the engine numbers them, masked card numbers only,
+// and the same records for the same sale number whatever run or offset produced them.
+import { describe, expect, it } from 'vitest';
+import { saleIntent, saleOutcome, syntheticSteps } from '../../firmware-ts/journal/synthetic-sales.js';
+import { TerminalRecord } from '../../firmware-ts/txn/records.js';
+import { terminalStateFold } from '../../firmware-ts/txn/terminal-state.js';
+import { findSensitive } from '../../firmware-ts/pci/card-data.js';
+
+function fold(fromSale: number, count: number, batchSize: number) {
+  const machine = terminalStateFold('recent');
+  const state = machine.initial();
+  let seq = 0;
+  const kinds = { intents: 0, reversals: 0, declined: 0, approved: 0, printedLazy: 0, settlements: 0 };
+  const openAtSettlement: number[] = [];
+  for (const step of syntheticSteps(fromSale, count, batchSize)) {
+    expect(step.records).toHaveLength(1);
+    const r = step.records[0]!;
+    // Only the printed record is lazy, as in the engine.
+    expect(step.durable).toBe(r.type !== TerminalRecord.receiptPrinted.name);
+    if (r.type === TerminalRecord.settlementStep.name) {
+      openAtSettlement.push(Object.keys(state.reversals).length + Object.keys(state.pendingReceipts).length + Object.keys(state.inFlight).length);
+    }
+    if (r.type === TerminalRecord.authIntent.name) kinds.intents++;
+    if (r.type === TerminalRecord.reversalRequired.name) kinds.reversals++;
+    if (r.type === TerminalRecord.authOutcome.name) kinds[(r.payload as { result: 'approved' | 'declined' }).result]++;
+    if (r.type === TerminalRecord.receiptPrinted.name) kinds.printedLazy++;
+    if (r.type === TerminalRecord.settlementDone.name) kinds.settlements++;
+    machine.apply(state, { seq: ++seq, type: r.type, payload: structuredClone(r.payload) });
+  }
+  return { state, kinds, openAtSettlement };
+}
+
+describe('synthetic sales', () => {
+  it('fold like a terminal day: every obligation met before each settlement, batches forward, STANs as allocated', () => {
+    const { state, kinds, openAtSettlement } = fold(1, 2_000, 500);
+    expect(kinds.intents).toBe(2_000);
+    expect(kinds.settlements).toBe(4);
+    expect(openAtSettlement).toEqual([0, 0, 0, 0]);
+    expect(state.batch).toBe(5);
+    expect(Object.keys(state.batchEntries)).toHaveLength(0);
+    // The odd decline and lost reply, in the proportions the generator is built for (1/23 and 1/97).
+    expect(kinds.declined).toBeGreaterThan(2_000 / 23 / 2);
+    expect(kinds.declined).toBeLessThan((2_000 / 23) * 2);
+    expect(kinds.reversals).toBeGreaterThan(2_000 / 97 / 2);
+    expect(kinds.reversals).toBeLessThan((2_000 / 97) * 2);
+    expect(kinds.approved + kinds.declined + kinds.reversals).toBe(2_000);
+  });
+
+  it('leave a batch with its open obligations (owed reversals, unprinted slips) until it settles', () => {
+    const { state } = fold(1, 499, 500);
+    const owed = Object.keys(state.reversals).length;
+    const unprinted = Object.keys(state.pendingReceipts).length;
+    expect(owed + unprinted).toBeGreaterThan(0);
+    expect(Object.keys(state.batchEntries).length).toBeGreaterThan(400);
+    expect(state.batch).toBe(1);
+  });
+
+  it('number sale n with STAN ((n - 1) mod 999,999) + 1, in batch ⌈n / batchSize⌉, and give sale n the same records from any offset', () => {
+    for (const n of [1, 2, 999_999, 1_000_000, 1_000_001]) {
+      expect(saleIntent(n, 3).stan).toBe(((n - 1) % 999_999) + 1);
+      expect(saleOutcome(n, true).stan).toBe(saleIntent(n, 3).stan);
+    }
+    const all = [...syntheticSteps(1, 1_000, 250)];
+    const tail = [...syntheticSteps(501, 500, 250)];
+    const firstOf501 = all.findIndex((s) => s.records[0]!.type === TerminalRecord.authIntent.name && (s.records[0]!.payload as { stan: number }).stan === 501);
+    expect(tail).toEqual(all.slice(firstOf501));
+    const batches = all.filter((s) => s.records[0]!.type === TerminalRecord.authIntent.name).map((s) => (s.records[0]!.payload as { batch: number }).batch);
+    expect(batches.slice(0, 250).every((b) => b === 1) && batches.slice(250, 500).every((b) => b === 2) && batches[999] === 4).toBe(true);
+  });
+
+  it('carry masked card numbers only, sane amounts, approval codes only when approved, and times that move forward', () => {
+    let lastAt = '';
+    for (let n = 1; n <= 1_000; n++) {
+      const i = saleIntent(n, 1);
+      expect(i.maskedPan).toMatch(/^\d{6}\*{6}\d{4}$/);
+      expect(findSensitive(i)).toBeNull();
+      expect(i.amount).toBeGreaterThanOrEqual(100);
+      expect(i.amount).toBeLessThan(100 + 500_000);
+      expect(['051', '072']).toContain(i.entryMode);
+      expect(i.at > lastAt).toBe(true);
+      lastAt = i.at;
+      const ok = saleOutcome(n, true);
+      const no = saleOutcome(n, false);
+      expect([ok.result, ok.responseCode, no.result, no.responseCode, no.authCode]).toEqual(['approved', '00', 'declined', '51', undefined]);
+      expect(ok.authCode).toMatch(/^[0-9A-Z]{6}$/);
+      expect(ok.rrn).toHaveLength(12);
+      expect(ok.at > i.at).toBe(true);
+    }
+    // Different sales differ (the mix is not constant).
+    expect(new Set(Array.from({ length: 50 }, (_, k) => saleIntent(k + 1, 1).amount)).size).toBeGreaterThan(40);
+    expect(new Set(Array.from({ length: 50 }, (_, k) => saleOutcome(k + 1, true).rrn)).size).toBeGreaterThan(40);
+  });
+});
