@@ -73,6 +73,7 @@ const SUITES = [
   'test/journal/retention.test.ts',
   'test/journal/verified-segments.test.ts',
   'test/journal/full-disk.test.ts',
+  'test/journal/repair-plan.test.ts',
   'test/journal/repair-salvage.test.ts',
   'test/journal/crash-recovery.property.test.ts',
   'test/sim/sim-determinism.test.ts',
