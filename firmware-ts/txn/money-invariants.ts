@@ -185,7 +185,9 @@ function checkCredits(ledger: readonly LedgerEntryLike[], bySeq: Map<number, Led
       }
       continue;
     }
-    against.set(original!.seq, [...(against.get(original!.seq) ?? []), e]);
+    const list = against.get(original!.seq);
+    if (list) list.push(e);
+    else against.set(original!.seq, [e]);
   }
   for (const [seq, credits] of against) {
     const debit = bySeq.get(seq)!;
