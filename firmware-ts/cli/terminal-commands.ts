@@ -382,7 +382,7 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
       .addOption(new Option('--settlement', 'the last settlement slip').conflicts('stan')),
   ).action(
     action((o: ClientOpts & { stan?: number; settlement?: boolean }) =>
-      call(o, { op: 'reprint', ...(o.stan !== undefined ? { stan: o.stan } : {}), ...(o.settlement ? { settlement: true } : {}) }, (r) => `${r.kind}${r.stan !== undefined ? ` stan=${stan6(r.stan)}` : ''}${r.batch !== undefined ? ` settlement slip of batch ${stan6(r.batch)} (重打印 / DUPLICATE)` : ''}${r.reason ? `: ${r.reason}` : ''}${r.detail ? `: ${r.detail}` : ''}`, (r) => r.kind === 'printed'),
+      call(o, { op: 'reprint', ...(o.stan !== undefined ? { stan: o.stan } : {}), ...(o.settlement ? { settlement: true } : {}) }, (r) => `${r.kind}${r.stan !== undefined ? ` stan=${stan6(r.stan)}` : ''}${r.voidedBy !== undefined ? ` (已撤销 / VOIDED by the void stan=${stan6(r.voidedBy)})` : ''}${r.batch !== undefined ? ` settlement slip of batch ${stan6(r.batch)} (重打印 / DUPLICATE)` : ''}${r.reason ? `: ${r.reason}` : ''}${r.detail ? `: ${r.detail}` : ''}`, (r) => r.kind === 'printed'),
     ),
   );
 

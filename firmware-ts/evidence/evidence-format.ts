@@ -89,7 +89,7 @@ export function toHtml(list: readonly TxnEvidence[], ctx: HtmlContext): string {
     ${row('授权码', 'Auth code', e.authCode ?? '—')}
     ${e.original ? row('原交易', 'Original', JSON.stringify(e.original)) : ''}
     ${e.reversal ? row('冲正', 'Reversal', `${e.reversal.reason}; ${e.reversal.attempts} attempt(s); ${e.reversal.result}${e.reversal.endedAt ? ` at ${e.reversal.endedAt}` : ''}${e.reversal.closeReason ? ` (${e.reversal.closeReason})` : ''}`) : ''}
-    ${row('签购单', 'Receipts printed', e.receipts.length ? e.receipts.map((r) => `${r.copies}${r.duplicate ? ' (重打印 duplicate)' : ''}`).join(', ') : 'none')}
+    ${row('签购单', 'Receipts printed', e.receipts.length ? e.receipts.map((r) => `${r.copies}${r.duplicate ? ' (重打印 duplicate)' : ''}${r.voidedBy !== undefined ? ` (已撤销 voided by STAN ${r.voidedBy})` : ''}`).join(', ') : 'none')}
   </table>
   ${printedPaper(e)}
   <h3>报文记录 <small>Messages exchanged with the acquirer</small></h3>

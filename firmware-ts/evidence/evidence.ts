@@ -140,7 +140,7 @@ export function renderPrintedCopies(list: readonly TxnEvidence[], merchant: Merc
   for (const e of list) {
     const source = { ...e, at: e.requestedAt, original: e.original ?? undefined };
     const outcome = { ...(e.rrn ? { rrn: e.rrn } : {}), ...(e.authCode ? { authCode: e.authCode } : {}) };
-    for (const copy of e.receipts) copy.paper = jobPaperText(salesSlipJobOf(source, outcome, merchant, language, copy.duplicate === true, copy.copies));
+    for (const copy of e.receipts) copy.paper = jobPaperText(salesSlipJobOf(source, outcome, merchant, language, copy.duplicate === true, copy.copies, copy.voidedBy));
   }
 }
 

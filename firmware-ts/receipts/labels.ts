@@ -5,6 +5,9 @@ export interface Labels {
   salesSlipTitle: string;
   copy: Record<ReceiptCopy, string>;
   reprint: string;
+  /** The mark of a transaction a void undid (sales slip `voidedBy`), and the label of the void's STAN. */
+  voided: string;
+  voidStan: string;
   merchantName: string;
   merchantId: string;
   terminalId: string;
@@ -48,6 +51,8 @@ const zh: Labels = {
   salesSlipTitle: 'POS签购单',
   copy: { merchant: '商户存根', customer: '持卡人存根' },
   reprint: '重打印',
+  voided: '已撤销(VOIDED)',
+  voidStan: '撤销流水号',
   merchantName: '商户名称',
   merchantId: '商户编号',
   terminalId: '终端编号',
@@ -104,6 +109,8 @@ const en: Labels = {
   salesSlipTitle: 'POS SALES SLIP',
   copy: { merchant: 'MERCHANT COPY', customer: 'CUSTOMER COPY' },
   reprint: '*** DUPLICATE ***',
+  voided: '*** VOIDED ***',
+  voidStan: 'VOID TRACE NO.',
   merchantName: 'MERCHANT',
   merchantId: 'MERCHANT ID',
   terminalId: 'TERMINAL ID',

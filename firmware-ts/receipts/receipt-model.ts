@@ -57,6 +57,11 @@ export interface SalesSlip {
   amountMinor: number;
   /** For a void or refund: the voucher of the sale it undoes. */
   originalVoucher?: number;
+  /**
+   * The STAN of the approved void (or pre-authorization void) that undid this transaction, when it was
+   * undone before this copy printed: marked 已撤销 / VOIDED at both ends, so nobody reads it as money taken.
+   */
+  voidedBy?: number;
 }
 
 export type ReversalPendingReason = 'no-reply' | 'card-declined-after-approval' | 'power-loss' | 'link-error';

@@ -13,9 +13,12 @@ export function salesSlipDocument(slip: SalesSlip, language: ReceiptLanguage): R
   const L = labelsFor(language);
   const m = slip.merchant;
   const signed = CREDITS_CARD.has(slip.transactionType) ? -slip.amountMinor : slip.amountMinor;
+  // Undone by a void before this copy printed: said at both ends, like the duplicate mark, so a torn half says it too.
+  const voidedMark = slip.voidedBy !== undefined ? [text(L.voided, { align: 'center', bold: true })] : [];
   const doc: ReceiptDocument = [
     text(L.salesSlipTitle, { align: 'center', large: true, bold: true }),
     ...(slip.reprint ? [text(L.reprint, { align: 'center', bold: true })] : []),
+    ...voidedMark,
     text(L.copy[slip.copy], { align: 'center' }),
     rule,
     pair(L.merchantName, m.name),
@@ -31,6 +34,7 @@ export function salesSlipDocument(slip: SalesSlip, language: ReceiptLanguage): R
     pair(L.voucher, six(slip.voucher)),
     pair(L.stan, six(slip.stan)),
     ...(slip.originalVoucher !== undefined ? [pair(L.originalVoucher, six(slip.originalVoucher))] : []),
+    ...(slip.voidedBy !== undefined ? [pair(L.voidStan, six(slip.voidedBy), { bold: true })] : []),
     pair(L.rrn, slip.rrn),
     ...(slip.authCode ? [pair(L.authCode, slip.authCode)] : []),
     pair(L.dateTime, slip.localTime),
@@ -43,6 +47,7 @@ export function salesSlipDocument(slip: SalesSlip, language: ReceiptLanguage): R
   } else {
     doc.push(text(L.customerNote, { align: 'center' }));
   }
+  doc.push(...voidedMark);
   if (slip.reprint) doc.push(text(L.reprint, { align: 'center', bold: true }));
   return doc;
 }

@@ -61,6 +61,7 @@ function checkSalesSlip(r: SalesSlip): void {
   checkTime('localTime', r.localTime);
   checkAmount('amountMinor', r.amountMinor);
   if (r.originalVoucher !== undefined) checkCounter('originalVoucher', r.originalVoucher);
+  if (r.voidedBy !== undefined) checkCounter('voidedBy', r.voidedBy);
 }
 
 function checkReversalPending(r: ReversalPendingSlip): void {

@@ -223,7 +223,8 @@ export type StatusResult =
       reversal?: ReversalStanding;
     };
 
-export type ReprintResult = { kind: 'printed'; stan: number } | { kind: 'not-printed'; stan: number; reason: string } | { kind: 'not-found' };
+/** `voidedBy`: the reprinted transaction was undone by the void with that STAN, and its slip says so (已撤销 / VOIDED). */
+export type ReprintResult = { kind: 'printed'; stan: number; voidedBy?: number } | { kind: 'not-printed'; stan: number; reason: string } | { kind: 'not-found' };
 
 /** What `posj status --json` shows. */
 export interface EngineHealth {

@@ -2,7 +2,8 @@
 // ledger — and with what the cashier was told — after any mix of faults. Unit tests, end-to-end tests and
 // the deterministic simulator all call this one function; an empty list means the terminal, the acquirer
 // and the cashier agree. The journal is read through the checker's own fold (invariant-fold.ts), never
-// through the engine's lookups.
+// through the engine's lookups. One check here is beyond DESIGN's eight, read from the ledger alone:
+// no-over-credit (checkCredits), no debit given back more than its amount.
 import type { JournalRecord } from '../journal/state-machine.js';
 import { findSensitive } from '../pci/card-data.js';
 import { checkedKey as txnKey, foldForChecks, type CheckedTxn } from './invariant-fold.js';
@@ -17,11 +18,22 @@ export interface LedgerEntryLike {
   batch?: string;
   stan?: string;
   amount?: string;
-  /** A reversal: the authorization it undid, or null when none existed. */
+  /** An authorization: the acquirer's reference number for it (a refund names its original by this). */
+  rrn?: string;
+  /**
+   * A reversal: the authorization it undid, or null when none existed. A void, refund, completion or
+   * pre-authorization void: the seq of the entry it applies to (a refund's is the entry whose RRN it named).
+   */
   target?: number | null;
 }
 
-export type InvariantName = 'no-phantom-debit' | 'no-lost-sale' | 'stan-unique' | 'batch-forward' | 'reversal-once' | 'no-card-data' | 'no-failed-debit' | 'request-once';
+/**
+ * The eight invariants of DESIGN.md (1: no-phantom-debit, 2: no-lost-sale, 3: stan-unique and
+ * batch-forward, 4: reversal-once, 7: no-card-data, 8: no-failed-debit and request-once; 5 and 6 need the
+ * settlement entries and the boots, checked by the simulator and the bench), and one beyond them:
+ * no-over-credit (see checkCredits).
+ */
+export type InvariantName = 'no-phantom-debit' | 'no-lost-sale' | 'stan-unique' | 'batch-forward' | 'reversal-once' | 'no-card-data' | 'no-failed-debit' | 'request-once' | 'no-over-credit';
 
 /**
  * What the cashier was told about one operation. `failed` covers declined, reversed (in any state), not
@@ -127,7 +139,82 @@ export function checkMoneyInvariants({ records, ledger, terminalId, allowOwedRev
   }
 
   checkToldFailed(views, liveAtHost, told, allowOwedReversals, out);
+  checkCredits(ledger, bySeq, terminalId, out);
   return out;
+}
+
+const isDebit = (e: LedgerEntryLike | undefined) => e?.kind === 'authorization' && (e.txn === 'sale' || e.txn === 'preauth-completion');
+const isCredit = (e: LedgerEntryLike) => e.kind === 'authorization' && (e.txn === 'void' || e.txn === 'refund');
+const fen = (e: LedgerEntryLike) => Number(e.amount ?? 0);
+
+/**
+ * Beyond the eight: no card credited beyond its debit (no-over-credit). DESIGN.md's eight compare the
+ * journal with the ledger one authorization at a time, so none of them looks at what several do to one
+ * debit: a sale of 8,000 refunded 3,000 and then voided gave the card 11,000 back, every entry approved,
+ * journaled and told truthfully, and all eight held. This reads the acquirer's ledger alone: for each debit
+ * (a sale or a pre-authorization completion, reversed or not — every authorization entry is an approval),
+ * what took effect against it — its own reversal (the whole debit given back), and the voids and refunds
+ * that name it and were not reversed — must not exceed its amount.
+ *
+ * The ledger names a credit's original by `target`, the seq of the entry it applies to: for a refund, the
+ * entry whose RRN its field 37 named, found by the acquirer among every terminal's authorizations (an RRN
+ * is the acquirer's, unique across its terminals). So credits are matched across the whole ledger: a
+ * refund here of another terminal's sale counts against that sale, with every other terminal's credits of
+ * it. A debit concerns this terminal when it made the debit or when one of the credits against it is this
+ * terminal's; another terminal's credits of another terminal's debit are that terminal's check. A credit
+ * this terminal sent that names no debit the ledger holds (no target, a seq not in the ledger, or an entry
+ * that is not a sale or completion) is a credit beyond a debit of nothing: the acquirer keeps every
+ * authorization, so it is never a sale the ledger merely forgot.
+ *
+ * Mid-run as at the end: a credit the acquirer holds has reached the card even while the terminal still
+ * owes its reversal. The engine counts a refund it has no confirmed answer for against its sale, and never
+ * voids or refunds a sale whose own reversal is open, so no honest run is over-credited while it waits.
+ * A reversal that took effect twice gives the debit back once here (invariant 4 reports the second).
+ */
+function checkCredits(ledger: readonly LedgerEntryLike[], bySeq: Map<number, LedgerEntryLike>, terminalId: string, out: Violation[]): void {
+  const reversed = new Map<number, LedgerEntryLike>();
+  for (const e of ledger) if (e.kind === 'reversal' && e.target !== null && e.target !== undefined && !reversed.has(e.target)) reversed.set(e.target, e);
+  const against = new Map<number, LedgerEntryLike[]>();
+  for (const e of ledger) {
+    if (!isCredit(e)) continue;
+    const original = e.target === null || e.target === undefined ? undefined : bySeq.get(e.target);
+    if (!isDebit(original)) {
+      if (e.terminalId === terminalId && !reversed.has(e.seq)) {
+        const names = e.target === null || e.target === undefined ? 'names no original' : original ? `names ledger seq ${e.target}, a ${original.txn ?? original.kind}` : `names ledger seq ${e.target}, which the ledger does not hold`;
+        out.push({ invariant: 'no-over-credit', batch: Number(e.batch), stan: Number(e.stan), detail: `${e.txn} seq ${e.seq} credited ${fen(e)} fen and ${names}: a credit beyond any debit` });
+      }
+      continue;
+    }
+    const list = against.get(original!.seq);
+    if (list) list.push(e);
+    else against.set(original!.seq, [e]);
+  }
+  for (const [seq, credits] of against) {
+    const debit = bySeq.get(seq)!;
+    if (debit.terminalId !== terminalId && !credits.some((c) => c.terminalId === terminalId)) continue;
+    const parts: string[] = [];
+    let back = 0;
+    const back1 = reversed.get(seq);
+    if (back1) {
+      back += fen(debit);
+      parts.push(`its reversal seq ${back1.seq} ${fen(debit)}`);
+    }
+    for (const c of credits) {
+      if (reversed.has(c.seq)) continue;
+      back += fen(c);
+      parts.push(`${c.txn} seq ${c.seq}${c.terminalId !== debit.terminalId ? ` (terminal ${c.terminalId})` : ''} ${fen(c)}`);
+    }
+    if (back <= fen(debit)) continue;
+    const mine = debit.terminalId === terminalId;
+    // The transaction named is this terminal's: the debit, or its first credit of another terminal's debit.
+    const named = mine ? debit : credits.find((c) => c.terminalId === terminalId)!;
+    out.push({
+      invariant: 'no-over-credit',
+      batch: Number(named.batch),
+      stan: Number(named.stan),
+      detail: `${debit.txn} of ${fen(debit)} fen (ledger seq ${seq}${debit.rrn ? `, RRN ${debit.rrn}` : ''}${mine ? '' : `, terminal ${debit.terminalId}`}) credited back ${back}, ${back - fen(debit)} beyond its debit: ${parts.join(', ')}`,
+    });
+  }
 }
 
 /** A reversal the journal still owes (not answered, not closed). */

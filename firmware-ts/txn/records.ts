@@ -38,6 +38,8 @@ export interface ReceiptPrinted {
   stan: number;
   copies: 'merchant' | 'customer' | 'both';
   duplicate?: boolean;
+  /** The slip was marked 已撤销 / VOIDED: the STAN of the void that stood against it when it printed. */
+  voidedBy?: number;
 }
 
 /**

@@ -29,10 +29,10 @@ import type {
 } from './engine-api.js';
 import { DEVICE_TIMEOUTS, type CardForTxn } from './engine-devices.js';
 import type { PlantedBugs } from './planted-bugs.js';
-import { RECEIPT_JOB_STARTED, TerminalRecord, type AuthIntent, type AuthKind, type AuthOutcome, type ReceiptNotPrinted } from './records.js';
+import { RECEIPT_JOB_STARTED, TerminalRecord, type AuthIntent, type AuthKind, type AuthOutcome, type ReceiptNotPrinted, type ReceiptPrinted } from './records.js';
 import { requestIdProblem } from './request-id.js';
 import { DEFAULT_REVERSAL_POLICY, ReversalSender, type RoundResult } from './reversal-sender.js';
-import { newestView, refundedOf, reprintable, reversalIntent, saleByRrn, settledSale, viewByRequestId, viewByRrn, viewByStan, viewIn, type Refunded, type TxnView } from './txn-history.js';
+import { newestView, refundedOf, reprintable, reversalIntent, saleByRrn, settledSale, viewByRequestId, viewByRrn, viewByStan, viewIn, voidedBy, type Refunded, type TxnView } from './txn-history.js';
 import { batchFullDetail, batchIsFull, batchLimitPolicy } from './batch-limit.js';
 import { nextStan, Settlement } from './settlement.js';
 import { buildRequest, localStamp, pad6, reversalImage, type RequestSpec } from './txn-messages.js';
@@ -272,7 +272,8 @@ export class TerminalEngine implements TerminalEngineApi {
       const v = reprintable(this.state, 'last' in q ? undefined : q.stan);
       if (!v) return { kind: 'not-found' };
       const r = await this.printSlip(v, 'reprint');
-      return r === 'printed' ? { kind: 'printed', stan: v.intent.stan } : { kind: 'not-printed', stan: v.intent.stan, reason: r.reason };
+      const voided = voidedBy(this.state, v);
+      return r === 'printed' ? { kind: 'printed', stan: v.intent.stan, ...(voided !== undefined ? { voidedBy: voided } : {}) } : { kind: 'not-printed', stan: v.intent.stan, reason: r.reason };
     });
   }
 
@@ -625,8 +626,10 @@ export class TerminalEngine implements TerminalEngineApi {
       // originals. Only a slip whose every job was refused pays the sync.
       await this.d.journal.append([{ type: TerminalRecord.receiptNotPrinted.name, payload: { stan, reason: RECEIPT_JOB_STARTED, mayBeOnPaper: true, at: this.nowIso() } satisfies ReceiptNotPrinted }], { durable: true });
     }
+    // A sale voided before this job (a reprint, or a slip owed since before the void): the slip says so.
+    const voided = voidedBy(this.state, view);
     const ms = DEVICE_TIMEOUTS.printMs;
-    const result = await bounded(this.d.clock, ms, () => this.d.printer.print(salesSlipJob(view, this.d.config, duplicate), `slip-${view.intent.batch}-${stan}${duplicate ? '-dup' : ''}`));
+    const result = await bounded(this.d.clock, ms, () => this.d.printer.print(salesSlipJob(view, this.d.config, duplicate, voided), `slip-${view.intent.batch}-${stan}${duplicate ? '-dup' : ''}`));
     const failed = result.kind !== 'ok' ? boundedFailure(result, ms) : result.value.printed ? null : result.value.reason;
     if (failed !== null) {
       this.emit({ type: 'receipt-pending', stan, reason: failed });
@@ -637,7 +640,7 @@ export class TerminalEngine implements TerminalEngineApi {
       if (pending) await this.d.journal.append([{ type: TerminalRecord.receiptNotPrinted.name, payload: { stan, reason: failed, mayBeOnPaper, at: this.nowIso() } satisfies ReceiptNotPrinted }], { durable: false }).catch(() => undefined);
       return { reason: failed };
     }
-    await this.d.journal.append([{ type: TerminalRecord.receiptPrinted.name, payload: { stan, copies: 'both', ...(duplicate ? { duplicate: true } : {}) } }], { durable: true });
+    await this.d.journal.append([{ type: TerminalRecord.receiptPrinted.name, payload: { stan, copies: 'both', ...(duplicate ? { duplicate: true } : {}), ...(voided !== undefined ? { voidedBy: voided } : {}) } satisfies ReceiptPrinted }], { durable: true });
     this.emit({ type: 'receipt-printed', stan, duplicate });
     return 'printed';
   }

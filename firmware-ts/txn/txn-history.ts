@@ -89,6 +89,28 @@ export function reprintable(s: TerminalState, stan?: number): TxnView | undefine
   return newest(s, (v) => (ok(v) && (stan === undefined || v.intent.batch === s.batch) ? v : undefined)) ?? (stan !== undefined ? newest(s, (v) => (ok(v) ? v : undefined)) : undefined);
 }
 
+/**
+ * The STAN of the approved void standing against this transaction (not reversed), if any: a sale used up
+ * by its void, or a pre-authorization by its pre-authorization void — what a slip printed of it must say.
+ * A pre-authorization used up by its completion is not voided (the hold became the completion's debit).
+ */
+export function voidedBy(s: TerminalState, v: TxnView): number | undefined {
+  const by = v.consumedBy;
+  if (by === undefined) return undefined;
+  // Records name an original by STAN only (terminal-state.ts consume): what used it up came after it and
+  // before the next transaction with its STAN (the same STANs come back in later batches).
+  let until = Infinity;
+  for (const x of Object.values(s.txns)) {
+    if (x.seq > v.seq && x.intent.stan === v.intent.stan) {
+      until = x.seq;
+      break;
+    }
+  }
+  const consumer = newest(s, (x) => (x.seq > v.seq && x.seq < until && x.intent.stan === by && x.intent.original?.stan === v.intent.stan ? x : undefined));
+  const undoes = v.intent.kind === 'sale' ? 'void' : v.intent.kind === 'preauth' ? 'preauth-void' : undefined;
+  return undoes !== undefined && consumer?.intent.kind === undoes ? by : undefined;
+}
+
 /** The latest approved sale with this STAN in a batch already settled (a void must become a refund). */
 export function settledSale(s: TerminalState, stan: number): TxnView | undefined {
   return newest(s, (v) => (v.intent.kind === 'sale' && v.intent.stan === stan && v.intent.batch !== s.batch && v.outcome?.result === 'approved' && !v.reversal ? v : undefined));

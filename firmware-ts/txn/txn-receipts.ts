@@ -35,16 +35,19 @@ export type SlipSource = Pick<AuthIntent, 'maskedPan' | 'entryMode' | 'kind' | '
 /** Receipts print in Chinese unless the engine is configured otherwise. */
 export const DEFAULT_RECEIPT_LANGUAGE: ReceiptLanguage = 'zh';
 
-/** Merchant and customer copies of an approved transaction, as one print job. */
-export function salesSlipJob(view: TxnView, config: EngineConfig, reprint: boolean): Buffer {
-  return salesSlipJobOf(view.intent, view.outcome, merchantOf(config), config.language ?? DEFAULT_RECEIPT_LANGUAGE, reprint);
+/**
+ * Merchant and customer copies of an approved transaction, as one print job; `voidedBy`, the STAN of the
+ * void standing against it (txn-history `voidedBy`), marks it 已撤销 / VOIDED.
+ */
+export function salesSlipJob(view: TxnView, config: EngineConfig, reprint: boolean, voidedBy?: number): Buffer {
+  return salesSlipJobOf(view.intent, view.outcome, merchantOf(config), config.language ?? DEFAULT_RECEIPT_LANGUAGE, reprint, 'both', voidedBy);
 }
 
 /**
  * The same job from its parts, so dispute evidence re-renders exactly what the engine printed; `copies`
- * picks one copy when only one was printed.
+ * picks one copy when only one was printed, `voidedBy` is the void's STAN the copy was marked with.
  */
-export function salesSlipJobOf(intent: SlipSource, outcome: Pick<AuthOutcome, 'rrn' | 'authCode'> | undefined, merchant: MerchantInfo, language: ReceiptLanguage, reprint: boolean, copies: ReceiptPrinted['copies'] = 'both'): Buffer {
+export function salesSlipJobOf(intent: SlipSource, outcome: Pick<AuthOutcome, 'rrn' | 'authCode'> | undefined, merchant: MerchantInfo, language: ReceiptLanguage, reprint: boolean, copies: ReceiptPrinted['copies'] = 'both', voidedBy?: number): Buffer {
   const both = bothCopies({
     kind: 'sales-slip',
     merchant,
@@ -61,6 +64,7 @@ export function salesSlipJobOf(intent: SlipSource, outcome: Pick<AuthOutcome, 'r
     localTime: localTime(Date.parse(intent.at)),
     amountMinor: intent.amount,
     ...(intent.original?.stan !== undefined ? { originalVoucher: intent.original.stan } : {}),
+    ...(voidedBy !== undefined ? { voidedBy } : {}),
   });
   const picked = copies === 'both' ? both : both.filter((c) => c.copy === copies);
   return Buffer.concat(picked.map((c) => renderReceipt(c, language)));

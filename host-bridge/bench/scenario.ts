@@ -10,7 +10,7 @@ import { parseSimCommand } from '../sim/printer-commands.js';
 import { parseYuan } from '../../firmware-ts/cli/amount-arg.js';
 import { readYamlFile, type YNode } from './yaml-reader.js';
 
-export const INVARIANTS = ['no-phantom-debit', 'no-lost-sale', 'stan-unique', 'batch-forward', 'reversal-once', 'settlement-totals', 'journal-reopens', 'no-card-data', 'no-failed-debit', 'request-once'] as const;
+export const INVARIANTS = ['no-phantom-debit', 'no-lost-sale', 'stan-unique', 'batch-forward', 'reversal-once', 'settlement-totals', 'journal-reopens', 'no-card-data', 'no-failed-debit', 'request-once', 'no-over-credit'] as const;
 export type BenchInvariant = (typeof INVARIANTS)[number];
 
 /** Where a sale is cut by the power relay: once its intent is durable, or once the acquirer has debited the card. */

@@ -28,6 +28,7 @@ export const SIM_INVARIANTS: readonly SimInvariant[] = [
   'no-card-data',
   'no-failed-debit',
   'request-once',
+  'no-over-credit',
   'one-original-slip',
   'liveness',
   'engine-error',

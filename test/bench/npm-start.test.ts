@@ -51,7 +51,7 @@ describe('npm start', () => {
 
     for (const out of [first.stdout, second.stdout]) {
       for (const story of ['the terminal reverses it (冲正)', 'before serving anyone, the terminal reverses what was in flight', 'reversed with reason 06', '撤销', 'the pending receipt prints by itself', '重打印', 'settlement (结算)']) expect(out).toContain(story);
-      expect(out).toMatch(/VERDICT: the journal and the acquirer's ledger agree — 10 money invariant checks held, the journal verifies clean/);
+      expect(out).toMatch(/VERDICT: the journal and the acquirer's ledger agree — 11 money invariant checks held, the journal verifies clean/);
       expect(out).toMatch(/✓ invariant journal-reopens: [2-9]\d* boots, each came up by itself/);
       const receipts = out.split('\n').flatMap((l) => /^ {2}(\S+receipt-\d{4}\.svg) {2}\S/.exec(l)?.slice(1) ?? []);
       expect(receipts.length, out.slice(-2500)).toBeGreaterThanOrEqual(10);

@@ -263,3 +263,101 @@ describe('money invariants checker: the exact violations', () => {
     ]);
   });
 });
+
+// Beyond DESIGN's eight: what the acquirer's ledger gave back against one debit, whatever the journal says.
+describe('money invariants checker: no card credited beyond its debit (no-over-credit)', () => {
+  const OTHER = '87654321';
+  const sale = (s: number, stan: number, amount: number, terminalId = TID): LedgerEntryLike => ({ ...debit(s, stan, amount), terminalId, rrn: String(s).padStart(12, '0') });
+  const credit = (txn: 'void' | 'refund', s: number, stan: number, amount: number, target: number | undefined, terminalId = TID): LedgerEntryLike => ({
+    ...debit(s, stan, amount),
+    txn,
+    terminalId,
+    rrn: String(s).padStart(12, '0'),
+    ...(target !== undefined ? { target } : {}),
+  });
+  const refund = (s: number, stan: number, amount: number, target: number | undefined, terminalId = TID) => credit('refund', s, stan, amount, target, terminalId);
+  const voidOf = (s: number, stan: number, amount: number, target: number) => credit('void', s, stan, amount, target);
+  // Only the ledger is read: the journal here agrees with it for invariants 1 and 2 where it can.
+  const overCredit = (ledger: LedgerEntryLike[], terminalId = TID) => checkMoneyInvariants({ records: [], ledger, terminalId }).filter((v) => v.invariant === 'no-over-credit');
+
+  it('a void after a partial refund: sale 8000, refund 3000, void 8000 gave back 11000', () => {
+    expect(overCredit([sale(1, 1, 8000), refund(2, 2, 3000, 1), voidOf(3, 3, 8000, 1)])).toEqual([
+      { invariant: 'no-over-credit', batch: 1, stan: 1, detail: 'sale of 8000 fen (ledger seq 1, RRN 000000000001) credited back 11000, 3000 beyond its debit: refund seq 2 3000, void seq 3 8000' },
+    ]);
+  });
+
+  it('two refunds summing past the sale; to the fen of the sale they hold', () => {
+    expect(overCredit([sale(1, 1, 8000), refund(2, 2, 5000, 1), refund(3, 3, 3001, 1)])).toEqual([
+      { invariant: 'no-over-credit', batch: 1, stan: 1, detail: 'sale of 8000 fen (ledger seq 1, RRN 000000000001) credited back 8001, 1 beyond its debit: refund seq 2 5000, refund seq 3 3001' },
+    ]);
+    expect(overCredit([sale(1, 1, 8000), refund(2, 2, 5000, 1), refund(3, 3, 3000, 1)])).toEqual([]);
+    // A completion is a debit like a sale.
+    expect(overCredit([{ ...sale(1, 1, 500), txn: 'preauth-completion' }, refund(2, 2, 300, 1), refund(3, 3, 300, 1)]).map((v) => v.detail)).toEqual([
+      'preauth-completion of 500 fen (ledger seq 1, RRN 000000000001) credited back 600, 100 beyond its debit: refund seq 2 300, refund seq 3 300',
+    ]);
+  });
+
+  it("a refund whose reversal the acquirer never answered still stands: with another refund, or with the sale's own reversal", () => {
+    // Refund 5000 (its 0400 never reached the acquirer: no reversal entry), then another 5000.
+    expect(overCredit([sale(1, 1, 8000), refund(2, 2, 5000, 1), refund(3, 3, 5000, 1)]).map((v) => v.detail)).toEqual([
+      'sale of 8000 fen (ledger seq 1, RRN 000000000001) credited back 10000, 2000 beyond its debit: refund seq 2 5000, refund seq 3 5000',
+    ]);
+    // The sale reversed (the whole debit given back) and a refund of it that was not.
+    expect(overCredit([sale(1, 1, 8000), refund(2, 2, 3000, 1), reversal(3, 1, 1)])).toEqual([
+      { invariant: 'no-over-credit', batch: 1, stan: 1, detail: 'sale of 8000 fen (ledger seq 1, RRN 000000000001) credited back 11000, 3000 beyond its debit: its reversal seq 3 8000, refund seq 2 3000' },
+    ]);
+    // Voided and reversed: given back twice.
+    expect(overCredit([sale(1, 1, 8000), voidOf(2, 2, 8000, 1), reversal(3, 1, 1)]).map((v) => v.detail)).toEqual([
+      'sale of 8000 fen (ledger seq 1, RRN 000000000001) credited back 16000, 8000 beyond its debit: its reversal seq 3 8000, void seq 2 8000',
+    ]);
+  });
+
+  it('what holds: a refund and then its reversal answered, a declined refund (no entry), a void alone, a reversal alone', () => {
+    // Refund 5000 reversed at the acquirer, then a refund of the rest and a second 3000: 8000 in effect.
+    expect(overCredit([sale(1, 1, 8000), refund(2, 2, 5000, 1), reversal(3, 2, 2), refund(4, 4, 5000, 1), refund(5, 5, 3000, 1)])).toEqual([]);
+    // A declined refund leaves no ledger entry: only the approved 3000 counts.
+    expect(overCredit([sale(1, 1, 8000), refund(2, 3, 3000, 1)])).toEqual([]);
+    expect(overCredit([sale(1, 1, 8000), voidOf(2, 2, 8000, 1)])).toEqual([]);
+    expect(overCredit([sale(1, 1, 8000), reversal(2, 1, 1)])).toEqual([]);
+    // A void reversed, then a refund of the whole sale.
+    expect(overCredit([sale(1, 1, 8000), voidOf(2, 2, 8000, 1), reversal(3, 2, 2), refund(4, 4, 8000, 1)])).toEqual([]);
+    // The sale reversed twice gives it back once here (invariant 4 names the second reversal).
+    expect(overCredit([sale(1, 1, 8000), reversal(2, 1, 1), reversal(3, 1, 1)])).toEqual([]);
+  });
+
+  it("another terminal's sale refunded here is matched by its RRN's entry across the whole ledger, with that terminal's own credits", () => {
+    // Sale at terminal OTHER, refunded 5000 there and 5000 here.
+    const ledger = [sale(1, 1, 8000, OTHER), refund(2, 7, 5000, 1, OTHER), refund(3, 2, 5000, 1)];
+    expect(overCredit(ledger)).toEqual([
+      { invariant: 'no-over-credit', batch: 1, stan: 2, detail: 'sale of 8000 fen (ledger seq 1, RRN 000000000001, terminal 87654321) credited back 10000, 2000 beyond its debit: refund seq 2 5000, refund seq 3 (terminal 12345678) 5000' },
+    ]);
+    // The other terminal, checked, sees its own sale over-credited too.
+    expect(overCredit(ledger, OTHER).map((v) => [v.batch, v.stan])).toEqual([[1, 1]]);
+    // Another terminal's credits of its own sale are that terminal's business, not this one's.
+    expect(overCredit([sale(1, 1, 8000, OTHER), refund(2, 7, 5000, 1, OTHER), refund(3, 8, 5000, 1, OTHER)])).toEqual([]);
+    // Within the sale, across terminals: clean.
+    expect(overCredit([sale(1, 1, 8000, OTHER), refund(2, 7, 5000, 1, OTHER), refund(3, 2, 3000, 1)])).toEqual([]);
+  });
+
+  it('a credit this terminal sent that names no debit the ledger holds is a credit beyond a debit of nothing', () => {
+    expect(overCredit([refund(1, 2, 3000, undefined)])).toEqual([
+      { invariant: 'no-over-credit', batch: 1, stan: 2, detail: 'refund seq 1 credited 3000 fen and names no original: a credit beyond any debit' },
+    ]);
+    expect(overCredit([refund(1, 2, 3000, 9)]).map((v) => v.detail)).toEqual(['refund seq 1 credited 3000 fen and names ledger seq 9, which the ledger does not hold: a credit beyond any debit']);
+    expect(overCredit([{ ...sale(1, 1, 8000), txn: 'preauth' }, refund(2, 2, 3000, 1)]).map((v) => v.detail)).toEqual(['refund seq 2 credited 3000 fen and names ledger seq 1, a preauth: a credit beyond any debit']);
+    // Reversed at the acquirer, it gave nothing; another terminal's is that terminal's.
+    expect(overCredit([refund(1, 2, 3000, undefined), reversal(2, 2, 1)])).toEqual([]);
+    expect(overCredit([refund(1, 2, 3000, undefined, OTHER)])).toEqual([]);
+  });
+
+  it('runs with the other checks, mid-run too: a credit the acquirer holds has reached the card whatever the journal still owes', () => {
+    // Journal: sale approved, refund approved, void approved — each agrees with the ledger, so only this check speaks.
+    const kinds = (kind: string, stan: number, amount: number) => rec(TerminalRecord.authIntent.name, { stan, batch: 1, kind, amount, currency: '156', maskedPan: '621214*********0006', entryMode: '902', at: '', reversalImage: {} });
+    const records = [kinds('sale', 1, 8000), approved(1), kinds('refund', 2, 3000), approved(2), kinds('void', 3, 8000), approved(3)];
+    const ledger = [sale(1, 1, 8000), refund(2, 2, 3000, 1), voidOf(3, 3, 8000, 1)];
+    for (const mid of [false, true]) expect(check(records, ledger, [], mid)).toEqual(['no-over-credit']);
+    // The refund's reversal owed in the journal, not yet at the acquirer: the money is still out.
+    const owed = [kinds('sale', 1, 8000), approved(1), kinds('refund', 2, 3000), required(2), kinds('void', 3, 8000), approved(3)];
+    expect(check(owed, ledger, [], true)).toEqual(['no-over-credit']);
+  });
+});

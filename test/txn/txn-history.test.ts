@@ -8,11 +8,11 @@ import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { terminalFold } from '../../firmware-ts/txn/terminal-fold.js';
 import { openTerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
 import { terminalStateFold, type TerminalState, type TxnView } from '../../firmware-ts/txn/terminal-state.js';
-import { rebuildTxns, refundedOf, reprintable, reversalIntent, saleByRrn, settledSale, viewByRrn, viewByStan } from '../../firmware-ts/txn/txn-history.js';
+import { rebuildTxns, refundedOf, reprintable, reversalIntent, saleByRrn, settledSale, viewByRrn, viewByStan, viewIn, voidedBy } from '../../firmware-ts/txn/txn-history.js';
 import { SimDisk } from '../../host-bridge/terminal-sim/sim-disk.js';
 
 const at = '2026-12-02T10:00:00.000Z';
-type Kind = 'sale' | 'void' | 'refund' | 'preauth' | 'preauth-completion' | 'balance';
+type Kind = 'sale' | 'void' | 'refund' | 'preauth' | 'preauth-completion' | 'preauth-void' | 'balance';
 
 /** The records of a terminal's history, written as the engine writes them; batch follows the settlements. */
 class History {
@@ -191,6 +191,32 @@ describe('refundedOf: what refunds of a sale may have given back', () => {
     expect(refundedOf(s, sale)).toEqual({ fen: 1_000 + 40 + 5 + 600 + 20, unconfirmed: 40 + 5 + 600 + 20 });
     expect(refundedOf(s, 'RRN000000099')).toEqual({ fen: 7_000, unconfirmed: 0 });
     expect(refundedOf(s, 'RRN000000002'), 'a refund\'s own RRN').toEqual({ fen: 0, unconfirmed: 0 });
+  });
+});
+
+describe('voidedBy: the void standing against a transaction, which its slip must name', () => {
+  it("a sale's void; a pre-authorization's pre-authorization void, not its completion; a void reversed stands against nothing", () => {
+    const h = new History()
+      .done(1, 'sale', 1_000, 'RRN000000001')
+      .done(2, 'void', 1_000, 'RRN000000002', { stan: 1, rrn: 'RRN000000001' })
+      .done(3, 'sale', 2_000, 'RRN000000003')
+      // A void approved, then reversed (its card refused the approval): the sale stands again.
+      .intent(4, 'void', 2_000, { stan: 3, rrn: 'RRN000000003' }).approved(4, 'RRN000000004').reversal(4, '06').cleared(4)
+      // A void whose reply never came: no approval, nothing used up.
+      .intent(5, 'void', 2_000, { stan: 3, rrn: 'RRN000000003' }).reversal(5, '98').cleared(5)
+      .done(6, 'preauth', 5_000, 'RRN000000006')
+      .done(7, 'preauth-void', 5_000, 'RRN000000007', { stan: 6 })
+      .settle()
+      // Batch 2 uses STANs 6 and 7 again: a pre-authorization completed by 7 ...
+      .done(6, 'preauth', 6_000, 'RRN000000016')
+      .done(7, 'preauth-completion', 6_000, 'RRN000000017', { stan: 6 })
+      .settle()
+      // ... and in batch 3 another one with the same STANs, voided: it says nothing of batch 2's.
+      .done(6, 'preauth', 7_000, 'RRN000000026')
+      .done(7, 'preauth-void', 7_000, 'RRN000000027', { stan: 6 });
+    const s = h.state();
+    const of = (batch: number, stan: number) => voidedBy(s, viewIn(s, batch, stan)!);
+    expect([of(1, 1), of(1, 2), of(1, 3), of(1, 6), of(2, 6), of(3, 6)]).toEqual([2, undefined, undefined, 7, undefined, 7]);
   });
 });
 

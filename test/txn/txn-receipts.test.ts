@@ -104,6 +104,50 @@ describe('the sales slip', () => {
   });
 });
 
+describe('the slip of a sale a void undid (voidedBy)', () => {
+  it('in English, a duplicate of the customer copy: VOIDED at both ends inside the duplicate marks, the void\'s trace number after the sale\'s', () => {
+    expect(paper(salesSlipJobOf(sale, { rrn: '123456789012', authCode: 'A1B2C3' }, merchantOf(config), 'en', true, 'customer', 43))).toEqual([
+      [
+        '  POS SALES SLIP',
+        '       *** DUPLICATE ***',
+        '         *** VOIDED ***',
+        '         CUSTOMER COPY',
+        ...HEAD_EN,
+        'CARD NO.:       622202******1234',
+        'CARD TYPE:              UnionPay',
+        'ENTRY MODE:             CHIP (I)',
+        'TRANS TYPE:                 SALE',
+        'BATCH NO.:                000003',
+        'VOUCHER NO.:              000042',
+        'TRACE NO.:                000042',
+        'VOID TRACE NO.:           000043',
+        'REF NO.:            123456789012',
+        'AUTH CODE:                A1B2C3',
+        'DATE/TIME:   2026-03-05 09:03:07',
+        '--------------------------------',
+        'AMOUNT:               CNY 123.45',
+        '--------------------------------',
+        '    PLEASE KEEP THIS RECEIPT',
+        '         *** VOIDED ***',
+        '       *** DUPLICATE ***',
+      ],
+    ]);
+  });
+
+  it('in Chinese, both copies of an original: 已撤销(VOIDED) at both ends of each, the amount as the sale was (no minus: the void slip carries the credit)', () => {
+    const pages = paper(salesSlipJobOf(sale, { rrn: '123456789012', authCode: 'A1B2C3' }, merchantOf(config), 'zh', false, 'both', 43));
+    expect(pages).toHaveLength(2);
+    for (const page of pages) {
+      expect(page[1]).toBe('         已撤销(VOIDED)');
+      expect(page.filter((l) => l.includes('已撤销'))).toHaveLength(2);
+      expect(page).toContain('撤销流水号:               000043');
+      expect(page).toContain('金额:                   123.45元');
+      expect(page).not.toContain('             重打印');
+    }
+    expect(pages[0]!.at(-1)).toBe('         已撤销(VOIDED)');
+  });
+});
+
 describe('the 冲正未完成 slip of a stuck reversal', () => {
   const rev: OwedReversal = { seq: 9, kind: 'sale', amount: 12_345, maskedPan: '622202******1234', reason: '98', attempts: 3, stuck: true };
   const clock = new ManualClock(NOW);
