@@ -120,6 +120,8 @@ describe('a rotation cut by the power', () => {
   it('before the seal was durable: the empty new segment is removed and appends go on in the old one', async () => {
     const cut = await cutRotation('seal', 'drop');
     expect(cut.disk.list(DIR)).toContain(cut.cutName);
+    // Verify (which the daemon runs before open) calls the half-made rotation what it is: not a gap, not damage.
+    expect(verifyJournal(DIR, { storage: cut.disk, deviceKey: KEY, types: types() })).toMatchObject({ corrupt: null, tampered: null, segments: cut.names.length + 1, lastSeq: cut.nextSeq - 1 });
     const j = await open(cut.disk);
     expect(j.segmentNames()).toEqual(cut.names);
     expect(cut.disk.list(DIR)).not.toContain(cut.cutName);
@@ -153,6 +155,15 @@ describe('a rotation cut by the power', () => {
 
   it('after the seal, before the checkpoint: the old segment is folded with its seal and the checkpoint is written', async () => {
     const cut = await cutRotation('checkpoint', 'drop');
+    expect(verifyJournal(DIR, { storage: cut.disk, deviceKey: KEY, types: types() })).toMatchObject({ corrupt: null, tampered: null, lastSeq: cut.nextSeq });
+    // The empty newest segment follows a seal, so it is a real segment: its header is checked like any other.
+    const header = Buffer.from(cut.disk.readFile(at(cut.cutName)).subarray(0, SEGMENT_HEADER_BYTES));
+    const forged = Buffer.from(header);
+    forged[45] = forged[45]! ^ 0x01;
+    forged.writeUInt32LE(crc32(forged.subarray(0, 56)), 56);
+    cut.disk.damage(at(cut.cutName), 0, forged);
+    expect(verifyJournal(DIR, { storage: cut.disk, deviceKey: KEY, types: types() }).tampered).toEqual({ segment: cut.cutName, offset: 40, seq: cut.nextSeq + 1, reason: 'segment header MAC mismatch (altered header or wrong device key)' });
+    cut.disk.damage(at(cut.cutName), 0, header);
     const j = await open(cut.disk);
     expect(j.segmentNames()).toEqual([...cut.names, cut.cutName]);
     // The fold saw the old segment's notes and not its seal (the state is what was acknowledged).

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, crc32, decodeSegmentHeader, encodeSegmentHeader, encodeSegmentHeaderBody, macHeaderBytes, recordSpan } from '../../protocol/journal/format.js';
 import { RecordChain } from '../../firmware-ts/journal/chain.js';
 import { verifyJournal, type VerifiedRecord } from '../../firmware-ts/journal/verify.js';
+import type { SegmentSummary } from '../../firmware-ts/journal/verified-segments.js';
 import { RecordTypes } from '../../firmware-ts/journal/record-types.js';
 import { INTERNAL_TYPES } from '../../firmware-ts/journal/internal-types.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
@@ -115,5 +116,105 @@ describe('verify report', () => {
     expect(r.corrupt).toMatchObject({ segment: newest, offset: at });
     expect(r.corrupt!.reason).toBe(`record seq ${victim.seq} payload is not valid JSON`);
     expect(SEGMENT_HEADER_BYTES).toBeLessThan(at);
+  });
+
+  it('no segments at all: an empty report, nothing missing', () => {
+    const dir = path.join(root, 'empty');
+    fs.mkdirSync(dir);
+    expect(verifyJournal(dir, { types, deviceKey: key })).toEqual({
+      dir,
+      records: 0,
+      segments: 0,
+      firstSeq: null,
+      lastSeq: null,
+      bytes: 0,
+      tornTailBytes: 0,
+      tornTail: null,
+      corrupt: null,
+      chainChecked: true,
+      tampered: null,
+      retainedThroughSeq: 0,
+      recordTypes: {},
+    });
+  });
+
+  it('a garbled last record of an older segment: corrupt there, never a torn tail (only the newest segment can be torn)', () => {
+    const dir = copyTemplate(template, root, 'older-tail');
+    const seg = segmentsOf(dir)[1]!;
+    const seal = records.filter((x) => x.segment === seg).at(-1)!;
+    expect(seal.type).toBe('journal.sealed');
+    const file = path.join(dir, seg);
+    const img = fs.readFileSync(file);
+    // In the newest segment this is what a power cut mid-write leaves (see the torn-tail test above).
+    img.fill(0xee, seal.offset + RECORD_HEADER_BYTES, seal.offset + recordSpan(seal.payload.length));
+    fs.writeFileSync(file, img);
+    const r = verifyJournal(dir, { types, deviceKey: key });
+    expect(r.tornTail).toBeNull();
+    expect(r.corrupt).toMatchObject({ segment: seg, offset: seal.offset });
+  });
+
+  it('a segment whose header and name start before the previous one ends (an overlap): corrupt at offset 16, naming both seqs', () => {
+    const dir = copyTemplate(template, root, 'overlap');
+    const segs = segmentsOf(dir);
+    const firstOf2 = Number.parseInt(segs[2]!.slice(4, 20), 16);
+    const moved = `seg-${(firstOf2 - 3).toString(16).padStart(16, '0')}.wal`;
+    fs.renameSync(path.join(dir, segs[2]!), path.join(dir, moved));
+    resign(path.join(dir, moved), (h) => void (h.firstSeq = firstOf2 - 3));
+    const r = verifyJournal(dir, { types, deviceKey: key });
+    expect(r.corrupt).toEqual({ segment: moved, offset: 16, reason: `segment starts at seq ${firstOf2 - 3}, but the previous one ends before seq ${firstOf2}` });
+  });
+
+  /** The seal of segment `index` signed again with a changed header field: its own MAC good, the next header no longer chains to it. */
+  function resealed(dir: string, index: number): string {
+    const seg = segmentsOf(dir)[index]!;
+    const seal = records.find((x) => x.segment === seg && x.type === 'journal.sealed')!;
+    const before = records.find((x) => x.seq === seal.seq - 1)!;
+    expect(before.segment).toBe(seg);
+    const file = path.join(dir, seg);
+    const img = fs.readFileSync(file);
+    const at = seal.offset;
+    const length = img.readUInt32LE(at + 4);
+    img.writeUInt32LE(img.readUInt32LE(at + 24) - 1, at + 24);
+    const mac = new RecordChain(key).recordMac(Buffer.from(img.subarray(before.offset + 32, before.offset + 48)), Buffer.from(img.subarray(at + 4, at + 32)), img.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + length));
+    mac.copy(img, at + 32);
+    img.writeUInt32LE(crc32(img.subarray(at + 4, at + RECORD_HEADER_BYTES + length)), at);
+    fs.writeFileSync(file, img);
+    return segmentsOf(dir)[index + 1]!;
+  }
+
+  it('a re-signed seal the next segment does not chain to: tampered at that header, whether or not the next segment is taken from `verified`', () => {
+    const dir = copyTemplate(template, root, 'reseal');
+    const summaries = new Map<string, SegmentSummary>();
+    verifyJournal(dir, { types, deviceKey: key, onSegmentPassed: (s) => summaries.set(s.name, s) });
+    // A verify given only onSegmentPassed (the daemon's first boot) hears every older segment.
+    expect([...summaries.keys()]).toEqual(segmentsOf(dir).slice(0, -1));
+    const next = resealed(dir, 1);
+    const expected = { segment: next, offset: 24, seq: Number.parseInt(next.slice(4, 20), 16), reason: 'segment does not chain to the one before it' };
+    expect(verifyJournal(dir, { types, deviceKey: key }).tampered).toEqual(expected);
+    const passed: string[] = [];
+    const cached = verifyJournal(dir, { types, deviceKey: key, verified: summaries, onSegmentPassed: (s) => passed.push(s.name) });
+    expect(cached.tampered).toEqual(expected);
+    // The segments before the re-signed one still pass (one of them from the cache); the one after it is the cached one that no longer joins.
+    expect(passed).toContain(segmentsOf(dir)[0]);
+  });
+
+  it('a deleted middle segment, the next one taken from `verified`: the gap is still found', () => {
+    const dir = copyTemplate(template, root, 'gap-cached');
+    const summaries = new Map<string, SegmentSummary>();
+    verifyJournal(dir, { types, deviceKey: key, onSegmentPassed: (s) => summaries.set(s.name, s) });
+    const segs = segmentsOf(dir);
+    fs.rmSync(path.join(dir, segs[2]!));
+    const full = verifyJournal(dir, { types, deviceKey: key });
+    expect(full.corrupt?.reason).toMatch(/^segment is missing: seq \d+\.\.\d+ is in no segment \(a gap between segments\)$/);
+    expect(verifyJournal(dir, { types, deviceKey: key, verified: summaries })).toEqual(full);
+  });
+
+  it('with onRecord, `verified` is not used: every record is heard', () => {
+    const dir = copyTemplate(template, root, 'cached-onrecord');
+    const summaries = new Map<string, SegmentSummary>();
+    verifyJournal(dir, { types, deviceKey: key, onSegmentPassed: (s) => summaries.set(s.name, s) });
+    const heard: number[] = [];
+    verifyJournal(dir, { types, deviceKey: key, verified: summaries, onRecord: (r) => heard.push(r.seq) });
+    expect(heard).toEqual(records.map((r) => r.seq));
   });
 });
