@@ -4,6 +4,7 @@
 // with its CRC fixed up, in a segment it vouched for is still refused; and a `verified` file that was
 // edited, comes from another terminal, or names bytes that are no longer there buys nothing.
 import { beforeAll, describe, expect, it } from 'vitest';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crc32, RECORD_HEADER_BYTES } from '../../protocol/journal/format.js';
@@ -145,7 +146,54 @@ describe('the boot verify with `verified`', () => {
       },
     };
     const r = refuseDamagedJournal(dir, { deviceKey: key, types, storage: full });
-    expect(r).toMatchObject({ reused: 0, saveError: expect.stringContaining('ENOSPC') });
+    expect(r).toMatchObject({ reused: 0, saveError: `ENOSPC ENOSPC: no space left on device, open '${path.join(dir, `${VERIFIED_FILE}.tmp`)}'` });
     expect(fs.existsSync(path.join(dir, VERIFIED_FILE))).toBe(false);
+    // An error without a code is given by its message alone.
+    const gone: Storage = { ...nodeStorage, open: (p, mode) => (mode === 'create' ? (() => { throw new Error('disk gone'); })() : nodeStorage.open(p, mode)) };
+    expect(refuseDamagedJournal(dir, { deviceKey: key, types, storage: gone }).saveError).toBe('disk gone');
+  });
+
+  it('`verified` is the JOURNAL_FORMAT §9.1 document: HMAC-SHA256 under HMAC(device key, "pos-journal verified segments v1"); a crash’s leftover temp file is replaced', () => {
+    const dir = copyJournal('format');
+    fs.writeFileSync(path.join(dir, `${VERIFIED_FILE}.tmp`), 'half a file from a power cut');
+    check(dir);
+    expect(fs.existsSync(path.join(dir, `${VERIFIED_FILE}.tmp`))).toBe(false);
+    const doc = JSON.parse(fs.readFileSync(path.join(dir, VERIFIED_FILE), 'utf8'));
+    const fileKey = crypto.createHmac('sha256', key).update('pos-journal verified segments v1').digest();
+    expect(doc.version).toBe(1);
+    expect(doc.mac).toBe(crypto.createHmac('sha256', fileKey).update(JSON.stringify(doc.segments)).digest('base64url'));
+    expect(doc.segments.map((x: { name: string }) => x.name)).toEqual(segmentsOf(dir).slice(0, -1));
+  });
+
+  it('an authentic `verified` of another version, or whose segments are not a list, buys nothing', () => {
+    const dir = copyJournal('other-version');
+    check(dir);
+    const file = path.join(dir, VERIFIED_FILE);
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const fileKey = crypto.createHmac('sha256', key).update('pos-journal verified segments v1').digest();
+    const signed = (segments: unknown, version: number) => JSON.stringify({ version, segments, mac: crypto.createHmac('sha256', fileKey).update(JSON.stringify(segments)).digest('base64url') });
+    fs.writeFileSync(file, signed(doc.segments, 1));
+    expect(loadVerifiedSegments(nodeStorage, dir, key).size).toBe(doc.segments.length);
+    fs.writeFileSync(file, signed(doc.segments, 2));
+    expect(loadVerifiedSegments(nodeStorage, dir, key).size).toBe(0);
+    fs.writeFileSync(file, signed(Object.fromEntries(doc.segments.map((x: { name: string }) => [x.name, x])), 1));
+    expect(loadVerifiedSegments(nodeStorage, dir, key).size).toBe(0);
+  });
+
+  it('an authentic entry that no longer matches its segment: the segment is read again and the file corrected, so the next boot reuses it', () => {
+    const dir = copyJournal('stale-entry');
+    check(dir);
+    const file = path.join(dir, VERIFIED_FILE);
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const right = doc.segments[1].sha256;
+    doc.segments[1].sha256 = right.replace(/^./, (c: string) => (c === 'A' ? 'B' : 'A'));
+    const fileKey = crypto.createHmac('sha256', key).update('pos-journal verified segments v1').digest();
+    doc.mac = crypto.createHmac('sha256', fileKey).update(JSON.stringify(doc.segments)).digest('base64url');
+    fs.writeFileSync(file, JSON.stringify(doc));
+    const older = segmentsOf(dir).length - 1;
+    // Same number of segments passed as the file names, one of them not reused: the file is written again.
+    expect(check(dir)).toEqual({ segments: older + 1, reused: older - 1 });
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).segments[1].sha256).toBe(right);
+    expect(check(dir)).toEqual({ segments: older + 1, reused: older });
   });
 });
