@@ -224,7 +224,7 @@ export type StatusResult =
     };
 
 /** `voidedBy`: the reprinted transaction was undone by the void with that STAN, and its slip says so (已撤销 / VOIDED). */
-export type ReprintResult = { kind: 'printed'; stan: number; voidedBy?: number } | { kind: 'not-printed'; stan: number; reason: string } | { kind: 'not-found' };
+export type ReprintResult = { kind: 'printed'; stan: number; voidedBy?: number } | { kind: 'not-printed'; stan: number; reason: string } | { kind: 'not-found'; detail: string };
 
 /** What `posj status --json` shows. */
 export interface EngineHealth {

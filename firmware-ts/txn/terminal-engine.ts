@@ -32,7 +32,7 @@ import type { PlantedBugs } from './planted-bugs.js';
 import { RECEIPT_JOB_STARTED, TerminalRecord, type AuthIntent, type AuthKind, type AuthOutcome, type ReceiptNotPrinted, type ReceiptPrinted } from './records.js';
 import { requestIdProblem } from './request-id.js';
 import { DEFAULT_REVERSAL_POLICY, ReversalSender, type RoundResult } from './reversal-sender.js';
-import { newestView, refundedOf, reprintable, reversalIntent, saleByRrn, settledSale, viewByRequestId, viewByRrn, viewByStan, viewIn, voidedBy, type Refunded, type TxnView } from './txn-history.js';
+import { newestView, noSlipDetail, refundedOf, reprintable, reversalIntent, saleByRrn, settledSale, viewByRequestId, viewByRrn, viewByStan, viewIn, voidedBy, type Refunded, type TxnView } from './txn-history.js';
 import { batchFullDetail, batchIsFull, batchLimitPolicy } from './batch-limit.js';
 import { nextStan, Settlement } from './settlement.js';
 import { buildRequest, localStamp, pad6, reversalImage, type RequestSpec } from './txn-messages.js';
@@ -269,8 +269,9 @@ export class TerminalEngine implements TerminalEngineApi {
 
   reprint(q: { last: true } | { stan: number }): Promise<ReprintResult> {
     return this.serialize(async () => {
-      const v = reprintable(this.state, 'last' in q ? undefined : q.stan);
-      if (!v) return { kind: 'not-found' };
+      const stan = 'last' in q ? undefined : q.stan;
+      const v = reprintable(this.state, stan);
+      if (!v) return { kind: 'not-found', detail: noSlipDetail(this.state, stan) };
       const r = await this.printSlip(v, 'reprint');
       const voided = voidedBy(this.state, v);
       return r === 'printed' ? { kind: 'printed', stan: v.intent.stan, ...(voided !== undefined ? { voidedBy: voided } : {}) } : { kind: 'not-printed', stan: v.intent.stan, reason: r.reason };

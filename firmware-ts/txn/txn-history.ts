@@ -10,6 +10,7 @@ import { INTERNAL_TYPES } from '../journal/internal-types.js';
 import { readRecord, readRecordsFrom, type ReadableJournal } from '../journal/record-reader.js';
 import { RecordTypes } from '../journal/record-types.js';
 import type { JournalRecord } from '../journal/state-machine.js';
+import { NOT_SENT } from './authorization.js';
 import { TerminalRecord, type AuthIntent } from './records.js';
 import { txnByRequestId } from './request-id-index.js';
 import { TERMINAL_STATE_VERSION, terminalStateFold, type TerminalState, type TxnView } from './terminal-state.js';
@@ -109,6 +110,29 @@ export function voidedBy(s: TerminalState, v: TxnView): number | undefined {
   const consumer = newest(s, (x) => (x.seq > v.seq && x.seq < until && x.intent.stan === by && x.intent.original?.stan === v.intent.stan ? x : undefined));
   const undoes = v.intent.kind === 'sale' ? 'void' : v.intent.kind === 'preauth' ? 'preauth-void' : undefined;
   return undoes !== undefined && consumer?.intent.kind === undoes ? by : undefined;
+}
+
+const REVERSAL_WORDS: Record<NonNullable<TxnView['reversal']>['state'], string> = {
+  cleared: 'the acquirer confirmed its reversal, the card is not charged',
+  owed: 'its reversal is still owed; the card is not charged once the acquirer answers it',
+  stuck: 'its reversal is stuck (the acquirer has not confirmed it): call the acquirer',
+  closed: 'its reversal was closed by a supervisor',
+};
+
+/**
+ * Why there is no slip to reprint, in the words the cashier reads: the newest transaction kept with that STAN
+ * (the open batch's first) and what became of it, or that none is kept.
+ */
+export function noSlipDetail(s: TerminalState, stan?: number): string {
+  if (stan === undefined) return 'no approved transaction with a slip is kept';
+  const v = newest(s, (x) => (x.intent.stan === stan && x.intent.batch === s.batch ? x : undefined)) ?? newest(s, (x) => (x.intent.stan === stan ? x : undefined));
+  if (!v) return 'no transaction with that STAN is kept';
+  if (v.intent.kind === 'balance') return 'a balance inquiry prints no slip';
+  if (v.reversal) return `it failed and has no slip: ${REVERSAL_WORDS[v.reversal.state]}`;
+  if (!v.outcome) return 'its outcome is not known yet: the terminal decides it when it restarts';
+  if (v.outcome.result === 'approved') return 'it was approved but is not one a slip is reprinted for';
+  if (v.outcome.responseCode === NOT_SENT) return 'it was never sent (nothing reached the acquirer): it has no slip';
+  return `it was declined (response code ${v.outcome.responseCode}): it has no slip`;
 }
 
 /** The latest approved sale with this STAN in a batch already settled (a void must become a refund). */

@@ -257,7 +257,7 @@ describe('reprint', () => {
     expect(rig.printer.jobs.at(-1)).toBe(`slip-1-${stanOf(b)}-dup`);
     expect(await rig.run(engine.reprint({ stan: stanOf(a) }))).toEqual({ kind: 'printed', stan: stanOf(a) });
     expect(rig.printer.jobs.at(-1)).toBe(`slip-1-${stanOf(a)}-dup`);
-    expect(await rig.run(engine.reprint({ stan: stanOf(bal) }))).toEqual({ kind: 'not-found' });
+    expect(await rig.run(engine.reprint({ stan: stanOf(bal) }))).toEqual({ kind: 'not-found', detail: 'a balance inquiry prints no slip' });
     rig.printer.working = false;
     const printed = rig.records(TerminalRecord.receiptPrinted.name).length;
     expect(await rig.run(engine.reprint({ stan: stanOf(a) }))).toEqual({ kind: 'not-printed', stan: stanOf(a), reason: 'paper-end' });
@@ -266,6 +266,43 @@ describe('reprint', () => {
     expect(rig.records(TerminalRecord.receiptNotPrinted.name)).toEqual([]);
     expect(engine.health().pendingReceipts).toEqual([]);
     expect(rig.events.at(-1)).toEqual({ type: 'receipt-pending', stan: stanOf(a), reason: 'paper-end' });
+  });
+});
+
+describe('a reprint with no slip says why', () => {
+  it('declined, never sent, in flight, reversed in each state, nothing kept: the words the cashier reads', async () => {
+    const { rig, engine } = await booted({ refuseSalesWhileStuck: false }, { rules: [{ when: { amount: 510 }, then: { action: 'decline', code: '51' } }, { when: { amount: 4_200, mti: '0200' }, then: { action: 'drop-reply' } }, ...HOST_IGNORES_REVERSALS] });
+    const why = async (stan: number) => rig.run(engine.reprint({ stan }));
+    expect(await rig.run(engine.reprint({ last: true }))).toEqual({ kind: 'not-found', detail: 'no approved transaction with a slip is kept' });
+    expect(await why(4_242)).toEqual({ kind: 'not-found', detail: 'no transaction with that STAN is kept' });
+    const declined = await rig.run(engine.sale(510));
+    expect(await why(stanOf(declined))).toEqual({ kind: 'not-found', detail: 'it was declined (response code 51): it has no slip' });
+    rig.unplug();
+    const notSent = await rig.run(engine.sale(600));
+    expect(await why(stanOf(notSent))).toEqual({ kind: 'not-found', detail: 'it was never sent (nothing reached the acquirer): it has no slip' });
+    rig.reachable = true;
+    const stuck = await rig.run(engine.sale(4_200));
+    expect(stuck).toMatchObject({ kind: 'reversed', reversal: 'stuck' });
+    expect(await why(stanOf(stuck))).toEqual({ kind: 'not-found', detail: 'it failed and has no slip: its reversal is stuck (the acquirer has not confirmed it): call the acquirer' });
+    await rig.run(engine.closeReversal({ stan: stanOf(stuck), password: PASSWORD, reason: 'acquirer says no debit' }));
+    expect(await why(stanOf(stuck))).toEqual({ kind: 'not-found', detail: 'it failed and has no slip: its reversal was closed by a supervisor' });
+    const flying = await inFlight(rig, 1_000);
+    expect(await why(flying)).toEqual({ kind: 'not-found', detail: 'its outcome is not known yet: the terminal decides it when it restarts' });
+    expect(rig.printer.jobs.filter((j) => j.startsWith('slip-'))).toEqual([]);
+  });
+
+  it('a reversal owed, then cleared', async () => {
+    const { rig, engine } = await booted();
+    // The reply lost with the line: the reversal cannot be sent yet.
+    rig.cutOnWrite = { at: 'after-host', cut: () => rig.unplug() };
+    const owed = await rig.run(engine.sale(4_300));
+    expect(owed).toMatchObject({ kind: 'reversed' });
+    expect(engine.status({ stan: stanOf(owed) })).toMatchObject({ reversal: { state: 'pending' } });
+    expect(await rig.run(engine.reprint({ stan: stanOf(owed) }))).toEqual({ kind: 'not-found', detail: 'it failed and has no slip: its reversal is still owed; the card is not charged once the acquirer answers it' });
+    rig.reachable = true;
+    await rig.run(engine.sendReversals());
+    expect(engine.status({ stan: stanOf(owed) })).toMatchObject({ reversal: { state: 'cleared' } });
+    expect(await rig.run(engine.reprint({ stan: stanOf(owed) }))).toEqual({ kind: 'not-found', detail: 'it failed and has no slip: the acquirer confirmed its reversal, the card is not charged' });
   });
 });
 

@@ -317,7 +317,7 @@ describe('printer', () => {
     expect(await rig.run(engine.reprint({ last: true }))).toMatchObject({ kind: 'printed' });
     expect(await rig.run(engine.reprint({ stan: a.kind === 'approved' ? a.stan : 0 }))).toMatchObject({ kind: 'printed' });
     expect(rig.printer.jobs.filter((j) => j.endsWith('-dup'))).toHaveLength(2);
-    expect(await rig.run(engine.reprint({ stan: 4242 }))).toEqual({ kind: 'not-found' });
+    expect(await rig.run(engine.reprint({ stan: 4242 }))).toEqual({ kind: 'not-found', detail: 'no transaction with that STAN is kept' });
   });
 });
 
