@@ -53,6 +53,7 @@ const SUITES = [
   'test/journal/json-copy.test.ts',
   'test/journal/device-key.test.ts',
   'test/journal/record-reader.test.ts',
+  'test/journal/segment-io.test.ts',
   'test/journal/chain.test.ts',
   'test/journal/errors.test.ts',
   'test/journal/synthetic-sales.test.ts',

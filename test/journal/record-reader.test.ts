@@ -114,6 +114,31 @@ describe('record reader', () => {
   });
 });
 
+describe('record reader and where a segment may be torn', () => {
+  it('a garbled last batch of an older segment stops the read; the same in the newest segment is a torn tail the writer has not acknowledged', async () => {
+    const disk = new SimDisk();
+    const { journal, seqs } = await written(disk);
+    const names = journal.segmentNames();
+    await journal.close();
+    const types = new RecordTypes([...INTERNAL_TYPES, NOTE_V1]);
+    const live = { dir: DIR, segmentNames: () => names };
+    const garble = (name: string, at: number, bytes: number) => disk.damage(`${DIR}/${name}`, at, Buffer.alloc(bytes, 0xee));
+    // The newest segment: bytes past its last batch, as a power cut mid-write leaves them.
+    const newest = disk.readFile(`${DIR}/${names.at(-1)!}`);
+    let end = newest.length;
+    while (end > 0 && newest[end - 1] === 0) end--;
+    garble(names.at(-1)!, Math.ceil(end / 8) * 8 + 8, 64);
+    const all = [...readRecordsFrom({ journal: live, storage: disk, types }, seqs[0]!)].filter((r) => r.type === 'test.note');
+    expect(all.map((r) => r.seq)).toEqual(seqs);
+    // An older segment's seal, its last batch, garbled: corruption there, never cut as a torn tail.
+    const older = disk.readFile(`${DIR}/${names[1]!}`);
+    let sealEnd = older.length;
+    while (sealEnd > 0 && older[sealEnd - 1] === 0) sealEnd--;
+    garble(names[1]!, sealEnd - 8, 8);
+    expect(() => [...readRecordsFrom({ journal: live, storage: disk, types }, seqs[0]!)]).toThrow(JournalCorruptionError);
+  });
+});
+
 describe('record types', () => {
   it('refuses a code or version the format cannot carry, and a code another type holds', () => {
     const t = new RecordTypes();
