@@ -50,12 +50,34 @@ describe('synthetic sales', () => {
   });
 
   it('leave a batch with its open obligations (owed reversals, unprinted slips) until it settles', () => {
-    const { state } = fold(1, 499, 500);
-    const owed = Object.keys(state.reversals).length;
-    const unprinted = Object.keys(state.pendingReceipts).length;
-    expect(owed + unprinted).toBeGreaterThan(0);
-    expect(Object.keys(state.batchEntries).length).toBeGreaterThan(400);
+    const { state } = fold(1, 4_999, 5_000);
+    expect(Object.keys(state.reversals).length).toBeGreaterThan(0);
+    expect(Object.keys(state.pendingReceipts).length).toBeGreaterThan(0);
+    expect(Object.keys(state.batchEntries).length).toBeGreaterThan(4_000);
     expect(state.batch).toBe(1);
+  });
+
+  it('write the records the engine writes, with its values: a lost reply reversed (98, 0400) and mostly cleared at once, the rest cleared before settlement (25), settlement started then done after the batch', () => {
+    const steps = [...syntheticSteps(1, 1_000, 500)];
+    const payloads = (type: string) => steps.filter((x) => x.records[0]!.type === type).map((x) => x.records[0]!.payload as Record<string, unknown>);
+    const intents = payloads(TerminalRecord.authIntent.name);
+    expect(new Set(intents.map((i) => `${i.kind}|${i.currency}`))).toEqual(new Set(['sale|156']));
+    expect(new Set(intents.map((i) => i.entryMode))).toEqual(new Set(['051', '072']));
+    const required = payloads(TerminalRecord.reversalRequired.name);
+    expect(required.length).toBeGreaterThan(0);
+    expect(required.every((r) => r.reason === '98')).toBe(true);
+    expect(payloads(TerminalRecord.reversalAttempt.name).map((a) => [a.attempt, a.mti])).toEqual(required.map(() => [1, '0400']));
+    const cleared = payloads(TerminalRecord.reversalCleared.name);
+    expect(cleared.length).toBe(required.length);
+    expect(cleared.some((c) => c.responseCode === '00') && cleared.some((c) => c.responseCode === '25')).toBe(true);
+    expect(new Set(payloads(TerminalRecord.receiptPrinted.name).map((p) => p.copies))).toEqual(new Set(['both']));
+    expect(payloads(TerminalRecord.settlementStep.name).map((p) => [p.batch, p.step])).toEqual([[1, 'started'], [2, 'started']]);
+    expect(payloads(TerminalRecord.settlementDone.name).map((p) => [p.batch, p.balanced, p.nextBatch])).toEqual([[1, true, 2], [2, true, 3]]);
+    // The settlement comes after the batch's last sale and before the next batch's first.
+    const settledAt = payloads(TerminalRecord.settlementDone.name).map((p) => p.at as string);
+    expect(settledAt[0]! > (intents[499]!.at as string) && settledAt[0]! < (intents[500]!.at as string)).toBe(true);
+    expect(settledAt[1]! > (intents[999]!.at as string)).toBe(true);
+    expect(new Set(payloads(TerminalRecord.authOutcome.name).map((o) => o.rrn)).size).toBeGreaterThan(900);
   });
 
   it('number sale n with STAN ((n - 1) mod 999,999) + 1, in batch ⌈n / batchSize⌉, and give sale n the same records from any offset', () => {
