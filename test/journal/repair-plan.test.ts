@@ -221,6 +221,48 @@ describe('repair plan', () => {
     expect(second.plan!.stan.before).toBe(dry.plan!.stan.after);
   });
 
+  it('a damaged checkpoint opening a middle segment: the segment’s header stays, the cut is at its first record', async () => {
+    const disk = new SimDisk();
+    const all = await written(disk);
+    const names = wal(disk);
+    const checkpoint = all.find((r) => r.segment === names[2] && r.type === 'journal.checkpoint')!;
+    expect(checkpoint.offset).toBe(512);
+    flip(disk, names[2]!, checkpoint.offset + 60);
+    const { plan } = await repairJournal(DIR, options(disk, false));
+    expect(plan).toMatchObject({ cut: { segment: names[2], offset: 512, seq: checkpoint.seq }, segmentsMoved: names.slice(3), bytesMoved: size(disk, names[2]!) - 512 });
+  });
+
+  it('the first record of the whole journal damaged: the first segment keeps its header and the journal goes on from seq 1', async () => {
+    const disk = new SimDisk();
+    const all = await written(disk);
+    const names = wal(disk);
+    expect(all[0]!.seq).toBe(1);
+    flip(disk, names[0]!, all[0]!.offset + 52);
+    const { plan } = await repairJournal(DIR, options(disk, false));
+    expect(plan).toMatchObject({ cut: { segment: names[0], offset: all[0]!.offset, seq: 1 }, segmentsMoved: names.slice(1) });
+  });
+
+  it('a forged record in the first segment is damage to repair, not a wrong device key', async () => {
+    const disk = new SimDisk();
+    const all = await written(disk);
+    const names = wal(disk);
+    const target = all.filter((r) => r.segment === names[0] && r.type === 'toy.note').at(3)!;
+    forge(disk, target, 502, JSON.stringify({ n: 3 }));
+    const { plan } = await repairJournal(DIR, options(disk, false));
+    expect(plan).toMatchObject({ segment: names[0], offset: target.offset, cut: { segment: names[0], offset: target.offset, seq: target.seq } });
+  });
+
+  it('a journal its daemon holds open: the lock refuses the repair, and once closed it goes on', async () => {
+    const disk = new SimDisk();
+    const all = await written(disk);
+    const seg = wal(disk)[1]!;
+    flip(disk, seg, all.filter((r) => r.segment === seg).at(4)!.offset + 60);
+    const holder = disk.lock(DIR);
+    await expect(repairJournal(DIR, options(disk, true))).rejects.toMatchObject({ code: 'JOURNAL_LOCKED' });
+    holder.release();
+    expect((await repairJournal(DIR, options(disk, true))).applied).toBe(true);
+  });
+
   it('a damaged header of a middle segment: the segment goes whole, cut at the seal of the one before it', async () => {
     const disk = new SimDisk();
     const all = await written(disk);
@@ -373,10 +415,27 @@ describe('repair and what may fold', () => {
       flip(disk, newest, notes[0]!.offset + 60);
       const forged = { open: {}, counter: 0 };
       forge(disk, notes.at(-2)!, code, JSON.stringify(code === 1 ? { throughSeq: notes.at(-2)!.seq, retainedThroughSeq: 0, state: forged } : { state: forged }));
-      const { plan } = await repairJournal(DIR, options(disk, false));
+      // Even under a policy that lets every kind fold unauthenticated: a state-replacing record never does.
+      const { plan } = await repairJournal(DIR, options(disk, false, { policy: { ...policy, foldsUnverified: () => true } }));
       expect(plan!.obligations.length, `code ${code}`).toBeGreaterThan(0);
       expect(plan!.obligations).toContain('o1190');
     }
+  });
+
+  it('without the key every record folds: one the fold cannot take stops the plan naming it, one that is not JSON is left out', async () => {
+    const disk = new SimDisk();
+    const all = await written(disk);
+    const newest = wal(disk).at(-1)!;
+    const notes = all.filter((r) => r.segment === newest && r.type === 'toy.note');
+    flip(disk, newest, notes[0]!.offset + 60);
+    forge(disk, notes.at(-2)!, 502, '{"n":"x"');
+    const skipped = await repairJournal(DIR, options(disk, false, { deviceKey: null }));
+    expect(skipped.plan!.obligations).toContain('o1190');
+    forge(disk, notes.at(-3)!, 500, 'null');
+    const err = await repairJournal(DIR, options(disk, false, { deviceKey: null })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JournalError);
+    expect((err as JournalError).code).toBe('REPAIR_UNFOLDABLE');
+    expect((err as JournalError).message).toMatch(new RegExp(`^record seq ${notes.at(-3)!.seq} \\(toy\\.open\\) cannot be folded: .+; it is not one this terminal wrote \\(without the device key every record is folded as if authentic\\); nothing was changed$`));
   });
 
   it('a batch whose last record was destroyed never folds, though its first records read and verify', async () => {
