@@ -99,7 +99,8 @@ export function verifyJournal(dir: string, opts: VerifyOptions = {}): VerifyRepo
       }
       if (problem?.tampered) report.tampered ??= problem.tampered;
       takeSummary(report, known);
-      opts.onSegmentPassed?.(known);
+      // As for a segment read in full: once the chain broke, nothing from there on passed.
+      if (!report.tampered) opts.onSegmentPassed?.(known);
       prevMac = Buffer.from(known.lastMac, 'base64url');
       expectedFirst = known.nextSeq;
       prevSealed = known.sealed;
