@@ -130,7 +130,7 @@ export function noSlipDetail(s: TerminalState, stan?: number): string {
   if (v.intent.kind === 'balance') return 'a balance inquiry prints no slip';
   if (v.reversal) return `it failed and has no slip: ${REVERSAL_WORDS[v.reversal.state]}`;
   if (!v.outcome) return 'its outcome is not known yet: the terminal decides it when it restarts';
-  if (v.outcome.result === 'approved') return 'it was approved but is not one a slip is reprinted for';
+  // Approved and not reversed would have been reprintable: what is left was declined.
   if (v.outcome.responseCode === NOT_SENT) return 'it was never sent (nothing reached the acquirer): it has no slip';
   return `it was declined (response code ${v.outcome.responseCode}): it has no slip`;
 }
