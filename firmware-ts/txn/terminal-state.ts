@@ -368,20 +368,24 @@ function closed(view: TxnView | undefined): void {
 /** A void, pre-auth void or completion uses up its original while it stands; its reversal gives it back. */
 function consume(s: TerminalState, v: TxnView, on: boolean): void {
   const kind = v.intent.kind;
-  const originalStan = v.intent.original?.stan;
-  if (originalStan === undefined || !(kind === 'void' || kind === 'preauth-void' || kind === 'preauth-completion')) return;
-  // Records name the original by STAN only: it is the newest transaction with that STAN.
-  const original = newestWithStan(s, originalStan, v.seq);
+  const named = v.intent.original;
+  if (named?.stan === undefined || !(kind === 'void' || kind === 'preauth-void' || kind === 'preauth-completion')) return;
+  const original = newestOriginal(s, named.stan, named.rrn, v.seq);
   if (!original) return;
   if (on) original.consumedBy = v.intent.stan;
   else if (original.consumedBy === v.intent.stan) delete original.consumedBy;
 }
 
-function newestWithStan(s: TerminalState, stan: number, before: number): TxnView | undefined {
+/**
+ * The newest transaction before `before` with the STAN, and the RRN when the record names one: STANs come
+ * back after 999,999, so a completion of an old pre-authorization must not use up a newer sale. An original
+ * the host gave no RRN is named by its STAN only.
+ */
+export function newestOriginal(s: TerminalState, stan: number, rrn: string | undefined, before: number): TxnView | undefined {
   const seqs = Object.keys(s.txns);
   for (let i = seqs.length - 1; i >= 0; i--) {
     const v = s.txns[seqs[i]!]!;
-    if (v.seq < before && v.intent.stan === stan) return v;
+    if (v.seq < before && v.intent.stan === stan && (rrn === undefined || v.outcome?.rrn === rrn)) return v;
   }
   return undefined;
 }

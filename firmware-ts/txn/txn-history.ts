@@ -98,8 +98,8 @@ export function reprintable(s: TerminalState, stan?: number): TxnView | undefine
 export function voidedBy(s: TerminalState, v: TxnView): number | undefined {
   const by = v.consumedBy;
   if (by === undefined) return undefined;
-  // Records name an original by STAN only (terminal-state.ts consume): what used it up came after it and
-  // before the next transaction with its STAN (the same STANs come back in later batches).
+  // What used it up came after it and names its STAN and RRN (terminal-state.ts consume); one that names no
+  // RRN came before the next transaction with its STAN (the same STANs come back in later batches).
   let until = Infinity;
   for (const x of Object.values(s.txns)) {
     if (x.seq > v.seq && x.intent.stan === v.intent.stan) {
@@ -107,7 +107,9 @@ export function voidedBy(s: TerminalState, v: TxnView): number | undefined {
       break;
     }
   }
-  const consumer = newest(s, (x) => (x.seq > v.seq && x.seq < until && x.intent.stan === by && x.intent.original?.stan === v.intent.stan ? x : undefined));
+  const rrn = v.outcome?.rrn;
+  const names = (x: TxnView) => x.intent.original?.stan === v.intent.stan && (x.intent.original.rrn === undefined ? x.seq < until : x.intent.original.rrn === rrn);
+  const consumer = newest(s, (x) => (x.seq > v.seq && x.intent.stan === by && names(x) ? x : undefined));
   const undoes = v.intent.kind === 'sale' ? 'void' : v.intent.kind === 'preauth' ? 'preauth-void' : undefined;
   return undoes !== undefined && consumer?.intent.kind === undoes ? by : undefined;
 }

@@ -242,6 +242,29 @@ describe('reversals in the fold', () => {
     expect(l.s.txns[wrapped]!.consumedBy).toBeUndefined();
   });
 
+  it('a completion names its pre-authorization by RRN too: after the STAN wrapped, a newer sale with that STAN is not used up', () => {
+    const l = new Log();
+    const pre = l.intent(8, 'preauth', 5_000);
+    l.approve(8);
+    l.printed(8);
+    // 999,999 transactions later the counter is back at 8: a sale takes it, with its own RRN.
+    const wrapped = l.intent(8, 'sale', 1_000);
+    l.approve(8, { rrn: 'R8-wrapped', authCode: 'A8' });
+    l.printed(8);
+    l.intent(9, 'preauth-completion', 4_000, { original: { stan: 8, rrn: 'R8' } });
+    l.approve(9);
+    expect(l.s.txns[pre]!.consumedBy).toBe(9);
+    expect(l.s.txns[wrapped]!.consumedBy).toBeUndefined();
+    // A record that names no RRN (an original the host gave none) still finds the newest with the STAN.
+    l.intent(10, 'void', 1_000, { original: { stan: 8 } });
+    l.approve(10);
+    expect(l.s.txns[wrapped]!.consumedBy).toBe(10);
+    // And its reversal gives back only what it used up.
+    l.reversal(9, '06');
+    expect(l.s.txns[pre]!.consumedBy).toBeUndefined();
+    expect(l.s.txns[wrapped]!.consumedBy).toBe(10);
+  });
+
   it('a void or completion whose original the fold no longer holds consumes nothing and does not throw', () => {
     const l = new Log();
     l.intent(4, 'void', 1_000, { original: { stan: 3 } });

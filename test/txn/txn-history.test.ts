@@ -218,6 +218,18 @@ describe('voidedBy: the void standing against a transaction, which its slip must
     const of = (batch: number, stan: number) => voidedBy(s, viewIn(s, batch, stan)!);
     expect([of(1, 1), of(1, 2), of(1, 3), of(1, 6), of(2, 6), of(3, 6)]).toEqual([2, undefined, undefined, 7, undefined, 7]);
   });
+
+  it('an original is named by its RRN: a pre-authorization voided after a newer sale took its STAN is the one marked', () => {
+    const h = new History()
+      .done(6, 'preauth', 5_000, 'RRN000000036')
+      .settle()
+      // The STAN counter came round again: a sale of the next batch has 6 too.
+      .done(6, 'sale', 1_000, 'RRN000000046')
+      .done(7, 'preauth-void', 5_000, 'RRN000000047', { stan: 6, rrn: 'RRN000000036' });
+    const s = h.state();
+    const of = (batch: number, stan: number) => voidedBy(s, viewIn(s, batch, stan)!);
+    expect([of(1, 6), of(2, 6)]).toEqual([7, undefined]);
+  });
 });
 
 describe('what reads the journal: a closed reversal image, a rebuild for an older checkpoint', () => {
