@@ -56,8 +56,8 @@ export function registerBenchCommands(program: Command): Command {
           if (filesystemOf(tmpfs) !== 'tmpfs') throw new InvalidArgumentError(`--tmpfs: ${tmpfs} is not on tmpfs, so its figure would not be CPU-only (try /dev/shm/posj-bench)`);
         }
         const sale = await runSaleBench({ dir, sales: opts.sales, rounds: opts.rounds, subjects, progress: opts.json ? undefined : progress });
-        const lines: BenchLine[] = [...sale, ...saleRatios(sale)];
-        if (tmpfs) lines.push(...(await runSaleBench({ dir: tmpfs, sales: opts.sales, rounds: opts.rounds, subjects, progress: opts.json ? undefined : progress })));
+        const cpuOnly = tmpfs ? await runSaleBench({ dir: tmpfs, sales: opts.sales, rounds: opts.rounds, subjects, progress: opts.json ? undefined : progress }) : [];
+        const lines: BenchLine[] = [...sale, ...cpuOnly, ...saleRatios(sale, tmpfs ? cpuOnly : undefined)];
         if (opts.profile) {
           const { profileJournal } = await import('../bench/cpu-profile.js');
           const where = tmpfs ?? dir;

@@ -114,8 +114,8 @@ describe('sale runner', () => {
     const ratios = saleRatios([line('floor', 100, 8192), line('sqlite', 200, 20480), line('journal', 110, 8192)]);
     expect(ratios).toEqual([
       expect.objectContaining({ ratio: 'journal/floor', us_per_sale: 1.1, device_bytes_per_sale: 1, meets: true }),
-      expect.objectContaining({ ratio: 'journal/sqlite', us_per_sale: 0.55, device_bytes_per_sale: 0.4, meets: true }),
-      expect.objectContaining({ ratio: 'journal cpu', cpu_us_per_sale: 12, meets: true }),
+      expect.objectContaining({ ratio: 'journal/sqlite', us_per_sale: 0.55, device_bytes_per_sale: 0.4, floor_us_per_sale: 0.5, meets: true }),
+      expect.objectContaining({ ratio: 'journal cpu', fs: 'disk', cpu_us_per_sale: 12, floor_cpu_us_per_sale: 12, meets: true }),
       expect.objectContaining({ ratio: 'journal syncs', syncs_per_sale: 2, meets: true }),
     ]);
     const slow = saleRatios([line('floor', 100, null), line('journal', 120, null)]);
@@ -126,6 +126,13 @@ describe('sale runner', () => {
       ['journal cpu', false],
       ['journal syncs', false],
     ]);
+    // With a tmpfs run, the CPU bar is its figure (the disk's counts the kernel's sync work too).
+    const disk = [line('floor', 100, 8192), { ...line('journal', 110, 8192), cpu_us_per_sale: 40 }];
+    const tmpfs = [{ ...line('floor', 2, null), fs: 'tmpfs' as const, cpu_us_per_sale: 2 }, { ...line('journal', 14, null), fs: 'tmpfs' as const, cpu_us_per_sale: 14 }];
+    expect(saleRatios(disk, tmpfs).find((r) => r.ratio === 'journal cpu')).toEqual(
+      expect.objectContaining({ fs: 'tmpfs', cpu_us_per_sale: 14, floor_cpu_us_per_sale: 2, meets: true }),
+    );
+    expect(saleRatios(disk).find((r) => r.ratio === 'journal cpu')).toEqual(expect.objectContaining({ fs: 'disk', cpu_us_per_sale: 40, meets: false }));
   });
 
   it('takes the median of rounds', () => {
