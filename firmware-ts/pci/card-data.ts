@@ -89,10 +89,27 @@ export const FORBIDDEN_KEY_NAMES: ReadonlySet<string> = new Set([
   ...['pinblock', 'pin', 'encryptedpinblock', 'pindata', 'cvv', 'cvv2', 'cvc', 'cvc2', 'cid', 'cav', 'cav2', 'icvv'],
   ...['cardverificationvalue', 'tag57', 'tag99', 'tag5a', 'pan', 'fullpan'],
 ]);
-const isForbiddenKey = (k: string) => FORBIDDEN_KEY_NAMES.has(k.replace(/[A-Z]/g, (c) => c.toLowerCase()));
+const KEY_LENGTHS = [...FORBIDDEN_KEY_NAMES].map((k) => k.length);
+const KEY_MIN = Math.min(...KEY_LENGTHS);
+const KEY_MAX = Math.max(...KEY_LENGTHS);
+// A record's keys are checked on every walk: the length alone clears most of them before any lower-casing.
+const isForbiddenKey = (k: string) => k.length >= KEY_MIN && k.length <= KEY_MAX && FORBIDDEN_KEY_NAMES.has(/[A-Z]/.test(k) ? k.replace(/[A-Z]/g, (c) => c.toLowerCase()) : k);
 // Track 2 (PAN '=' or 'D' YYMM service code ...) and track 1 (%B PAN ^ NAME ^) shapes.
 const TRACK2 = /(?:^|[^0-9])\d{12,19}[=D]\d{4}/;
 const TRACK1 = /%?B\d{12,19}\^[^^]{0,26}\^/;
+/** Every shape above needs a run of at least this many digits (a PAN 13, a track's PAN 12). */
+const SHORTEST_RUN = 12;
+
+function hasDigitRun(text: string, n: number): boolean {
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++run >= n) return true;
+    } else run = 0;
+  }
+  return false;
+}
 
 export interface SensitiveFinding {
   what: 'full PAN' | 'track data' | 'PIN block or CVV field';
@@ -101,29 +118,42 @@ export interface SensitiveFinding {
 
 /** Walks a JSON-like value and reports the first sensitive item with its path, or null. */
 export function findSensitive(value: unknown, where = '$'): SensitiveFinding | null {
+  const hit = sensitiveIn(value);
+  return hit === null ? null : { what: hit.what, where: where + hit.path };
+}
+
+/** The walk behind findSensitive; the path, relative to `value`, is built only on the way back from a finding. */
+function sensitiveIn(value: unknown): { what: SensitiveFinding['what']; path: string } | null {
   if (typeof value === 'string') {
-    if (TRACK1.test(value) || TRACK2.test(value)) return { what: 'track data', where };
-    if (findPanLikeRun(value) >= 0) return { what: 'full PAN', where };
+    if (value.length < SHORTEST_RUN || !hasDigitRun(value, SHORTEST_RUN)) return null;
+    if (TRACK1.test(value) || TRACK2.test(value)) return { what: 'track data', path: '' };
+    if (findPanLikeRun(value) >= 0) return { what: 'full PAN', path: '' };
     return null;
   }
   if (typeof value === 'number' || typeof value === 'bigint') {
     const s = String(value);
-    return findPanLikeRun(s) >= 0 ? { what: 'full PAN', where } : null;
+    return s.length >= SHORTEST_RUN && findPanLikeRun(s) >= 0 ? { what: 'full PAN', path: '' } : null;
   }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const f = findSensitive(value[i], `${where}[${i}]`);
-      if (f) return f;
+      const f = sensitiveIn(value[i]);
+      if (f) {
+        f.path = `[${i}]${f.path}`;
+        return f;
+      }
     }
     return null;
   }
   if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (isForbiddenKey(k) && v !== null && v !== undefined && v !== '') {
-        return { what: 'PIN block or CVV field', where: `${where}.${k}` };
+    const o = value as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      const v = o[k];
+      if (isForbiddenKey(k) && v !== null && v !== undefined && v !== '') return { what: 'PIN block or CVV field', path: `.${k}` };
+      const f = sensitiveIn(v);
+      if (f) {
+        f.path = `.${k}${f.path}`;
+        return f;
       }
-      const f = findSensitive(v, `${where}.${k}`);
-      if (f) return f;
     }
   }
   return null;

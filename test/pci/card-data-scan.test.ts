@@ -150,6 +150,31 @@ describe('the byte scan of a payload decides as findSensitive on the value', () 
   });
 });
 
+describe('findSensitive: what and where', () => {
+  it('names the path of the first finding, under the caller\'s root', () => {
+    expect(findSensitive({ a: 1, b: [{ c: 'x' }, { note: 'card 6222021234567894' }] })).toEqual({ what: 'full PAN', where: '$.b[1].note' });
+    expect(findSensitive([[0, [6222021234567894]]], 'record seq 7')).toEqual({ what: 'full PAN', where: 'record seq 7[0][1][0]' });
+    expect(findSensitive({ outer: { TRACK2Data: 'x' } })).toEqual({ what: 'PIN block or CVV field', where: '$.outer.TRACK2Data' });
+    expect(findSensitive({ ok: 'fine', also: [1, 2, 'three'] })).toBeNull();
+  });
+
+  it('finds the shortest shapes: a track whose PAN has 12 digits, a 13-digit PAN, a PAN as a number', () => {
+    expect(findSensitive('123456789012=2512')).toEqual({ what: 'track data', where: '$' });
+    expect(findSensitive('B123456789012^A^')).toEqual({ what: 'track data', where: '$' });
+    expect(findSensitive('4222222222222')).toEqual({ what: 'full PAN', where: '$' });
+    expect(findSensitive(4222222222222)).toEqual({ what: 'full PAN', where: '$' });
+    // One digit short of each, or the run broken: nothing.
+    expect([findSensitive('12345678901=2512'), findSensitive('B12345678901^A^'), findSensitive('422222222222'), findSensitive('422222-2222222')]).toEqual([null, null, null, null]);
+  });
+
+  it('a forbidden key in any ASCII case, of any length the list has', () => {
+    for (const k of FORBIDDEN_KEY_NAMES) {
+      expect(findSensitive({ [k.toUpperCase()]: 'x' })?.where).toBe(`$.${k.toUpperCase()}`);
+      expect(findSensitive({ [`${k}x`]: 'x' }), `${k}x is not ${k}`).toBeNull();
+    }
+  });
+});
+
 describe('findPanLikeRun over bytes and over text', () => {
   /** The scan as first written: one accessor, every window of every run of 13 or more digits. */
   function reference(s: string): number {
