@@ -1,13 +1,14 @@
 // Terminal keys. The terminal master key (TMK) is configured; sign-on (0800/0810) delivers the PIN and MAC
 // working keys in field 62, each encrypted under the TMK and followed by its check value. Key bytes live
 // only inside SecretKey, which prints and serialises as "[redacted]" so it cannot reach a log or journal.
-import { createCipheriv, createDecipheriv, type Cipher } from 'node:crypto';
+import { createCipheriv, createDecipheriv, type Cipher, type Decipher } from 'node:crypto';
 import { inspect } from 'node:util';
 
 /** A double-length (16-byte) triple-DES key: EDE with K1, K2, K1. */
 export class SecretKey {
   readonly #bytes: Buffer;
   #encryptor: Cipher | undefined;
+  #decryptor: Decipher | undefined;
   constructor(bytes: Buffer) {
     if (bytes.length !== 16) throw new RangeError('a key is 16 bytes (double-length 3DES)');
     this.#bytes = Buffer.from(bytes);
@@ -25,6 +26,8 @@ export class SecretKey {
     return Buffer.concat([c.update(data), c.final()]);
   }
   decrypt(data: Buffer): Buffer {
+    // As encrypt: whole blocks through one decipher (the host decrypts a PIN block per authorization).
+    if (data.length % 8 === 0) return (this.#decryptor ??= createDecipheriv('des-ede-ecb', this.#bytes, null).setAutoPadding(false)).update(data);
     const d = createDecipheriv('des-ede-ecb', this.#bytes, null).setAutoPadding(false);
     return Buffer.concat([d.update(data), d.final()]);
   }

@@ -40,6 +40,18 @@ describe('3DES primitive', () => {
     const k = SecretKey.fromHex('0123456789ABCDEF0123456789ABCDEF');
     expect(k.encrypt(Buffer.from('Now is t')).toString('hex')).toBe('3fa40e8a984d4815');
   });
+
+  it('one key encrypts and decrypts call after call, whole blocks, interleaved; a partial block is refused', () => {
+    const k = SecretKey.fromHex('0123456789ABCDEF0123456789ABCDEF');
+    const vector = Buffer.from('3fa40e8a984d4815', 'hex');
+    for (let i = 0; i < 3; i++) {
+      expect(k.decrypt(vector).toString('latin1')).toBe('Now is t');
+      expect(k.encrypt(Buffer.from('Now is t'))).toEqual(vector);
+      expect(k.decrypt(Buffer.concat([vector, vector])).toString('latin1')).toBe('Now is tNow is t');
+    }
+    expect(() => k.decrypt(vector.subarray(0, 5))).toThrow();
+    expect(k.decrypt(vector).toString('latin1'), 'a refused call leaves the key usable').toBe('Now is t');
+  });
 });
 
 describe('CUP POS ECB MAC', () => {
