@@ -92,8 +92,19 @@ export const FORBIDDEN_KEY_NAMES: ReadonlySet<string> = new Set([
 const KEY_LENGTHS = [...FORBIDDEN_KEY_NAMES].map((k) => k.length);
 const KEY_MIN = Math.min(...KEY_LENGTHS);
 const KEY_MAX = Math.max(...KEY_LENGTHS);
-// A record's keys are checked on every walk: the length alone clears most of them before any lower-casing.
-const isForbiddenKey = (k: string) => k.length >= KEY_MIN && k.length <= KEY_MAX && FORBIDDEN_KEY_NAMES.has(/[A-Z]/.test(k) ? k.replace(/[A-Z]/g, (c) => c.toLowerCase()) : k);
+// Records carry the same few dozen keys on every walk: each verdict is kept (a bounded number of them, so
+// hostile input with endless distinct keys costs only the lower-casing).
+const keyVerdicts = new Map<string, boolean>();
+const KEY_VERDICTS_KEPT = 4096;
+function isForbiddenKey(k: string): boolean {
+  if (k.length < KEY_MIN || k.length > KEY_MAX) return false;
+  let verdict = keyVerdicts.get(k);
+  if (verdict === undefined) {
+    verdict = FORBIDDEN_KEY_NAMES.has(k.replace(/[A-Z]/g, (c) => c.toLowerCase()));
+    if (keyVerdicts.size < KEY_VERDICTS_KEPT) keyVerdicts.set(k, verdict);
+  }
+  return verdict;
+}
 // Track 2 (PAN '=' or 'D' YYMM service code ...) and track 1 (%B PAN ^ NAME ^) shapes.
 const TRACK2 = /(?:^|[^0-9])\d{12,19}[=D]\d{4}/;
 const TRACK1 = /%?B\d{12,19}\^[^^]{0,26}\^/;
