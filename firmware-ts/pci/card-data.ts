@@ -108,8 +108,10 @@ function isForbiddenKey(k: string): boolean {
 // Track 2 (PAN '=' or 'D' YYMM service code ...) and track 1 (%B PAN ^ NAME ^) shapes.
 const TRACK2 = /(?:^|[^0-9])\d{12,19}[=D]\d{4}/;
 const TRACK1 = /%?B\d{12,19}\^[^^]{0,26}\^/;
-/** Every shape above needs a run of at least this many digits (a PAN 13, a track's PAN 12). */
+/** Every shape above needs a run of at least this many digits (a PAN 13, a track's PAN 12)... */
 const SHORTEST_RUN = 12;
+/** ...and at least this many characters (a PAN alone; a track's separators make it longer). */
+const SHORTEST_TEXT = 13;
 
 function hasDigitRun(text: string, n: number): boolean {
   let run = 0;
@@ -136,14 +138,15 @@ export function findSensitive(value: unknown, where = '$'): SensitiveFinding | n
 /** The walk behind findSensitive; the path, relative to `value`, is built only on the way back from a finding. */
 function sensitiveIn(value: unknown): { what: SensitiveFinding['what']; path: string } | null {
   if (typeof value === 'string') {
-    if (value.length < SHORTEST_RUN || !hasDigitRun(value, SHORTEST_RUN)) return null;
+    // A 12-digit amount (field 4) is the commonest long run in a record: its length alone clears it.
+    if (value.length < SHORTEST_TEXT || !hasDigitRun(value, SHORTEST_RUN)) return null;
     if (TRACK1.test(value) || TRACK2.test(value)) return { what: 'track data', path: '' };
     if (findPanLikeRun(value) >= 0) return { what: 'full PAN', path: '' };
     return null;
   }
   if (typeof value === 'number' || typeof value === 'bigint') {
     const s = String(value);
-    return s.length >= SHORTEST_RUN && findPanLikeRun(s) >= 0 ? { what: 'full PAN', path: '' } : null;
+    return s.length >= SHORTEST_TEXT && findPanLikeRun(s) >= 0 ? { what: 'full PAN', path: '' } : null;
   }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
