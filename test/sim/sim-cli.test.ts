@@ -1,6 +1,6 @@
 // `posj sim` as CI and a field engineer run it: the built CLI in a child process, real exit codes.
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
 const POSJ = path.resolve('dist/host-bridge/cli/posj-bench.js');
@@ -28,6 +28,29 @@ describe('posj sim', () => {
     const text = posj('--seed', '12345');
     expect(text.stdout).toContain(`trace hash ${ha}`);
   });
+
+  it('--workers 2 (run again under a single-threaded GC) gives the summary of --workers 1', () => {
+    const summary = (workers: string) => {
+      const r = posj('--seeds', '12', '--first', '40', '--workers', workers, '--json');
+      expect(r.status).toBe(0);
+      const { seeds, steps, crashes, violations, failedSeeds } = JSON.parse(r.stdout) as Record<string, unknown>;
+      return { seeds, steps, crashes, violations, failedSeeds };
+    };
+    expect(summary('2')).toEqual(summary('1'));
+  });
+
+  it('--forever --workers 2: Ctrl-C (SIGINT to the process group) stops the run with its summary and exit 0', async () => {
+    const child = spawn(process.execPath, [POSJ, 'sim', '--forever', '--workers', '2', '--json'], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await new Promise((r) => setTimeout(r, 3_000));
+    process.kill(-child.pid!, 'SIGINT');
+    expect(await exited).toBe(0);
+    const o = JSON.parse(out) as { seeds: number; workers: number };
+    expect(o.workers).toBe(2);
+    expect(o.seeds).toBeGreaterThan(0);
+  }, 30_000);
 
   it('bad usage exits 2', () => {
     expect(posj('--seeds', 'many').status).toBe(2);
