@@ -194,6 +194,46 @@ describe('refundedOf: what refunds of a sale may have given back', () => {
   });
 });
 
+describe('reprintable by STAN: the open batch\'s entry taken directly finds what the walk finds', () => {
+  /** The lookup as it was before the direct path: the newest acceptable view, the open batch first. */
+  function walked(s: TerminalState, stan: number): TxnView | undefined {
+    const views = Object.values(s.txns).reverse();
+    const ok = (v: TxnView) => v.outcome?.result === 'approved' && !v.reversal && v.intent.kind !== 'balance' && v.intent.stan === stan;
+    return views.find((v) => ok(v) && v.intent.batch === s.batch) ?? views.find(ok);
+  }
+
+  it('on 300 seeded histories of sales, voids, balances, declines, reversals and settlements, STANs repeating across batches', () => {
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31), seed % n);
+    let compared = 0;
+    for (let run = 0; run < 300; run++) {
+      const h = new History();
+      let stan = 1;
+      for (let op = 0; op < 25; op++) {
+        const k = rnd(10);
+        const n = stan++;
+        const rrn = `RRN${String(run * 100 + op).padStart(9, '0')}`;
+        if (k < 4) h.done(n, 'sale', 100 + op, rrn);
+        else if (k === 4) h.intent(n, 'sale', 100).approved(n, rrn).reversal(n, '06');
+        else if (k === 5) h.intent(n, 'sale', 100).declined(n);
+        else if (k === 6) h.done(n, 'balance', 0, rrn);
+        else if (k === 7) h.done(n, 'void', 100, rrn, { stan: Math.max(1, n - 1 - rnd(3)) });
+        else if (k === 8) h.intent(n, 'sale', 100).approved(n, rrn);
+        else {
+          h.settle();
+          stan = 1 + rnd(4);
+        }
+      }
+      const s = h.state();
+      for (let q = 1; q <= 12; q++) {
+        expect(which(reprintable(s, q)), `run ${run}, STAN ${q}`).toBe(which(walked(s, q)));
+        if (walked(s, q)) compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(1_000);
+  });
+});
+
 describe('voidedBy: the void standing against a transaction, which its slip must name', () => {
   it("a sale's void; a pre-authorization's pre-authorization void, not its completion; a void reversed stands against nothing", () => {
     const h = new History()
