@@ -20,5 +20,8 @@ describe('posj bench daemon', () => {
       expect(typeof b.met).toBe('boolean');
     }
     expect(lines.find((l) => l.figure === 'rss')?.samples).toEqual([expect.objectContaining({ sales: 40 })]);
+    const added = lines.find((l) => String(l.figure).startsWith('terminal-added per sale'))!;
+    // The probes' own tail beside the median taken out: at least the median, the tail of the same probes.
+    expect(added.sync_probe_p99_ms as number).toBeGreaterThanOrEqual(added.two_syncs_ms as number / 2);
   }, 120_000);
 });
