@@ -640,6 +640,28 @@ describe('disk usage', () => {
     expect((await cutAndReopen(disk, 'drop')).state.notes.at(-1)).toBe(n);
   });
 
+  it('diskUsage measures each older segment once and the newest every time, and agrees with the files', async () => {
+    const disk = new SimDisk();
+    const opened: string[] = [];
+    const storage = new Proxy(disk, {
+      get(target, prop) {
+        if (prop === 'open') return (p: string, mode: 'r' | 'rw') => (opened.push(p), target.open(p, mode));
+        const v = Reflect.get(target, prop) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const j = await open(disk, { storage });
+    while (j.segmentNames().length < 4) await j.append([note(1, 1_000)], { durable: true });
+    const files = () => disk.fileInfo().filter((f) => f.path.startsWith(`${DIR}/seg-`));
+    opened.length = 0;
+    expect(j.diskUsage().bytes).toBe(files().reduce((b, f) => b + f.size, 0));
+    expect(opened).toHaveLength(4);
+    opened.length = 0;
+    expect(j.diskUsage().bytes).toBe(files().reduce((b, f) => b + f.size, 0));
+    expect(opened).toEqual([`${DIR}/${j.segmentNames().at(-1)}`]);
+    await j.close();
+  });
+
   for (const retention of ['archive', 'delete'] as const) {
     it(`automatic retention keeps the live segments within the budget (${retention})`, async () => {
       const disk = new SimDisk();
