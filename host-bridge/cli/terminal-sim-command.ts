@@ -32,7 +32,9 @@ const SINGLE_THREADED_GC = '--single-threaded-gc';
 
 /** This same command in a child Node started with SINGLE_THREADED_GC; resolves to its exit code. */
 function underSingleThreadedGc(): Promise<number> {
-  const child = spawn(process.execPath, [SINGLE_THREADED_GC, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  // The IPC channel tells the child when this process is gone (killed outright): it then stops as on Ctrl-C
+  // instead of running on, orphaned, under --forever.
+  const child = spawn(process.execPath, [SINGLE_THREADED_GC, ...process.execArgv, ...process.argv.slice(1)], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
   // Ctrl-C reaches the child too (same process group) and it stops on its own; a signal sent to this
   // process alone is passed on.
   const pass = (signal: NodeJS.Signals) => () => child.kill(signal);
@@ -84,6 +86,10 @@ export function registerSimCommand(program: Command): void {
           stopping = true;
         };
         process.on('SIGINT', onSigint);
+        // Started by underSingleThreadedGc: its channel closes when that parent dies.
+        const onParentGone = () => (stopping = true);
+        process.channel?.unref();
+        process.on('disconnect', onParentGone);
         let lastProgress = performance.now();
         const long = o.forever || o.seeds > 200;
         const { summary, failures } = await runSeeds({
@@ -102,6 +108,7 @@ export function registerSimCommand(program: Command): void {
           },
         });
         process.off('SIGINT', onSigint);
+        process.off('disconnect', onParentGone);
         if (o.json) {
           const { seeds, steps, crashes, violations, seedsPerMinute, firstSeed, failedSeeds, elapsedMs } = summary;
           process.stdout.write(JSON.stringify({ devices: o.devices, workers: o.workers, seeds, steps, crashes, violations, seedsPerMinute, firstSeed, failedSeeds, elapsedMs, failures: failures.slice(0, 5).map((f) => ({ seed: f.seed, failedAt: f.failedAt, violations: f.violations.slice(0, 5), trace: f.trace.slice(-20), traceHash: f.traceHash })) }) + '\n');

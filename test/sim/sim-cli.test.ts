@@ -52,6 +52,27 @@ describe('posj sim', () => {
     expect(o.seeds).toBeGreaterThan(0);
   }, 30_000);
 
+  it('--forever --workers 2: the run under the single-threaded GC stops when the posj that started it is killed outright', async () => {
+    const parent = spawn(process.execPath, [POSJ, 'sim', '--forever', '--workers', '2', '--json'], { stdio: 'ignore' });
+    const childOf = (pid: number) => Number(spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0]);
+    const alive = (pid: number) => spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim().replace(/^Z.*/, '') !== '';
+    let child = 0;
+    for (let i = 0; i < 50 && !child; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      child = childOf(parent.pid!);
+    }
+    expect(child).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 1_500));
+    parent.kill('SIGKILL');
+    let gone = false;
+    for (let i = 0; i < 100 && !gone; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      gone = !alive(child);
+    }
+    if (!gone) process.kill(child, 'SIGKILL');
+    expect(gone).toBe(true);
+  }, 30_000);
+
   it('bad usage exits 2', () => {
     expect(posj('--seeds', 'many').status).toBe(2);
   });
