@@ -381,7 +381,7 @@ function consume(s: TerminalState, v: TxnView, on: boolean): void {
  * back after 999,999, so a completion of an old pre-authorization must not use up a newer sale. An original
  * the host gave no RRN is named by its STAN only.
  */
-export function newestOriginal(s: TerminalState, stan: number, rrn: string | undefined, before: number): TxnView | undefined {
+function newestOriginal(s: TerminalState, stan: number, rrn: string | undefined, before: number): TxnView | undefined {
   const seqs = Object.keys(s.txns);
   for (let i = seqs.length - 1; i >= 0; i--) {
     const v = s.txns[seqs[i]!]!;
