@@ -402,3 +402,23 @@ describe('late replies', () => {
     expect(engine.health().stuckReversals).toEqual([stan]);
   });
 });
+
+describe('after the STAN counter comes round', () => {
+  it("a completion of an earlier batch's pre-authorization uses up that one, not a newer sale with its STAN", async () => {
+    const { rig, engine } = await booted();
+    const pre = await rig.run(engine.preauth(5_000));
+    await rig.run(rig.settlement.settle());
+    // A terminal in service for years: the counter reaches 999,999 and starts again at 1.
+    await rig.journal.append([{ type: TerminalRecord.stanAllocated.name, payload: { stan: 999_999, purpose: 'sign-on', at: iso(rig) } }], { durable: true });
+    let twin: TxnResult | undefined;
+    for (let i = 0; i < 5 && (twin === undefined || stanOf(twin) !== stanOf(pre)); i++) twin = await rig.run(engine.sale(200 + i));
+    expect(stanOf(twin!)).toBe(stanOf(pre));
+    expect(engine.status({ stan: stanOf(pre) })).toMatchObject({ batch: 2, txn: 'sale' });
+
+    expect(await rig.run(engine.completion({ stan: stanOf(pre), batch: 1, amount: 4_000 }))).toMatchObject({ kind: 'approved', txn: 'preauth-completion' });
+    // The pre-authorization is used up: a second completion is refused by the terminal itself ...
+    expect(await rig.run(engine.completion({ stan: stanOf(pre), batch: 1, amount: 4_000 }))).toMatchObject({ kind: 'refused', reason: 'original-not-voidable' });
+    // ... and the newer sale with the same STAN is still the cashier's to void.
+    expect(await rig.run(engine.void({ stan: stanOf(twin!), password: PASSWORD }))).toMatchObject({ kind: 'approved', txn: 'void' });
+  });
+});
