@@ -68,6 +68,14 @@ export function viewByStan(s: TerminalState, stan: number): TxnView | undefined 
 
 /** The newest transaction with this batch and STAN. */
 export function viewIn(s: TerminalState, batch: number, stan: number): TxnView | undefined {
+  // In the open batch a STAN names one transaction, and an obligation or batch entry points at it (a
+  // completion or pre-authorization void of this batch's hold): no walk (see reprintable).
+  if (batch === s.batch) {
+    const k = String(stan);
+    const direct = s.inFlight[k] ?? s.pendingReceipts[k] ?? s.batchEntries[k] ?? s.reversals[k];
+    const v = direct ? s.txns[direct.seq] : undefined;
+    if (v && v.intent.batch === batch && v.intent.stan === stan) return v;
+  }
   return newest(s, (v) => (v.intent.stan === stan && v.intent.batch === batch ? v : undefined));
 }
 

@@ -194,7 +194,7 @@ describe('refundedOf: what refunds of a sale may have given back', () => {
   });
 });
 
-describe('reprintable by STAN: the open batch\'s entry taken directly finds what the walk finds', () => {
+describe('reprintable and viewIn by STAN: the open batch\'s entry taken directly finds what the walk finds', () => {
   /** The lookup as it was before the direct path: the newest acceptable view, the open batch first. */
   function walked(s: TerminalState, stan: number): TxnView | undefined {
     const views = Object.values(s.txns).reverse();
@@ -228,6 +228,11 @@ describe('reprintable by STAN: the open batch\'s entry taken directly finds what
       for (let q = 1; q <= 12; q++) {
         expect(which(reprintable(s, q)), `run ${run}, STAN ${q}`).toBe(which(walked(s, q)));
         if (walked(s, q)) compared++;
+        // viewIn takes the same shortcut for the open batch: the newest with the batch and STAN.
+        for (const b of [s.batch, s.batch - 1]) {
+          const want = Object.values(s.txns).reverse().find((v) => v.intent.stan === q && v.intent.batch === b);
+          expect(which(viewIn(s, b, q)), `run ${run}, batch ${b}, STAN ${q}`).toBe(which(want));
+        }
       }
     }
     expect(compared).toBeGreaterThan(1_000);
