@@ -77,10 +77,13 @@ function simOptionsOf(o: RunSeedsOptions): SimOptions {
   return Object.fromEntries(Object.entries({ ops, crashRate, traceSize, faultScale, devices, plantedBugs }).filter(([, v]) => v !== undefined)) as SimOptions;
 }
 
+/** Seeds handed to a worker ahead of the one it runs, so it starts the next without waiting for the pool. */
+const AHEAD = 2;
+
 /**
- * Hands seeds to the workers one at a time as each becomes free and takes the results in seed order: a
- * result that arrives early waits for the seeds before it. Once stop() says so no new seed is handed out;
- * the seeds already running finish and are taken in order.
+ * Hands seeds to the workers, AHEAD at a time, a new one as each result comes back, and takes the results
+ * in seed order: a result that arrives early waits for the seeds before it. Once stop() says so no new seed
+ * is handed out; the seeds already handed out finish and are taken in order.
  */
 function runOnWorkers(o: RunSeedsOptions, first: number, take: (r: SeedResult) => void): Promise<void> {
   const options = simOptionsOf(o);
@@ -120,7 +123,7 @@ function runOnWorkers(o: RunSeedsOptions, first: number, take: (r: SeedResult) =
         if (hand(w)) busy++;
         else if (busy === 0) finish();
       });
-      if (hand(w)) busy++;
+      for (let k = 0; k < AHEAD; k++) if (hand(w)) busy++;
     }
     if (busy === 0) finish();
   });

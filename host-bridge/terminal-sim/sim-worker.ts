@@ -9,9 +9,24 @@ export interface SeedTask {
   options: SimOptions;
 }
 
+// Tasks are queued and run one after another: the pool hands out the next seed before this one ends, so
+// the thread never waits for a round trip, and two seeds never interleave on one event loop.
+const queue: SeedTask[] = [];
+let running = false;
+
+async function drain(): Promise<void> {
+  running = true;
+  for (let task = queue.shift(); task; task = queue.shift()) {
+    try {
+      parentPort!.postMessage({ ok: true, result: await runSeed(task.seed, task.options) });
+    } catch (e) {
+      parentPort!.postMessage({ ok: false, seed: task.seed, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    }
+  }
+  running = false;
+}
+
 parentPort!.on('message', (task: SeedTask) => {
-  runSeed(task.seed, task.options).then(
-    (result) => parentPort!.postMessage({ ok: true, result }),
-    (e: unknown) => parentPort!.postMessage({ ok: false, seed: task.seed, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
-  );
+  queue.push(task);
+  if (!running) void drain();
 });
