@@ -243,8 +243,12 @@ export class Journal<S> {
   append(records: RecordInput[], options: { durable: boolean }): Promise<AppendResult> {
     // The journal's own records steer how it reads itself (a retention record makes a removed segment look
     // retired, a repair record replaces the state): only the journal and its repair write them.
-    for (const r of records) {
-      if (INTERNAL_NAMES.has(r.type)) return Promise.reject(new JournalError('RESERVED_TYPE', `record type ${r.type} is the journal's own: only the journal and its repair write it; nothing was appended`));
+    try {
+      for (const r of records) {
+        if (INTERNAL_NAMES.has(r.type)) throw new JournalError('RESERVED_TYPE', `record type ${r.type} is the journal's own: only the journal and its repair write it; nothing was appended`);
+      }
+    } catch (e) {
+      return Promise.reject(e);
     }
     return this[APPEND_INTERNAL](records, options);
   }

@@ -139,6 +139,33 @@ describe('journal basics', () => {
     expect(fs.readdirSync(dir).some((n) => n.endsWith('.wal'))).toBe(true);
   });
 
+  it('refuses every bad append with a rejected promise, never a throw at the call, and appends nothing', async () => {
+    const dir = path.join(tmpDir('jrefuse'), 'journal');
+    const j = await openTerminalJournal({ dir, deviceKey: key });
+    await j.append([{ type: TerminalRecord.stanAllocated.name, payload: { stan: 1, purpose: 'sign-on', at: '' } }], { durable: true });
+    const next = j.nextSeq;
+    const throwing = Object.defineProperty({}, 'stan', { enumerable: true, get: () => { throw new Error('getter failed'); } });
+    const bad: [string, () => Promise<unknown>, RegExp | (new (...a: never[]) => unknown)][] = [
+      ['no records', () => j.append([], { durable: true }), RangeError],
+      ['not a list', () => j.append(undefined as never, { durable: true }), TypeError],
+      ['an unknown type', () => j.append([{ type: 'no.such-type', payload: {} }], { durable: true }), /unknown record type/],
+      ['a throwing getter', () => j.append([{ type: TerminalRecord.receiptPrinted.name, payload: throwing }], { durable: true }), /getter failed/],
+      ['card data', () => j.append([{ type: TerminalRecord.receiptPrinted.name, payload: { stan: 2, note: '6222021234567890128' } }], { durable: true }), SensitiveDataError],
+      ['no options', () => j.append([{ type: TerminalRecord.receiptPrinted.name, payload: { stan: 2 } }], undefined as never), TypeError],
+    ];
+    for (const [what, call, expected] of bad) {
+      let p: Promise<unknown> | undefined;
+      expect(() => (p = call()), what).not.toThrow();
+      if (expected instanceof RegExp) await expect(p, what).rejects.toThrow(expected);
+      else await expect(p, what).rejects.toBeInstanceOf(expected);
+      expect(j.nextSeq, what).toBe(next);
+    }
+    await j.close();
+    let closed: Promise<unknown> | undefined;
+    expect(() => (closed = j.append([{ type: TerminalRecord.receiptPrinted.name, payload: { stan: 2 } }], { durable: true }))).not.toThrow();
+    await expect(closed).rejects.toThrow();
+  });
+
   it("refuses a caller's record of the journal's own types: a forged retention would hide a removed segment", async () => {
     const dir = path.join(tmpDir('jreserved'), 'journal');
     const j = await openTerminalJournal({ dir, deviceKey: key, segmentBytes: 64 * 1024 });
