@@ -54,23 +54,40 @@ function copyValue(v: unknown, depth: number): unknown {
   return undefined;
 }
 
-function copyContainer(v: object, depth: number): unknown {
-  if (depth >= MAX_DEPTH || typeof (v as { toJSON?: unknown }).toJSON === 'function') return NOT_PLAIN;
+/** plainContainerShape: a plain object (not an array). */
+export const PLAIN_OBJECT = -1;
+/** plainContainerShape: not plain data. */
+export const NOT_PLAIN_CONTAINER = -2;
+
+/**
+ * What an object is to both plain-data walks (this one and json-frame.ts): an array's length (read once), PLAIN_OBJECT,
+ * or NOT_PLAIN_CONTAINER.
+ */
+export function plainContainerShape(v: object, depth: number): number {
+  if (depth >= MAX_DEPTH || typeof (v as { toJSON?: unknown }).toJSON === 'function') return NOT_PLAIN_CONTAINER;
   const proto = Object.getPrototypeOf(v);
   if (Array.isArray(v)) {
     const n = v.length;
     // A sparse array's length costs nothing to set: one whose text could not fit in a record (each element
     // takes at least two bytes) is left to the stringify, which fails on it as it always did.
-    if (proto !== ARRAY_PROTO || n > MAX_ARRAY_LENGTH) return NOT_PLAIN;
+    return proto !== ARRAY_PROTO || n > MAX_ARRAY_LENGTH ? NOT_PLAIN_CONTAINER : n;
+  }
+  return proto !== OBJECT_PROTO && proto !== null ? NOT_PLAIN_CONTAINER : PLAIN_OBJECT;
+}
+
+function copyContainer(v: object, depth: number): unknown {
+  const shape = plainContainerShape(v, depth);
+  if (shape === NOT_PLAIN_CONTAINER) return NOT_PLAIN;
+  if (shape >= 0) {
+    const a = v as unknown[];
     const out: unknown[] = [];
-    for (let i = 0; i < n; i++) {
-      const x = copyValue(v[i], depth + 1);
+    for (let i = 0; i < shape; i++) {
+      const x = copyValue(a[i], depth + 1);
       if (x === NOT_PLAIN) return NOT_PLAIN;
       out.push(x === undefined ? null : x);
     }
     return out;
   }
-  if (proto !== OBJECT_PROTO && proto !== null) return NOT_PLAIN;
   const out: Record<string, unknown> = {};
   const keys = Object.keys(v);
   for (let i = 0; i < keys.length; i++) {

@@ -7,16 +7,10 @@
 // a payload that does not fit in the room it is given NO_ROOM; the journal then takes its general path
 // (copy, stringify, write), which also reports every error as before.
 
-import { NOT_PLAIN } from './json-copy.js';
-import { MAX_APPEND_PAYLOAD_BYTES } from '../../protocol/journal/format.js';
+import { NOT_PLAIN, NOT_PLAIN_CONTAINER, plainContainerShape } from './json-copy.js';
 
 /** The payload's text does not fit between `at` and `end`: nothing of it counts. */
 export const NO_ROOM: unique symbol = Symbol('no room in the frame');
-
-const MAX_DEPTH = 64;
-const MAX_ARRAY_LENGTH = MAX_APPEND_PAYLOAD_BYTES / 2;
-const OBJECT_PROTO = Object.prototype;
-const ARRAY_PROTO = Array.prototype;
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -84,16 +78,15 @@ export class PlainJsonFrameWriter {
   }
 
   private container(v: object, depth: number): unknown {
-    if (depth >= MAX_DEPTH || typeof (v as { toJSON?: unknown }).toJSON === 'function') return NOT_PLAIN;
-    const proto = Object.getPrototypeOf(v);
-    if (Array.isArray(v)) {
-      const n = v.length;
-      if (proto !== ARRAY_PROTO || n > MAX_ARRAY_LENGTH) return NOT_PLAIN;
+    const shape = plainContainerShape(v, depth);
+    if (shape === NOT_PLAIN_CONTAINER) return NOT_PLAIN;
+    if (shape >= 0) {
+      const a = v as unknown[];
       const out: unknown[] = [];
       this.byte(0x5b);
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < shape; i++) {
         if (i > 0) this.byte(COMMA);
-        const x = this.value(v[i], depth + 1);
+        const x = this.value(a[i], depth + 1);
         if (x === NOT_PLAIN) return NOT_PLAIN;
         if (x === undefined) {
           this.ascii('null');
@@ -103,7 +96,6 @@ export class PlainJsonFrameWriter {
       this.byte(0x5d);
       return out;
     }
-    if (proto !== OBJECT_PROTO && proto !== null) return NOT_PLAIN;
     const out: Record<string, unknown> = {};
     const keys = Object.keys(v);
     this.byte(0x7b);

@@ -10,6 +10,7 @@ import { Journal } from '../../firmware-ts/journal/journal.js';
 import { NOT_PLAIN, plainJsonCopy } from '../../firmware-ts/journal/json-copy.js';
 import { RecordTypes } from '../../firmware-ts/journal/record-types.js';
 import type { StateMachine } from '../../firmware-ts/journal/state-machine.js';
+import { jsonWrittenDifferently } from '../helpers/json-edge-values.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 /** Same structure, same key order, Object.is on leaves (so -0 and 0 differ). */
@@ -62,26 +63,7 @@ describe('plainJsonCopy', () => {
   });
 
   it('copies what JSON writes differently from the value as JSON writes it: -0, NaN, ±Infinity, undefined, functions, symbols, holes, a null prototype', () => {
-    const values: unknown[] = [
-      -0,
-      { z: -0, n: NaN, i: Infinity, m: -Infinity },
-      [undefined, () => 1, Symbol('s'), -0, NaN],
-      { u: undefined, f: () => 1, s: Symbol('s'), kept: 1 },
-      // eslint-disable-next-line no-sparse-arrays
-      [1, , 3],
-      Object.assign(Object.create(null), { a: 1, b: { c: [1, 2] } }),
-      { 10: 'ten', 2: 'two', b: 1, a: 2, '-1': 3, '01': 4 },
-      { s: 'lone \ud800 surrogate', e: '\u0000\n"\\', zh: '消费 冲正' },
-      { toJSON: 'not a function' },
-      { [Symbol('hidden')]: 1, shown: 2 },
-      Object.defineProperty({ a: 1 }, 'hidden', { value: 2, enumerable: false }),
-      Object.assign([1, 2], { extra: 'not written' }),
-      1e21,
-      5e-324,
-      'text',
-      true,
-      null,
-    ];
+    const values = jsonWrittenDifferently();
     for (const v of values) expect(checkCopy(v)).toBe('copied');
     expect(plainJsonCopy({ z: -0 })).toEqual({ z: 0 });
     expect(Object.is((plainJsonCopy([-0]) as number[])[0], 0)).toBe(true);

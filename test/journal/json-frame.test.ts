@@ -13,6 +13,7 @@ import { INTERNAL_TYPES } from '../../firmware-ts/journal/internal-types.js';
 import { readRecordsFrom } from '../../firmware-ts/journal/record-reader.js';
 import type { StateMachine } from '../../firmware-ts/journal/state-machine.js';
 import { nodeStorage } from '../../firmware-ts/io/node-storage.js';
+import { jsonWrittenDifferently } from '../helpers/json-edge-values.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const GUARD = 0xa5;
@@ -64,25 +65,7 @@ describe('PlainJsonFrameWriter', () => {
   });
 
   it('writes what JSON writes differently from the value as JSON writes it', () => {
-    const values: unknown[] = [
-      -0,
-      { z: -0, n: NaN, i: Infinity, m: -Infinity },
-      [undefined, () => 1, Symbol('s'), -0, NaN],
-      { u: undefined, f: () => 1, s: Symbol('s'), kept: 1 },
-      // eslint-disable-next-line no-sparse-arrays
-      [1, , 3],
-      Object.assign(Object.create(null), { a: 1, b: { c: [1, 2] } }),
-      { 10: 'ten', 2: 'two', b: 1, a: 2, '-1': 3, '01': 4 },
-      { [Symbol('hidden')]: 1, shown: 2 },
-      Object.assign([1, 2], { extra: 'not written' }),
-      [1e21, 5e-324, 0.1 + 0.2, -1e-7, 2 ** 53 + 2],
-      { toJSON: 'not a function' },
-      {},
-      [],
-      '',
-      true,
-      null,
-    ];
+    const values = [...jsonWrittenDifferently(), [1e21, 5e-324, 0.1 + 0.2, -1e-7, 2 ** 53 + 2], {}, [], ''];
     for (const v of values) expect(checkWrite(v)).toBe('written');
   });
 
