@@ -1,5 +1,5 @@
 // Where the journal's CPU goes per sale, from a V8 CPU profile (`node --cpu-prof`) of the journal subject
-// alone: only samples under the subject's timed sale() count, each put in the category of the nearest
+// alone, without its file I/O (no-io-storage.ts; the I/O is measured by difference): only samples under the subject's timed sale() count, each put in the category of the nearest
 // frame (leaf first) that a rule names — PCI scan, MAC chain, CRC, JSON encoding, record framing, the
 // fold (JSON.parse of the payload and the state's apply), segment rotation (checkpoint, seal, new segment),
 // the write and sync system calls — and everything else of the journal or the promise machinery as "other".
@@ -90,11 +90,28 @@ export function journalCpuBreakdown(profileJson: string, sales: number): CpuBrea
   };
 }
 
-/** Runs `posj bench journal` for the journal subject alone under --cpu-prof and breaks its sale() CPU down. */
-export async function profileJournal(opts: { posj: string; dir: string; sales: number }): Promise<CpuBreakdown> {
+/**
+ * The profile's shares of the JavaScript, in microseconds of the subject without file I/O as process.cpuUsage()
+ * measured it (unprofiled, in the bench's own run), plus the file I/O as the difference from the journal's
+ * figure in the same run. The sampler's own microseconds are left out: they count its overhead and stretch
+ * under load.
+ */
+export function measuredBreakdown(b: CpuBreakdown, journalCpuUsPerSale: number, withoutIoCpuUsPerSale: number): { cpu_us_per_sale: number; us_per_sale: Record<string, number>; percent_of_javascript: Record<string, number>; samples: number } {
+  const r = (x: number) => Number(x.toFixed(2));
+  const us: Record<string, number> = { 'file I/O (by difference)': r(journalCpuUsPerSale - withoutIoCpuUsPerSale) };
+  for (const [k, pct] of Object.entries(b.percent)) us[k] = r((pct * withoutIoCpuUsPerSale) / 100);
+  return { cpu_us_per_sale: journalCpuUsPerSale, us_per_sale: us, percent_of_javascript: b.percent, samples: b.samples };
+}
+
+const PROFILE_SALES = 20_000;
+
+/** Runs `posj bench journal` for one journal subject alone under --cpu-prof and breaks its sale() CPU down. */
+export async function profileJournal(opts: { posj: string; dir: string; sales: number; subject: string }): Promise<CpuBreakdown> {
   const profDir = fs.mkdtempSync(path.join(os.tmpdir(), 'posj-prof-'));
   try {
-    const args = ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '100', opts.posj, 'bench', 'journal', '--json', '--only', 'journal', '--sales', String(opts.sales), '--rounds', '1', '--no-boot', '--dir', opts.dir];
+    // Enough sales for a few thousand samples: the shares are what counts, not the sampler's microseconds.
+    const sales = Math.max(opts.sales, PROFILE_SALES);
+    const args = ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '100', opts.posj, 'bench', 'journal', '--json', '--only', opts.subject, '--sales', String(sales), '--rounds', '1', '--no-boot', '--dir', opts.dir];
     const code = await new Promise<number | null>((resolve, reject) => {
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
       child.once('error', reject);
@@ -104,7 +121,7 @@ export async function profileJournal(opts: { posj: string; dir: string; sales: n
     const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error('the profiled bench wrote no .cpuprofile');
     // The runner's warm-up sales (up to 200) run under sale() too.
-    return journalCpuBreakdown(fs.readFileSync(path.join(profDir, file), 'utf8'), opts.sales + Math.min(200, opts.sales));
+    return journalCpuBreakdown(fs.readFileSync(path.join(profDir, file), 'utf8'), sales + Math.min(200, sales));
   } finally {
     fs.rmSync(profDir, { recursive: true, force: true });
   }

@@ -16,6 +16,7 @@ import { TerminalRecord } from '../txn/records.js';
 import { loadOrCreateDeviceKey } from '../journal/device-key.js';
 import { nodeStorage } from '../io/node-storage.js';
 import { countSyncs, type CountingStorage } from './sync-count.js';
+import { withoutFileIo } from './no-io-storage.js';
 
 const BATCH_SIZE = 500;
 const SETTLED_AT = '2026-11-21T23:59:00.000Z';
@@ -30,16 +31,22 @@ export const saleRecordSizes: SaleRecordSizes = (i) => [
   recordSpan(jsonBytes(printed(i))),
 ];
 
-export function journalSubject(): BenchSubject {
+/** The journal subject's name without its file I/O (`--profile`; no-io-storage.ts). */
+export const JOURNAL_WITHOUT_IO = 'journal-no-io';
+
+export function journalSubject(options: { fileIo?: boolean } = {}): BenchSubject {
+  const fileIo = options.fileIo ?? true;
   let j: TerminalJournal | null = null;
   let storage: CountingStorage | null = null;
   // The caller's records are built before the clock starts, as the floor's sizes are: only journal work is timed.
   let sales: RecordInput[][] = [];
   return {
-    name: 'journal',
-    detail: 'pos-journal: terminal record types, PCI guard, HMAC chain, state fold; intent + outcome durable appends, printed lazy; a lazy settlement-done record every 500 sales',
+    name: fileIo ? 'journal' : JOURNAL_WITHOUT_IO,
+    detail: fileIo
+      ? 'pos-journal: terminal record types, PCI guard, HMAC chain, state fold; intent + outcome durable appends, printed lazy; a lazy settlement-done record every 500 sales'
+      : "the journal subject with its segment files' writes and syncs skipped: its CPU without file I/O, for --profile",
     async open(dir, plan) {
-      storage = countSyncs(nodeStorage);
+      storage = countSyncs(fileIo ? nodeStorage : withoutFileIo(nodeStorage));
       j = await openTerminalJournal({ dir: path.join(dir, 'journal'), deviceKey: randomBytes(32), storage });
       const base = j.state.stan;
       sales = Array.from({ length: plan.sales }, (_, i) => {

@@ -45,16 +45,19 @@ export interface SaleLine {
 
 export type BootLine = BootResult & { bench: 'journal'; workload: 'boot' };
 
-/** `--profile`: the journal's CPU per sale by category (cpu-profile.ts). */
+/**
+ * `--profile`: the journal's CPU per sale (process.cpuUsage) by category: file I/O by difference from the
+ * journal without it, the rest by the profile's shares of that JavaScript (cpu-profile.ts).
+ */
 export interface ProfileLine {
   bench: 'journal';
   workload: 'profile';
   fs: 'disk' | 'tmpfs';
   sales: number;
   samples: number;
-  us_per_sample: number;
+  cpu_us_per_sale: number;
   us_per_sale: Record<string, number>;
-  percent: Record<string, number>;
+  percent_of_javascript: Record<string, number>;
 }
 
 export type BenchLine = SaleLine | RatioLine | BootLine | ProfileLine;

@@ -8,7 +8,7 @@ import type { SaleRecordSizes } from './record-sizes.js';
 import { sqliteSubject } from './sqlite-subject.js';
 
 export interface JournalBenchModule {
-  journalSubject(): BenchSubject;
+  journalSubject(options?: { fileIo?: boolean }): BenchSubject;
   /** The journal's real record sizes per sale, so the floor writes exactly as many bytes. */
   saleRecordSizes?: SaleRecordSizes;
   /** Fills journals of several history sizes under `dir` and measures boot for each (see boot.ts). */
@@ -24,10 +24,13 @@ export async function loadJournalBench(): Promise<JournalBenchModule | null> {
   return (await import(JOURNAL_MODULE)) as JournalBenchModule;
 }
 
-/** floor, sqlite, and journal when it is there; plus the journal's boot suite if it has one. */
-export async function benchSubjects(): Promise<{ subjects: BenchSubject[]; boot: JournalBenchModule['measureJournalBoot'] | null }> {
+/**
+ * floor, sqlite, and journal when it is there; plus the journal's boot suite if it has one. `withoutIo`
+ * is the journal subject with its file writes and syncs skipped (for --profile), run only when asked for.
+ */
+export async function benchSubjects(): Promise<{ subjects: BenchSubject[]; withoutIo: BenchSubject | null; boot: JournalBenchModule['measureJournalBoot'] | null }> {
   const journal = await loadJournalBench();
   const subjects = [floorSubject(journal?.saleRecordSizes), sqliteSubject()];
   if (journal) subjects.push(journal.journalSubject());
-  return { subjects, boot: journal?.measureJournalBoot?.bind(journal) ?? null };
+  return { subjects, withoutIo: journal?.journalSubject({ fileIo: false }) ?? null, boot: journal?.measureJournalBoot?.bind(journal) ?? null };
 }

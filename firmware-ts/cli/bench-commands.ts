@@ -36,7 +36,7 @@ export function registerBenchCommands(program: Command): Command {
     .option('--dir <dir>', 'directory to run in; its filesystem and block device are what is measured', 'var/bench')
     .option('--no-boot', 'skip the boot measurement')
     .option('--only <subject>', 'run one subject (floor, sqlite or journal)')
-    .option('--profile', 'then profile the journal subject alone (node --cpu-prof) and break its CPU per sale down')
+    .option('--profile', 'also run the journal without its file I/O, profile that (node --cpu-prof), and break the journal\'s CPU per sale down: file I/O by difference, the rest by the profile\'s shares')
     .option('--tmpfs <dir>', 'also run the sale workload in this tmpfs directory: the CPU-only figure (a sync costs nothing there)')
     .action(
       action(async (opts: BenchOptions) => {
@@ -46,22 +46,30 @@ export function registerBenchCommands(program: Command): Command {
         const { filesystemOf } = await import('../bench/disk-stats.js');
         const dir = path.resolve(opts.dir);
         const all = await benchSubjects();
-        const subjects = opts.only ? all.subjects.filter((s) => s.name === opts.only) : all.subjects;
-        if (subjects.length === 0) throw new InvalidArgumentError(`--only: no subject named ${opts.only} (${all.subjects.map((s) => s.name).join(', ')})`);
+        const known = all.withoutIo ? [...all.subjects, all.withoutIo] : all.subjects;
+        const subjects = opts.only ? known.filter((s) => s.name === opts.only) : all.subjects;
+        if (subjects.length === 0) throw new InvalidArgumentError(`--only: no subject named ${opts.only} (${known.map((s) => s.name).join(', ')})`);
         const boot = opts.only && opts.only !== 'journal' ? null : all.boot;
+        // --profile: the journal without its file I/O runs beside the journal in the CPU-only run (or the main
+        // one), so the profile's shares can be put in microseconds that process.cpuUsage() measured.
+        const profiled = opts.profile && all.withoutIo && subjects.some((s) => s.name === 'journal') ? all.withoutIo : null;
         const progress = (m: string) => process.stderr.write(`bench: ${m}\n`);
         const tmpfs = opts.tmpfs ? path.resolve(opts.tmpfs) : null;
         if (tmpfs) {
           fs.mkdirSync(tmpfs, { recursive: true });
           if (filesystemOf(tmpfs) !== 'tmpfs') throw new InvalidArgumentError(`--tmpfs: ${tmpfs} is not on tmpfs, so its figure would not be CPU-only (try /dev/shm/posj-bench)`);
         }
-        const sale = await runSaleBench({ dir, sales: opts.sales, rounds: opts.rounds, subjects, progress: opts.json ? undefined : progress });
-        const cpuOnly = tmpfs ? await runSaleBench({ dir: tmpfs, sales: opts.sales, rounds: opts.rounds, subjects, progress: opts.json ? undefined : progress }) : [];
+        const withProfiled = (list: typeof subjects) => (profiled ? [...list, profiled] : list);
+        const sale = await runSaleBench({ dir, sales: opts.sales, rounds: opts.rounds, subjects: tmpfs ? subjects : withProfiled(subjects), progress: opts.json ? undefined : progress });
+        const cpuOnly = tmpfs ? await runSaleBench({ dir: tmpfs, sales: opts.sales, rounds: opts.rounds, subjects: withProfiled(subjects), progress: opts.json ? undefined : progress }) : [];
         const lines: BenchLine[] = [...sale, ...cpuOnly, ...saleRatios(sale, tmpfs ? cpuOnly : undefined)];
-        if (opts.profile) {
-          const { profileJournal } = await import('../bench/cpu-profile.js');
+        if (profiled) {
+          const { measuredBreakdown, profileJournal } = await import('../bench/cpu-profile.js');
           const where = tmpfs ?? dir;
-          lines.push({ bench: 'journal', workload: 'profile', fs: filesystemOf(where), sales: opts.sales, ...(await profileJournal({ posj: process.argv[1]!, dir: where, sales: opts.sales })) });
+          const measured = tmpfs ? cpuOnly : sale;
+          const cpuOf = (name: string) => measured.find((l) => l.subject === name)?.cpu_us_per_sale as number;
+          const b = await profileJournal({ posj: process.argv[1]!, dir: where, sales: opts.sales, subject: profiled.name });
+          lines.push({ bench: 'journal', workload: 'profile', fs: filesystemOf(where), sales: opts.sales, ...measuredBreakdown(b, cpuOf('journal'), cpuOf(profiled.name)) });
         }
         if (opts.boot && boot) lines.push(...bootLines(await boot(dir)));
         else if (opts.boot) progress('no journal subject yet (firmware-ts/bench/journal-subject.ts): boot not measured');

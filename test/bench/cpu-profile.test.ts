@@ -1,7 +1,11 @@
 // The journal CPU breakdown reads a V8 CPU profile: only samples under the journal subject's sale() count,
 // each in the category of its nearest named frame, rotation taking precedence.
 import { describe, expect, it } from 'vitest';
-import { journalCpuBreakdown } from '../../firmware-ts/bench/cpu-profile.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { journalCpuBreakdown, measuredBreakdown } from '../../firmware-ts/bench/cpu-profile.js';
+import { JOURNAL_WITHOUT_IO, journalSubject } from '../../firmware-ts/bench/journal-subject.js';
+import { tmpDir } from '../helpers/tmp.js';
 
 const DIST = 'file:///x/dist';
 let nextId = 1;
@@ -45,5 +49,35 @@ describe('journal CPU breakdown', () => {
     const samples = Array.from({ length: 4 }, () => root.id);
     const b = journalCpuBreakdown(JSON.stringify({ nodes: all, startTime: 0, endTime: 400, samples, timeDeltas: samples.map(() => 100) }), 1);
     expect(b.percent).toEqual({ fold: 75, 'encode (buffers)': 25 });
+  });
+});
+
+describe('the measured breakdown', () => {
+  it('puts the file I/O at the difference of the two measured figures and the profile shares on the rest', () => {
+    const b = { samples: 100, us_per_sample: 250, us_per_sale: { 'mac chain': 99, other: 99 }, percent: { 'mac chain': 25, other: 75 } };
+    const m = measuredBreakdown(b, 20, 16);
+    expect(m.cpu_us_per_sale).toBe(20);
+    expect(m.us_per_sale).toEqual({ 'file I/O (by difference)': 4, 'mac chain': 4, other: 12 });
+    expect(m.percent_of_javascript).toEqual(b.percent);
+    const parts = Object.values(m.us_per_sale).reduce((a, x) => a + x, 0);
+    expect(parts).toBeCloseTo(20, 6);
+  });
+});
+
+describe('the journal subject without file I/O', () => {
+  it('sells through the real journal and leaves its segment files without a byte written', async () => {
+    const dir = tmpDir('no-io');
+    const s = journalSubject({ fileIo: false });
+    expect(s.name).toBe(JOURNAL_WITHOUT_IO);
+    await s.open(dir, { sales: 1200 });
+    for (let i = 0; i < 1200; i++) await s.sale(i);
+    await s.close();
+    const jdir = path.join(dir, 'journal');
+    const segments = fs.readdirSync(jdir).filter((n) => n.endsWith('.wal'));
+    // 1,200 sales pass a 1 MiB segment: the rotation ran too, and wrote nothing either.
+    expect(segments.length).toBeGreaterThan(1);
+    for (const n of segments) expect(fs.statSync(path.join(jdir, n)).size).toBe(0);
+    const real = journalSubject();
+    expect(real.name).toBe('journal');
   });
 });
