@@ -53,6 +53,7 @@ export function registerBenchCommands(program: Command): Command {
         // --profile: the journal without its file I/O runs beside the journal in the CPU-only run (or the main
         // one), so the profile's shares can be put in microseconds that process.cpuUsage() measured.
         const profiled = opts.profile && all.withoutIo && subjects.some((s) => s.name === 'journal') ? all.withoutIo : null;
+        if (opts.profile && !profiled) throw new InvalidArgumentError(all.withoutIo ? `--profile breaks the journal's CPU down: it needs the journal subject, not --only ${opts.only}` : '--profile: this build has no journal subject to profile');
         const progress = (m: string) => process.stderr.write(`bench: ${m}\n`);
         const tmpfs = opts.tmpfs ? path.resolve(opts.tmpfs) : null;
         if (tmpfs) {

@@ -27,4 +27,11 @@ describe('posj bench journal --profile', () => {
     expect(profile.samples).toBeGreaterThan(100);
     expect(Object.keys(profile.percent_of_javascript)).toEqual(expect.arrayContaining(['mac chain', 'fold', 'pci scan']));
   }, 180_000);
+
+  it('refuses --profile without the journal subject, as bad usage', () => {
+    const r = spawnSync(process.execPath, [POSJ, 'bench', 'journal', '--only', 'floor', '--no-boot', '--profile', '--sales', '10', '--rounds', '1', '--dir', tmpDir('bench-profile-floor')], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--profile breaks the journal');
+    expect(r.stdout).toBe('');
+  });
 });
