@@ -34,11 +34,16 @@ export function batchLimitPolicy(p: Partial<BatchLimitPolicy> = {}): BatchLimitP
 /** Kinds that add to field 48's debit count (sale, completion) or credit count (refund). */
 const COUNTED: ReadonlySet<AuthKind> = new Set(['sale', 'preauth-completion', 'refund']);
 
-/** An upper bound of both of field 48's counts for the open batch (a voided sale still counts here). */
+/**
+ * An upper bound of both of field 48's counts for the open batch (a voided sale still counts here): the
+ * batch's approved sales, completions and refunds, which the fold counts in `totals` in step with
+ * `batchEntries`, plus those in flight. Not a walk of `batchEntries`: once STANs are large its keys are a
+ * dictionary V8 sorts on every listing, about 100 µs for a full batch on every sale.
+ */
 export function batchCount(state: TerminalState): number {
-  let n = 0;
-  for (const e of Object.values(state.batchEntries)) if (COUNTED.has(e.kind)) n++;
-  return n + Object.values(state.inFlight).filter((a) => COUNTED.has(a.kind)).length;
+  let n = state.totals.saleCount + state.totals.refundCount;
+  for (const k in state.inFlight) if (COUNTED.has(state.inFlight[k]!.kind)) n++;
+  return n;
 }
 
 /** Whether a new `kind` would take the open batch past its limit. */
