@@ -38,7 +38,7 @@ const COUNTED: ReadonlySet<AuthKind> = new Set(['sale', 'preauth-completion', 'r
  * An upper bound of both of field 48's counts for the open batch (a voided sale still counts here): the
  * batch's approved sales, completions and refunds, which the fold counts in `totals` in step with
  * `batchEntries`, plus those in flight. Not a walk of `batchEntries`: once STANs are large its keys are a
- * dictionary V8 sorts on every listing, about 100 µs for a full batch on every sale.
+ * dictionary V8 sorts on every listing, over 100 µs for a full batch on every sale.
  */
 export function batchCount(state: TerminalState): number {
   let n = state.totals.saleCount + state.totals.refundCount;

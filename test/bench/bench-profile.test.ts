@@ -18,6 +18,8 @@ describe('posj bench journal --profile', () => {
     const sale = (subject: string) => lines.find((l) => l.workload === 'sale' && l.subject === subject) as { cpu_us_per_sale: number } | undefined;
     expect(sale('journal')).toBeDefined();
     expect(sale('journal-no-io')).toBeDefined();
+    // Its syncs return at once: none is claimed.
+    expect((sale('journal-no-io') as unknown as { syncs_per_sale: number | null }).syncs_per_sale).toBeNull();
     const profile = lines.find((l) => l.workload === 'profile') as { cpu_us_per_sale: number; us_per_sale: Record<string, number>; percent_of_javascript: Record<string, number>; samples: number };
     expect(profile.cpu_us_per_sale).toBe(sale('journal')!.cpu_us_per_sale);
     expect(profile.us_per_sale['file I/O (by difference)']).toBeCloseTo(sale('journal')!.cpu_us_per_sale - sale('journal-no-io')!.cpu_us_per_sale, 1);
