@@ -166,9 +166,11 @@ export function scanSegment(name: string, image: Buffer, isLast: boolean): Segme
       tail = { kind: 'corrupt', offset: where.offset, reason: `${where.reason} (in an older segment)` };
     } else {
       const voucher = laterRecordVouchesFor(image, where.offset + RECORD_ALIGN, end, batchStartSeq);
-      // The tail starts at its first non-zero byte: zero sector padding after the last synced batch is not
-      // torn data, and counting it made a record cut in half report more bytes than the record had.
-      const tornFrom = firstNonZero(image, endOffset, dirtyEnd);
+      // The tail starts at the record slot of its first non-zero byte: zero sector padding after the last
+      // synced batch is not torn data (counting it made a record cut in half report more bytes than it had),
+      // but a torn record whose CRC happens to begin with a zero byte still begins at its own aligned slot.
+      const nonZero = firstNonZero(image, endOffset, dirtyEnd);
+      const tornFrom = Math.max(endOffset, nonZero - (nonZero % RECORD_ALIGN));
       tail =
         voucher === null
           ? { kind: 'torn', offset: tornFrom, bytes: dirtyEnd - tornFrom, reason: where.reason }

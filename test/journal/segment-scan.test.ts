@@ -115,6 +115,15 @@ describe('scanSegment on hand-built images', () => {
     }
   });
 
+  it('a torn record whose CRC begins with zero bytes is still torn from its own offset (CI: 74 bytes reported for a 75-byte cut)', () => {
+    for (let zeros = 1; zeros <= 4; zeros++) {
+      const { img, offsets, ends } = image([{ count: 2, sync: true }, { count: 2 }]);
+      img.fill(0, offsets[2]!, offsets[2]! + zeros);
+      const tail = scanSegment(NAME, img, true).tail;
+      expect(tail, `${zeros}`).toEqual({ kind: 'torn', offset: offsets[2], bytes: dirtyTo(img, ends[1]!) - offsets[2]!, reason: 'record checksum mismatch' });
+    }
+  });
+
   it('a zeroed header in the middle of a batch is damage, not sector padding', () => {
     const { img, offsets } = image([{ count: 1, sync: true }, { count: 3 }]);
     img.fill(0, offsets[2]!, offsets[2]! + 8);
