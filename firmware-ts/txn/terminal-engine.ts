@@ -35,6 +35,7 @@ import { DEFAULT_REVERSAL_POLICY, ReversalSender, type RoundResult } from './rev
 import { newestView, noSlipDetail, refundedOf, reprintable, reversalIntent, saleByRrn, settledSale, viewByRequestId, viewByRrn, viewByStan, viewIn, voidedBy, type Refunded, type TxnView } from './txn-history.js';
 import { batchFullDetail, batchIsFull, batchLimitPolicy } from './batch-limit.js';
 import { nextStan, Settlement } from './settlement.js';
+import { stanHeldOpen } from './terminal-state.js';
 import { buildRequest, localStamp, pad6, reversalImage, type RequestSpec } from './txn-messages.js';
 import { pinStep } from './online-pin.js';
 import { holdPinBlock } from '../pci/pin-blocks-in-flight.js';
@@ -502,11 +503,11 @@ export class TerminalEngine implements TerminalEngineApi {
       this.reuseNextStan = false;
       if (this.state.stan > 0) return this.state.stan;
     }
-    // Obligations are keyed by STAN: one a wrapped counter reaches while an older transaction still owes
-    // under it (a slip carried over a settlement) is skipped, so the two never share a key.
-    const s = this.state;
-    let stan = nextStan(s.stan);
-    while (s.pendingReceipts[stan] !== undefined || s.reversals[stan] !== undefined || s.inFlight[stan] !== undefined) stan = nextStan(stan);
+    // Obligations and the open batch are keyed by STAN: one a wrapped counter reaches while an older
+    // transaction still lives under it (a slip carried over a settlement, an approved sale of a batch that
+    // outlived 999,999 STANs) is skipped, so the two never share a key and settlement counts each once.
+    let stan = nextStan(this.state.stan);
+    while (stanHeldOpen(this.state, stan)) stan = nextStan(stan);
     return stan;
   }
 

@@ -151,6 +151,14 @@ export function addToTotals(t: BatchTotals, kind: AuthKind, amount: number, sign
 // itself on the hot records: a property key is its string (1234 and "1234" are one key), without making it.
 const key = (stan: number) => String(stan);
 
+/**
+ * Whether an authorization still lives under this STAN: in flight, owing a reversal or a slip, or approved in
+ * the open batch. A wrapped STAN counter must skip such a STAN, or the new authorization would overwrite it.
+ */
+export function stanHeldOpen(s: TerminalState, stan: number): boolean {
+  return s.inFlight[stan] !== undefined || s.reversals[stan] !== undefined || s.pendingReceipts[stan] !== undefined || s.batchEntries[stan] !== undefined;
+}
+
 /** Which transactions the fold keeps once they are closed and their batch is settled. */
 export type TxnRetention = 'recent' | 'all';
 
