@@ -1,6 +1,7 @@
 // The few calls ReconnectingPort makes on one opened serial port, so the same reconnect, write-queue and
 // watchdog logic runs over node-serialport on a real line and over a simulated port in `posj sim`.
 import { SerialPort } from 'serialport';
+import { hangUpAwareBinding } from './hang-up-read.js';
 
 export interface RawPort {
   readonly isOpen: boolean;
@@ -16,9 +17,12 @@ export interface RawPort {
 
 export type OpenRawPort = (path: string, baudRate: number) => RawPort;
 
+const binding = hangUpAwareBinding(SerialPort.binding);
+
 /** A node-serialport SerialPort, not yet opened. */
 export const openSerialPort: OpenRawPort = (path, baudRate) => {
-  const port = new SerialPort({ path, baudRate, autoOpen: false });
+  // `binding` is left out of SerialPort's option type, but its constructor takes it over the detected one.
+  const port = new SerialPort({ path, baudRate, autoOpen: false, binding } as ConstructorParameters<typeof SerialPort>[0]);
   return {
     get isOpen() {
       return port.isOpen;

@@ -222,7 +222,11 @@ describe('card reader over a pty pair', () => {
     expect(b.port.health().state).not.toBe('open');
     const again = await createPtyPair({ a: b.pair.a, b: b.pair.b }); // and plugged back in
     cleanups.push(() => again.close());
-    const done = await completing;
+    const done = await completing.catch((err: unknown) => {
+      // Which side lost track of the line is only in the two logs.
+      console.log(`driver log:\n${b.driverLog.lines.join('\n')}\nsimulator log:\n${b.simLog.lines.join('\n')}`);
+      throw err;
+    });
     expect(done.decision).toBe('TC');
     expect(b.port.health().reconnects).toBe(closedAt.reconnects + 1);
     expect(b.sim.handled.GEN_AC2).toBeGreaterThanOrEqual(1);
