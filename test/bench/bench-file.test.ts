@@ -111,7 +111,7 @@ describe('bench run on a bench file', () => {
     const junit = path.join(lab, 'junit.xml');
     const r = await benchRun([path.resolve('test/bench/scenarios/lab-power-cut.yaml'), '--bench', benchFile, '--junit', junit, '--dir', path.join(lab, 'run')]);
     const out = r.stdout + r.stderr;
-    expect(r.stdout.split('\n')[0]).toBe(`real bench from ${benchFile}: terminal 87654321 on its service port ${service.b}`);
+    expect(r.stdout.split('\n')[0], out.slice(-5000)).toBe(`real bench from ${benchFile}: terminal 87654321 on its service port ${service.b}`);
     // Everything up to the unplug held, on the terminal's own answers and its pulled journal.
     expect(out, out.slice(-5000)).toMatch(/ok {3}line \d+ +sale 66\.60 \[[\d.]+ s\] → FAILED sale stan=\d+: no reply from the acquirer in time; reversed at the acquirer/);
     expect(out, out.slice(-5000)).toMatch(/ok {3}line \d+ +sale 300\.01, power cut after-debit( \[[\d.]+ s\])? → nothing: the terminal lost power with STAN \d+ in flight/);
