@@ -22,7 +22,7 @@ export const ExitCode = {
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof JournalError) {
-    if (err.code === 'JOURNAL_CORRUPT' || err.code === 'JOURNAL_TAMPERED') return ExitCode.corrupt;
+    if (err.code === 'JOURNAL_CORRUPT' || err.code === 'JOURNAL_TAMPERED' || err.code === 'REPAIR_UNFINISHED') return ExitCode.corrupt;
     if (err.code === 'JOURNAL_LOCKED') return ExitCode.locked;
   }
   return ExitCode.usage;

@@ -13,6 +13,7 @@ import { terminalFold, type TerminalJournalState } from '../txn/terminal-fold.js
 import { syntheticSteps } from '../journal/synthetic-sales.js';
 import { verifyJournal, type VerifiedRecord } from '../journal/verify.js';
 import { repairJournal, type RepairPlan } from '../journal/repair.js';
+import { hasRepairIntent, unfinishedRepairError } from '../journal/repair-intent.js';
 import { terminalSalvage, type SalvagedObligations } from '../txn/terminal-salvage.js';
 import { INTERNAL_TYPES } from '../journal/internal-types.js';
 import { RecordTypes } from '../journal/record-types.js';
@@ -141,9 +142,11 @@ export function registerJournalCommands(program: Command): void {
         requireJournalDir(dir);
         const { path: keyPath, key } = keyFor(dir, o.keyFile);
         const r = verifyJournal(dir, { deviceKey: key, types: allTypes() });
-        const bad = r.corrupt !== null || r.tampered !== null;
-        print(Boolean(o.json), r, () => {
+        const repairUnfinished = hasRepairIntent(nodeStorage, dir);
+        const bad = r.corrupt !== null || r.tampered !== null || repairUnfinished;
+        print(Boolean(o.json), { ...r, repairUnfinished }, () => {
           const lines = [`${dir}: ${r.records} records in ${r.segments} segments, seq ${r.firstSeq ?? '-'}..${r.lastSeq ?? '-'}`];
+          if (repairUnfinished) lines.push(`REPAIR UNFINISHED: ${unfinishedRepairError(dir).message}`);
           if (r.tornTail) lines.push(`torn tail: ${r.tornTailBytes} bytes at ${r.tornTail.segment} offset ${r.tornTail.offset} (${r.tornTail.reason}); the next open cuts it`);
           if (r.corrupt) lines.push(`CORRUPT: segment ${r.corrupt.segment} offset ${r.corrupt.offset}: ${r.corrupt.reason}`);
           if (r.tampered) lines.push(`TAMPERED: segment ${r.tampered.segment} offset ${r.tampered.offset} seq ${r.tampered.seq}: ${r.tampered.reason}`);
@@ -209,6 +212,7 @@ export function registerJournalCommands(program: Command): void {
         requireJournalDir(dir);
         const { path: keyPath, key } = keyFor(dir, o.keyFile);
         const r = verifyJournal(dir, { deviceKey: key, types: allTypes() });
+        const repairUnfinished = hasRepairIntent(nodeStorage, dir);
         const { state: s, error } = recoveredState(dir, key);
         const open = s && {
           stan: s.stan,
@@ -222,14 +226,15 @@ export function registerJournalCommands(program: Command): void {
           oldestOpenSeq: terminalFold.oldestOpenSeq(s),
         };
         const recovery = error && { segment: error.segment, offset: error.offset, reason: error.reason };
-        const out = { segments: r.segments, records: r.records, bytes: r.bytes, firstSeq: r.firstSeq, lastSeq: r.lastSeq, tornTailBytes: r.tornTailBytes, corrupt: r.corrupt, tampered: r.tampered, chainChecked: r.chainChecked, recovery, recordTypes: r.recordTypes, state: open };
+        const out = { segments: r.segments, records: r.records, bytes: r.bytes, firstSeq: r.firstSeq, lastSeq: r.lastSeq, tornTailBytes: r.tornTailBytes, corrupt: r.corrupt, tampered: r.tampered, chainChecked: r.chainChecked, recovery, repairUnfinished, recordTypes: r.recordTypes, state: repairUnfinished ? null : open };
         print(Boolean(o.json), out, () =>
           [
             `${dir}: ${r.records} records, ${r.segments} segments, ${(r.bytes / 1048576).toFixed(1)} MiB, seq ${r.firstSeq ?? '-'}..${r.lastSeq ?? '-'}`,
-            open
+            repairUnfinished ? `REPAIR UNFINISHED: ${unfinishedRepairError(dir).message}` : '',
+            open && !repairUnfinished
               ? `STAN ${open.stan}  batch ${open.batch}  in flight ${open.inFlight}  reversals owed ${open.pendingReversals} (stuck ${open.stuckReversals})  receipts pending ${open.pendingReceipts}`
               : 'state: the daemon would refuse to open this journal (below)',
-            open ? `batch totals: sales ${open.totals.saleCount} / ${(open.totals.saleAmount / 100).toFixed(2)}  refunds ${open.totals.refundCount} / ${(open.totals.refundAmount / 100).toFixed(2)}  voids ${open.totals.voidCount} / ${(open.totals.voidAmount / 100).toFixed(2)}` : '',
+            open && !repairUnfinished ? `batch totals: sales ${open.totals.saleCount} / ${(open.totals.saleAmount / 100).toFixed(2)}  refunds ${open.totals.refundCount} / ${(open.totals.refundAmount / 100).toFixed(2)}  voids ${open.totals.voidCount} / ${(open.totals.voidAmount / 100).toFixed(2)}` : '',
             ...Object.entries(r.recordTypes).map(([t, n]) => `  ${t.padEnd(20)} ${n}`),
             r.corrupt ? `CORRUPT: segment ${r.corrupt.segment} offset ${r.corrupt.offset}: ${r.corrupt.reason}` : '',
             r.tampered ? `TAMPERED: segment ${r.tampered.segment} offset ${r.tampered.offset} seq ${r.tampered.seq}: ${r.tampered.reason}` : '',
@@ -239,7 +244,7 @@ export function registerJournalCommands(program: Command): void {
             .filter(Boolean)
             .join('\n'),
         );
-        return r.corrupt || r.tampered || error ? ExitCode.corrupt : ExitCode.ok;
+        return r.corrupt || r.tampered || error || repairUnfinished ? ExitCode.corrupt : ExitCode.ok;
       }),
     );
 
@@ -254,9 +259,10 @@ export function registerJournalCommands(program: Command): void {
       action(async (dir: string, o: { yesMoveDamaged?: boolean; keyFile?: string; json?: boolean }) => {
         requireJournalDir(dir);
         const r = await repairJournal(dir, { deviceKey: keyFor(dir, o.keyFile).key, confirm: Boolean(o.yesMoveDamaged), policy: terminalSalvage, now: () => new Date().toISOString() });
-        print(Boolean(o.json), { applied: r.applied, plan: r.plan, corrupt: r.verify.corrupt, tampered: r.verify.tampered }, () => {
+        print(Boolean(o.json), { applied: r.applied, resumed: r.resumed, plan: r.plan, corrupt: r.verify.corrupt, tampered: r.verify.tampered }, () => {
           if (!r.plan) return 'nothing to repair (a torn tail is cut by the next open)';
-          return describeRepair(r.plan, r.applied);
+          const resumed = r.resumed ? [`an earlier repair of ${dir} was interrupted after it began; ${r.applied ? 'finished it' : 'it is to be finished'} as it was planned:`] : [];
+          return [...resumed, describeRepair(r.plan, r.applied)].join('\n');
         });
         return r.plan && !r.applied ? ExitCode.failed : ExitCode.ok;
       }),

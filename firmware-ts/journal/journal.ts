@@ -30,6 +30,7 @@ import { NOT_PLAIN, plainJsonCopy } from './json-copy.js';
 import { NO_ROOM, PlainJsonFrameWriter } from './json-frame.js';
 import { JournalClosedError, JournalError, SensitiveDataError } from './errors.js';
 import { CHECKPOINT, INTERNAL_TYPES, RETENTION, SEAL, type CheckpointPayload, type RetentionPayload, type SealPayload } from './internal-types.js';
+import { hasRepairIntent, unfinishedRepairError } from './repair-intent.js';
 import { FoldRunner, listSegments, recoverJournal, type SegmentRef } from './recovery.js';
 import { RecordTypes, type RecordSchema } from './record-types.js';
 import { readWhole, SPARE_NAME, writeZeros } from './segment-io.js';
@@ -38,6 +39,8 @@ import type { StateMachine } from './state-machine.js';
 
 /** The key of the append that may write the journal's own record types (repair.ts writes `journal.repair`). */
 export const APPEND_INTERNAL: unique symbol = Symbol('journal.appendInternal');
+/** Set only by repair, which opens the journal to finish what its repair.pending file commits. */
+export const FINISHING_REPAIR: unique symbol = Symbol('journal.finishingRepair');
 const INTERNAL_NAMES: ReadonlySet<string> = new Set(INTERNAL_TYPES.map((t) => t.name));
 
 // Small enough that boot (which replays the newest segment behind its checkpoint) stays fast; large enough
@@ -107,6 +110,7 @@ export interface JournalOptions<S> {
   space?: JournalSpaceOptions;
   /** Called once when a write or sync fails and the journal closes for writing (DESIGN rule 8). */
   onFailure?: (e: unknown) => void;
+  [FINISHING_REPAIR]?: true;
 }
 
 export interface OpenReport {
@@ -175,6 +179,7 @@ export class Journal<S> {
     j.storage.mkdirp(opts.dir);
     j.lock = await j.takeLock();
     try {
+      if (!opts[FINISHING_REPAIR] && hasRepairIntent(j.storage, opts.dir)) throw unfinishedRepairError(opts.dir);
       j.recover();
       j.keepReserve();
     } catch (e) {

@@ -10,12 +10,13 @@ import { nodeStorage } from '../io/node-storage.js';
 import { RecordChain } from './chain.js';
 import { JournalError } from './errors.js';
 import { CHECKPOINT, REPAIR, RETENTION, SEAL, type CheckpointPayload, type RepairPayload } from './internal-types.js';
-import { APPEND_INTERNAL, Journal } from './journal.js';
+import { APPEND_INTERNAL, FINISHING_REPAIR, Journal } from './journal.js';
+import { readRepairIntent, removeRepairIntent, writeRepairIntent, type RepairIntent } from './repair-intent.js';
 import type { RecordTypes } from './record-types.js';
 import { listSegments, type SegmentRef } from './recovery.js';
 import { completeBatches, salvageScan, type SalvagedRecord } from './salvage-scan.js';
 import { readWhole, writeZeros } from './segment-io.js';
-import { scanSegment } from './segment-scan.js';
+import { firstNonZero, scanSegment } from './segment-scan.js';
 import type { JournalRecord, StateMachine } from './state-machine.js';
 import { verifyJournal, type VerifyReport } from './verify.js';
 
@@ -72,6 +73,8 @@ export interface RepairResult<O> {
   verify: VerifyReport;
   plan: RepairPlan<O> | null;
   applied: boolean;
+  /** The plan is an interrupted repair's, read from its repair.pending file (finished when applied). */
+  resumed: boolean;
 }
 
 export interface RepairOptions<S, O> {
@@ -111,6 +114,14 @@ export async function repairJournal<S, O>(dir: string, opts: RepairOptions<S, O>
     released = true;
   };
   try {
+    const pending = readRepairIntent<RepairPlan<O>>(storage, dir, opts.deviceKey);
+    if (pending) {
+      // An earlier repair was cut off after it committed: finish that one, never plan a new one over it.
+      const verify = verifyJournal(dir, { storage, deviceKey: opts.deviceKey, types: policy.types });
+      if (!opts.confirm) return { verify, plan: pending.plan, applied: false, resumed: true };
+      await finishRepair(storage, dir, opts.deviceKey!, policy, pending, release);
+      return { verify, plan: pending.plan, applied: true, resumed: true };
+    }
     const prefixRecords: JournalRecord[] = [];
     let prefixState = policy.fold.initial();
     const verify = verifyJournal(dir, {
@@ -123,7 +134,7 @@ export async function repairJournal<S, O>(dir: string, opts: RepairOptions<S, O>
       },
     });
     const bad = firstDamage(verify);
-    if (!bad) return { verify, plan: null, applied: false };
+    if (!bad) return { verify, plan: null, applied: false, resumed: false };
 
     const segments = listSegments(storage, dir);
     // A wrong device key makes the first header look tampered; "repairing" would move the whole journal
@@ -215,65 +226,41 @@ export async function repairJournal<S, O>(dir: string, opts: RepairOptions<S, O>
       obligations: done.obligations,
       recordsReappended: reappend.length,
     };
-    if (!opts.confirm) return { verify, plan, applied: false };
+    if (!opts.confirm) return { verify, plan, applied: false, resumed: false };
     // Before anything moves: without the key the repaired journal cannot be written, and a repair that
     // stopped after the move would leave the owed reversals in the damaged part only.
     if (!opts.deviceKey) missingKey(dir);
-    if (storage.exists(movedTo)) throw new JournalError('REPAIR_EXISTS', `${movedTo} already exists; move it away first`);
+    const partName = cutImage && !wholeSegment && cutImage.length > cut.offset ? `${cutSegment!.name}.from-${cut.offset}.bin` : null;
+    clearWayFor(storage, movedTo, partName);
 
-    // 1. Move the damaged part aside (kept for the acquirer's audit), and cut the segment it started in.
+    // 1. Copy the part of the cut segment from the cut on aside (kept for the acquirer's audit), then commit
+    // what the repair will do: from here on a crash is finished by running repair again, and the journal
+    // does not open before that.
     storage.mkdirp(movedTo);
-    if (cutImage && !wholeSegment && cutImage.length > cut.offset) {
-      const part = storage.open(path.join(movedTo, `${cutSegment!.name}.from-${cut.offset}.bin`), 'create');
+    if (partName) {
+      const part = storage.open(path.join(movedTo, partName), 'create');
       try {
-        part.write(cutImage.subarray(cut.offset), 0);
+        part.write(cutImage!.subarray(cut.offset), 0);
         part.sync();
       } finally {
         part.close();
       }
     }
-    for (const name of plan.segmentsMoved) storage.rename(path.join(dir, name), path.join(movedTo, name));
     storage.syncDir(movedTo);
     storage.syncDir(dir);
-    if (cutImage && !wholeSegment) {
-      const f = storage.open(path.join(dir, cutSegment!.name), 'rw');
-      try {
-        writeZeros(f, cut.offset, cutImage.length - cut.offset);
-        if (cut.extendTo !== null) writeZeros(f, cutImage.length, cut.extendTo - cutImage.length);
-        f.sync();
-      } finally {
-        f.close();
-      }
-    }
-    release();
-
-    // 2. Reopen what is left, write back what the salvaged state still owes, then the repair record: its
-    // state replaces the fold of everything before it. One batch when it fits, so a power cut leaves the
-    // repair whole or not at all.
     const header = cutImage ? decodeSegmentHeader(cutImage) : null;
-    const segmentBytes = header && typeof header !== 'string' ? header.segmentBytes : undefined;
-    const j = await Journal.open({ dir, deviceKey: opts.deviceKey, fold: policy.fold, types: policy.types, storage, segmentBytes });
-    try {
-      const seqMap = new Map<number, number>();
-      const batchLimit = (segmentBytes ?? 1 << 20) / 4;
-      let batch: JournalRecord[] = [];
-      let bytes = 0;
-      const flush = async () => {
-        if (batch.length === 0) return;
-        const r = await j.append(batch.map((x) => ({ type: x.type, payload: x.payload })), { durable: true });
-        batch.forEach((x, i) => seqMap.set(x.seq, r.firstSeq + i));
-        batch = [];
-        bytes = 0;
-      };
-      for (const r of reappend) {
-        const size = recordSpan(JSON.stringify(r.payload).length);
-        if (bytes + size > batchLimit) await flush();
-        batch.push(r);
-        bytes += size;
-      }
-      await flush();
-      policy.remap(done.state, seqMap);
-      const payload: RepairPayload = {
+    const intent: RepairIntent<RepairPlan<O>> = {
+      version: 1,
+      phase: 'moving',
+      movedTo: path.basename(movedTo),
+      cut: { segment: cutSegment?.name ?? null, offset: cut.offset, seq: cut.seq, extendTo: cut.extendTo },
+      wholeSegment,
+      part: partName ? { name: partName, bytes: cutImage!.length - cut.offset } : null,
+      segmentsMoved: plan.segmentsMoved,
+      kept: [],
+      segmentBytes: header && typeof header !== 'string' ? header.segmentBytes : null,
+      reappend,
+      record: {
         damage: { segment: bad.segment, offset: bad.offset, reason: bad.reason },
         movedTo,
         recordsSalvaged: salvaged.length,
@@ -281,15 +268,134 @@ export async function repairJournal<S, O>(dir: string, opts: RepairOptions<S, O>
         stan: done.stan,
         batch: done.batch,
         state: policy.fold.toCheckpoint(done.state),
-      };
-      await j[APPEND_INTERNAL]([{ type: REPAIR.name, payload: { ...payload, at: opts.now() } }], { durable: true });
-    } finally {
-      await j.close();
-    }
-    return { verify, plan, applied: true };
+        at: opts.now(),
+      },
+      plan,
+    };
+    writeRepairIntent(storage, dir, opts.deviceKey, intent);
+    await finishRepair(storage, dir, opts.deviceKey, policy, intent, release);
+    return { verify, plan, applied: true, resumed: false };
   } finally {
     release();
   }
+}
+
+/**
+ * The damaged part's directory must be new. One holding nothing but this plan's copy of the cut is what a
+ * repair cut off before it committed left behind, and is taken over.
+ */
+function clearWayFor(storage: Storage, movedTo: string, partName: string | null): void {
+  if (!storage.exists(movedTo)) return;
+  const inside = storage.list(movedTo);
+  if (inside.every((n) => n === partName)) return void inside.forEach((n) => storage.remove(path.join(movedTo, n)));
+  throw new JournalError('REPAIR_EXISTS', `${movedTo} already exists; move it away first`);
+}
+
+/**
+ * Carries a committed repair to its end, from whichever step a crash stopped it at: moves the damaged
+ * segments aside and cuts the segment the damage is in (each step safe to do again), then writes back what
+ * the salvaged state owes and the repair record, and only then removes the intent.
+ */
+async function finishRepair<S, O>(storage: Storage, dir: string, deviceKey: Buffer, policy: SalvagePolicy<S, O>, start: RepairIntent, release: () => void): Promise<void> {
+  let intent = start;
+  const movedTo = path.join(dir, intent.movedTo);
+  if (intent.phase === 'moving') {
+    storage.mkdirp(movedTo);
+    for (const name of intent.segmentsMoved) {
+      if (storage.exists(path.join(dir, name))) storage.rename(path.join(dir, name), path.join(movedTo, name));
+    }
+    storage.syncDir(movedTo);
+    storage.syncDir(dir);
+    if (intent.cut.segment && !intent.wholeSegment) zeroFrom(storage, path.join(dir, intent.cut.segment), intent.cut.offset, intent.cut.extendTo);
+    intent = { ...intent, phase: 'writing', kept: listSegments(storage, dir).map((s) => s.name) };
+    writeRepairIntent(storage, dir, deviceKey, intent);
+  } else if (repairRecordWritten(storage, dir, deviceKey, policy.types, intent)) {
+    // Cut off after its record was durable: only the intent is left to remove.
+    removeRepairIntent(storage, dir);
+    return;
+  } else {
+    // Cut off while writing back: what it wrote past the cut goes aside, and it is written again.
+    for (const s of listSegments(storage, dir)) {
+      if (!intent.kept.includes(s.name)) storage.rename(path.join(dir, s.name), freeName(storage, movedTo, `interrupted-${s.name}`));
+    }
+    storage.syncDir(movedTo);
+    storage.syncDir(dir);
+    if (intent.cut.segment && !intent.wholeSegment) zeroFrom(storage, path.join(dir, intent.cut.segment), intent.cut.offset, intent.cut.extendTo);
+  }
+  release();
+  await writeSalvagedState(storage, dir, deviceKey, policy, intent);
+}
+
+/**
+ * Reopens what is left, writes back what the salvaged state still owes, then the repair record: its state
+ * replaces the fold of everything before it. One batch when it fits; the intent goes only once the record
+ * is durable, with the journal still held, so no daemon opens it in between.
+ */
+async function writeSalvagedState<S, O>(storage: Storage, dir: string, deviceKey: Buffer, policy: SalvagePolicy<S, O>, intent: RepairIntent): Promise<void> {
+  const segmentBytes = intent.segmentBytes ?? undefined;
+  const j = await Journal.open({ dir, deviceKey, fold: policy.fold, types: policy.types, storage, segmentBytes, [FINISHING_REPAIR]: true });
+  try {
+    const seqMap = new Map<number, number>();
+    const batchLimit = (segmentBytes ?? 1 << 20) / 4;
+    let batch: JournalRecord[] = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const r = await j.append(batch.map((x) => ({ type: x.type, payload: x.payload })), { durable: true });
+      batch.forEach((x, i) => seqMap.set(x.seq, r.firstSeq + i));
+      batch = [];
+      bytes = 0;
+    };
+    for (const r of intent.reappend) {
+      const size = recordSpan(JSON.stringify(r.payload).length);
+      if (bytes + size > batchLimit) await flush();
+      batch.push(r);
+      bytes += size;
+    }
+    await flush();
+    const state = policy.fold.fromCheckpoint(intent.record.state);
+    policy.remap(state, seqMap);
+    const payload = { ...intent.record, state: policy.fold.toCheckpoint(state) };
+    await j[APPEND_INTERNAL]([{ type: REPAIR.name, payload }], { durable: true });
+    removeRepairIntent(storage, dir);
+  } finally {
+    await j.close();
+  }
+}
+
+/** Zeroes a segment from `offset` to its end, and back out to `extendTo` when it had been cut short. */
+function zeroFrom(storage: Storage, file: string, offset: number, extendTo: number | null): void {
+  const f = storage.open(file, 'rw');
+  try {
+    const size = f.size();
+    if (size > offset) writeZeros(f, offset, size - offset);
+    if (extendTo !== null && extendTo > Math.max(size, offset)) writeZeros(f, Math.max(size, offset), extendTo - Math.max(size, offset));
+    f.sync();
+  } finally {
+    f.close();
+  }
+}
+
+/** Does the journal already hold this intent's repair record (written past the cut, same time and place)? */
+function repairRecordWritten(storage: Storage, dir: string, deviceKey: Buffer, types: RecordTypes, intent: RepairIntent): boolean {
+  let found = false;
+  verifyJournal(dir, {
+    storage,
+    deviceKey,
+    types,
+    onRecord: (r) => {
+      if (found || r.type !== REPAIR.name || r.seq < intent.cut.seq) return;
+      const p = JSON.parse(r.payload.toString('utf8')) as { at?: unknown; movedTo?: unknown };
+      found = p.at === intent.record.at && p.movedTo === intent.record.movedTo;
+    },
+  });
+  return found;
+}
+
+function freeName(storage: Storage, dir: string, name: string): string {
+  let candidate = path.join(dir, name);
+  for (let n = 2; storage.exists(candidate); n++) candidate = path.join(dir, `${name}.${n}`);
+  return candidate;
 }
 
 /** The earlier of corruption and tampering (verify goes on reading after a broken MAC, not after corruption). */
@@ -335,10 +441,17 @@ function findCut(segments: SegmentRef[], bad: { segment: string; offset: number;
     const header = decodeSegmentHeader(img);
     const headerBad = bad.offset < SEGMENT_DATA_START || typeof header === 'string';
     if (!headerBad) {
-      const seq = seqAfterPrefix(seg, img, bad.offset);
+      const prefix = scanSegment(seg.name, img.subarray(0, bad.offset), true);
+      const seq = prefix.nextSeq;
       // Nothing left of the only segment (older ones retired): it goes whole, and the journal restarts at seq 1.
       if (index === 0 && seq === seg.firstSeq && seg.firstSeq > 1) return { index, offset: 0, seq, extendTo: null };
-      return { index, offset: bad.offset, seq, extendTo: header.segmentBytes > img.length ? header.segmentBytes : null };
+      // Damage after the segment's seal: the seal names the next segment, which goes aside with the rest, so
+      // the cut is at the seal (a seal left standing would name a missing segment, and the journal not open).
+      const last = prefix.records.at(-1);
+      if (last && last.typeCode === SEAL.code) return { index, offset: last.offset, seq: last.seq, extendTo: null };
+      // At the bad spot, or before it where a batch's first records are (or a record the file's end cut
+      // short): they go aside with it, for they cannot stay (the next open would zero them as a torn tail).
+      return { index, offset: firstNonZero(img, prefix.endOffset, bad.offset), seq, extendTo: header.segmentBytes > img.length ? header.segmentBytes : null };
     }
     if (index === 0) return { index, offset: 0, seq: seg.firstSeq, extendTo: null };
     // A bad header: the whole segment goes, as if it were missing.

@@ -79,7 +79,7 @@ export function endOfNonZero(buf: Buffer, from: number, to: number): number {
 }
 
 /** Offset of the first non-zero byte in buf[from, to), or `to` if all zero. */
-function firstNonZero(buf: Buffer, from: number, to: number): number {
+export function firstNonZero(buf: Buffer, from: number, to: number): number {
   for (let i = from; i < to; i++) if (buf[i] !== 0) return i;
   return to;
 }

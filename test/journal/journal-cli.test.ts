@@ -9,6 +9,10 @@ import * as zlib from 'node:zlib';
 import { tmpDir } from '../helpers/tmp.js';
 import { readDeviceKey } from '../../firmware-ts/journal/device-key.js';
 import { openTerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
+import { nodeStorage } from '../../firmware-ts/io/node-storage.js';
+import type { Storage } from '../../firmware-ts/io/storage.js';
+import { repairJournal } from '../../firmware-ts/journal/repair.js';
+import { terminalSalvage } from '../../firmware-ts/txn/terminal-salvage.js';
 
 const POSJ = path.resolve('dist/firmware-ts/cli/posj.js');
 const PROBE = path.resolve('dist/firmware-ts/journal/crash-probe.js');
@@ -225,6 +229,44 @@ describe('posj journal repair', () => {
     const v2 = posjJson('journal', 'verify', dir);
     expect(v2.code).toBe(0);
     expect(v2.json).toMatchObject({ corrupt: null, tampered: null, lastSeq: v.json.lastSeq + 300 });
+  });
+});
+
+describe('posj journal repair cut off part-way', () => {
+  it('verify and stat exit 3 naming it, the daemon-side open refuses, and the next repair finishes it as planned', async () => {
+    const dir = copyJournal('repair-cut');
+    const segs = segmentsOf(dir);
+    const victim = middleRecord(dir, segs[1]!);
+    flipByte(path.join(dir, segs[1]!), victim.offset + 50);
+    const key = readDeviceKey(`${dir}.key`)!;
+    const planned = posjJson('journal', 'repair', dir);
+    expect(planned.json.plan.segmentsMoved.length).toBeGreaterThan(2);
+    // The process dies (here: a throw) after the second segment went aside, before anything was written back.
+    const dying: Storage = Object.create(nodeStorage) as Storage;
+    let moved = 0;
+    dying.rename = (from, to) => {
+      if (to.includes(`${path.sep}damaged-`) && ++moved === 2) throw new Error('power cut');
+      nodeStorage.rename(from, to);
+    };
+    await expect(repairJournal(dir, { storage: dying, deviceKey: key, confirm: true, policy: terminalSalvage, now: () => new Date().toISOString() })).rejects.toThrow('power cut');
+
+    const v = posjJson('journal', 'verify', dir);
+    expect([v.code, v.json.repairUnfinished]).toEqual([3, true]);
+    expect(posj('journal', 'verify', dir).stdout).toContain(`REPAIR UNFINISHED: a repair of ${dir} was interrupted`);
+    const st = posjJson('journal', 'stat', dir);
+    expect([st.code, st.json.repairUnfinished, st.json.state]).toEqual([3, true, null]);
+    await expect(openTerminalJournal({ dir, deviceKey: key })).rejects.toMatchObject({ code: 'REPAIR_UNFINISHED' });
+
+    const dry = posj('journal', 'repair', dir);
+    expect(dry.code).toBe(1);
+    expect(dry.stdout).toContain('was interrupted after it began; it is to be finished as it was planned');
+    const done = posjJson('journal', 'repair', dir, '--yes-move-damaged');
+    expect(done.code).toBe(0);
+    expect(done.json).toMatchObject({ applied: true, resumed: true, plan: planned.json.plan });
+    const after = posjJson('journal', 'verify', dir);
+    expect([after.code, after.json.repairUnfinished, after.json.recordTypes['journal.repair']]).toEqual([0, false, 1]);
+    expect(posjJson('journal', 'stat', dir).json.state.stan).toBe(planned.json.plan.stan.after);
+    expect(posj('journal', 'repair', dir).stdout).toContain('nothing to repair');
   });
 });
 

@@ -362,7 +362,7 @@ describe('repair plan', () => {
     expect(plan!.recordsLostAtMost).toBe(Math.ceil(size(disk, prev) / MIN_RECORD_SPAN));
   });
 
-  it('a truncated newest segment: cut at the file’s end, extended back to its declared size, the missing bytes counted as possibly lost', async () => {
+  it('a truncated newest segment: cut where the record the end cut short starts, its bytes moved aside, extended back to its declared size, the missing bytes counted as possibly lost', async () => {
     const disk = new SimDisk();
     const all = await written(disk);
     const newest = wal(disk).at(-1)!;
@@ -372,11 +372,14 @@ describe('repair plan', () => {
     f.truncate(last.offset + 20);
     f.sync();
     f.close();
+    const cutShort = disk.readFile(path.join(DIR, newest)).subarray(last.offset);
     const dry = await repairJournal(DIR, options(disk, false));
-    expect(dry.plan).toMatchObject({ segment: newest, cut: { segment: newest, offset: last.offset + 20, seq: last.seq }, segmentsMoved: [], bytesMoved: 0, recordsSalvaged: 0 });
+    expect(dry.plan).toMatchObject({ segment: newest, offset: last.offset + 20, cut: { segment: newest, offset: last.offset, seq: last.seq }, segmentsMoved: [], bytesMoved: 20, recordsSalvaged: 0 });
     expect(dry.plan!.recordsLostAtMost).toBe(Math.ceil((declared - last.offset - 20) / MIN_RECORD_SPAN));
     await repairJournal(DIR, options(disk, true));
     expect(size(disk, newest)).toBe(declared);
+    // Never deleted: the 20 bytes of the record cut short are in the damaged part, as they were.
+    expect(disk.readFile(path.join(dry.plan!.movedTo, `${newest}.from-${last.offset}.bin`))).toEqual(Buffer.from(cutShort));
     expect(records(disk).some((r) => r.type === 'journal.repair')).toBe(true);
   });
 });
@@ -497,6 +500,9 @@ describe('repair refusals', () => {
     flip(disk, seg, all.filter((r) => r.segment === seg).at(4)!.offset + 60);
     const { plan } = await repairJournal(DIR, options(disk, false));
     disk.mkdirp(plan!.movedTo);
+    const earlier = disk.open(path.join(plan!.movedTo, wal(disk)[2]!), 'create');
+    earlier.write(Buffer.from('an earlier repair kept this'), 0);
+    earlier.close();
     const before = wal(disk).map((n) => disk.readFile(path.join(DIR, n)));
     await expect(repairJournal(DIR, options(disk, true))).rejects.toMatchObject({ code: 'REPAIR_EXISTS', message: `${plan!.movedTo} already exists; move it away first` });
     expect(wal(disk).map((n) => disk.readFile(path.join(DIR, n)))).toEqual(before);
