@@ -24,6 +24,7 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof JournalError) {
     if (err.code === 'JOURNAL_CORRUPT' || err.code === 'JOURNAL_TAMPERED' || err.code === 'REPAIR_UNFINISHED') return ExitCode.corrupt;
     if (err.code === 'JOURNAL_LOCKED') return ExitCode.locked;
+    if (err.code === 'JOURNAL_WRITE_FAILED' || err.code === 'JOURNAL_CLOSED') return ExitCode.journalFailed;
   }
   return ExitCode.usage;
 }

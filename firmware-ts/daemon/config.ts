@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { lineAndColumn, stripJsonComments } from '../../protocol/json/jsonc.js';
 import { unknownKeyReason, unknownKeys } from '../../protocol/json/known-keys.js';
+import { DEFAULT_SEGMENT_BYTES } from '../journal/journal.js';
 
 export type DeviceConfig = 'simulated' | { path: string; baud: number };
 
@@ -227,6 +228,10 @@ export function parseConfig(raw: unknown, baseDir: string): TerminalConfig {
     retention: retention as 'delete' | 'archive',
   };
   js?.end();
+  // The reserve exists to pay for the next segment on a full disk; one smaller than a segment pays for nothing.
+  if (journalSpace.reserveBytes > 0 && journalSpace.reserveBytes < DEFAULT_SEGMENT_BYTES) {
+    throw new ConfigError('journalSpace.reserveBytes', `${journalSpace.reserveBytes} is smaller than one journal segment (${DEFAULT_SEGMENT_BYTES} bytes), so on a full disk it could not pay for the next one: use 0 (no reserve) or at least ${DEFAULT_SEGMENT_BYTES}`);
+  }
   const extra = servicePortAndFirmware(c, baseDir, journalDir);
   const bs = c.section('batch');
   const batch = bs && { limit: bs.int('limit', 1, 999, 999), autoSettle: bs.bool('autoSettle', false) };

@@ -11,6 +11,7 @@ import { systemClock, type Clock } from '../../protocol/io/clock.js';
 import { nodeStorage } from '../io/node-storage.js';
 import { journalExists, loadOrCreateDeviceKey } from '../journal/device-key.js';
 import { refuseDamagedJournal } from '../journal/boot-check.js';
+import { JournalError } from '../journal/errors.js';
 import { journalRecordTypes } from '../txn/terminal-journal.js';
 import { SecretKey } from '../../protocol/iso8583/index.js';
 import { buildControl, buildTerminal } from '../terminal/build-terminal.js';
@@ -137,9 +138,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     log.event('journal-failed', { error: (e as Error).message ?? String(e), exitsInMs: JOURNAL_FAILED_GRACE_MS });
     clock.setTimer(JOURNAL_FAILED_GRACE_MS, failedNow);
   };
-  const journal = await openTerminalJournal({ dir: config.journalDir, deviceKey, space: config.journalSpace, onFailure }).catch((e: unknown) => asConfigError('journalDir', config.journalDir, () => {
-    throw e;
-  }));
+  const journal = await openTerminalJournal({ dir: config.journalDir, deviceKey, space: config.journalSpace, onFailure }).catch((e: unknown) => {
+    // A full disk or failing storage is not the config's fault: exit 74, so init restarts posj run, which
+    // opens by itself once space is freed.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EIO') {
+      const hint = code === 'EIO' ? 'the storage failed a write' : 'the disk is full: free space on it, or retire old segments (posj journal retain)';
+      throw new JournalError('JOURNAL_WRITE_FAILED', `opening the journal in ${config.journalDir}: ${(e as Error).message}; ${hint}`);
+    }
+    return asConfigError('journalDir', config.journalDir, () => {
+      throw e;
+    });
+  });
   const r = journal.openReport;
   log.event('journal-open', { dir: config.journalDir, segments: r.segments, replayed: r.recordsReplayed, tornTailBytes: r.tornTailBytes, stan: journal.state.stan, batch: journal.state.batch });
   const closers: Array<() => Promise<void> | void> = [() => journal.close()];

@@ -129,9 +129,13 @@ export function takeLock(dir: string, onStale?: (reason: string) => void): { rel
     try {
       fs.writeSync(fd, text);
       fs.fsyncSync(fd);
-    } finally {
+    } catch (e) {
+      // A full disk fails the write: the empty temp file must not stay behind for an operator to find.
       fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw e;
     }
+    fs.closeSync(fd);
     try {
       fs.linkSync(tmp, lockPath);
       fs.rmSync(tmp);

@@ -193,7 +193,7 @@ export class Journal<S> {
   private async takeLock(): Promise<{ release(): void }> {
     const guard = await this.storage.guard?.(this.opts.dir);
     try {
-      const lock = this.takeLockFile();
+      const lock = this.takeLockFile(guard !== undefined);
       return {
         release() {
           lock.release();
@@ -206,12 +206,23 @@ export class Journal<S> {
     }
   }
 
-  private takeLockFile(): { release(): void } {
-    try {
-      return this.storage.lock(this.opts.dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOSPC' || !this.reserve?.release()) throw e;
-      return this.storage.lock(this.opts.dir);
+  /**
+   * On ENOSPC: first a spare left by a run that failed while making it (it holds blocks and is never
+   * referenced; removable before the LOCK only under the guard, which shuts out every other writer), then
+   * the reserve.
+   */
+  private takeLockFile(guarded: boolean): { release(): void } {
+    for (;;) {
+      try {
+        return this.storage.lock(this.opts.dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+        const spare = path.join(this.opts.dir, SPARE_NAME);
+        if (guarded && this.storage.exists(spare)) {
+          this.storage.remove(spare);
+          this.storage.syncDir(this.opts.dir);
+        } else if (!this.reserve?.release()) throw e;
+      }
     }
   }
 
@@ -601,9 +612,14 @@ export class Journal<S> {
         const body = encodeSegmentHeaderBody({ formatVersion: 1, segmentBytes: size, firstSeq, prevMac });
         spare.write(encodeSegmentHeader(body, this.chain.headerMac(body)), 0);
         spare.sync();
-      } finally {
+      } catch (e) {
+        // A segment cut short by ENOSPC gives its blocks back now: left, it would keep the next open from
+        // writing its LOCK on the same full disk.
         spare.close();
+        this.removeQuietly(sparePath);
+        throw e;
       }
+      spare.close();
       this.storage.rename(sparePath, path.join(dir, name));
       this.storage.syncDir(dir);
     });
@@ -632,14 +648,19 @@ export class Journal<S> {
         // A half-made spare (ENOSPC) gives its blocks back at once, unless a newer spare took the name.
         if (this.spare !== spare) return;
         this.spare = null;
-        try {
-          this.storage.remove(sparePath);
-        } catch {
-          // removed at the next open (step 2 of recovery)
-        }
+        this.removeQuietly(sparePath);
       },
     );
     this.spare = spare;
+  }
+
+  private removeQuietly(p: string): void {
+    try {
+      this.storage.remove(p);
+      this.storage.syncDir(this.opts.dir);
+    } catch {
+      // removed at the next open (step 2 of recovery)
+    }
   }
 
   /** Runs file I/O; any failure closes the journal for writing for good (DESIGN rule 8: never retry fsync). */

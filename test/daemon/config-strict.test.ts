@@ -70,6 +70,15 @@ describe('config keys', () => {
     }
   });
 
+  it('journalSpace.reserveBytes is 0 or at least one segment: a smaller reserve could not pay for the next one on a full disk', () => {
+    expect(parseConfig(good, '/etc/posj').journalSpace.reserveBytes).toBe(2 << 20);
+    expect(parseConfig({ ...good, journalSpace: { reserveBytes: 0 } }, '/etc/posj').journalSpace.reserveBytes).toBe(0);
+    expect(parseConfig({ ...good, journalSpace: { reserveBytes: 1 << 20 } }, '/etc/posj').journalSpace.reserveBytes).toBe(1 << 20);
+    const e = keyError(() => parseConfig({ ...good, journalSpace: { reserveBytes: 512 * 1024 } }, '/etc/posj'));
+    expect(e.key).toBe('journalSpace.reserveBytes');
+    expect(e.message).toContain('524288 is smaller than one journal segment (1048576 bytes)');
+  });
+
   it('every path is taken from the config file, serial device paths included', () => {
     const c = parseConfig({ ...good, socketPath: 'run/posj.sock', deviceKeyFile: '../keys/k' }, '/etc/posj');
     expect(c).toMatchObject({ journalDir: '/etc/posj/j', deviceKeyFile: '/etc/keys/k', socketPath: '/etc/posj/run/posj.sock' });

@@ -7,7 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { nodeStorage } from '../../firmware-ts/io/node-storage.js';
+import { syntheticSteps } from '../../firmware-ts/journal/synthetic-sales.js';
+import { openTerminalJournal } from '../../firmware-ts/txn/terminal-journal.js';
 import { Settlement } from '../../firmware-ts/txn/settlement.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { readTerminalRecords } from '../../firmware-ts/txn/txn-history.js';
@@ -120,4 +123,39 @@ describe('a full disk', () => {
     await engine.stop();
     await rig.journal.close();
   }, 180_000);
+
+  it('with no reserve left: a segment cut short by ENOSPC gives its blocks back at once, the next open on the full disk takes its LOCK, and a LOCK that cannot be written leaves no temp file', async () => {
+    for (const name of fs.readdirSync(mount)) fs.rmSync(path.join(mount, name), { recursive: true, force: true });
+    const dir = path.join(mount, 'journal2');
+    const key = randomBytes(32);
+    const open = () => openTerminalJournal({ dir, deviceKey: key, segmentBytes: 64 * 1024 });
+    let j = await open();
+    // Room for less than one more segment: the next rotation meets ENOSPC part-way through its zero fill.
+    const filler = fillDisk('filler');
+    fs.truncateSync(filler, fs.statSync(filler).size - 40 * 1024);
+    let failure: unknown = null;
+    let lastSeq = 0;
+    try {
+      for (const step of syntheticSteps(1, Number.MAX_SAFE_INTEGER, 500)) lastSeq = (await j.append(step.records, { durable: true })).lastSeq;
+    } catch (e) {
+      failure = e;
+    }
+    expect(String((failure as Error)?.message)).toContain('ENOSPC');
+    expect(fs.readdirSync(dir)).not.toContain('spare.tmp');
+    await j.close().catch(() => undefined);
+
+    // A spare left by an older build (or a kill mid-fill) on a disk full to the last byte: open frees it to write its LOCK.
+    const leftover = fs.openSync(path.join(dir, 'spare.tmp'), 'w');
+    fs.writeSync(leftover, Buffer.alloc(32 * 1024));
+    fs.closeSync(leftover);
+    fillDisk('filler2');
+    j = await open();
+    expect(j.nextSeq - 1).toBe(lastSeq);
+    await j.close();
+
+    // Nothing left to free: the open fails with ENOSPC, and leaves no LOCK temp file behind.
+    fillDisk('filler3');
+    await expect(open()).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(fs.readdirSync(dir).filter((n) => n.startsWith('LOCK'))).toEqual([]);
+  });
 });
