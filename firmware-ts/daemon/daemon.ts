@@ -12,6 +12,7 @@ import { nodeStorage } from '../io/node-storage.js';
 import { journalExists, loadOrCreateDeviceKey } from '../journal/device-key.js';
 import { refuseDamagedJournal } from '../journal/boot-check.js';
 import { JournalError } from '../journal/errors.js';
+import { foreignOpenWork, foreignWorkReason } from '../txn/journal-identity.js';
 import { journalRecordTypes } from '../txn/terminal-journal.js';
 import { SecretKey } from '../../protocol/iso8583/index.js';
 import { buildControl, buildTerminal } from '../terminal/build-terminal.js';
@@ -150,6 +151,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       throw e;
     });
   });
+  const foreign = foreignOpenWork(journal.state, config.terminalId);
+  if (foreign.length > 0) {
+    await journal.close();
+    throw new ConfigError('terminalId', foreignWorkReason(foreign, config.terminalId));
+  }
   const r = journal.openReport;
   log.event('journal-open', { dir: config.journalDir, segments: r.segments, replayed: r.recordsReplayed, tornTailBytes: r.tornTailBytes, stan: journal.state.stan, batch: journal.state.batch });
   const closers: Array<() => Promise<void> | void> = [() => journal.close()];

@@ -15,8 +15,12 @@ import type { Secret } from '../devices/card-reader/secret.js';
 import type { CardForTxn } from './engine-devices.js';
 import type { ReversalReason } from './records.js';
 
-/** Fields of a request that the reversal repeats and the journal may hold (never 26, 52, 53: the PIN). */
-const IMAGE_FIELDS = [3, 4, 11, 22, 23, 25, 38, 49, 60, 61] as const;
+/**
+ * Fields of a request that the reversal repeats and the journal may hold (never 26, 52, 53: the PIN). 41
+ * too: a reversal names the terminal of its original, whatever the config says now (42, the merchant's 15
+ * digits, reads as a PAN to the journal's card-data guard, so it stays the config's).
+ */
+const IMAGE_FIELDS = [3, 4, 11, 22, 23, 25, 38, 41, 49, 60, 61] as const;
 
 export const pad6 = (n: number) => String(n).padStart(6, '0');
 export const amount12 = (fen: number) => String(fen).padStart(12, '0');
@@ -113,12 +117,15 @@ export function reversalImage(request: IsoMessage): Record<string, string> {
   return image;
 }
 
-/** The 0400 (first try) or 0401 (repeat) for a journaled image; terminal and merchant ID come from config. */
+/**
+ * The 0400 (first try) or 0401 (repeat) for a journaled image; the terminal ID is the original's (the
+ * config's for an image journaled before images held it), the merchant ID the config's.
+ */
 export function reversalFromImage(image: Record<string, string>, id: TerminalIdentity, reason: ReversalReason, repeat: boolean): IsoMessage {
   const fields = new Map<number, FieldValue>();
-  for (const [k, v] of Object.entries(image)) if (k !== 'mti') fields.set(Number(k), v);
   fields.set(41, id.terminalId);
   fields.set(42, id.merchantId);
+  for (const [k, v] of Object.entries(image)) if (k !== 'mti') fields.set(Number(k), v);
   return reversalRequest({ mti: image.mti ?? '0200', fields }, reason, repeat);
 }
 

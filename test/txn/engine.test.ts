@@ -27,8 +27,8 @@ describe('sale', () => {
     const types = rig.records().map((x) => x.type);
     expect(types.slice(-3)).toEqual([TerminalRecord.authIntent.name, TerminalRecord.authOutcome.name, TerminalRecord.receiptPrinted.name]);
     const intent = rig.records(TerminalRecord.authIntent.name)[0]!.payload as { reversalImage: Record<string, string>; stan: number };
-    // The image rebuilds the 0400 without card data or the merchant/terminal IDs.
-    expect(Object.keys(intent.reversalImage).sort()).toEqual(['11', '22', '25', '3', '4', '49', '60', 'mti'].sort());
+    // The image rebuilds the 0400 without card data: its terminal ID (the original's), never the merchant's 15 digits.
+    expect(Object.keys(intent.reversalImage).sort()).toEqual(['11', '22', '25', '3', '4', '41', '49', '60', 'mti'].sort());
     expect(rig.host.state.byKey.get(`${'12345678'}|000001|${String(intent.stan).padStart(6, '0')}`)?.amount).toBe('000000012345');
     expect(rig.violations()).toEqual([]);
     expect(engine.health()).toMatchObject({ pendingReversals: [], stuckReversals: [], pendingReceipts: [], totals: { saleCount: 1, saleAmount: 12_345 } });
