@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { action, ExitCode } from './exit-codes.js';
 import { positiveInt } from './journal-commands.js';
-import { controlCall } from '../daemon/control-client.js';
+import { AnswerLostError, controlCall } from '../daemon/control-client.js';
 import type { ControlRequest } from '../daemon/control-protocol.js';
 import { ConfigError, loadConfig, type TerminalConfig } from '../daemon/config.js';
 import { checkConfigFiles } from '../daemon/config-files.js';
@@ -37,8 +37,20 @@ type Printer = (result: Record<string, unknown>) => string;
 
 /** Sends a request, prints the answer, and maps it to an exit code. */
 /** `succeeded` says ok/failed, or gives the exit code itself (money operations: txnExitCode). */
+/** Operations whose effect on money (or on what is owed) is unknown when their answer is lost. */
+const MONEY_OPS = new Set(['sale', 'preauth', 'completion', 'preauth-void', 'void', 'refund', 'settle', 'send-reversals', 'close-reversal']);
+
 async function call(o: ClientOpts, req: ControlRequest, human: Printer, succeeded: (r: Record<string, unknown>) => boolean | number = () => true): Promise<number> {
-  const res = await controlCall(o.socket, req);
+  let res: Awaited<ReturnType<typeof controlCall>>;
+  try {
+    res = await controlCall(o.socket, req);
+  } catch (e) {
+    // Not "no daemon": it took the request, so a script must not simply try again (exit 5, outcome unknown).
+    if (!(e instanceof AnswerLostError) || !MONEY_OPS.has(req.op)) throw e;
+    if (o.json) process.stdout.write(JSON.stringify({ ok: false, error: { code: e.code, message: e.message } }) + '\n');
+    else process.stderr.write(`posj ${req.op}: outcome unknown: ${e.message}\n`);
+    return ExitCode.unsettled;
+  }
   if (!res.ok) {
     if (o.json) process.stdout.write(JSON.stringify(res) + '\n');
     else process.stderr.write(`posj ${req.op}: ${res.error.code}: ${res.error.message}\n`);
@@ -366,10 +378,10 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
     return list.length === 0 ? 'no reversals owed' : list.map((v) => `stan=${stan6(v.stan)} ${v.txn} ${formatMinor(Number(v.amount))} ${v.maskedPan} reason=${v.reason} attempts=${v.attempts}${v.stuck ? ' STUCK' : ''}`).join('\n');
   };
   const stans = (v: unknown) => (v as number[]).map(stan6).join(' ') || 'none';
-  client(program.command('reversals').description('冲正: reversals owed, with attempts and stuck ones; --send sends them now').option('--send', 'send every owed reversal now (exit 1 while any stays owed)')).action(
+  client(program.command('reversals').description('冲正: reversals owed, with attempts and stuck ones; --send sends them now').option('--send', 'send every owed reversal now (exit 1 while any stays owed or stuck)')).action(
     action((o: ClientOpts & { send?: boolean }) =>
       o.send
-        ? call(o, { op: 'send-reversals' }, (r) => `reversals sent: cleared ${stans(r.cleared)}; stuck ${stans(r.stuck)}; still owed ${stans(r.owed)}`, (r) => (r.owed as unknown[]).length === 0)
+        ? call(o, { op: 'send-reversals' }, (r) => `reversals sent: cleared ${stans(r.cleared)}; stuck ${stans(r.stuck)}; still owed ${stans(r.owed)}`, (r) => (r.owed as unknown[]).length === 0 && (r.stuck as unknown[]).length === 0)
         : call(o, { op: 'reversals' }, listReversals),
     ),
   );
