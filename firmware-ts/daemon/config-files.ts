@@ -3,7 +3,7 @@
 // key and the path (EISDIR, ENOTDIR, EEXIST, EACCES), never a bare errno from deep inside the boot.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, type TerminalConfig } from './config.js';
+import { ConfigError, MAX_SOCKET_PATH_BYTES, type TerminalConfig } from './config.js';
 
 function stat(p: string): fs.Stats | null {
   try {
@@ -40,6 +40,11 @@ function checkStat(key: string, p: string, f: () => void): void {
 }
 
 export function checkConfigFiles(c: TerminalConfig): void {
+  // Checked here too, not only when a config file is parsed: the embedded default puts it under --var.
+  const socketBytes = Buffer.byteLength(c.socketPath);
+  if (socketBytes > MAX_SOCKET_PATH_BYTES) {
+    throw new ConfigError('socketPath', `${c.socketPath} is ${socketBytes} bytes; a Unix socket path is at most ${MAX_SOCKET_PATH_BYTES}: choose a shorter one (or a shorter --var)`);
+  }
   checkStat('journalDir', c.journalDir, () => {
     const s = stat(c.journalDir);
     if (s === null) return creatable('journalDir', c.journalDir);

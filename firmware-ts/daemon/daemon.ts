@@ -218,8 +218,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
     const server = new ControlServer({ run: (req) => runControlRequest(parts, req), log, ...(opts.controlLimits ? { limits: opts.controlLimits } : {}) });
     await server.listen(config.socketPath);
-    fs.chmodSync(config.socketPath, 0o600);
     closers.push(() => server.close());
+    fs.chmodSync(config.socketPath, 0o600);
     log.event('listening', { socket: config.socketPath });
     const boundMs = shutdownBound(config.timeouts);
     const shutdown = async (signal: string): Promise<ShutdownReport> => {

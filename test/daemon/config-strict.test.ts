@@ -211,4 +211,12 @@ describe('posj run refuses a wrong config before touching anything', () => {
     }
     expect(fs.existsSync(path.join(dir, 'j'))).toBe(false);
   });
+
+  it('--simulated with a --var too long for its socket: exit 2 naming the path before anything opens (it hung, ignoring SIGTERM)', async () => {
+    const dir = path.join(tmpDir('long-var'), 'v'.repeat(110));
+    const r = await posj(['run', '--simulated', '--var', dir]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`config key "socketPath": ${dir}/posj.sock is ${Buffer.byteLength(dir) + 10} bytes; a Unix socket path is at most 107`);
+    expect(fs.existsSync(path.join(dir, 'terminal'))).toBe(false);
+  }, 30_000);
 });
