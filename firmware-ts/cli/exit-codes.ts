@@ -39,7 +39,8 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
       process.exitCode = code ?? ExitCode.ok;
     } catch (err) {
       const e = err as Error & { code?: string };
-      if (json) process.stdout.write(JSON.stringify({ error: { code: e.code ?? e.name, message: e.message } }) + '\n');
+      // The shape every --json answer has (flash's, the control API's): ok first, then the error.
+      if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code: e.code ?? e.name, message: e.message } }) + '\n');
       else process.stderr.write(`${cmd?.name?.() ?? 'posj'}: ${e.message}\n`);
       process.exitCode = exitCodeFor(err);
     }

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { systemClock } from '../../protocol/io/clock.js';
 import { loadConfig } from '../daemon/config.js';
-import { queryOf } from '../evidence/evidence.js';
+import { noneFound, queryOf } from '../evidence/evidence.js';
 import { exportEvidence } from '../evidence/evidence-export.js';
 import type { EvidenceFormat } from '../evidence/evidence-format.js';
 import { action, ExitCode } from './exit-codes.js';
@@ -56,14 +56,17 @@ export function registerExportCommand(journal: Command): void {
         if (!fs.existsSync(dir)) throw Object.assign(new Error(`no journal directory ${dir}`), { code: 'USAGE' });
         const c = o.config ? loadConfig(o.config) : undefined;
         const merchant = { ...(c ? { terminalId: c.terminalId, merchantName: c.merchantName, merchantId: c.merchantId } : {}), ...(o.terminalId ? { terminalId: o.terminalId } : {}), ...(o.merchantName ? { merchantName: o.merchantName } : {}), ...(o.merchantId ? { merchantId: o.merchantId } : {}) };
-        const r = exportEvidence({ dir, query: queryOf(o), format: o.format, ...(o.keyFile ? { keyFile: o.keyFile } : {}), now: new Date(systemClock.now()), merchant });
+        const query = queryOf(o);
+        const r = exportEvidence({ dir, query, format: o.format, ...(o.keyFile ? { keyFile: o.keyFile } : {}), now: new Date(systemClock.now()), merchant });
         if (o.out) fs.writeFileSync(o.out, r.text);
         else process.stdout.write(r.text);
         if (r.verify.corrupt || r.verify.tampered) {
           process.stderr.write(`posj journal export: the journal is ${r.verify.corrupt ? 'corrupt' : 'tampered with'}; the export says so in its header\n`);
           return ExitCode.corrupt;
         }
-        return r.transactions.length ? ExitCode.ok : ExitCode.failed;
+        if (r.transactions.length) return ExitCode.ok;
+        process.stderr.write(`posj journal export: ${noneFound(query)}\n`);
+        return ExitCode.failed;
       }),
     );
 }

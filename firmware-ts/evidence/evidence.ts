@@ -160,5 +160,31 @@ export function queryOf(o: { stan?: number; batch?: number; rrn?: string; from?:
   if (o.stan !== undefined) return { stan: o.stan, ...(o.batch !== undefined ? { batch: o.batch } : {}) };
   if (o.rrn !== undefined) return { rrn: o.rrn };
   if (o.from === undefined || o.to === undefined) throw usage('--from and --to go together');
+  const from = timeOf('--from', o.from, usage);
+  const to = timeOf('--to', o.to, usage);
+  if (from > to) throw usage(`--from ${o.from} is after --to ${o.to}: the range is reversed (from the earlier time to the later)`);
   return { from: o.from, to: o.to };
+}
+
+/**
+ * An ISO 8601 date or date-time, the forms the journal's own times take. Date.parse alone would read
+ * "1" or "March 7" as some time and match nothing, an empty export that looks like "no transaction".
+ */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+export const TIME_FORMS = 'an ISO 8601 time: 2026-12-01T09:00:00Z, 2026-12-01T17:00:00+08:00, 2026-12-01T09:00 (local time) or 2026-12-01 (midnight UTC)';
+
+function timeOf(option: string, v: string, usage: (m: string) => Error): number {
+  const [y, m, d] = v.slice(0, 10).split('-').map(Number) as [number, number, number];
+  // Date.parse rolls 2026-02-30 over to March 2: a day the month does not have is refused.
+  const realDay = new Date(Date.UTC(y, m - 1, d)).getUTCDate() === d;
+  const t = ISO_TIME.test(v) && realDay ? Date.parse(v) : NaN;
+  if (Number.isNaN(t)) throw usage(`${option} "${v}": not ${TIME_FORMS}`);
+  return t;
+}
+
+/** What an export that matched nothing says, in words (the export itself is then empty). */
+export function noneFound(q: EvidenceQuery): string {
+  if ('stan' in q) return `no transaction with STAN ${q.stan}${q.batch !== undefined ? ` in batch ${q.batch}` : ''} in the journal`;
+  if ('rrn' in q) return `no transaction with RRN ${q.rrn} in the journal`;
+  return `no transaction requested between ${q.from} and ${q.to} in the journal`;
 }

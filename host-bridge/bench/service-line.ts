@@ -8,7 +8,7 @@ import { ReconnectingPort } from '../../firmware-ts/devices/reconnecting-port.js
 import { serviceRtoMs, SERVICE_WINDOW } from '../../firmware-ts/service/service-port.js';
 import { flash, FlashFailed, type FlashProgress, type FlashReport } from '../service/flash-client.js';
 import { ServiceClient } from '../service/service-client.js';
-import { untilOpen } from '../cli/flash-command.js';
+import { untilOpen } from '../service/serial-port-path.js';
 
 const quiet = { info: () => undefined, warn: () => undefined };
 

@@ -10,11 +10,11 @@ import { systemClock } from '../../protocol/io/clock.js';
 import { parseSignedManifest } from '../../protocol/firmware/manifest.js';
 import { action, ExitCode } from '../../firmware-ts/cli/exit-codes.js';
 import { positiveInt } from '../../firmware-ts/cli/journal-commands.js';
-import { ReconnectingPort } from '../../firmware-ts/devices/reconnecting-port.js';
 import { serviceRtoMs, SERVICE_WINDOW } from '../../firmware-ts/service/service-port.js';
 import { loadOrCreateSigningKey } from '../bundle/signing-key.js';
 import { flash, FlashFailed } from '../service/flash-client.js';
 import { ServiceClient } from '../service/service-client.js';
+import { openServicePort } from '../service/serial-port-path.js';
 
 export const DEV_BENCH_KEY = path.join('var', 'bench-keys', 'bench-ed25519.pem');
 
@@ -30,19 +30,7 @@ export const FLASH_EXIT: Record<FlashFailed['code'], number> = {
   FLASH_AUTH_REFUSED: 17,
 };
 
-/** Waits (bounded) for the serial line to open, so the first frames are not sent into a closed port. */
-export function untilOpen(port: ReconnectingPort, ms = 5000): Promise<void> {
-  return new Promise((resolve) => {
-    if (port.health().state === 'open') return resolve();
-    const timer = systemClock.setTimer(ms, () => (off(), resolve()));
-    const off = port.onState((h) => {
-      if (h.state !== 'open') return;
-      timer.cancel();
-      off();
-      resolve();
-    });
-  });
-}
+export { untilOpen } from '../service/serial-port-path.js';
 
 export function registerHelloCommand(program: Command): void {
   program
@@ -53,9 +41,7 @@ export function registerHelloCommand(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(
       action(async (o: { port: string; baud: number; json?: boolean }) => {
-        const port = new ReconnectingPort({ path: o.port, baudRate: o.baud, clock: systemClock, log: { info: () => undefined, warn: () => undefined } });
-        port.start();
-        await untilOpen(port);
+        const port = await openServicePort({ path: o.port, baud: o.baud });
         const client = new ServiceClient(port, systemClock, { window: SERVICE_WINDOW, rtoMs: serviceRtoMs(o.baud), maxRetries: 3 });
         try {
           const { ok: _ok, ...hello } = (await client.request({ op: 'hello' }, Buffer.alloc(0), 30_000)).head;
@@ -97,9 +83,7 @@ export function registerFlashCommand(program: Command): void {
         const m = parseSignedManifest(manifestBytes).manifest;
         const keyFile = o.key ?? DEV_BENCH_KEY;
         const key = o.key ? createPrivateKey(fs.readFileSync(o.key)) : loadOrCreateSigningKey(keyFile, true).privateKey;
-        const port = new ReconnectingPort({ path: o.port, baudRate: o.baud, clock: systemClock, log: { info: () => undefined, warn: (msg) => !o.json && process.stderr.write(`\n${msg}\n`) } });
-        port.start();
-        await untilOpen(port);
+        const port = await openServicePort({ path: o.port, baud: o.baud, log: { info: () => undefined, warn: (msg) => !o.json && process.stderr.write(`\n${msg}\n`) } });
         const bar = o.json ? null : new cliProgress.SingleBar({ format: 'flash {bar} {percentage}% | {value}/{total} bytes | {rate} KB/s | ETA {eta}s', stream: process.stderr }, cliProgress.Presets.shades_classic);
         const started = systemClock.now();
         let barStarted = false;

@@ -8,17 +8,33 @@ import type { Command } from 'commander';
 import { systemClock } from '../../protocol/io/clock.js';
 import { action, ExitCode } from '../../firmware-ts/cli/exit-codes.js';
 import { positiveInt } from '../../firmware-ts/cli/journal-commands.js';
-import { ReconnectingPort } from '../../firmware-ts/devices/reconnecting-port.js';
 import type { VerifyReport } from '../../firmware-ts/journal/verify.js';
 import { serviceRtoMs, SERVICE_WINDOW } from '../../firmware-ts/service/service-port.js';
 import { loadOrCreateSigningKey } from '../bundle/signing-key.js';
+import { noneFound, queryOf } from '../../firmware-ts/evidence/evidence.js';
 import { pullJournal } from '../service/journal-pull.js';
 import { fetchExport } from '../service/remote-export.js';
 import { ServiceClient } from '../service/service-client.js';
-import { DEV_BENCH_KEY, untilOpen } from './flash-command.js';
+import { openServicePort } from '../service/serial-port-path.js';
+import { DEV_BENCH_KEY } from './flash-command.js';
 
 const clean = (v: VerifyReport) => v.corrupt === null && v.tampered === null;
 const line = (v: VerifyReport) => `${v.records} records in ${v.segments} segments${v.tornTail ? `, torn tail ${v.tornTailBytes} bytes` : ''}${v.corrupt ? `, CORRUPT at ${v.corrupt.segment}+${v.corrupt.offset}: ${v.corrupt.reason}` : ''}${v.tampered ? `, TAMPERED at seq ${v.tampered.seq}` : ''}`;
+
+/** The pull's progress on a terminal: one line redrawn with \r, ended before anything else is written. */
+function pullProgress() {
+  let drawn = false;
+  return {
+    show: ({ segment, have, size }: { segment: string; have: number; size: number }) => {
+      drawn = true;
+      process.stderr.write(`\r${segment} ${have}/${size}`);
+    },
+    end: () => {
+      if (drawn) process.stderr.write('\n');
+      drawn = false;
+    },
+  };
+}
 
 export function registerJournalPullCommand(program: Command): void {
   const journal = program.command('journal').description("a terminal's journal over its service port");
@@ -35,9 +51,9 @@ export function registerJournalPullCommand(program: Command): void {
     .action(
       action(async (o: { port: string; out: string; baud: number; key?: string; retryFor: number; json?: boolean }) => {
         const key = o.key ? createPrivateKey(fs.readFileSync(o.key)) : loadOrCreateSigningKey(DEV_BENCH_KEY, true).privateKey;
-        const port = new ReconnectingPort({ path: o.port, baudRate: o.baud, clock: systemClock, log: { info: () => undefined, warn: () => undefined } });
-        port.start();
-        await untilOpen(port);
+        const port = await openServicePort({ path: o.port, baud: o.baud });
+        // A redrawn \r line only on a terminal; a log or CI gets nothing until the summary (as flash's bar).
+        const progress = o.json || !process.stderr.isTTY ? null : pullProgress();
         try {
           const r = await pullJournal({
             connect: async () => {
@@ -48,11 +64,11 @@ export function registerJournalPullCommand(program: Command): void {
             outDir: o.out,
             clock: systemClock,
             retryForMs: o.retryFor * 1000,
-            onProgress: ({ segment, have, size }) => !o.json && process.stderr.write(`\r${segment} ${have}/${size}`),
+            ...(progress ? { onProgress: progress.show } : {}),
           });
+          progress?.end();
           if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
           else {
-            process.stderr.write('\n');
             process.stdout.write(
               [
                 `pulled ${r.segments.length} segments into ${o.out}: ${r.bytesCopied} bytes copied${r.segments.some((s) => s.keptFromEarlierPull) ? ', the rest kept from an earlier pull' : ''}`,
@@ -63,6 +79,7 @@ export function registerJournalPullCommand(program: Command): void {
           }
           return clean(r.terminal) && clean(r.bench) ? ExitCode.ok : ExitCode.corrupt;
         } finally {
+          progress?.end();
           await port.close();
         }
       }),
@@ -86,20 +103,22 @@ function registerRemoteExport(journal: Command): void {
     .option('--out <file>', 'write here instead of stdout')
     .action(
       action(async (o: { port: string; baud: number; key?: string; stan?: number; batch?: number; rrn?: string; from?: string; to?: string; format: string; out?: string }) => {
+        // The query is checked here, before the line is opened: a bad time or a reversed range is bad usage,
+        // not an empty export after a round trip to the terminal.
+        const q = queryOf(o);
         const key = o.key ? createPrivateKey(fs.readFileSync(o.key)) : loadOrCreateSigningKey(DEV_BENCH_KEY, true).privateKey;
-        const port = new ReconnectingPort({ path: o.port, baudRate: o.baud, clock: systemClock, log: { info: () => undefined, warn: () => undefined } });
-        port.start();
-        await untilOpen(port);
+        const port = await openServicePort({ path: o.port, baud: o.baud });
         const client = new ServiceClient(port, systemClock, { window: SERVICE_WINDOW, rtoMs: serviceRtoMs(o.baud), maxRetries: 3 });
         try {
           await client.authenticate(key);
-          const q = Object.fromEntries(Object.entries({ stan: o.stan, batch: o.batch, rrn: o.rrn, from: o.from, to: o.to }).filter(([, v]) => v !== undefined));
           const showParts = process.stderr.isTTY ? (part: number, parts: number) => parts > 1 && process.stderr.write(`\rexport: part ${part} of ${parts}${part === parts ? '\n' : ''}`) : undefined;
           const x = await fetchExport(client, { format: o.format, ...q }, showParts);
           if (o.out) fs.writeFileSync(o.out, x.text);
           else process.stdout.write(x.text);
           if (x.corrupt || x.tampered) return ExitCode.corrupt;
-          return x.transactions > 0 ? ExitCode.ok : ExitCode.failed;
+          if (x.transactions > 0) return ExitCode.ok;
+          process.stderr.write(`journal export: ${noneFound(q)}\n`);
+          return ExitCode.failed;
         } finally {
           client.close();
           await port.close();

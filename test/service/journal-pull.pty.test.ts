@@ -78,6 +78,21 @@ describe('posj-bridge journal pull', () => {
     expect(JSON.parse(v.stdout).records).toBe(rep.terminal.records);
   });
 
+  it('on a stderr that is no terminal (a CI log) the pull draws no \\r progress line: the summary alone', async () => {
+    const r = await bridge(['journal', 'pull', '--port', pty.b, '--out', path.join(dir, 'logged'), '--key', path.join(dir, 'bench.pem')]);
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    expect(r.stderr).not.toContain('\r');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^pulled \d+ segments into /);
+  });
+
+  it('journal export that matches nothing says so in words (exit 1)', async () => {
+    const r = await bridge(['journal', 'export', '--port', pty.b, '--stan', '9999', '--key', path.join(dir, 'bench.pem')]);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('journal export: no transaction with STAN 9999 in the journal\n');
+    expect(r.status).toBe(1);
+  });
+
   it('a pull interrupted by a cable pull resumes in a new session; a later pull brings the copy up to date', async () => {
     const out = path.join(dir, 'resumed');
     const port = new ReconnectingPort({ path: pty.b, baudRate: 115_200, backoffMs: 50, maxBackoffMs: 200, log: { info: () => undefined, warn: () => undefined } });
