@@ -16,6 +16,8 @@ export interface BenchFile {
   printer: { port: string; receipts: string };
   /** The Ed25519 private key whose public half the lab terminal trusts for firmware (`flash: build`). */
   firmware?: { signingKey: string };
+  /** Each serial port the file names, with its key and line, for errors that point into the file. */
+  serialPorts: Array<{ key: 'terminal.service-port' | 'reader.port' | 'printer.port'; line: number; path: string }>;
 }
 
 function seconds(n: YNode): number {
@@ -37,6 +39,7 @@ export function parseBenchFile(root: YNode): BenchFile {
   const r = m.need('reader').map(['port']);
   const pr = m.need('printer').map(['port', 'receipts']);
   const fw = m.get('firmware')?.map(['signing-key']);
+  const port = (key: BenchFile['serialPorts'][number]['key'], n: YNode) => ({ key, line: n.line, path: at(n) });
   return {
     file: root.file,
     terminal: { servicePort: at(t.need('service-port')), baud: t.get('baud')?.int(1200, 4_000_000) ?? 115_200, keyFile: at(t.need('key')) },
@@ -45,6 +48,7 @@ export function parseBenchFile(root: YNode): BenchFile {
     reader: { port: at(r.need('port')) },
     printer: { port: at(pr.need('port')), receipts: at(pr.need('receipts')) },
     ...(fw ? { firmware: { signingKey: at(fw.need('signing-key')) } } : {}),
+    serialPorts: [port('terminal.service-port', t.need('service-port')), port('reader.port', r.need('port')), port('printer.port', pr.need('port'))],
   };
 }
 

@@ -10,6 +10,7 @@ import type { ControlRequest, ControlResponse } from '../../firmware-ts/daemon/c
 import type { JournalRecord } from '../../firmware-ts/journal/state-machine.js';
 import { pullJournal, type PullReport } from '../service/journal-pull.js';
 import { ServiceError } from '../service/service-client.js';
+import { serialPathProblem } from '../service/serial-port-path.js';
 import { BenchChild } from './bench-children.js';
 import { BenchServiceLine } from './service-line.js';
 import { readJournalDir, type BootSeen, type JournalVerdict, type TerminalUnderTest } from './terminal-under-test.js';
@@ -129,8 +130,11 @@ export class ServicePortTerminal implements TerminalUnderTest {
     const end = Date.now() + this.o.power.bootTimeoutMs;
     while (!(await ready())) {
       if (Date.now() > end) {
-        this.boots.push({ ok: false, detail: `no answer on ${this.o.servicePort} within ${this.o.power.bootTimeoutMs} ms ${since}` });
-        throw new Error(`the terminal did not answer on its service port ${this.o.servicePort} within ${this.o.power.bootTimeoutMs} ms ${since}`);
+        // A path that never appeared is most likely the bench file's mistake, not a slow boot: say which.
+        const problem = serialPathProblem(this.o.servicePort);
+        const why = problem ? ` (the path ${problem.reason}: check terminal.service-port in the bench file)` : '';
+        this.boots.push({ ok: false, detail: `no answer on ${this.o.servicePort} within ${this.o.power.bootTimeoutMs} ms ${since}${why}` });
+        throw new Error(`the terminal did not answer on its service port ${this.o.servicePort} within ${this.o.power.bootTimeoutMs} ms ${since}${why}`);
       }
       await sleep(200);
     }

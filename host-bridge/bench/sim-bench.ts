@@ -45,6 +45,8 @@ export async function startSimulatedBench(dir: string, opts: SimBenchOptions = {
   const logs = path.join(root, 'logs');
   const receiptsDir = path.resolve(opts.receiptsDir ?? path.join(root, 'receipts'));
   for (const d of [logs, receiptsDir]) fs.mkdirSync(d, { recursive: true });
+  // Closed on a failure too: a terminal on firmware slots holds its service port open (see real-bench.ts).
+  let opened: SimulatedTerminal | null = null;
   try {
     const acquirer = await AcquirerSim.start({ ledgerFile: path.join(root, 'acquirer', 'ledger.jsonl'), port: 0, address: '127.0.0.1', logFile: path.join(logs, 'acquirer.log') });
     const gate = await NetGate.start({ upstreamPort: acquirer.port, listenHost: '127.0.0.1', listenPort: 0, logFile: path.join(logs, 'network-gate.log') });
@@ -101,6 +103,7 @@ export async function startSimulatedBench(dir: string, opts: SimBenchOptions = {
         ],
       };
     }
+    opened = parts.terminal;
     await parts.terminal.powerRestore();
     const { terminal } = parts;
     return {
@@ -119,6 +122,7 @@ export async function startSimulatedBench(dir: string, opts: SimBenchOptions = {
       },
     };
   } catch (e) {
+    await opened?.close();
     killAllGroups();
     throw e;
   }

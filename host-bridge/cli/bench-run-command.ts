@@ -14,15 +14,20 @@ import { startSimulatedBench } from '../bench/sim-bench.js';
 import { startRealBench } from '../bench/real-bench.js';
 import { loadBenchFile } from '../bench/bench-file.js';
 
-/** Scenario arguments: files, or directories whose *.yaml files run in name order. */
+/**
+ * Scenario arguments: files, or directories whose *.yaml files run in name order. A directory without one
+ * is bad usage: a wrong path in CI must not build a bench, run nothing and pass.
+ */
 export function scenarioFiles(args: readonly string[]): string[] {
   return args.flatMap((a) => {
     if (fs.existsSync(a) && fs.statSync(a).isDirectory()) {
-      return fs
+      const files = fs
         .readdirSync(a)
         .filter((f) => /\.ya?ml$/.test(f))
         .sort()
         .map((f) => path.join(a, f));
+      if (files.length === 0) throw Object.assign(new Error(`${a}: a directory with no scenario files (*.yaml, *.yml) in it; give scenario files or a directory of them, e.g. host-bridge/bench/scenarios`), { code: 'USAGE' });
+      return files;
     }
     return [a];
   });
