@@ -8,6 +8,8 @@ import { parseRules } from '../acquirer/rules.js';
 import { parseControlLine } from '../sim/reader-faults.js';
 import { parseSimCommand } from '../sim/printer-commands.js';
 import { parseYuan } from '../../firmware-ts/cli/amount-arg.js';
+import { didYouMean } from '../../protocol/json/known-keys.js';
+import { DEFAULT_TEST_CARDS } from '../sim/reader-cards.js';
 import { readYamlFile, type YNode } from './yaml-reader.js';
 
 export const INVARIANTS = ['no-phantom-debit', 'no-lost-sale', 'stan-unique', 'batch-forward', 'reversal-once', 'settlement-totals', 'journal-reopens', 'no-card-data', 'no-failed-debit', 'request-once', 'no-over-credit'] as const;
@@ -102,19 +104,23 @@ export const READER_WORDS: Record<string, string[]> = {
 const PRINTER_WORDS = ['paper-out', 'paper-in', 'paper-near-end', 'cover-open', 'cover-close', 'offline', 'online', 'cutter-error', 'cutter-ok', 'no-reply', 'reply', 'garbage-replies', 'clean-replies', 'reset'];
 
 function amountOf(n: YNode): number {
-  const v = n.value();
-  let text: string;
-  if (typeof v === 'number') {
-    // YAML reads 12.50 as the number 12.5: accept it if it is a whole number of fen.
-    const fen = Math.round(v * 100);
-    if (Math.abs(v * 100 - fen) > 1e-6) n.fail(`${v} is not a whole number of fen`);
-    text = (fen / 100).toFixed(2);
-  } else text = n.str();
+  // Read as written, not as the number YAML makes of it: 12.50 stays two decimals, and 1e2 or 0x64 are
+  // no "digits with at most two decimals" (the words of the error) even though YAML reads them as 100.
   try {
-    return parseYuan(text);
+    return parseYuan(n.written());
   } catch (e) {
     return n.fail((e as Error).message);
   }
+}
+
+/** The cards the bench's reader simulator holds (it runs with its default cards, host-bridge/sim/reader-cards.ts). */
+const CARD_NAMES = DEFAULT_TEST_CARDS.map((c) => c.name);
+
+function cardOf(n: YNode): string {
+  const name = n.str();
+  if (CARD_NAMES.includes(name)) return name;
+  const near = didYouMean(name, CARD_NAMES);
+  return n.fail(`unknown card "${name}"${near ? ` (did you mean "${near}"?)` : ''}; the reader simulator's cards: ${CARD_NAMES.join(', ')}`);
 }
 
 function fieldExpect(n: YNode): FieldExpect {
@@ -262,7 +268,7 @@ function action(kind: (typeof ACTIONS)[number], v: YNode): StepAction {
     case 'printer':
       return { do: kind, action: deviceAction(v, kind) };
     case 'card':
-      return { do: 'card', name: v.str(/^[a-z0-9-]{1,40}$/, 'a test card name (posj-bridge sim reader --help)') };
+      return { do: 'card', name: cardOf(v) };
     case 'wait': {
       if (v.isScalar) {
         const m = /^(\d{1,6})\s*(ms|s)$/.exec(v.str());

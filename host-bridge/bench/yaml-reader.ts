@@ -2,7 +2,7 @@
 // node that knows its file and line, a key nobody reads is an error with a "did you mean", and every error is
 // a BenchFileError naming file:line and the key path — a typo must never silently skip a fault or an assertion.
 import * as fs from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Scalar } from 'yaml';
 import { didYouMean } from '../../protocol/json/known-keys.js';
 
 export class BenchFileError extends Error {
@@ -78,6 +78,12 @@ export class YNode {
     const v = this.scalar();
     if (typeof v !== 'boolean') this.fail('expected true or false');
     return v;
+  }
+
+  /** The scalar as the file writes it: YAML reads `1e2`, `0x64` and `100` alike as the number 100. */
+  written(): string {
+    const v = this.scalar();
+    return (this.node as Scalar).source ?? String(v ?? '');
   }
 
   /** The raw scalar (string, number, boolean or null) for values compared as written. */

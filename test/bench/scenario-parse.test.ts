@@ -54,6 +54,11 @@ describe('bench scenario files', () => {
   it.each([
     ['steps:\n  - sael: 12.50\n', 2, 'steps[0].sael', /unknown key \(did you mean "sale"\?\)/],
     ['steps:\n  - sale: 12.505\n', 2, 'steps[0].sale', /at most two decimals|not a whole number of fen/],
+    ['steps:\n  - sale: 1e2\n', 2, 'steps[0].sale', /"1e2" is not an amount in yuan: digits with at most two decimals/],
+    ['steps:\n  - sale: 0x64\n', 2, 'steps[0].sale', /"0x64" is not an amount in yuan/],
+    ['steps:\n  - sale: 12.500\n', 2, 'steps[0].sale', /at most two decimals/],
+    ['steps:\n  - card: no-such-card\n', 2, 'steps[0].card', /unknown card "no-such-card"; the reader simulator's cards: unionpay-chip, visa-contactless, /],
+    ['steps:\n  - card: visa-magstrip\n', 2, 'steps[0].card', /unknown card "visa-magstrip" \(did you mean "visa-magstripe"\?\)/],
     ['steps:\n  - sale: 1\n    power-cut: after-debit\n', 2, 'steps[0]', /one action per step, found sale and power-cut/],
     ['steps:\n  - sale: {amount: 1, power-cut: later}\n', 2, 'steps[0].sale.power-cut', /after-intent .* or after-debit/],
     ['steps:\n  - void: {of: nobody, password: "1"}\n', 2, 'steps[0].void', /"nobody" is not the label of an earlier step/],
