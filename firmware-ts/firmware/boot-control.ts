@@ -3,13 +3,13 @@
 // state.json before it takes effect, so a power cut between two boots loses no count.
 import * as path from 'node:path';
 import type { Storage } from '../io/storage.js';
-import { readSlotState, writeSlotState, type SlotName, type SlotState } from './slot-state.js';
+import { readSlotState, writeSlotState, type RolledBack, type SlotName, type SlotState } from './slot-state.js';
 
 export interface BootDecision {
   slot: SlotName;
   state: SlotState;
-  /** Set when this boot rolled back from a slot that failed `maxBoots` times. */
-  rolledBack?: { from: SlotName; boots: number };
+  /** Set when this boot rolled back from a slot that failed `maxBoots` times (or holds no firmware). */
+  rolledBack?: RolledBack;
 }
 
 export class NoBootableSlotError extends Error {
@@ -22,7 +22,7 @@ export function decideBoot(storage: Storage, slotsDir: string, maxBoots: number)
   let state = readSlotState(storage, slotsDir);
   const t = state.trying;
   if (t && t.slot === state.active && (t.boots >= maxBoots || !bootable(storage, slotsDir, t.slot))) {
-    const rolledBack = { from: t.slot, boots: t.boots };
+    const rolledBack: RolledBack = { from: t.slot, boots: t.boots, reason: t.boots >= maxBoots ? 'max-boots' : 'no-firmware' };
     state = { active: state.confirmed, confirmed: state.confirmed, trying: null, rolledBack };
     writeSlotState(storage, slotsDir, state);
     if (!bootable(storage, slotsDir, state.active)) throw new NoBootableSlotError(`rolled back from ${t.slot}, but slot ${state.active} holds no firmware`);
@@ -42,4 +42,19 @@ export function confirmSlot(storage: Storage, slotsDir: string, slot: SlotName):
   if (state.trying?.slot !== slot || state.active !== slot) return false;
   writeSlotState(storage, slotsDir, { active: slot, confirmed: slot, trying: null, ...(state.rolledBack ? { rolledBack: state.rolledBack } : {}) });
   return true;
+}
+
+/**
+ * The slot under test was started but never confirmed itself within the launcher's deadline (a build that
+ * hangs at startup never exits, so boot counting alone would leave the terminal dead until power cycles):
+ * give it up now and go back to the confirmed slot. Written before the launcher starts that slot. Returns
+ * null, changing nothing, when `slot` is no longer under test (it confirmed after all, or was rolled back).
+ */
+export function failTrial(storage: Storage, slotsDir: string, slot: SlotName): RolledBack | null {
+  const state = readSlotState(storage, slotsDir);
+  const t = state.trying;
+  if (t?.slot !== slot || state.active !== slot) return null;
+  const rolledBack: RolledBack = { from: slot, boots: t.boots, reason: 'confirm-deadline' };
+  writeSlotState(storage, slotsDir, { active: state.confirmed, confirmed: state.confirmed, trying: null, rolledBack });
+  return rolledBack;
 }

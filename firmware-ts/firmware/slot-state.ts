@@ -13,7 +13,17 @@ export interface SlotState {
   /** A slot booted but not yet confirmed healthy by the daemon. */
   trying: { slot: SlotName; boots: number } | null;
   /** The last automatic rollback, for the bench to read in hello. */
-  rolledBack?: { from: SlotName; boots: number };
+  rolledBack?: RolledBack;
+}
+
+/** Why a slot under test was given up: it failed `maxBoots` boots, or one boot never confirmed in time. */
+export type RollbackReason = 'max-boots' | 'confirm-deadline' | 'no-firmware';
+
+export interface RolledBack {
+  from: SlotName;
+  boots: number;
+  /** Absent in a state.json written before reasons were kept. */
+  reason?: RollbackReason;
 }
 
 export const FACTORY_STATE: SlotState = { active: 'a', confirmed: 'a', trying: null };
