@@ -9,14 +9,14 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import * as path from 'node:path';
 import { inflateRawSync } from 'node:zlib';
-import { unpackImage } from '../../protocol/firmware/image.js';
+import { ImageError, unpackImage, type ImageFile } from '../../protocol/firmware/image.js';
 import { compareVersions, FIRMWARE_PRODUCT, ManifestError, parseSignedManifest, verifyManifest, type SignedManifest } from '../../protocol/firmware/manifest.js';
 import type { FlashErrorCode } from '../../protocol/service/service-messages.js';
 import { FORMAT_VERSION } from '../../protocol/journal/format.js';
 import type { Storage, StorageFile } from '../io/storage.js';
 import { terminalRecordTypes } from '../txn/records.js';
 import { FIRMWARE_VERSION } from './build-info.js';
-import { other, readSlotState, writeFileDurably, writeSlotState, type SlotName } from './slot-state.js';
+import { other, readSlotState, writeFileDurably, writeSlotState, type RolledBack, type SlotName, type SlotState } from './slot-state.js';
 
 /** Staged bytes made durable (and reported on resume) at this granularity. */
 export const PROGRESS_STEP = 32 * 1024;
@@ -60,11 +60,15 @@ export class FlashReceiver {
     return path.join(this.o.slotsDir, ...parts);
   }
 
-  /** The version the active slot holds (or this build's, on a terminal never flashed), and the last slot confirmed healthy. */
-  runningVersion(): { version: string; buildId: string | null; slot: SlotName; confirmed: SlotName } {
+  /**
+   * The version the active slot holds (or this build's, on a terminal never flashed), the last slot confirmed
+   * healthy, the slot under test if any, and the last automatic rollback (cleared by the next install), so a
+   * bench tells "confirmed", "still under test" and "rolled back" apart.
+   */
+  runningVersion(): { version: string; buildId: string | null; slot: SlotName; confirmed: SlotName; trying: SlotState['trying']; rolledBack: RolledBack | null } {
     const state = readSlotState(this.o.storage, this.o.slotsDir);
     const m = this.slotManifest(state.active);
-    return { version: m?.manifest.version ?? FIRMWARE_VERSION, buildId: m?.manifest.buildId ?? null, slot: state.active, confirmed: state.confirmed };
+    return { version: m?.manifest.version ?? FIRMWARE_VERSION, buildId: m?.manifest.buildId ?? null, slot: state.active, confirmed: state.confirmed, trying: state.trying, rolledBack: state.rolledBack ?? null };
   }
 
   private slotManifest(slot: SlotName): SignedManifest | null {
@@ -104,7 +108,8 @@ export class FlashReceiver {
   begin(manifestBytes: Buffer, compressedSize: number, allowDowngrade: boolean): { offset: number; slot: SlotName } {
     const signed = this.check(manifestBytes, allowDowngrade);
     const state = readSlotState(this.o.storage, this.o.slotsDir);
-    if (state.trying) throw new FlashError('FLASH_INTERRUPTED', `slot ${state.trying.slot} is still under test (boot ${state.trying.boots}); it must be confirmed or rolled back before another flash`);
+    // Not a line problem a retry cures: only a reboot ends the trial (the slot confirms itself or rolls back).
+    if (state.trying) throw new FlashError('FLASH_SLOT_UNDER_TEST', `slot ${state.trying.slot} holds a build still under test (boot ${state.trying.boots} of its trial): reboot the terminal (posj-bridge reboot --port PORT) so it boots slot ${state.trying.slot} and confirms it or rolls back, then flash again`);
     if (!Number.isSafeInteger(compressedSize) || compressedSize < 1 || compressedSize > 2 * signed.manifest.size + 1024) throw new FlashError('FLASH_BAD_IMAGE', `compressed size ${compressedSize} does not fit an image of ${signed.manifest.size} bytes`);
     // Room for the staged stream, the slot's files and their temp copies.
     const need = compressedSize + signed.manifest.size + 64 * 1024;
@@ -182,7 +187,17 @@ export class FlashReceiver {
       throw new FlashError('FLASH_BAD_IMAGE', `image is ${image.length} bytes with SHA-256 ${sha.slice(0, 16)}…; the manifest says ${m.size} bytes, ${m.sha256.slice(0, 16)}…`);
     }
     verifyManifest(s.signed, this.o.trustedKeys);
-    const files = unpackImage(image);
+    // A signed image can still be malformed (a build tool's bug, a manifest re-signed over a cut file): it
+    // is refused as a bad image and its upload discarded before any slot is touched, or every retry would
+    // resume the same bytes and fail the same way.
+    let files: ImageFile[];
+    try {
+      files = unpackImage(image);
+    } catch (e) {
+      if (!(e instanceof ImageError)) throw e;
+      this.discard();
+      throw new FlashError('FLASH_BAD_IMAGE', `the signed image is malformed (${e.message}); the upload is discarded and no slot was touched`);
+    }
     const state = readSlotState(this.o.storage, this.o.slotsDir);
     const slot = other(state.active);
     const slotDir = this.p(slot);

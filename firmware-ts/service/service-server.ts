@@ -37,6 +37,8 @@ export class ServiceServer {
   private session = -1;
   private nonce: Buffer | null = null;
   private authenticated: string | null = null;
+  /** Random per daemon start: a bench that asked for a reboot sees it change once the new daemon answers. */
+  private readonly bootId = randomBytes(8).toString('hex');
 
   constructor(private readonly o: ServiceServerOptions) {}
 
@@ -61,7 +63,8 @@ export class ServiceServer {
             product: 'pos-journal-terminal',
             terminalId: p.config.terminalId,
             merchantId: p.config.merchantId,
-            firmware: { version: fw?.version ?? null, buildId: fw?.buildId ?? null, activeSlot: fw?.slot ?? null, runningSlot: this.o.slot, confirmedSlot: fw?.confirmed ?? null },
+            bootId: this.bootId,
+            firmware: { version: fw?.version ?? null, buildId: fw?.buildId ?? null, activeSlot: fw?.slot ?? null, runningSlot: this.o.slot, confirmedSlot: fw?.confirmed ?? null, trying: fw?.trying ?? null, rolledBack: fw?.rolledBack ?? null },
             journal: { stan: s.stan, batch: s.batch, pendingReversals: Object.keys(s.reversals).length },
             authenticated: this.authenticated !== null,
           },

@@ -1,6 +1,8 @@
 // `posj-bridge flash --port PATH BUNDLE [--json] [--allow-downgrade]`: flash a terminal over its service
 // port. BUNDLE is the directory `npm run bundle` wrote (firmware.img + manifest.json). Each way a flash
-// can fail has its own exit code, so a lab script can tell them apart.
+// can fail has its own exit code, so a lab script can tell them apart. After the reboot it waits for the
+// terminal's hello until the new slot confirmed itself or rolled back (boot-wait.ts): exit 0 means the new
+// build runs and is confirmed, not merely installed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createPrivateKey } from 'node:crypto';
@@ -12,6 +14,8 @@ import { action, ExitCode } from '../../firmware-ts/cli/exit-codes.js';
 import { positiveInt } from '../../firmware-ts/cli/journal-commands.js';
 import { serviceRtoMs, SERVICE_WINDOW } from '../../firmware-ts/service/service-port.js';
 import { loadOrCreateSigningKey } from '../bundle/signing-key.js';
+import { afterWords, bootFailure, helloOnce, WAIT_FOR_S } from './boot-outcome.js';
+import { waitForBoot } from '../service/boot-wait.js';
 import { flash, FlashFailed } from '../service/flash-client.js';
 import { ServiceClient } from '../service/service-client.js';
 import { openServicePort } from '../service/serial-port-path.js';
@@ -28,6 +32,12 @@ export const FLASH_EXIT: Record<FlashFailed['code'], number> = {
   FLASH_JOURNAL_INCOMPATIBLE: 15,
   FLASH_BAD_IMAGE: 16,
   FLASH_AUTH_REFUSED: 17,
+  /** A slot holds a build still under test (flashed with --no-reboot): reboot the terminal first. */
+  FLASH_SLOT_UNDER_TEST: 18,
+  /** Installed and rebooted into, but the new build failed its trial: the terminal went back to the old slot. */
+  FLASH_ROLLED_BACK: 19,
+  /** Rebooted, but within --wait-for the terminal neither confirmed the new slot nor rolled back (or never answered). */
+  FLASH_NOT_CONFIRMED: 20,
 };
 
 export { untilOpen } from '../service/serial-port-path.js';
@@ -42,12 +52,10 @@ export function registerHelloCommand(program: Command): void {
     .action(
       action(async (o: { port: string; baud: number; json?: boolean }) => {
         const port = await openServicePort({ path: o.port, baud: o.baud });
-        const client = new ServiceClient(port, systemClock, { window: SERVICE_WINDOW, rtoMs: serviceRtoMs(o.baud), maxRetries: 3 });
         try {
-          const { ok: _ok, ...hello } = (await client.request({ op: 'hello' }, Buffer.alloc(0), 30_000)).head;
+          const hello = await helloOnce(port, o.baud, 30_000);
           process.stdout.write((o.json ? JSON.stringify(hello) : Object.entries(hello).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join('\n')) + '\n');
         } finally {
-          client.close();
           await port.close();
         }
       }),
@@ -62,6 +70,7 @@ interface FlashCliOptions {
   allowDowngrade?: boolean;
   retryFor: number;
   reboot: boolean;
+  waitFor: number;
 }
 
 export function registerFlashCommand(program: Command): void {
@@ -74,7 +83,8 @@ export function registerFlashCommand(program: Command): void {
     .option('--key <file>', `the bench's paired Ed25519 key (default ${DEV_BENCH_KEY}, created on first use)`)
     .option('--allow-downgrade', 'flash a version older than the running one')
     .option('--retry-for <s>', 'keep resuming after a lost line for this many seconds', positiveInt, 60)
-    .option('--no-reboot', 'install and switch, but do not reboot the terminal')
+    .option('--no-reboot', 'install and switch, but do not reboot the terminal (the slot stays under test until posj-bridge reboot)')
+    .option('--wait-for <s>', 'after the reboot, wait this long for the new slot to confirm itself or roll back', positiveInt, WAIT_FOR_S)
     .option('--json', 'print one JSON object')
     .action(
       action(async (bundle: string, o: FlashCliOptions) => {
@@ -87,6 +97,11 @@ export function registerFlashCommand(program: Command): void {
         const bar = o.json ? null : new cliProgress.SingleBar({ format: 'flash {bar} {percentage}% | {value}/{total} bytes | {rate} KB/s | ETA {eta}s', stream: process.stderr }, cliProgress.Presets.shades_classic);
         const started = systemClock.now();
         let barStarted = false;
+        const refused = (e: FlashFailed, extra: Record<string, unknown>): number => {
+          if (o.json) process.stdout.write(JSON.stringify({ ok: false, ...extra, error: { code: e.code, message: e.message } }) + '\n');
+          else process.stderr.write(`posj-bridge flash: ${e.code}: ${e.message}\n${afterWords(e.code, o.port)}\n`);
+          return FLASH_EXIT[e.code];
+        };
         try {
           const r = await flash({
             connect: async () => {
@@ -111,15 +126,34 @@ export function registerFlashCommand(program: Command): void {
           });
           bar?.stop();
           const seconds = (systemClock.now() - started) / 1000;
-          if (o.json) process.stdout.write(JSON.stringify({ ok: true, version: r.version, buildId: m.buildId, slot: r.slot, imageBytes: r.imageBytes, compressedBytes: r.compressedBytes, beganAt: r.beganAt, seconds, rebooted: o.reboot }) + '\n');
-          else process.stdout.write(`flashed ${m.version} (${m.buildId}) into slot ${r.slot} in ${seconds.toFixed(1)} s (${r.compressedBytes} bytes on the line for a ${r.imageBytes}-byte image${r.beganAt.length > 1 ? `, resumed at ${r.beganAt.slice(1).join(', ')}` : ''}); ${o.reboot ? 'the terminal reboots into it and confirms it after a healthy boot, or rolls back by itself' : 'not rebooted (--no-reboot)'}\n`);
+          const sent = `${r.compressedBytes} bytes on the line for a ${r.imageBytes}-byte image${r.beganAt.length > 1 ? `, resumed at ${r.beganAt.slice(1).join(', ')}` : ''}`;
+          const summary = { version: r.version, buildId: m.buildId, slot: r.slot, imageBytes: r.imageBytes, compressedBytes: r.compressedBytes, beganAt: r.beganAt, seconds, rebooted: o.reboot };
+          if (!o.reboot) {
+            // Installed and switched, not booted: the slot is under test, and only a reboot ends its trial.
+            const next = `posj-bridge reboot --port ${o.port}`;
+            if (o.json) process.stdout.write(JSON.stringify({ ok: true, ...summary, confirmed: false, underTest: true, next }) + '\n');
+            else process.stdout.write(`flashed ${m.version} (${m.buildId}) into slot ${r.slot} in ${seconds.toFixed(1)} s (${sent}); not rebooted (--no-reboot): slot ${r.slot} is under test and the terminal runs its old slot until it reboots. Finish with \`${next}\` (it waits for slot ${r.slot} to confirm itself or roll back); another flash is refused until then\n`);
+            return ExitCode.ok;
+          }
+          if (!o.json) process.stderr.write(`flashed ${m.version} (${m.buildId}) into slot ${r.slot} in ${seconds.toFixed(1)} s (${sent}); rebooting, waiting up to ${o.waitFor} s for slot ${r.slot} to confirm itself\n`);
+          const booted = await waitForBoot({
+            hello: () => helloOnce(port, o.baud, 5000),
+            clock: systemClock,
+            waitForMs: o.waitFor * 1000,
+            slot: r.slot,
+            rebootedFrom: null,
+            onProgress: (words) => !o.json && process.stderr.write(`  ${words}\n`),
+          });
+          const failed = bootFailure(booted, m.version);
+          if (failed) return refused(failed, { ...summary, waitedSeconds: booted.waitedMs / 1000, firmware: booted.hello?.firmware ?? null });
+          const total = (systemClock.now() - started) / 1000;
+          if (o.json) process.stdout.write(JSON.stringify({ ok: true, ...summary, confirmed: true, waitedSeconds: booted.waitedMs / 1000 }) + '\n');
+          else process.stdout.write(`flashed ${m.version} (${m.buildId}) into slot ${r.slot}: rebooted, running and confirmed after ${total.toFixed(1)} s\n`);
           return ExitCode.ok;
         } catch (e) {
           bar?.stop();
           if (!(e instanceof FlashFailed)) throw e;
-          if (o.json) process.stdout.write(JSON.stringify({ ok: false, error: { code: e.code, message: e.message } }) + '\n');
-          else process.stderr.write(`posj-bridge flash: ${e.code}: ${e.message}\nthe terminal keeps running its current firmware.\n`);
-          return FLASH_EXIT[e.code];
+          return refused(e, {});
         } finally {
           await port.close();
         }

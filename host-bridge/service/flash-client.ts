@@ -46,9 +46,16 @@ export interface FlashReport {
   retransmits: number;
 }
 
+/**
+ * How a flash ends badly: the terminal's refusals (FLASH_ERRORS), a bench it does not pair with, and — once
+ * the terminal rebooted into the new slot — its trial lost (FLASH_ROLLED_BACK) or not known within the wait
+ * (FLASH_NOT_CONFIRMED).
+ */
+export type FlashFailureCode = FlashErrorCode | 'FLASH_AUTH_REFUSED' | 'FLASH_ROLLED_BACK' | 'FLASH_NOT_CONFIRMED';
+
 export class FlashFailed extends Error {
   constructor(
-    readonly code: FlashErrorCode | 'FLASH_AUTH_REFUSED',
+    readonly code: FlashFailureCode,
     message: string,
   ) {
     super(message);

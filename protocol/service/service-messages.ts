@@ -41,5 +41,5 @@ export function authChallengeBytes(terminalId: string, session: number, nonce: B
 }
 
 /** Distinct failure codes a flash can end with; the bench maps each to its own exit code. */
-export const FLASH_ERRORS = ['FLASH_BAD_SIGNATURE', 'FLASH_WRONG_PRODUCT', 'FLASH_DOWNGRADE', 'FLASH_NO_SPACE', 'FLASH_INTERRUPTED', 'FLASH_JOURNAL_INCOMPATIBLE', 'FLASH_BAD_IMAGE'] as const;
+export const FLASH_ERRORS = ['FLASH_BAD_SIGNATURE', 'FLASH_WRONG_PRODUCT', 'FLASH_DOWNGRADE', 'FLASH_NO_SPACE', 'FLASH_INTERRUPTED', 'FLASH_JOURNAL_INCOMPATIBLE', 'FLASH_BAD_IMAGE', 'FLASH_SLOT_UNDER_TEST'] as const;
 export type FlashErrorCode = (typeof FLASH_ERRORS)[number];

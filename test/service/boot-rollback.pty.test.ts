@@ -2,7 +2,7 @@
 // its native serial binding beside it) against the acquirer simulator in its own process, with its service
 // port, reader and printer on pty pairs. A good flash reboots into slot b, which confirms itself after a
 // healthy boot; then a flash whose firmware dies at start reboots into it, fails N boots, and the launcher
-// goes back to the confirmed slot by itself.
+// goes back to the confirmed slot by itself — and posj-bridge flash, waiting out the trial, says so (19).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -39,6 +39,8 @@ describe('posj boot: A/B slots with confirmation and rollback', () => {
     expect(first.firmware).toMatchObject({ activeSlot: 'a', runningSlot: 'a', version: '0.1.0' });
     const r = await bridge(['flash', '--port', lab.service.b, '--key', lab.benchKeyFile, '--json', lab.bundle.outDir]);
     expect(r.status, r.stderr + r.stdout).toBe(0);
+    // Exit 0 now means the bridge saw the new slot running and confirmed, not merely installed.
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, slot: 'b', confirmed: true });
     await until(() => readSlotState(nodeStorage, lab.slots).confirmed === 'b', `slot b confirmed\n${launcher.lines.slice(-20).join('\n')}`, 30_000, 50);
     expect(readSlotState(nodeStorage, lab.slots)).toEqual({ active: 'b', confirmed: 'b', trying: null });
     expect((await hello()).firmware).toMatchObject({ activeSlot: 'b', runningSlot: 'b' });
@@ -53,12 +55,14 @@ describe('posj boot: A/B slots with confirmation and rollback', () => {
     fs.writeFileSync(path.join(d, 'firmware.img'), broken);
     fs.writeFileSync(path.join(d, 'manifest.json'), JSON.stringify(signManifest(describeImage(broken, { version: '0.1.0', buildId: 'broken', target: `${process.platform}-${process.arch}-glibc`, minVersion: '0.1.0' }), lab.firmwareKey.privateKey)));
     const r = await bridge(['flash', '--port', lab.service.b, '--key', lab.benchKeyFile, '--json', d]);
-    expect(r.status, r.stderr + r.stdout).toBe(0);
+    // The bridge waits out the trial: a build that rolled back is not "flashed" (exit 19, FLASH_ROLLED_BACK).
+    expect(r.status, r.stderr + r.stdout).toBe(19);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, slot: 'a', error: { code: 'FLASH_ROLLED_BACK', message: expect.stringContaining('failed 2 boots without confirming itself') } });
     // The launcher writes the rollback into state.json before it logs it: wait for the log line (read from a
     // pipe, it can trail the file by a scheduling slice on a loaded machine), then both must say it.
     await until(() => launcher.lines.some((l) => l.includes('boot-rollback ')), `rollback\n${launcher.lines.slice(-20).join('\n')}`, 30_000, 50);
     expect(launcher.lines.some((l) => l.includes('boot-rollback from=a boots=2 to=b'))).toBe(true);
-    expect(readSlotState(nodeStorage, lab.slots)).toEqual({ active: 'b', confirmed: 'b', trying: null, rolledBack: { from: 'a', boots: 2 } });
+    expect(readSlotState(nodeStorage, lab.slots)).toEqual({ active: 'b', confirmed: 'b', trying: null, rolledBack: { from: 'a', boots: 2, reason: 'max-boots' } });
     expect(launcher.lines.filter((l) => l.includes('daemon-exit slot=a code=3'))).toHaveLength(2);
     expect((await hello()).firmware).toMatchObject({ activeSlot: 'b', runningSlot: 'b' });
   });

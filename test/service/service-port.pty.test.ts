@@ -1,7 +1,7 @@
 // The service port over a pty pair with real serialport on both ends: the daemon (bench build, simulated
 // acquirer and devices) serves it, the bench talks to it with the real client and the real posj-bridge.
 // An unauthenticated bench gets hello and status only; a flash end to end; a cable pull mid-transfer and
-// the resume; a bad signature, a wrong product, a downgrade, an unreadable journal and no space, each with its own exit code.
+// the resume; a malformed image, a bad signature, a wrong product, a downgrade, an unreadable journal and no space, each with its own exit code.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
@@ -126,15 +126,18 @@ describe('service port over a pty pair', () => {
 });
 
 describe('flash over a pty pair', () => {
+  // No launcher here (the daemon runs in this process and never restarts): the transfer and install end to
+  // end, and a reboot that is asked for but never happens is "not confirmed" (20), never "flashed".
   it('posj-bridge flash end to end: installs slot b under test, reboot requested, the journal untouched', async () => {
     const t = await terminal('e2e');
     try {
       const journalDir = path.join(dir, 'e2e', 'var', 'terminal', 'journal');
       const before = fs.readdirSync(journalDir).sort();
-      const r = await bridge(['flash', '--port', t.pty.b, '--key', path.join(dir, 'bench.pem'), '--json', bundle.outDir]);
-      expect(r.status, r.stderr + r.stdout).toBe(0);
+      const r = await bridge(['flash', '--port', t.pty.b, '--key', path.join(dir, 'bench.pem'), '--json', '--wait-for', '2', bundle.outDir]);
+      expect(r.status, r.stderr + r.stdout).toBe(20);
       const out = JSON.parse(r.stdout);
-      expect(out).toMatchObject({ ok: true, slot: 'b', version: '0.1.0', beganAt: [0], rebooted: true });
+      expect(out).toMatchObject({ ok: false, slot: 'b', version: '0.1.0', beganAt: [0], rebooted: true, error: { code: 'FLASH_NOT_CONFIRMED' } });
+      expect(out.firmware).toMatchObject({ activeSlot: 'b', confirmedSlot: 'a', trying: { slot: 'b', boots: 0 } });
       expect(out.compressedBytes).toBeLessThan(out.imageBytes);
       expect(readSlotState(nodeStorage, t.slotsDir)).toEqual({ active: 'b', confirmed: 'a', trying: { slot: 'b', boots: 0 } });
       const installed = fs.readFileSync(path.join(t.slotsDir, 'b', 'posj.mjs'));
@@ -198,7 +201,7 @@ describe('flash over a pty pair', () => {
       await exited;
       const durable = have();
       expect(durable).toBeGreaterThanOrEqual(96 * 1024);
-      const again = await bridge(['flash', '--port', t.pty.b, '--key', path.join(dir, 'bench.pem'), '--json', bundle.outDir]);
+      const again = await bridge(['flash', '--port', t.pty.b, '--key', path.join(dir, 'bench.pem'), '--json', '--no-reboot', bundle.outDir]);
       expect(again.status, again.stderr + again.stdout).toBe(0);
       const out = JSON.parse(again.stdout);
       expect(out.beganAt[0]).toBeGreaterThanOrEqual(durable);
@@ -208,7 +211,7 @@ describe('flash over a pty pair', () => {
     }
   });
 
-  it('bad signature, wrong product, downgrade, unreadable journal and no space: distinct exit codes, nothing switched', async () => {
+  it('malformed image, bad signature, wrong product, downgrade, unreadable journal and no space: distinct exit codes, nothing switched', async () => {
     const t = await terminal('refusals', { quotaBytes: 500_000 });
     try {
       const m = describeImage(fs.readFileSync(bundle.imagePath), { version: '0.1.0', buildId: 'x', target: `${process.platform}-${process.arch}-glibc`, minVersion: '0.1.0' });
@@ -218,9 +221,15 @@ describe('flash over a pty pair', () => {
       // A build that does not read a record type this terminal's journal holds.
       const { 'reversal.not-sent': _, ...withoutNotSent } = m.journal.records;
       const oldReader = variant('old-reader', Buffer.from(JSON.stringify(signManifest({ ...m, journal: { ...m.journal, records: withoutNotSent } }, firmwareKey.privateKey))));
+      // Signed, but the image inside is cut short (its manifest re-signed with the cut file's size and SHA-256).
+      const img = fs.readFileSync(bundle.imagePath);
+      const cut = img.subarray(0, img.readUInt32BE(8) + 12 + 4000);
+      const truncated = variant('truncated', Buffer.from(JSON.stringify(signManifest(describeImage(cut, { version: '0.1.0', buildId: 'cut', target: `${process.platform}-${process.arch}-glibc`, minVersion: '0.1.0' }), firmwareKey.privateKey))));
+      fs.writeFileSync(path.join(truncated, 'firmware.img'), cut);
       const key = path.join(dir, 'bench.pem');
       const codes: Record<string, [number | null, string]> = {};
       for (const [name, d, flags] of [
+        ['image', truncated, []],
         ['signature', forged, []],
         ['product', otherBoard, []],
         ['downgrade', older, []],
@@ -231,6 +240,7 @@ describe('flash over a pty pair', () => {
         codes[name] = [r.status, JSON.parse(r.stdout).error?.code];
       }
       expect(codes).toEqual({
+        image: [16, 'FLASH_BAD_IMAGE'],
         signature: [10, 'FLASH_BAD_SIGNATURE'],
         product: [11, 'FLASH_WRONG_PRODUCT'],
         downgrade: [12, 'FLASH_DOWNGRADE'],
@@ -238,6 +248,8 @@ describe('flash over a pty pair', () => {
         space: [13, 'FLASH_NO_SPACE'],
       });
       expect(readSlotState(nodeStorage, t.slotsDir).active).toBe('a');
+      // The bad image's upload was discarded: nothing of it is left to resume into the same failure.
+      expect(fs.existsSync(path.join(t.slotsDir, 'incoming', 'image.z'))).toBe(false);
     } finally {
       await t.stop();
     }
