@@ -41,6 +41,7 @@ import { pinStep } from './online-pin.js';
 import { holdPinBlock } from '../pci/pin-blocks-in-flight.js';
 import type { Secret } from '../devices/card-reader/secret.js';
 import { salesSlipJob } from './txn-receipts.js';
+import { formatMinor } from '../receipts/money.js';
 import { AcquirerAnchor, behindBy, countersPast, type RollbackAnchor } from './rollback-anchor.js';
 import type { AnchorRollback } from './rollback-records.js';
 import { REPAIR_STAN_MARGIN } from './terminal-salvage.js';
@@ -155,7 +156,7 @@ export class TerminalEngine implements TerminalEngineApi {
       const pre = this.original(req.batch ?? this.state.batch, req.stan);
       const refusal = this.checkOriginal(pre, 'preauth', 'preauth-completion');
       if (refusal) return refusal;
-      if (!(req.amount > 0 && req.amount <= pre!.intent.amount)) return refused('preauth-completion', 'invalid-amount', `completion amount must be 1..${pre!.intent.amount}`);
+      if (!(req.amount > 0 && req.amount <= pre!.intent.amount)) return refused('preauth-completion', 'invalid-amount', `completion amount must be 0.01..${formatMinor(pre!.intent.amount)}`);
       return this.authorizeOnline(this.fromOriginal('preauth-completion', req.amount, pre!, req.requestId));
     });
   }
@@ -324,7 +325,7 @@ export class TerminalEngine implements TerminalEngineApi {
       if (!prior) return run();
       const i = prior.intent;
       const same = i.kind === asked.kind && (asked.amount === undefined || asked.amount === i.amount) && (asked.originalStan === undefined || asked.originalStan === i.original?.stan);
-      if (!same) return { ...refused(asked.kind, 'request-id-reused', `request id ${id} was used for ${i.kind} ${i.amount} (STAN ${pad6(i.stan)}): a new operation needs a new id`), requestId: id };
+      if (!same) return { ...refused(asked.kind, 'request-id-reused', `request id ${id} was used for ${i.kind} ${formatMinor(i.amount)} (STAN ${pad6(i.stan)}): a new operation needs a new id`), requestId: id };
       return { ...resultOf(prior, this.state.pendingReceipts[String(i.stan)] !== undefined), replayed: true };
     });
   }
@@ -366,7 +367,7 @@ export class TerminalEngine implements TerminalEngineApi {
     const refuseWhileStuck = (): TxnResult | undefined => {
       const stuck = Object.entries(this.state.reversals).filter(([, r]) => r.stuck);
       if (stuck.length === 0 || !this.policy.refuseSalesWhileStuck || !DEBITS.has(kind)) return undefined;
-      const which = stuck.map(([k, r]) => `STAN ${pad6(Number(k))} (${r.kind} ${r.amount} fen, ${r.attempts} sends unanswered)`).join(', ');
+      const which = stuck.map(([k, r]) => `STAN ${pad6(Number(k))} (${r.kind} ${formatMinor(r.amount)}, ${r.attempts} sends unanswered)`).join(', ');
       return refused(kind, 'reversal-stuck', `reversal stuck: ${which} — the cardholder may be debited until the acquirer answers it; new debits wait until it is answered or a supervisor closes it`);
     };
     const alarm = this.state.rollbackAlarm;
@@ -684,7 +685,7 @@ export class TerminalEngine implements TerminalEngineApi {
     }
     const refunded = refundedOf(this.state, rrn);
     const left = own.intent.amount - refunded.fen;
-    if (amount > left) return refused('refund', 'invalid-amount', left > 0 ? `refund amount must be 1..${left} (the sale ${own.intent.amount}, ${refunded.fen} already refunded${unconfirmedWords(refunded)})` : `the sale with RRN ${rrn} is refunded in full${unconfirmedWords(refunded)}`);
+    if (amount > left) return refused('refund', 'invalid-amount', left > 0 ? `refund amount must be 0.01..${formatMinor(left)} (the sale ${formatMinor(own.intent.amount)}, ${formatMinor(refunded.fen)} already refunded${unconfirmedWords(refunded)})` : `the sale with RRN ${rrn} is refunded in full${unconfirmedWords(refunded)}`);
     return undefined;
   }
 
@@ -695,7 +696,7 @@ export class TerminalEngine implements TerminalEngineApi {
     const refunded = refundedOf(this.state, rrn);
     if (refunded.fen === 0) return undefined;
     const left = sale.intent.amount - refunded.fen;
-    return refused('void', 'original-not-voidable', `the sale with STAN ${sale.intent.stan} has ${refunded.fen} fen refunded${unconfirmedWords(refunded)}: a void would return the whole ${sale.intent.amount} again; ${left > 0 ? `refund the rest (${left}) instead` : 'it is refunded in full'}`);
+    return refused('void', 'original-not-voidable', `the sale with STAN ${sale.intent.stan} has ${formatMinor(refunded.fen)} refunded${unconfirmedWords(refunded)}: a void would return the whole ${formatMinor(sale.intent.amount)} again; ${left > 0 ? `refund the rest (${formatMinor(left)}) instead` : 'it is refunded in full'}`);
   }
 
   private fromOriginal(kind: AuthKind, amount: number, o: TxnView, requestId: string | undefined): AuthSpec {
@@ -739,7 +740,7 @@ function refused(txn: AuthKind, reason: RefusalReason, detail: string): TxnResul
 }
 
 /** Refunds counted though the acquirer may not hold them: said so, not claimed as given back. */
-const unconfirmedWords = (r: Refunded) => (r.unconfirmed > 0 ? `, ${r.unconfirmed} of it in refunds whose reversal the acquirer has not confirmed` : '');
+const unconfirmedWords = (r: Refunded) => (r.unconfirmed > 0 ? `, ${formatMinor(r.unconfirmed)} of it in refunds whose reversal the acquirer has not confirmed` : '');
 
 const validAmount = (n: number) => Number.isSafeInteger(n) && n > 0 && n <= 999_999_999_999;
 

@@ -84,7 +84,7 @@ describe("a refund of this terminal's own sale", () => {
     const orig = { rrn: rrnOf(sale), date: hostDate(rig), password: PASSWORD };
     expect(await rig.run(engine.refund({ ...orig, amount: 3_000 }))).toMatchObject({ kind: 'approved', txn: 'refund' });
     let before = untouched(rig);
-    expect(await rig.run(engine.refund({ ...orig, amount: 5_001 }))).toEqual(refusal('refund', 'invalid-amount', 'refund amount must be 1..5000 (the sale 8000, 3000 already refunded)'));
+    expect(await rig.run(engine.refund({ ...orig, amount: 5_001 }))).toEqual(refusal('refund', 'invalid-amount', 'refund amount must be 0.01..50.00 (the sale 80.00, 30.00 already refunded)'));
     expect(untouched(rig)).toEqual(before);
     // A refund whose reply is lost is reversed: it returned nothing, so its 2000 may be refunded again.
     rig.host.rules = { ...rig.host.rules, rules: [{ when: { amount: 2_000, mti: '0220' }, then: { action: 'drop-reply' } }] };
@@ -109,13 +109,13 @@ describe("a void of a sale partly refunded", () => {
     expect(await rig.run(engine.refund({ ...orig, amount: 3_000 }))).toMatchObject({ kind: 'approved', txn: 'refund' });
     const before = untouched(rig);
     expect(await rig.run(engine.void({ stan: stanOf(sale), password: PASSWORD }))).toEqual(
-      refusal('void', 'original-not-voidable', `the sale with STAN ${stanOf(sale)} has 3000 fen refunded: a void would return the whole 8000 again; refund the rest (5000) instead`),
+      refusal('void', 'original-not-voidable', `the sale with STAN ${stanOf(sale)} has 30.00 refunded: a void would return the whole 80.00 again; refund the rest (50.00) instead`),
     );
     expect(untouched(rig)).toEqual(before);
     // The rest goes back as a refund; then the sale is refunded in full and still not voidable.
     expect(await rig.run(engine.refund({ ...orig, amount: 5_000 }))).toMatchObject({ kind: 'approved', txn: 'refund' });
     expect(await rig.run(engine.void({ stan: stanOf(sale), password: PASSWORD }))).toEqual(
-      refusal('void', 'original-not-voidable', `the sale with STAN ${stanOf(sale)} has 8000 fen refunded: a void would return the whole 8000 again; it is refunded in full`),
+      refusal('void', 'original-not-voidable', `the sale with STAN ${stanOf(sale)} has 80.00 refunded: a void would return the whole 80.00 again; it is refunded in full`),
     );
     // What the acquirer holds: one debit of 8000 and credits of exactly 8000.
     const entries = rig.ledger('authorization') as { txn: string; amount: string }[];
@@ -144,7 +144,7 @@ describe('a refund whose reversal the acquirer never answered', () => {
     const orig = { rrn: rrnOf(sale), date: hostDate(rig), password: PASSWORD };
     const lost = await rig.run(engine.refund({ ...orig, amount: 6_000 }));
     expect(lost).toMatchObject({ kind: 'reversed', reversal: 'stuck' });
-    const words = 'refund amount must be 1..2000 (the sale 8000, 6000 already refunded, 6000 of it in refunds whose reversal the acquirer has not confirmed)';
+    const words = 'refund amount must be 0.01..20.00 (the sale 80.00, 60.00 already refunded, 60.00 of it in refunds whose reversal the acquirer has not confirmed)';
     let before = untouched(rig);
     expect(await rig.run(engine.refund({ ...orig, amount: 2_001 }))).toEqual(refusal('refund', 'invalid-amount', words));
     expect(untouched(rig)).toEqual(before);
@@ -152,7 +152,7 @@ describe('a refund whose reversal the acquirer never answered', () => {
     before = untouched(rig);
     expect(await rig.run(engine.refund({ ...orig, amount: 2_001 }))).toEqual(refusal('refund', 'invalid-amount', words));
     expect(await rig.run(engine.void({ stan: stanOf(sale), password: PASSWORD }))).toEqual(
-      refusal('void', 'original-not-voidable', `the sale with STAN ${stanOf(sale)} has 6000 fen refunded, 6000 of it in refunds whose reversal the acquirer has not confirmed: a void would return the whole 8000 again; refund the rest (2000) instead`),
+      refusal('void', 'original-not-voidable', `the sale with STAN ${stanOf(sale)} has 60.00 refunded, 60.00 of it in refunds whose reversal the acquirer has not confirmed: a void would return the whole 80.00 again; refund the rest (20.00) instead`),
     );
     expect(untouched(rig)).toEqual(before);
     expect(await rig.run(engine.refund({ ...orig, amount: 2_000 }))).toMatchObject({ kind: 'approved', txn: 'refund' });
@@ -267,12 +267,12 @@ describe('the original a void or completion names', () => {
     expect(untouched(rig)).toEqual(before);
   });
 
-  it('a completion is for 1 fen up to the pre-authorized amount', async () => {
+  it('a completion is for 0.01 up to the pre-authorized amount', async () => {
     const { rig, engine } = await booted();
     const pre = await rig.run(engine.preauth(3_000));
     const before = untouched(rig);
     for (const amount of [0, -5, 3_001]) {
-      expect(await rig.run(engine.completion({ stan: stanOf(pre), amount })), String(amount)).toEqual(refusal('preauth-completion', 'invalid-amount', 'completion amount must be 1..3000'));
+      expect(await rig.run(engine.completion({ stan: stanOf(pre), amount })), String(amount)).toEqual(refusal('preauth-completion', 'invalid-amount', 'completion amount must be 0.01..30.00'));
     }
     expect(untouched(rig)).toEqual(before);
     expect(await rig.run(engine.completion({ stan: stanOf(pre), amount: 3_000 }))).toMatchObject({ kind: 'approved', amount: 3_000 });
@@ -320,11 +320,11 @@ describe('request ids', () => {
     const reused = (txn: string, id: string, what: string) => ({ ...refusal(txn, 'request-id-reused', `request id ${id} was used for ${what}: a new operation needs a new id`), requestId: id });
     const s = String(stanOf(sale)).padStart(6, '0');
     const v = String(stanOf(voided)).padStart(6, '0');
-    expect(await rig.run(engine.preauth(1_000, { requestId: 'a-1' }))).toEqual(reused('preauth', 'a-1', `sale 1000 (STAN ${s})`));
-    expect(await rig.run(engine.sale(1_001, { requestId: 'a-1' }))).toEqual(reused('sale', 'a-1', `sale 1000 (STAN ${s})`));
-    expect(await rig.run(engine.balance({ requestId: 'a-1' }))).toEqual(reused('balance', 'a-1', `sale 1000 (STAN ${s})`));
-    expect(await rig.run(engine.void({ stan: stanOf(sale) + 1, password: PASSWORD, requestId: 'v-1' }))).toEqual(reused('void', 'v-1', `void 1000 (STAN ${v})`));
-    expect(await rig.run(engine.refund({ rrn: rrnOf(sale), date: '0101', amount: 1_000, password: PASSWORD, requestId: 'v-1' }))).toEqual(reused('refund', 'v-1', `void 1000 (STAN ${v})`));
+    expect(await rig.run(engine.preauth(1_000, { requestId: 'a-1' }))).toEqual(reused('preauth', 'a-1', `sale 10.00 (STAN ${s})`));
+    expect(await rig.run(engine.sale(1_001, { requestId: 'a-1' }))).toEqual(reused('sale', 'a-1', `sale 10.00 (STAN ${s})`));
+    expect(await rig.run(engine.balance({ requestId: 'a-1' }))).toEqual(reused('balance', 'a-1', `sale 10.00 (STAN ${s})`));
+    expect(await rig.run(engine.void({ stan: stanOf(sale) + 1, password: PASSWORD, requestId: 'v-1' }))).toEqual(reused('void', 'v-1', `void 10.00 (STAN ${v})`));
+    expect(await rig.run(engine.refund({ rrn: rrnOf(sale), date: '0101', amount: 1_000, password: PASSWORD, requestId: 'v-1' }))).toEqual(reused('refund', 'v-1', `void 10.00 (STAN ${v})`));
     expect(await rig.run(engine.sale(1_000, { requestId: 'x'.repeat(65) }))).toEqual({ ...refusal('sale', 'invalid-request-id', 'a request id is 1..64 characters'), requestId: 'x'.repeat(65) });
     expect(untouched(rig)).toEqual(before);
     // The same void under its id again is its first outcome, not a refusal (a void names no amount).
@@ -370,7 +370,7 @@ describe('a stuck reversal', () => {
   it('refuses new debits naming the STAN, kind, amount and sends, before any reversal is sent again', async () => {
     const { rig, engine, stan } = await stuckRig();
     const before = untouched(rig);
-    const words = `reversal stuck: STAN ${String(stan).padStart(6, '0')} (sale 4200 fen, 3 sends unanswered) — the cardholder may be debited until the acquirer answers it; new debits wait until it is answered or a supervisor closes it`;
+    const words = `reversal stuck: STAN ${String(stan).padStart(6, '0')} (sale 42.00, 3 sends unanswered) — the cardholder may be debited until the acquirer answers it; new debits wait until it is answered or a supervisor closes it`;
     expect(await rig.run(engine.sale(100))).toEqual(refusal('sale', 'reversal-stuck', words));
     expect(await rig.run(engine.preauth(100))).toEqual(refusal('preauth', 'reversal-stuck', words));
     expect(untouched(rig)).toEqual(before);
@@ -402,7 +402,7 @@ describe('a stuck reversal', () => {
     rig.host.rules = { ...rig.host.rules, rules: [...HOST_IGNORES_REVERSALS] };
     const reads = rig.reader.reads;
     const sales = rig.ledger('authorization').length;
-    const words = `reversal stuck: STAN ${String(stanOf(r)).padStart(6, '0')} (sale 4200 fen, 3 sends unanswered) — the cardholder may be debited until the acquirer answers it; new debits wait until it is answered or a supervisor closes it`;
+    const words = `reversal stuck: STAN ${String(stanOf(r)).padStart(6, '0')} (sale 42.00, 3 sends unanswered) — the cardholder may be debited until the acquirer answers it; new debits wait until it is answered or a supervisor closes it`;
     expect(await rig.run(engine.sale(100))).toEqual(refusal('sale', 'reversal-stuck', words));
     expect(engine.health().stuckReversals).toEqual([stanOf(r)]);
     expect(rig.reader.reads).toBe(reads);
@@ -417,7 +417,7 @@ describe('a stuck reversal', () => {
     expect(refund).toMatchObject({ kind: 'reversed', txn: 'refund', reversal: 'stuck' });
     const sends = Object.fromEntries(engine.reversals().map((x) => [x.stan, x.attempts]));
     const s6 = (n: number) => String(n).padStart(6, '0');
-    const words = `reversal stuck: STAN ${s6(stan)} (sale 4200 fen, ${sends[stan]} sends unanswered), STAN ${s6(stanOf(refund))} (refund 4300 fen, ${sends[stanOf(refund)]} sends unanswered) — the cardholder may be debited until the acquirer answers it; new debits wait until it is answered or a supervisor closes it`;
+    const words = `reversal stuck: STAN ${s6(stan)} (sale 42.00, ${sends[stan]} sends unanswered), STAN ${s6(stanOf(refund))} (refund 43.00, ${sends[stanOf(refund)]} sends unanswered) — the cardholder may be debited until the acquirer answers it; new debits wait until it is answered or a supervisor closes it`;
     expect(await rig.run(engine.sale(100))).toEqual(refusal('sale', 'reversal-stuck', words));
   });
 

@@ -193,16 +193,16 @@ describe('field 35: only a track 2 equivalent the field can carry', () => {
 });
 
 describe('the reversal image and the reversal rebuilt from it', () => {
-  it('the image holds exactly the fields the request has of 3, 4, 11, 22, 23, 25, 38, 49, 60, 61 and its MTI', () => {
+  it('the image holds exactly the fields the request has of 3, 4, 11, 22, 23, 25, 38, 41, 49, 60, 61 and its MTI (never 42: its 15 digits read as a PAN)', () => {
     const sale = buildRequest(spec(card('chip', { panSeq: '1', emv: EMV }), { pinBlock: new Secret(PIN_BLOCK) }));
-    expect(reversalImage(sale)).toStrictEqual({ mti: '0200', '3': '000000', '4': '000000001250', '11': '000042', '22': '051', '23': '001', '25': '00', '49': '156', '60': '22000007000' });
+    expect(reversalImage(sale)).toStrictEqual({ mti: '0200', '3': '000000', '4': '000000001250', '11': '000042', '22': '051', '23': '001', '25': '00', '41': ID.terminalId, '49': '156', '60': '22000007000' });
     const voided = buildRequest(spec({ posEntryMode: '90' }, { kind: 'void', original: { batch: 7, stan: 40 }, originalAuthCode: 'A1B2C3' }));
-    expect(reversalImage(voided)).toStrictEqual({ mti: '0200', '3': '200000', '4': '000000001250', '11': '000042', '22': '902', '25': '00', '38': 'A1B2C3', '49': '156', '60': '23000007000', '61': '000007000040' });
+    expect(reversalImage(voided)).toStrictEqual({ mti: '0200', '3': '200000', '4': '000000001250', '11': '000042', '22': '902', '25': '00', '38': 'A1B2C3', '41': ID.terminalId, '49': '156', '60': '23000007000', '61': '000007000040' });
   });
 
-  it('0400 first, 0401 repeated: the image, terminal and merchant from config, the reason in 39; nothing else', () => {
+  it('0400 first, 0401 repeated: the image with its terminal (the original\'s, whatever the config says now), the merchant from config, the reason in 39; nothing else', () => {
     const image = reversalImage(buildRequest(spec(card('chip', { panSeq: '1', emv: EMV }))));
-    const want = { 3: '000000', 4: '000000001250', 11: '000042', 22: '052', 23: '001', 25: '00', 39: '98', 41: '87654321', 42: '898310048990002', 49: '156', 60: '22000007000' };
+    const want = { 3: '000000', 4: '000000001250', 11: '000042', 22: '052', 23: '001', 25: '00', 39: '98', 41: ID.terminalId, 42: '898310048990002', 49: '156', 60: '22000007000' };
     const id = { terminalId: '87654321', merchantId: '898310048990002' };
     const first = reversalFromImage(image, id, '98', false);
     expect(first.mti).toBe('0400');
