@@ -1,6 +1,6 @@
 // `posj journal export DIR --stan N [--batch B] | --rrn R | --from T --to T --format ndjson|csv|html`:
 // dispute evidence (交易凭证) from the journal, with each receipt as printed when the merchant identity is given. Exit 0 with at least one transaction, 1 when none matches,
-// 3 when the journal is corrupt or tampered (the export is still written, its header says so), 2 usage.
+// 3 when the journal is corrupt or tampered (the export is still written, and each transaction's journalCheck says so), 2 usage.
 import * as fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { systemClock } from '../../protocol/io/clock.js';
@@ -61,7 +61,7 @@ export function registerExportCommand(journal: Command): void {
         if (o.out) fs.writeFileSync(o.out, r.text);
         else process.stdout.write(r.text);
         if (r.verify.corrupt || r.verify.tampered) {
-          process.stderr.write(`posj journal export: the journal is ${r.verify.corrupt ? 'corrupt' : 'tampered with'}; the export says so in its header\n`);
+          process.stderr.write(`posj journal export: the journal is ${r.verify.corrupt ? 'corrupt' : 'tampered with'}; every exported transaction says so (journalCheck)\n`);
           return ExitCode.corrupt;
         }
         if (r.transactions.length) return ExitCode.ok;

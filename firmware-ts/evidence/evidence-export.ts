@@ -42,6 +42,7 @@ export function exportEvidence(o: { dir: string; query: EvidenceQuery; format: E
   const transactions = selectEvidence(buildEvidence(records), o.query);
   const m = o.merchant;
   if (m?.merchantName && m.merchantId && m.terminalId) renderPrintedCopies(transactions, { name: m.merchantName, merchantId: m.merchantId, terminalId: m.terminalId });
-  const text = o.format === 'ndjson' ? toNdjson(transactions) : o.format === 'csv' ? toCsv(transactions) : toHtml(transactions, { ...o.merchant, exportedAt: o.now.toISOString(), journalCheck: journalCheckLine(verify) });
+  const journalCheck = journalCheckLine(verify);
+  const text = o.format === 'ndjson' ? toNdjson(transactions, journalCheck) : o.format === 'csv' ? toCsv(transactions, journalCheck) : toHtml(transactions, { ...o.merchant, exportedAt: o.now.toISOString(), journalCheck });
   return { text, transactions, verify };
 }

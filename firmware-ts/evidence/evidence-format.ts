@@ -6,18 +6,20 @@ import type { TxnEvidence } from './evidence.js';
 
 export type EvidenceFormat = 'ndjson' | 'csv' | 'html';
 
-export function toNdjson(list: readonly TxnEvidence[]): string {
-  return list.map((e) => JSON.stringify(e)).join('\n') + (list.length ? '\n' : '');
+// NDJSON and CSV have no header, and a line is often read alone: each carries the journal's check, so
+// evidence from a corrupt or tampered journal can never pass as clean.
+export function toNdjson(list: readonly TxnEvidence[], journalCheck: string): string {
+  return list.map((e) => JSON.stringify({ journalCheck, ...e })).join('\n') + (list.length ? '\n' : '');
 }
 
-const CSV_COLUMNS = ['batch', 'stan', 'kind', 'amount', 'currency', 'maskedPan', 'entryMode', 'requestedAt', 'rrn', 'authCode', 'status', 'reversal', 'reversalAttempts', 'messages'] as const;
+const CSV_COLUMNS = ['batch', 'stan', 'kind', 'amount', 'currency', 'maskedPan', 'entryMode', 'requestedAt', 'rrn', 'authCode', 'status', 'reversal', 'reversalAttempts', 'messages', 'journalCheck'] as const;
 
 function csvCell(v: unknown): string {
   const s = v === null || v === undefined ? '' : String(v);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function toCsv(list: readonly TxnEvidence[]): string {
+export function toCsv(list: readonly TxnEvidence[], journalCheck: string): string {
   const rows = list.map((e) =>
     [
       e.batch,
@@ -34,6 +36,7 @@ export function toCsv(list: readonly TxnEvidence[]): string {
       e.reversal ? `${e.reversal.reason}: ${e.reversal.result}` : '',
       e.reversal?.attempts ?? 0,
       e.messages.map((m) => `${m.at} ${m.mti} ${m.what}${m.responseCode ? ` [${m.responseCode}]` : ''}`).join(' | '),
+      journalCheck,
     ]
       .map(csvCell)
       .join(','),

@@ -63,14 +63,14 @@ describe('evidence from the journal', () => {
     expect(s.reversal).toMatchObject({ result: 'stuck', attempts: 2 });
     expect(s.messages.map((m) => m.mti)).toEqual(['0200', '0400', '0401']);
 
-    const outputs = [toNdjson(all), toCsv(all), toHtml(all, { exportedAt: '2026-12-01T10:00:00Z', journalCheck: 'ok', terminalId: '12345678' })];
+    const outputs = [toNdjson(all, 'ok'), toCsv(all, 'ok'), toHtml(all, { exportedAt: '2026-12-01T10:00:00Z', journalCheck: 'ok', terminalId: '12345678' })];
     for (const text of outputs) {
       expect(findPanLikeRun(text)).toBe(-1);
       expect(text).not.toContain(PAN);
       expect(text).toContain(a.maskedPan);
     }
-    expect(toNdjson(all).trim().split('\n')).toHaveLength(3);
-    expect(toCsv(all).split('\r\n')[0]).toBe('batch,stan,kind,amount,currency,maskedPan,entryMode,requestedAt,rrn,authCode,status,reversal,reversalAttempts,messages');
+    expect(toNdjson(all, 'ok').trim().split('\n')).toHaveLength(3);
+    expect(toCsv(all, 'ok').split('\r\n')[0]).toBe('batch,stan,kind,amount,currency,maskedPan,entryMode,requestedAt,rrn,authCode,status,reversal,reversalAttempts,messages,journalCheck');
     const html = outputs[2]!;
     for (const words of ['交易凭证', 'Transaction record', '已冲正 Reversed', '冲正失败 Reversal stuck', '参考号', 'RRN', '应答码 Response', '@media print']) expect(html).toContain(words);
     // Without the merchant identity the receipts are listed but not re-rendered, and the page says why.
