@@ -10,6 +10,7 @@
 //   each lost record could have been an intent whose request reached the acquirer.
 // - Batch: the furthest ahead evidenced (intents, settlement steps, a settlement's next batch). When that
 //   is ahead of the fold's, the open batch is rebuilt from the intents of that batch alone.
+import { JournalError } from '../journal/errors.js';
 import type { SalvagePolicy } from '../journal/repair.js';
 import type { JournalRecord } from '../journal/state-machine.js';
 import { INTERNAL_TYPES } from '../journal/internal-types.js';
@@ -55,12 +56,35 @@ const advance = (v: number, by: number, max: number) => ((v - 1 + by) % max) + 1
 const isObject = (p: unknown): p is Record<string, unknown> => typeof p === 'object' && p !== null && !Array.isArray(p);
 const counter = (v: unknown, max: number) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= max ? v : undefined);
 
+/** Records whose STAN is evidence of a STAN used: every terminal record naming one (a reversal's too). */
+const NAMES_STAN = new Set<string>(Object.values(TerminalRecord).map((t) => t.name));
+
 function stanOf(r: JournalRecord): number | undefined {
-  if (!isObject(r.payload)) return undefined;
-  if (r.type === TerminalRecord.authIntent.name || r.type === TerminalRecord.stanAllocated.name || r.type === TerminalRecord.settlementStep.name) {
-    return counter(r.payload.stan, MAX_STAN);
+  if (!isObject(r.payload) || !NAMES_STAN.has(r.type)) return undefined;
+  return counter(r.payload.stan, MAX_STAN);
+}
+
+const RAISES_REVERSAL = new Set<string>([TerminalRecord.reversalRequired.name, TerminalRecord.reversalAttempt.name, TerminalRecord.reversalStuck.name]);
+const ENDS_REVERSAL = new Set<string>([TerminalRecord.reversalCleared.name, TerminalRecord.reversalClosed.name]);
+
+/**
+ * STANs the salvaged records show a reversal owed for (raised, tried or stuck, and no clearing or closing
+ * after) whose transaction the salvaged state does not know at all: their intent, with the reversal image,
+ * was in the damaged part. The repaired journal could neither send nor name them (no amount, no card), and dropping them
+ * would leave the cardholder debited with nobody told.
+ */
+function reversalsWithoutIntent(s: TerminalJournalState, evidence: JournalRecord[]): number[] {
+  const owed = new Map<number, boolean>();
+  for (const r of evidence) {
+    const stan = isObject(r.payload) ? counter(r.payload.stan, MAX_STAN) : undefined;
+    if (stan === undefined) continue;
+    if (RAISES_REVERSAL.has(r.type)) owed.set(stan, true);
+    else if (ENDS_REVERSAL.has(r.type)) owed.set(stan, false);
   }
-  return undefined;
+  // A STAN whose transaction the state knows had its intent folded, and the fold decided its reversal.
+  const known = new Set(Object.values(s.txns).map((t) => t.intent.stan));
+  for (const k of [...Object.keys(s.inFlight), ...Object.keys(s.reversals), ...Object.keys(s.batchEntries)]) known.add(Number(k));
+  return [...owed].filter(([stan, isOwed]) => isOwed && !known.has(stan)).map(([stan]) => stan);
 }
 
 function batchOf(r: JournalRecord): number | undefined {
@@ -92,6 +116,14 @@ export const terminalSalvage: SalvagePolicy<TerminalJournalState, SalvagedObliga
   foldsUnverified: (type) => ADDS_ONLY.has(type),
 
   finish({ prefix, salvaged, evidence, prefixRecords, recordsLostAtMost }) {
+    const lost = reversalsWithoutIntent(salvaged, evidence);
+    if (lost.length > 0) {
+      const list = lost.map((n) => String(n).padStart(6, '0')).join(', ');
+      throw new JournalError(
+        'REPAIR_REFUSED',
+        `the damage destroyed the intent of STAN ${list}, whose reversal is owed (the salvaged records raise it and nothing clears it): a repaired journal could not send it or say for how much, so nothing was changed; ask the acquirer whether STAN ${list} of batch ${salvaged.batch} stands and have it reversed there, then keep this journal for the audit and start the terminal on a new one`,
+      );
+    }
     const s = structuredClone(salvaged);
     const stans = evidence.map(stanOf).filter((x): x is number => x !== undefined);
     const batches = evidence.map(batchOf).filter((x): x is number => x !== undefined);

@@ -377,6 +377,38 @@ describe('journal repair and forged records of any shape', () => {
   }, 120_000);
 });
 
+describe('journal repair and an owed reversal whose intent is destroyed', () => {
+  it('refuses, dry run and all, naming the STAN, and changes nothing (it dropped the reversal while the debit stood)', async () => {
+    // Everything in the first segment, after its opening checkpoint: no later checkpoint holds the reversal.
+    const rig = new EngineRig();
+    const engine = await rig.start();
+    expect((await rig.run(engine.boot())).signedOn).toBe(true);
+    for (let i = 0; i < 3; i++) expect(await rig.run(engine.sale(1_000 + i))).toMatchObject({ kind: 'approved' });
+    rig.loseReplyAndIgnoreReversals(4_444);
+    const owed = await rig.run(engine.sale(4_444));
+    expect(owed).toMatchObject({ kind: 'reversed', reversal: 'stuck' });
+    const stan = (owed as { stan: number }).stan;
+    await engine.stop();
+    await rig.journal.close();
+    const records: VerifiedRecord[] = [];
+    verifyJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: rig.deviceKey, types: terminalSalvage.types, onRecord: (r) => records.push(r) });
+    const named = (r: VerifiedRecord) => JSON.parse(r.payload.toString('utf8'))?.stan === stan;
+    const intent = records.find((r) => r.type === 'auth.intent' && named(r))!;
+    expect(records.filter((r) => r.type === 'journal.checkpoint' && r.seq > intent.seq)).toEqual([]);
+    flip(rig.disk, path.join(JOURNAL_DIR, intent.segment), intent.offset + 60);
+    const before = readAll(rig.disk, JOURNAL_DIR);
+    for (const confirm of [false, true]) {
+      const err = await repairJournal(JOURNAL_DIR, { storage: rig.disk, deviceKey: rig.deviceKey, confirm, policy: terminalSalvage, now: () => '2026-12-01T10:00:00.000Z' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(JournalError);
+      expect((err as JournalError).code).toBe('REPAIR_REFUSED');
+      expect((err as JournalError).message).toContain(`the damage destroyed the intent of STAN ${String(stan).padStart(6, '0')}, whose reversal is owed`);
+    }
+    const after = readAll(rig.disk, JOURNAL_DIR);
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [p, b] of before) expect(after.get(p)!.equals(b), p).toBe(true);
+  }, 60_000);
+});
+
 describe('journal repair without the device key', () => {
   it('refuses before moving anything: the owed reversal stays where the next open finds it', async () => {
     const rig = rigFromFixture();
