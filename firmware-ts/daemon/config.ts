@@ -4,7 +4,7 @@
 // from the file's own directory. The example for a real terminal is docs/posj.example.jsonc.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { lineAndColumn, stripJsonComments } from '../../protocol/json/jsonc.js';
+import { findDuplicateKey, lineAndColumn, stripJsonComments } from '../../protocol/json/jsonc.js';
 import { unknownKeyReason, unknownKeys } from '../../protocol/json/known-keys.js';
 import { DEFAULT_SEGMENT_BYTES } from '../journal/journal.js';
 
@@ -156,13 +156,21 @@ export function loadConfig(file: string): TerminalConfig {
   } catch (e) {
     throw new ConfigError('(file)', `cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
   }
+  // A byte-order mark (Windows editors add one) is not JSON, and JSON.parse names it as an invisible token.
+  if (text.startsWith('\uFEFF')) text = ' ' + text.slice(1);
   let raw: unknown;
+  const json = stripJsonComments(text);
   try {
-    raw = JSON.parse(stripJsonComments(text));
+    raw = JSON.parse(json);
   } catch (e) {
     const at = /position (\d+)/.exec((e as Error).message);
     const where = at ? lineAndColumn(text, Number(at[1])) : null;
     throw new ConfigError('(file)', `not JSON${where ? ` at line ${where.line}, column ${where.column}` : ''}: ${(e as Error).message}`, file);
+  }
+  const twice = findDuplicateKey(json);
+  if (twice) {
+    const where = lineAndColumn(text, twice.offset);
+    throw new ConfigError(twice.path, `given twice (again at line ${where.line}, column ${where.column}): keep one`, file);
   }
   try {
     return parseConfig(raw, path.dirname(path.resolve(file)));

@@ -35,3 +35,43 @@ export function lineAndColumn(text: string, offset: number): { line: number; col
   const line = before.split('\n').length;
   return { line, column: offset - before.lastIndexOf('\n') };
 }
+
+/**
+ * The first key given twice in one object of valid JSON text, with its dotted path and offset, or null.
+ * JSON.parse keeps the last silently; in a config that hides a slip (two terminalIds, the wrong one wins).
+ */
+export function findDuplicateKey(json: string): { path: string; offset: number } | null {
+  interface Frame {
+    keys: Set<string> | null;
+    path: string;
+    index: number;
+    expectKey: boolean;
+    lastKey: string;
+  }
+  const stack: Frame[] = [];
+  const childPath = (f: Frame | undefined) => (f === undefined ? '' : f.keys ? `${f.path ? `${f.path}.` : ''}${f.lastKey}` : `${f.path}[${f.index}]`);
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i]!;
+    const top = stack[stack.length - 1];
+    if (c === '"') {
+      let j = i + 1;
+      while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
+      if (top?.keys && top.expectKey) {
+        const key = JSON.parse(json.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return { path: `${top.path ? `${top.path}.` : ''}${key}`, offset: i };
+        top.keys.add(key);
+        top.lastKey = key;
+        top.expectKey = false;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      stack.push({ keys: c === '{' ? new Set() : null, path: childPath(top), index: 0, expectKey: c === '{', lastKey: '' });
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+    } else if (c === ',' && top) {
+      if (top.keys) top.expectKey = true;
+      else top.index++;
+    }
+  }
+  return null;
+}

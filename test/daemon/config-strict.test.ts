@@ -79,6 +79,17 @@ describe('config keys', () => {
     expect(e.message).toContain('524288 is smaller than one journal segment (1048576 bytes)');
   });
 
+  it('a key given twice is refused naming it and where (JSON.parse kept the last: two terminalIds booted as the second); a byte-order mark is no error', () => {
+    const dir = tmpDir('config-twice');
+    const file = path.join(dir, 'posj.json');
+    const text = JSON.stringify(good, null, 1).replace('"terminalId": "12345678",', '"terminalId": "12345678",\n "terminalId": "87654321",');
+    fs.writeFileSync(file, text);
+    const e = keyError(() => loadConfig(file));
+    expect(e.message).toBe(`${file}: config key "terminalId": given twice (again at line 4, column 2): keep one`);
+    fs.writeFileSync(file, '\uFEFF' + JSON.stringify(good));
+    expect(loadConfig(file).terminalId).toBe('12345678');
+  });
+
   it('every path is taken from the config file, serial device paths included', () => {
     const c = parseConfig({ ...good, socketPath: 'run/posj.sock', deviceKeyFile: '../keys/k' }, '/etc/posj');
     expect(c).toMatchObject({ journalDir: '/etc/posj/j', deviceKeyFile: '/etc/keys/k', socketPath: '/etc/posj/run/posj.sock' });
