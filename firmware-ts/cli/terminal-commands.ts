@@ -118,8 +118,11 @@ export function describeOneTxn(r: Record<string, unknown>): string {
   const head = `stan=${stan6(r.stan)} batch=${stan6(r.batch)} ${r.txn} ${formatMinor(Number(r.amount))} card=${r.maskedPan}${r.requestId !== undefined ? ` request-id=${r.requestId}` : ''}`;
   const rev = r.reversal as Record<string, unknown> | undefined;
   switch (r.state) {
-    case 'approved':
-      return `${head}: APPROVED rrn=${r.rrn} receipt=${r.receipt}`;
+    case 'approved': {
+      const f = r.refunded as { amount: number; unconfirmed: number } | undefined;
+      const refunds = !f ? '' : `, then refunded ${formatMinor(f.amount)}${f.amount >= Number(r.amount) ? ' (in full)' : ''}${f.unconfirmed > 0 ? ` (${formatMinor(f.unconfirmed)} of it not yet confirmed by the acquirer)` : ''}`;
+      return `${head}: APPROVED rrn=${r.rrn} receipt=${r.receipt}${refunds}`;
+    }
     case 'voided':
       return `${head}: APPROVED, then voided`;
     case 'declined':

@@ -221,6 +221,8 @@ export type StatusResult =
       receipt: 'printed' | 'pending' | 'none';
       requestId?: string;
       reversal?: ReversalStanding;
+      /** An approved sale's refunds that may stand (fen), and the part the acquirer has not confirmed. */
+      refunded?: { amount: number; unconfirmed: number };
     };
 
 /** `voidedBy`: the reprinted transaction was undone by the void with that STAN, and its slip says so (已撤销 / VOIDED). */

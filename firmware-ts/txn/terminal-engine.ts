@@ -214,6 +214,7 @@ export class TerminalEngine implements TerminalEngineApi {
     else v = newestView(s);
     if (!v) return { found: false };
     const pending = this.state.pendingReceipts[String(v.intent.stan)] !== undefined;
+    const refunded = v.intent.kind === 'sale' && v.outcome?.rrn ? refundedOf(s, v.outcome.rrn) : null;
     return {
       found: true,
       stan: v.intent.stan,
@@ -229,6 +230,7 @@ export class TerminalEngine implements TerminalEngineApi {
       receipt: v.printed ? 'printed' : pending ? 'pending' : 'none',
       ...(v.intent.requestId !== undefined ? { requestId: v.intent.requestId } : {}),
       ...(v.reversal ? { reversal: standingOf(v) } : {}),
+      ...(refunded && refunded.fen > 0 ? { refunded: { amount: refunded.fen, unconfirmed: refunded.unconfirmed } } : {}),
     };
   }
 

@@ -7,6 +7,7 @@ import type { RollbackAnchor } from '../../firmware-ts/txn/rollback-anchor.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import type { TxnResult } from '../../firmware-ts/txn/engine-api.js';
 import { EngineRig, HOST_IGNORES_REVERSALS, PASSWORD, supervisor } from './engine-rig.js';
+import { describeOneTxn } from '../../firmware-ts/cli/terminal-commands.js';
 
 async function booted(opts: Parameters<EngineRig['start']>[0] = {}, rules: ConstructorParameters<typeof EngineRig>[0] = {}) {
   const rig = new EngineRig(rules);
@@ -76,6 +77,19 @@ describe("a refund of this terminal's own sale", () => {
     expect(await rig.run(engine.refund({ ...reversed, amount: 100, password: PASSWORD }))).toEqual(refusal('refund', 'original-not-refundable', `the sale with RRN ${reversed.rrn} is reversed: no money of it to return`));
     expect(await rig.run(engine.refund({ rrn: rrnOf(sale), date: '0101', amount: 100, password: PASSWORD }))).toEqual(refusal('refund', 'original-not-refundable', `the sale with RRN ${rrnOf(sale)} is voided (used by STAN ${stanOf(voided)}): no money of it to return`));
     expect(untouched(rig)).toEqual(before);
+  });
+
+  it('status of a sale names what its refunds gave back (it read APPROVED after a refund in full)', async () => {
+    const { rig, engine } = await booted();
+    const sale = await rig.run(engine.sale(8_000));
+    expect(engine.status({ stan: stanOf(sale) })).not.toHaveProperty('refunded');
+    const orig = { rrn: rrnOf(sale), date: hostDate(rig), password: PASSWORD };
+    expect(await rig.run(engine.refund({ ...orig, amount: 3_000 }))).toMatchObject({ kind: 'approved', txn: 'refund' });
+    expect(engine.status({ stan: stanOf(sale) })).toMatchObject({ state: 'approved', refunded: { amount: 3_000, unconfirmed: 0 } });
+    const words = describeOneTxn(engine.status({ rrn: rrnOf(sale) }) as unknown as Record<string, unknown>);
+    expect(words).toMatch(/: APPROVED rrn=\d+ receipt=\w+, then refunded 30\.00$/);
+    expect(await rig.run(engine.refund({ ...orig, amount: 5_000 }))).toMatchObject({ kind: 'approved', txn: 'refund' });
+    expect(describeOneTxn(engine.status({ stan: stanOf(sale) }) as unknown as Record<string, unknown>)).toContain(', then refunded 80.00 (in full)');
   });
 
   it('never more than the sale less what its refunds returned; a reversed refund gives its part back', async () => {
