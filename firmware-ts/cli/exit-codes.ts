@@ -26,6 +26,8 @@ export function exitCodeFor(err: unknown): number {
     if (err.code === 'JOURNAL_LOCKED') return ExitCode.locked;
     if (err.code === 'JOURNAL_WRITE_FAILED' || err.code === 'JOURNAL_CLOSED') return ExitCode.journalFailed;
   }
+  // Another daemon already serves this terminal's socket: its journal is held, as a LOCK would say.
+  if ((err as { code?: unknown })?.code === 'DAEMON_RUNNING') return ExitCode.locked;
   return ExitCode.usage;
 }
 

@@ -143,6 +143,16 @@ export function txnExitCode(r: Record<string, unknown>): number {
   return ExitCode.failed;
 }
 
+/** --date: the sale's MMDD (field 13), a day some year has (0229 included), checked before the card is read. */
+function saleDateArg(value: string): string {
+  const m = /^(\d\d)(\d\d)$/.exec(value);
+  const days = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > 12 || Number(m[2]) < 1 || Number(m[2]) > days[Number(m[1]) - 1]!) {
+    throw new InvalidArgumentError('MMDD, a day of the year (e.g. 0105 for 5 January)');
+  }
+  return value;
+}
+
 /** --request-id: the client's idempotency key, checked here so a bad one fails before the card is read. */
 function requestIdArg(value: string): string {
   const problem = requestIdProblem(value);
@@ -347,7 +357,7 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
       .description('退货: refund up to AMOUNT of a sale from any batch (supervisor password)')
       .argument('<amount>', 'amount', parseYuan)
       .requiredOption('--rrn <rrn>', 'retrieval reference number of the sale')
-      .requiredOption('--date <MMDD>', 'date of the sale')
+      .requiredOption('--date <MMDD>', 'date of the sale', saleDateArg)
       .option('--request-id <id>', REQUEST_ID_HELP, requestIdArg)),
   ).action(
     action(async (amount: number, o: ClientOpts & PasswordSource & { rrn: string; date: string; requestId?: string }) =>
@@ -369,6 +379,9 @@ export function registerTerminalCommands(program: Command, bench?: BenchRun): vo
       .option('--last', 'the last transaction started'),
   ).action(
     action((o: ClientOpts & { stan?: number; rrn?: string; requestId?: string; last?: boolean }) => {
+      const keys = ['stan', 'rrn', 'requestId', 'last'].filter((k) => o[k as keyof typeof o] !== undefined);
+      // One key names one transaction: the daemon looks up only the first, so a second would be ignored in silence.
+      if (keys.length > 1) throw Object.assign(new Error(`give one of --stan, --rrn, --request-id and --last, not ${keys.length}`), { code: 'USAGE' });
       const req: ControlRequest = { op: 'status', ...(o.stan !== undefined ? { stan: o.stan } : {}), ...(o.rrn !== undefined ? { rrn: o.rrn } : {}), ...withRequestId(o), ...(o.last ? { last: true } : {}) };
       const one = o.stan !== undefined || o.rrn !== undefined || o.requestId !== undefined || o.last === true;
       // A failed journal, or one found rolled back, is a failed terminal: exit 1, whatever else the status says.

@@ -75,6 +75,19 @@ describe('amounts as people write them', () => {
   });
 });
 
+describe('options that would be ignored or taken wrong', () => {
+  it('refund --date takes only a day of the year, and status takes one key, before anything reaches the daemon', async () => {
+    for (const date of ['0230', '1301', '0001', '123', 'ab12']) {
+      const r = await posj(['refund', '1.00', '--rrn', '000000000001', '--date', date, '--socket', d.socketPath]);
+      expect(r.status, date).toBe(2);
+      expect(r.stderr, date).toContain('MMDD, a day of the year');
+    }
+    const both = await posj(['status', '--stan', '1', '--rrn', '000000000001', '--socket', d.socketPath]);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toContain('give one of --stan, --rrn, --request-id and --last, not 2');
+  });
+});
+
 describe('response codes', () => {
   it('each code of the one table has its Chinese and English meaning; a decline shows it', async () => {
     expect(describeResponseCode('51')).toBe('51 余额不足 / insufficient funds');

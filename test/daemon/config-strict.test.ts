@@ -187,7 +187,7 @@ describe('posj run refuses a wrong config before touching anything', () => {
     expect(fs.readFileSync(path.join(dir, 'notasocket'), 'utf8')).toBe('precious');
   });
 
-  it('another daemon serving the socket is found before the journal is opened', async () => {
+  it('another daemon serving the socket is found before the journal is opened: exit 4, as for a locked journal', async () => {
     requireDist();
     const dir = tmpDir('config-serving');
     const sock = path.join(dir, 'posj.sock');
@@ -195,7 +195,7 @@ describe('posj run refuses a wrong config before touching anything', () => {
     await new Promise((r) => other.once('listening', r));
     try {
       const r = await posj(['run', '--config', write(dir, { ...good, socketPath: 'posj.sock' })]);
-      expect(r.status).toBe(2);
+      expect(r.status).toBe(4);
       expect(r.stderr).toContain(`another posj daemon is serving ${sock}`);
       expect(fs.existsSync(path.join(dir, 'j'))).toBe(false);
       expect(fs.existsSync(path.join(dir, 'j.key'))).toBe(false);
