@@ -56,12 +56,14 @@ const advance = (v: number, by: number, max: number) => ((v - 1 + by) % max) + 1
 const isObject = (p: unknown): p is Record<string, unknown> => typeof p === 'object' && p !== null && !Array.isArray(p);
 const counter = (v: unknown, max: number) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= max ? v : undefined);
 
-/** Records whose STAN is evidence of a STAN used: every terminal record naming one (a reversal's too). */
-const NAMES_STAN = new Set<string>(Object.values(TerminalRecord).map((t) => t.name));
-
+// Only records that allocate a STAN are evidence of the counter: the last one counts (journal order), and a
+// reversal attempt or a reprint may name an old STAN long after newer ones were handed out.
 function stanOf(r: JournalRecord): number | undefined {
-  if (!isObject(r.payload) || !NAMES_STAN.has(r.type)) return undefined;
-  return counter(r.payload.stan, MAX_STAN);
+  if (!isObject(r.payload)) return undefined;
+  if (r.type === TerminalRecord.authIntent.name || r.type === TerminalRecord.stanAllocated.name || r.type === TerminalRecord.settlementStep.name) {
+    return counter(r.payload.stan, MAX_STAN);
+  }
+  return undefined;
 }
 
 const RAISES_REVERSAL = new Set<string>([TerminalRecord.reversalRequired.name, TerminalRecord.reversalAttempt.name, TerminalRecord.reversalStuck.name]);
