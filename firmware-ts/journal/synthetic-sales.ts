@@ -59,6 +59,8 @@ export function* syntheticSteps(fromSale: number, count: number, batchSize = 500
   // Obligations left open during a batch are met before it settles, as a terminal does.
   let owedReversals: number[] = [];
   let unprinted: number[] = [];
+  // The batch's approved sales, for the settlement's totals (its slip is printed from them).
+  let debit = { count: 0, amount: 0 };
   for (let n = fromSale; n < fromSale + count; n++) {
     const batch = Math.floor((n - 1) / batchSize) + 1;
     const r = mix(n);
@@ -72,6 +74,7 @@ export function* syntheticSteps(fromSale: number, count: number, batchSize = 500
     } else {
       const approved = r % 23 !== 0;
       yield { records: [{ type: TerminalRecord.authOutcome.name, payload: saleOutcome(n, approved) }], durable: true };
+      if (approved) debit = { count: debit.count + 1, amount: debit.amount + saleIntent(n, batch).amount };
       if (approved && r % 41 !== 0) yield { records: [{ type: TerminalRecord.receiptPrinted.name, payload: { stan: stanOf(n), copies: 'both' } }], durable: false };
       else if (approved) unprinted.push(stanOf(n));
     }
@@ -81,8 +84,11 @@ export function* syntheticSteps(fromSale: number, count: number, batchSize = 500
       for (const stan of unprinted) yield { records: [{ type: TerminalRecord.receiptPrinted.name, payload: { stan, copies: 'both' } }], durable: false };
       owedReversals = [];
       unprinted = [];
-      yield { records: [{ type: TerminalRecord.settlementStep.name, payload: { batch, step: 'started', at } }], durable: true };
+      const terminal = { debitCount: debit.count, debitAmount: debit.amount, creditCount: 0, creditAmount: 0 };
+      debit = { count: 0, amount: 0 };
+      yield { records: [{ type: TerminalRecord.settlementStep.name, payload: { batch, step: 'started', terminal, at } }], durable: true };
       yield { records: [{ type: TerminalRecord.settlementDone.name, payload: { batch, balanced: true, nextBatch: batch + 1, at } }], durable: true };
+      yield { records: [{ type: TerminalRecord.settlementSlip.name, payload: { batch, event: 'printed', duplicate: false, at } }], durable: true };
     }
   }
 }

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { saleIntent, saleOutcome, syntheticSteps } from '../../firmware-ts/journal/synthetic-sales.js';
 import { TerminalRecord } from '../../firmware-ts/txn/records.js';
 import { terminalStateFold } from '../../firmware-ts/txn/terminal-state.js';
+import { terminalFold } from '../../firmware-ts/txn/terminal-fold.js';
 import { findSensitive } from '../../firmware-ts/pci/card-data.js';
 
 function fold(fromSale: number, count: number, batchSize: number) {
@@ -34,6 +35,25 @@ function fold(fromSale: number, count: number, batchSize: number) {
 }
 
 describe('synthetic sales', () => {
+  it("settle with their batch's totals and a printed slip: a daemon booted on a filled journal owes no slip (it failed reading 'debitCount')", () => {
+    const state = terminalFold.initial();
+    let seq = 0;
+    let approvedAmount = 0;
+    let approvedCount = 0;
+    for (const step of syntheticSteps(1, 1_000, 500)) {
+      for (const r of step.records) {
+        terminalFold.apply(state, { seq: ++seq, type: r.type, payload: structuredClone(r.payload) });
+        const p = r.payload as { result?: string; stan: number };
+        if (r.type === TerminalRecord.authOutcome.name && p.result === 'approved' && p.stan > 500) {
+          approvedCount++;
+          approvedAmount += saleIntent(p.stan, 2).amount;
+        }
+      }
+    }
+    expect(state.slipsOwed).toEqual([]);
+    expect(state.lastSettlement).toMatchObject({ batch: 2, terminal: { debitCount: approvedCount, debitAmount: approvedAmount, creditCount: 0, creditAmount: 0 } });
+  });
+
   it('fold like a terminal day: every obligation met before each settlement, batches forward, STANs as allocated', () => {
     const { state, kinds, openAtSettlement } = fold(1, 2_000, 500);
     expect(kinds.intents).toBe(2_000);
