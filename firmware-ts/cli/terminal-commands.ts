@@ -82,7 +82,7 @@ export function describeReversal(v: { state?: unknown; stan?: unknown; reason?: 
     case 'pending':
       return `reversal owed, not yet answered by the acquirer (${why}; ${v.attempts} sent) — the debit may stand until the acquirer answers STAN ${stan6(v.stan)}; the terminal keeps sending it`;
     case 'stuck':
-      return `reversal STUCK after ${v.attempts} sends without an answer (${why}) — the cardholder may be debited until the acquirer answers STAN ${stan6(v.stan)}; a reversal slip was printed`;
+      return `reversal STUCK after ${v.attempts} sends the acquirer did not confirm (${why}) — the cardholder may be debited until the acquirer answers STAN ${stan6(v.stan)}; a reversal slip was printed`;
     case 'closed':
       return `reversal closed by supervisor — not confirmed by the acquirer (supervisor's reason: ${v.closedReason}; ${why}) — the debit may stand for STAN ${stan6(v.stan)}`;
     default:
