@@ -157,5 +157,17 @@ describe('a full disk', () => {
     fillDisk('filler3');
     await expect(open()).rejects.toMatchObject({ code: 'ENOSPC' });
     expect(fs.readdirSync(dir).filter((n) => n.startsWith('LOCK'))).toEqual([]);
-  });
+
+    // The daemon on that disk: not a config error (exit 2, "config key journalDir") but a journal that could
+    // not be written, exit 74, so init starts it again and it opens once space is freed.
+    const off = tmpDir('fulldisk-daemon');
+    fs.writeFileSync(path.join(off, 'journal.key'), key.toString('hex') + '\n', { mode: 0o600 });
+    const config = { journalDir: dir, deviceKeyFile: path.join(off, 'journal.key'), socketPath: path.join(off, 'posj.sock'), log: { file: path.join(off, 'posj') }, terminalId: '12345678', merchantId: '898310048990001', merchantName: 'FULL DISK', acquirer: { host: '127.0.0.1', port: 9, tmk: '0123456789ABCDEFFEDCBA9876543210' }, reader: 'simulated', printer: 'simulated', journalSpace: { reserveBytes: 0 } };
+    fs.writeFileSync(path.join(off, 'posj.json'), JSON.stringify(config));
+    const run = spawnSync(process.execPath, [path.resolve('dist/host-bridge/cli/posj-bench.js'), 'run', '--config', path.join(off, 'posj.json')], { encoding: 'utf8', timeout: 30_000 });
+    expect(run.status, run.stderr).toBe(74);
+    expect(run.stderr).toContain(`opening the journal in ${dir}: ENOSPC`);
+    expect(run.stderr).toContain('the disk is full: free space on it, or retire old segments (posj journal retain)');
+    expect(run.stderr).not.toContain('config key');
+  }, 60_000);
 });
