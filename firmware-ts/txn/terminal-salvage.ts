@@ -123,7 +123,7 @@ export const terminalSalvage: SalvagePolicy<TerminalJournalState, SalvagedObliga
       const list = lost.map((n) => String(n).padStart(6, '0')).join(', ');
       throw new JournalError(
         'REPAIR_REFUSED',
-        `the damage destroyed the intent of STAN ${list}, whose reversal is owed (the salvaged records raise it and nothing clears it): a repaired journal could not send it or say for how much, so nothing was changed; ask the acquirer whether STAN ${list} of batch ${salvaged.batch} stands and have it reversed there, then keep this journal for the audit and start the terminal on a new one`,
+        `the damage destroyed the intent of STAN ${list}, whose reversal is owed (the salvaged records raise it and nothing clears it): a repaired journal could not send it or say for how much, so nothing was changed and the terminal cannot be repaired by itself: ask the acquirer whether STAN ${list} of batch ${salvaged.batch} stands and have it reversed there, and escalate with this journal kept as it is`,
       );
     }
     const s = structuredClone(salvaged);
